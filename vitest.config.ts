@@ -1,4 +1,4 @@
-import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
 // Pure-core tests (src/flow, src/pack) run in both projects: Node (as the CLI uses them) and
@@ -17,9 +17,18 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              // Test-only values: the admin token secret and the D1 migrations the setup file applies.
+              bindings: { ADMIN_TOKEN: 'test-admin-token', TEST_D1_MIGRATIONS: await readD1Migrations('./migrations/d1') },
+            },
+          })),
+        ],
         test: {
           name: 'workers',
+          setupFiles: ['./test/workers/setup-d1.ts'],
           include: [...pureCore, 'test/workers/**/*.test.ts'],
           testTimeout: 60_000,
         },

@@ -1,18 +1,39 @@
 import { Hono } from 'hono';
+import { adminApi } from './admin/admin-api.js';
+import { readiness } from './admin/health.js';
+import type { PackUploadPipeline } from './admin/upload.js';
+import { type EgressSenders, handleEgressBatch } from './egress/bus.js';
 import type { Env } from './env.js';
+import { handleIngressBatch } from './ingress/bus.js';
+import { logEvent } from './session/telemetry.js';
 
 export { ChannelSession } from './session/channel-session.js';
+
+/** Bound once the pack verifier and the component transpiler are wired. */
+const uploadPipeline: PackUploadPipeline | undefined = undefined;
+
+/** One sender per channel, registered by the provider egress modules. */
+const egressSenders: EgressSenders = {};
 
 export const app = new Hono<{ Bindings: Env }>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok', env: c.env.GREENTIC_ENV }));
 
+app.get('/readyz', async (c) => {
+  const r = await readiness(c.env);
+  return c.json({ status: r.ready ? 'ready' : 'not_ready', ...r }, r.ready ? 200 : 503);
+});
+
+app.route('/admin/v1', adminApi(() => uploadPipeline));
+
 app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
 export default {
   fetch: app.fetch,
-  async queue(batch: MessageBatch<unknown>, _env: Env): Promise<void> {
-    // Consumers are wired with the runtime core; until then nothing is acknowledged so no message is lost.
+  async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+    if (batch.queue.startsWith('greentic-ingress')) return handleIngressBatch(batch, env);
+    if (batch.queue.startsWith('greentic-egress')) return handleEgressBatch(batch, env, egressSenders);
+    logEvent('error', 'queue.unknown', { queue: batch.queue, messages: batch.messages.length });
     batch.retryAll();
   },
 } satisfies ExportedHandler<Env>;

@@ -39,6 +39,8 @@ export interface CompiledNode {
   err_map?: { mapping: JsonValue } | null;
   routing: Routing;
   telemetry: Telemetry;
+  /** Newer greentic-types: marks a `dw.agent` node as a multi-turn chat segment; present only when true. */
+  conversational?: boolean;
 }
 
 export interface FlowMetadata {

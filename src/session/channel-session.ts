@@ -1,12 +1,460 @@
 import { DurableObject } from 'cloudflare:workers';
+import { type ActivePack, activePacks } from '../admin/pack-index.js';
+import { loadPackModel } from '../admin/pack-store.js';
+import { type EgressMessage, egressMessage } from '../egress/bus.js';
 import type { Env } from '../env.js';
+import type { JsonValue } from '../flow/model.js';
+import type { IngressMessage } from '../ingress/bus.js';
+import { ingressMessageSchema } from '../ingress/bus.js';
+import type { ChannelMessageEnvelope } from '../ingress/envelope.js';
+import { defaultFlowEngine } from './engine-binding.js';
+import { type FlowEngine, type TurnResult, TransientTurnError } from './flow-engine.js';
+import { type LoadedPack, type RoutedFlow, RoutingError, selectEntryFlow } from './flow-router.js';
+import { replyEnvelopes } from './replies.js';
+import { applySessionMigrations } from './schema.js';
+import { waitScopeHash } from './session-key.js';
+import { TurnStateStore, stateScope } from './state-store.js';
+import { type Span, logEvent, tenantAttributes, withSpan } from './telemetry.js';
+import { type TenantCtx, buildTenantCtx } from './tenant-ctx.js';
+
+/** What the object did with one inbound message. */
+export interface DeliveryResult {
+  status: 'processed' | 'duplicate';
+  idempotency_key: string;
+  session_key: string;
+  outcome: TurnOutcome;
+}
+
+/** Durable record of a committed turn (the dedup row's body). */
+export interface TurnOutcome {
+  run_status: 'done' | 'waiting' | 'failed';
+  seq: number;
+  pack_id: string;
+  pack_version: string;
+  pack_digest: string;
+  flow_id: string;
+  resumed: boolean;
+  error_code?: string;
+  reply_keys: string[];
+}
+
+interface InboxRow {
+  seq: number;
+  idempotency_key: string;
+  session_key: string;
+  message_json: string;
+  [key: string]: SqlStorageValue;
+}
+
+interface WaitRow {
+  session_key: string;
+  scope_hash: string;
+  pack_id: string;
+  pack_digest: string;
+  flow_id: string;
+  reason: string | null;
+  snapshot: string;
+  expires_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+/** Sessions whose inbox head keeps failing are unblocked after this many attempts. */
+const INBOX_MAX_ATTEMPTS = 5;
+/** Delay before the alarm retries unsent replies. */
+const OUTBOX_RETRY_MS = 5_000;
+/** Processed keys and sent replies are kept this long for dedup, then pruned by the alarm. */
+const RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+export class ChannelSessionError extends Error {
+  override readonly name = 'ChannelSessionError';
+  constructor(
+    readonly code: 'WrongChannel' | 'WrongEnvironment' | 'InvalidMessage' | 'PreviousMessageFailed' | 'TurnFailed',
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
 
 /**
- * One object per `{env}:{tenant}:{team}:{channel}[:{shard}]`. The session store, waits, dedup
- * and outbox live here (see DESIGN.md, "The data path").
+ * One object per `{env}:{tenant}:{team}:{channel}[:{shard}]`. Inbound messages are written to a
+ * durable inbox in arrival order and run one at a time per session (a per-session promise chain
+ * in memory, the inbox seq on disk), while other sessions of the channel proceed in between.
+ * Each turn commits its session update, state writes, replies (outbox), dedup record and inbox
+ * removal in one transaction; replies go to the egress queue afterwards and are marked sent only
+ * once the queue accepted them (the alarm re-sends anything left behind).
  */
 export class ChannelSession extends DurableObject<Env> {
-  override async fetch(_request: Request): Promise<Response> {
-    return Response.json({ error: 'not_implemented', message: 'channel sessions are not wired yet' }, { status: 501 });
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly inflight = new Map<string, Promise<DeliveryResult>>();
+  private flushing: Promise<number> | null = null;
+
+  /** Where committed replies go; the egress queue unless a test substitutes it. */
+  egressSink: (messages: EgressMessage[]) => Promise<void>;
+  engine: FlowEngine;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.egressSink = async (messages) => {
+      await env.EGRESS.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
+    };
+    this.engine = defaultFlowEngine(env);
+    void ctx.blockConcurrencyWhile(async () => {
+      applySessionMigrations(ctx.storage);
+    });
   }
+
+  // ------------------------------------------------------------------ delivery
+
+  async deliver(raw: IngressMessage): Promise<DeliveryResult> {
+    const parsed = ingressMessageSchema.safeParse(raw);
+    if (!parsed.success) throw new ChannelSessionError('InvalidMessage', parsed.error.message);
+    const message = parsed.data;
+    const envelope = message.envelope;
+    this.checkChannel(envelope);
+    const key = message.idempotency_key;
+    const sessionKey = envelope.session_id;
+
+    const done = this.findOutcome(key);
+    if (done !== undefined) return { status: 'duplicate', idempotency_key: key, session_key: sessionKey, outcome: done };
+    const running = this.inflight.get(key);
+    if (running !== undefined) {
+      const first = await running;
+      return { ...first, status: 'duplicate' };
+    }
+
+    // Accept durably before anything can interleave: the inbox seq fixes this message's place.
+    this.sql.exec(
+      'INSERT INTO inbox (idempotency_key, session_key, message_json, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING',
+      key,
+      sessionKey,
+      JSON.stringify(message),
+      Date.now(),
+    );
+    const seq = this.sql.exec<{ seq: number }>('SELECT seq FROM inbox WHERE idempotency_key = ?', key).one().seq;
+
+    const result = this.onSession(sessionKey, () => this.drain(sessionKey, seq, key));
+    this.inflight.set(key, result);
+    try {
+      return await result;
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  /** Serialises work per session key: each task starts after the previous one settled. */
+  private onSession<T>(sessionKey: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.chains.get(sessionKey) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    const tail = next.catch(() => undefined);
+    this.chains.set(sessionKey, tail);
+    void tail.then(() => {
+      if (this.chains.get(sessionKey) === tail) this.chains.delete(sessionKey);
+    });
+    return next;
+  }
+
+  /** Runs this session's inbox in seq order up to and including `seq`. */
+  private async drain(sessionKey: string, seq: number, key: string): Promise<DeliveryResult> {
+    for (;;) {
+      const head = this.sql
+        .exec<InboxRow>('SELECT seq, idempotency_key, session_key, message_json FROM inbox WHERE session_key = ? AND seq <= ? ORDER BY seq LIMIT 1', sessionKey, seq)
+        .toArray()[0];
+      if (head === undefined) break;
+      try {
+        await this.runTurn(head);
+      } catch (err) {
+        this.recordFailedAttempt(head, err);
+        if (head.idempotency_key !== key) {
+          throw new ChannelSessionError('PreviousMessageFailed', `an earlier message of this session (${head.idempotency_key}) failed and will be retried first: ${errorText(err)}`);
+        }
+        throw err;
+      }
+    }
+    const outcome = this.findOutcome(key);
+    if (outcome === undefined) throw new ChannelSessionError('TurnFailed', `message ${key} was dropped after ${INBOX_MAX_ATTEMPTS} failed attempts`);
+    return { status: 'processed', idempotency_key: key, session_key: sessionKey, outcome };
+  }
+
+  private recordFailedAttempt(head: InboxRow, err: unknown): void {
+    const attempts = (this.failedAttempts.get(head.seq) ?? 0) + 1;
+    this.failedAttempts.set(head.seq, attempts);
+    logEvent('warn', 'session.turn_failed', { 'greentic.session.id': head.session_key, seq: head.seq, attempts, error: errorText(err) });
+    if (attempts >= INBOX_MAX_ATTEMPTS) {
+      // Head-of-line blocking must end: the message leaves the inbox (its queue copy goes to the DLQ).
+      this.sql.exec('DELETE FROM inbox WHERE seq = ?', head.seq);
+      this.failedAttempts.delete(head.seq);
+      logEvent('error', 'session.turn_dropped', { 'greentic.session.id': head.session_key, seq: head.seq });
+    }
+  }
+  private readonly failedAttempts = new Map<number, number>();
+
+  private findOutcome(key: string): TurnOutcome | undefined {
+    const row = this.sql.exec<{ outcome_json: string }>('SELECT outcome_json FROM dedup WHERE idempotency_key = ?', key).toArray()[0];
+    return row === undefined ? undefined : (JSON.parse(row.outcome_json) as TurnOutcome);
+  }
+
+  // ------------------------------------------------------------------ one turn
+
+  private async runTurn(row: InboxRow): Promise<void> {
+    const message = JSON.parse(row.message_json) as IngressMessage;
+    const envelope = message.envelope;
+    const ctx = buildTenantCtx({
+      env: this.env.GREENTIC_ENV,
+      tenant: envelope.tenant.tenant,
+      team: envelope.tenant.team,
+      channel: envelope.channel,
+      user: envelope.from?.id ?? envelope.tenant.user,
+      sessionId: envelope.session_id,
+      traceId: envelope.tenant.trace_id,
+      correlationId: envelope.correlation_id ?? envelope.tenant.correlation_id,
+      idempotencyKey: message.idempotency_key,
+      i18nId: envelope.metadata['locale'] ?? envelope.tenant.i18n_id,
+      attempt: envelope.tenant.attempt,
+    });
+    const where = `tenant "${ctx.tenant}" in env "${ctx.env}"`;
+    const now = Date.now();
+    const scopeHash = waitScopeHash(envelope.reply_scope ?? { conversation: envelope.session_id });
+
+    await withSpan('session.turn', { ...tenantAttributes(ctx), trace_id: ctx.trace_id, 'messaging.message.id': message.idempotency_key, seq: row.seq }, async (span) => {
+      const wait = this.sql.exec<WaitRow>('SELECT * FROM waits WHERE session_key = ? AND scope_hash = ?', envelope.session_id, scopeHash).toArray()[0];
+      const active = await this.activePacks(ctx);
+      let routed: RoutedFlow;
+      let resumeFrom: WaitRow | undefined;
+      const pinned = wait !== undefined && wait.expires_at > now ? active.find((p) => p.pack_id === wait.pack_id) : undefined;
+      if (wait !== undefined && pinned !== undefined) {
+        // A parked run finishes on the pack version it started with, even if another was activated since.
+        const model = await this.loadModel(wait.pack_digest);
+        const flow = model.flows.find((f) => f.id === wait.flow_id);
+        if (flow === undefined) throw new RoutingError('FlowNotFound', `${where}: parked flow "${wait.flow_id}" is missing from pack ${wait.pack_digest}`);
+        routed = { pack: { ...pinned, digest: wait.pack_digest, version: model.version }, model, flow };
+        resumeFrom = wait;
+      } else {
+        if (wait !== undefined) logEvent('info', 'session.wait_discarded', { ...tenantAttributes(ctx), reason: wait.expires_at <= now ? 'expired' : 'pack_deactivated' });
+        const loaded: LoadedPack[] = await Promise.all(active.map(async (pack) => ({ pack, model: await this.loadModel(pack.digest, pack.model_key) })));
+        routed = selectEntryFlow(loaded, 'messaging', where);
+      }
+      const turnCtx: TenantCtx = { ...ctx, flow_id: routed.flow.id };
+      span.setAttributes({ 'greentic.pack.id': routed.pack.pack_id, 'greentic.pack.version': routed.pack.version, 'greentic.flow.id': routed.flow.id, resumed: resumeFrom !== undefined });
+      const state = new TurnStateStore(this.sql, stateScope(ctx.env, ctx.tenant, ctx.team ?? 'default', routed.pack.pack_id));
+      const input = envelope as unknown as JsonValue;
+      const result = await this.runFlow(span, { env: this.env, ctx: turnCtx, model: routed.model, flow: routed.flow, state, span }, input, resumeFrom);
+      span.setAttributes({ 'greentic.run.status': result.status });
+      this.commitTurn(row, message, routed, result, state, scopeHash, wait, resumeFrom !== undefined, now);
+    });
+    await this.flushOutbox();
+  }
+
+  private async runFlow(span: Span, turn: Parameters<FlowEngine['start']>[0], input: JsonValue, wait: WaitRow | undefined): Promise<TurnResult> {
+    return span.child(
+      'flow.execute',
+      { ...tenantAttributes(turn.ctx), 'greentic.pack.id': turn.model.pack_id, 'greentic.flow.id': turn.flow.id, resumed: wait !== undefined },
+      async (flowSpan) => {
+        const result = await (wait === undefined
+          ? this.engine.start({ ...turn, span: flowSpan }, input)
+          : this.engine.resume({ ...turn, span: flowSpan }, JSON.parse(wait.snapshot) as JsonValue, input));
+        flowSpan.setAttributes({ 'greentic.run.status': result.status });
+        return result;
+      },
+    );
+  }
+
+  private commitTurn(
+    row: InboxRow,
+    message: IngressMessage,
+    routed: RoutedFlow,
+    result: TurnResult,
+    state: TurnStateStore,
+    scopeHash: string,
+    previousWait: WaitRow | undefined,
+    resumed: boolean,
+    now: number,
+  ): void {
+    const envelope = message.envelope;
+    const replies = replyEnvelopes(envelope, result.output, message.idempotency_key);
+    const outcome: TurnOutcome = {
+      run_status: result.status,
+      seq: row.seq,
+      pack_id: routed.pack.pack_id,
+      pack_version: routed.pack.version,
+      pack_digest: routed.pack.digest,
+      flow_id: routed.flow.id,
+      resumed,
+      reply_keys: replies.map((r) => r.id),
+    };
+    if (result.status === 'failed') outcome.error_code = result.code;
+    const ttlMs = waitTtlMs(this.env);
+    this.ctx.storage.transactionSync(() => {
+      state.commit(now);
+      if (result.status === 'waiting') {
+        this.sql.exec(
+          `INSERT INTO waits (session_key, scope_hash, pack_id, pack_digest, flow_id, reason, snapshot, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (session_key, scope_hash) DO UPDATE SET pack_id = excluded.pack_id, pack_digest = excluded.pack_digest, flow_id = excluded.flow_id,
+             reason = excluded.reason, snapshot = excluded.snapshot, created_at = excluded.created_at, expires_at = excluded.expires_at`,
+          envelope.session_id,
+          scopeHash,
+          routed.pack.pack_id,
+          routed.pack.digest,
+          routed.flow.id,
+          result.reason,
+          JSON.stringify(result.snapshot),
+          now,
+          now + ttlMs,
+        );
+      } else if (previousWait !== undefined) {
+        this.sql.exec('DELETE FROM waits WHERE session_key = ? AND scope_hash = ?', envelope.session_id, scopeHash);
+      }
+      this.sql.exec(
+        `INSERT INTO sessions (session_key, tenant_ctx, last_seq, turns, updated_at) VALUES (?, ?, ?, 1, ?)
+         ON CONFLICT (session_key) DO UPDATE SET tenant_ctx = excluded.tenant_ctx, last_seq = excluded.last_seq, turns = sessions.turns + 1, updated_at = excluded.updated_at`,
+        envelope.session_id,
+        JSON.stringify(envelope.tenant),
+        row.seq,
+        now,
+      );
+      for (const reply of replies) {
+        const body = egressMessage(reply, reply.id, message.idempotency_key, now);
+        this.sql.exec('INSERT INTO outbox (idempotency_key, session_key, message_json, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING', reply.id, envelope.session_id, JSON.stringify(body), now);
+      }
+      this.sql.exec('INSERT INTO dedup (idempotency_key, session_key, outcome_json, processed_at) VALUES (?, ?, ?, ?)', message.idempotency_key, envelope.session_id, JSON.stringify(outcome), now);
+      this.sql.exec('DELETE FROM inbox WHERE seq = ?', row.seq);
+      // Part of the same commit: if the object dies before the egress send, the alarm re-sends.
+      this.scheduleAlarm(now);
+    });
+    this.failedAttempts.delete(row.seq);
+  }
+
+  private async activePacks(ctx: TenantCtx): Promise<ActivePack[]> {
+    try {
+      return await activePacks(this.env.PACK_INDEX, ctx.env, ctx.tenant);
+    } catch (err) {
+      throw new TransientTurnError('PackIndexUnavailable', `could not read the pack index: ${errorText(err)}`);
+    }
+  }
+
+  private async loadModel(digest: string, key?: string) {
+    try {
+      return await loadPackModel(this.env.PACKS, digest, key);
+    } catch (err) {
+      throw new TransientTurnError('PackStorageUnavailable', errorText(err));
+    }
+  }
+
+  // ------------------------------------------------------------------ outbox / egress
+
+  /** Sends unsent replies in commit order; returns how many were sent. */
+  flushOutbox(): Promise<number> {
+    if (this.flushing !== null) return this.flushing.then(() => this.flushOutbox());
+    const run = (async () => {
+      let sent = 0;
+      for (;;) {
+        const rows = this.sql.exec<{ id: number; message_json: string }>('SELECT id, message_json FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100').toArray();
+        if (rows.length === 0) break;
+        try {
+          await this.egressSink(rows.map((r) => JSON.parse(r.message_json) as EgressMessage));
+        } catch (err) {
+          const now = Date.now();
+          this.ctx.storage.transactionSync(() => {
+            for (const r of rows) this.sql.exec('UPDATE outbox SET attempts = attempts + 1 WHERE id = ?', r.id);
+            this.scheduleAlarm(now);
+          });
+          logEvent('warn', 'egress.enqueue_failed', { replies: rows.length, error: errorText(err) });
+          break;
+        }
+        const now = Date.now();
+        this.ctx.storage.transactionSync(() => {
+          for (const r of rows) this.sql.exec('UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?', now, r.id);
+          this.scheduleAlarm(now);
+        });
+        sent += rows.length;
+      }
+      return sent;
+    })();
+    this.flushing = run;
+    void run.finally(() => {
+      if (this.flushing === run) this.flushing = null;
+    });
+    return run;
+  }
+
+  /**
+   * The object's single alarm serves every timer: the earliest wait expiry and, while replies are
+   * unsent, an outbox retry.
+   */
+  private scheduleAlarm(now: number): void {
+    const wait = this.sql.exec<{ t: number | null }>('SELECT MIN(expires_at) AS t FROM waits').one().t;
+    const unsent = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL').one().n;
+    const candidates = [wait ?? Number.POSITIVE_INFINITY, unsent > 0 ? now + OUTBOX_RETRY_MS : Number.POSITIVE_INFINITY];
+    const hasOld = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM dedup WHERE processed_at < ?', now - RETENTION_MS).one().n;
+    if (hasOld > 0) candidates.push(now + 60_000);
+    const next = Math.min(...candidates);
+    if (Number.isFinite(next)) void this.ctx.storage.setAlarm(Math.max(next, now + 1));
+    else void this.ctx.storage.deleteAlarm();
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const expired = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM waits WHERE expires_at <= ?', now).one().n;
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec('DELETE FROM waits WHERE expires_at <= ?', now);
+      this.sql.exec('DELETE FROM dedup WHERE processed_at < ?', now - RETENTION_MS);
+      this.sql.exec('DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?', now - RETENTION_MS);
+      this.scheduleAlarm(now);
+    });
+    if (expired > 0) logEvent('info', 'session.waits_expired', { count: expired });
+    await this.flushOutbox();
+  }
+
+  // ------------------------------------------------------------------ identity / inspection
+
+  private checkChannel(envelope: ChannelMessageEnvelope): void {
+    if (envelope.tenant.env !== this.env.GREENTIC_ENV) {
+      throw new ChannelSessionError('WrongEnvironment', `message for env "${envelope.tenant.env}" reached the "${this.env.GREENTIC_ENV}" deployment`);
+    }
+    const team = envelope.tenant.team ?? 'default';
+    const meta = this.sql.exec<{ env: string; tenant: string; team: string; channel: string }>('SELECT env, tenant, team, channel FROM channel_meta').toArray()[0];
+    if (meta === undefined) {
+      this.sql.exec('INSERT INTO channel_meta (id, env, tenant, team, channel, shard) VALUES (1, ?, ?, ?, ?, 0)', envelope.tenant.env, envelope.tenant.tenant, team, envelope.channel);
+      return;
+    }
+    if (meta.env !== envelope.tenant.env || meta.tenant !== envelope.tenant.tenant || meta.team !== team || meta.channel !== envelope.channel) {
+      throw new ChannelSessionError(
+        'WrongChannel',
+        `this object serves ${meta.env}:${meta.tenant}:${meta.team}:${meta.channel}, not ${envelope.tenant.env}:${envelope.tenant.tenant}:${team}:${envelope.channel}`,
+      );
+    }
+  }
+
+  /** A session's persisted view (for channels like WebChat and for operators). */
+  async sessionInfo(sessionKey: string): Promise<SessionInfo | null> {
+    const session = this.sql.exec<{ last_seq: number; turns: number; updated_at: number }>('SELECT last_seq, turns, updated_at FROM sessions WHERE session_key = ?', sessionKey).toArray()[0];
+    if (session === undefined) return null;
+    const waits = this.sql
+      .exec<{ scope_hash: string; pack_id: string; flow_id: string; reason: string | null; expires_at: number }>(
+        'SELECT scope_hash, pack_id, flow_id, reason, expires_at FROM waits WHERE session_key = ? ORDER BY scope_hash',
+        sessionKey,
+      )
+      .toArray();
+    return { session_key: sessionKey, last_seq: session.last_seq, turns: session.turns, updated_at: session.updated_at, waits };
+  }
+
+  get sql(): SqlStorage {
+    return this.ctx.storage.sql;
+  }
+}
+
+export interface SessionInfo {
+  session_key: string;
+  last_seq: number;
+  turns: number;
+  updated_at: number;
+  waits: { scope_hash: string; pack_id: string; flow_id: string; reason: string | null; expires_at: number }[];
+}
+
+function waitTtlMs(env: Env): number {
+  const seconds = Number.parseInt(env.WAIT_TTL_SECONDS ?? '86400', 10);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 86400) * 1000;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,0 +1,126 @@
+// The admin API, mounted at /admin/v1: pack upload (verified before anything is stored), pack list,
+// and per-tenant activation for this deployment's environment.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { sha256HexAsync } from '../pack/digest.js';
+import type { Env } from '../env.js';
+import { IDENTIFIER } from '../session/tenant-ctx.js';
+import { logEvent } from '../session/telemetry.js';
+import { adminAuth } from './auth.js';
+import {
+  activatePack,
+  activePacks,
+  deactivatePack,
+  findPackByDigest,
+  findPackByVersion,
+  listPacks,
+  recordPack,
+  type PackRecord,
+} from './pack-index.js';
+import { archiveKey, putPackModel } from './pack-store.js';
+import { MAX_PACK_BYTES, type PackUploadPipeline, trustPolicyOf } from './upload.js';
+
+const activationBody = z.union([z.object({ version: z.string().min(1) }).strict(), z.object({ digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) }).strict()]);
+
+function publicPack(p: PackRecord) {
+  return { pack_id: p.pack_id, version: p.version, digest: p.digest, kind: p.kind, publisher: p.publisher, size: p.size, signed_by: p.signed_by, trust: p.trust, uploaded_at: p.uploaded_at };
+}
+
+export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{ Bindings: Env }> {
+  const api = new Hono<{ Bindings: Env }>();
+  api.use('*', adminAuth());
+
+  api.post('/packs', async (c) => {
+    const declared = Number.parseInt(c.req.header('content-length') ?? '', 10);
+    if (Number.isFinite(declared) && declared > MAX_PACK_BYTES) {
+      return c.json({ error: 'pack_too_large', message: `the pack is ${declared} bytes; the limit is ${MAX_PACK_BYTES}` }, 413);
+    }
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    if (bytes.length > MAX_PACK_BYTES) return c.json({ error: 'pack_too_large', message: `the pack is ${bytes.length} bytes; the limit is ${MAX_PACK_BYTES}` }, 413);
+    if (bytes.length === 0) return c.json({ error: 'empty_body', message: 'send the .gtpack bytes as the request body (Content-Type: application/octet-stream)' }, 400);
+    const ingest = pipeline();
+    if (ingest === undefined) return c.json({ error: 'upload_unavailable', message: 'pack verification is not wired in this build' }, 503);
+
+    const digest = `sha256:${await sha256HexAsync(bytes)}`;
+    const existing = await findPackByDigest(c.env.PACK_INDEX, digest);
+    if (existing !== null) return c.json({ pack_id: existing.pack_id, version: existing.version, digest, existing: true }, 200);
+
+    const policy = trustPolicyOf(c.env);
+    const inspection = await ingest.inspect(bytes, { policy, trustedKeys: c.env.PACK_TRUSTED_KEYS ?? '' });
+    if (!inspection.ok || inspection.pack_id === undefined || inspection.version === undefined) {
+      logEvent('warn', 'admin.pack_rejected', { digest, policy, reason: inspection.reason });
+      return c.json({ error: 'pack_rejected', message: inspection.reason ?? `the pack failed verification under the "${policy}" trust policy`, policy, report: inspection.report }, 422);
+    }
+    const clash = await findPackByVersion(c.env.PACK_INDEX, inspection.pack_id, inspection.version);
+    if (clash !== null) {
+      return c.json({ error: 'version_exists', message: `${inspection.pack_id}@${inspection.version} was already uploaded with digest ${clash.digest}; bump the version` }, 409);
+    }
+
+    await c.env.PACKS.put(archiveKey(digest), bytes, { httpMetadata: { contentType: 'application/zip' } });
+    await ingest.prepareComponents(c.env, inspection, digest);
+    const modelKey = await putPackModel(c.env.PACKS, {
+      pack_id: inspection.pack_id,
+      version: inspection.version,
+      digest,
+      kind: inspection.kind ?? 'application',
+      flows: inspection.flows ?? [],
+      components: (inspection.components ?? []).map(({ wasm: _bytes, ...rest }) => rest),
+    });
+    // The index row goes last: a pack is visible only once everything it needs is stored.
+    await recordPack(c.env.PACK_INDEX, {
+      digest,
+      pack_id: inspection.pack_id,
+      version: inspection.version,
+      kind: inspection.kind ?? 'application',
+      publisher: inspection.publisher ?? '',
+      size: bytes.length,
+      signed_by: inspection.signed_by ?? null,
+      trust: inspection.trust ?? (policy === 'strict' ? 'verified' : 'dev'),
+      archive_key: archiveKey(digest),
+      model_key: modelKey,
+      uploaded_at: new Date().toISOString(),
+    });
+    logEvent('info', 'admin.pack_uploaded', { 'greentic.pack.id': inspection.pack_id, 'greentic.pack.version': inspection.version, digest, policy });
+    return c.json({ pack_id: inspection.pack_id, version: inspection.version, digest }, 201);
+  });
+
+  api.get('/packs', async (c) => c.json({ packs: (await listPacks(c.env.PACK_INDEX)).map(publicPack) }));
+
+  api.get('/tenants/:tenant/packs', async (c) => {
+    const tenant = c.req.param('tenant');
+    if (!IDENTIFIER.test(tenant)) return c.json({ error: 'invalid_tenant', message: `tenant "${tenant}" is not an identifier` }, 400);
+    const active = await activePacks(c.env.PACK_INDEX, c.env.GREENTIC_ENV, tenant);
+    return c.json({ env: c.env.GREENTIC_ENV, tenant, packs: active.map(({ model_key: _k, ...rest }) => rest) });
+  });
+
+  api.put('/tenants/:tenant/packs/:pack_id', async (c) => {
+    const tenant = c.req.param('tenant');
+    const packId = c.req.param('pack_id');
+    if (!IDENTIFIER.test(tenant)) return c.json({ error: 'invalid_tenant', message: `tenant "${tenant}" is not an identifier` }, 400);
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      return c.json({ error: 'invalid_body', message: 'send JSON {"version": "<version>"} or {"digest": "sha256:<hex>"}' }, 400);
+    }
+    const body = activationBody.safeParse(raw);
+    if (!body.success) return c.json({ error: 'invalid_body', message: 'send JSON {"version": "<version>"} or {"digest": "sha256:<hex>"}' }, 400);
+    const pack = 'version' in body.data ? await findPackByVersion(c.env.PACK_INDEX, packId, body.data.version) : await findPackByDigest(c.env.PACK_INDEX, body.data.digest);
+    if (pack === null || pack.pack_id !== packId) {
+      return c.json({ error: 'pack_not_found', message: `no uploaded pack ${packId} with ${JSON.stringify(body.data)}; upload it with POST /admin/v1/packs` }, 404);
+    }
+    await activatePack(c.env.PACK_INDEX, c.env.GREENTIC_ENV, tenant, packId, pack.digest, new Date().toISOString());
+    logEvent('info', 'admin.pack_activated', { 'greentic.env': c.env.GREENTIC_ENV, 'greentic.tenant.id': tenant, 'greentic.pack.id': packId, 'greentic.pack.version': pack.version });
+    return c.json({ env: c.env.GREENTIC_ENV, tenant, pack_id: packId, version: pack.version, digest: pack.digest }, 200);
+  });
+
+  api.delete('/tenants/:tenant/packs/:pack_id', async (c) => {
+    const tenant = c.req.param('tenant');
+    const packId = c.req.param('pack_id');
+    const removed = await deactivatePack(c.env.PACK_INDEX, c.env.GREENTIC_ENV, tenant, packId);
+    if (!removed) return c.json({ error: 'not_active', message: `pack ${packId} is not active for tenant "${tenant}" in env "${c.env.GREENTIC_ENV}"` }, 404);
+    return c.body(null, 204);
+  });
+
+  return api;
+}

@@ -1,0 +1,82 @@
+// The pack index in D1: which packs were uploaded (immutable, by digest) and which are active per
+// environment and tenant. Activation is read on every message, so a change takes effect on the
+// next message without a redeploy.
+
+export interface PackRecord {
+  digest: string;
+  pack_id: string;
+  version: string;
+  kind: string;
+  publisher: string;
+  size: number;
+  signed_by: string | null;
+  trust: string;
+  archive_key: string;
+  model_key: string;
+  uploaded_at: string;
+}
+
+export interface ActivePack {
+  pack_id: string;
+  version: string;
+  digest: string;
+  model_key: string;
+  activated_at: string;
+}
+
+export async function recordPack(db: D1Database, pack: PackRecord): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO packs (digest, pack_id, version, kind, publisher, size, signed_by, trust, archive_key, model_key, uploaded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .bind(pack.digest, pack.pack_id, pack.version, pack.kind, pack.publisher, pack.size, pack.signed_by, pack.trust, pack.archive_key, pack.model_key, pack.uploaded_at)
+    .run();
+}
+
+export async function findPackByDigest(db: D1Database, digest: string): Promise<PackRecord | null> {
+  return db.prepare('SELECT * FROM packs WHERE digest = ?').bind(digest).first<PackRecord>();
+}
+
+export async function findPackByVersion(db: D1Database, packId: string, version: string): Promise<PackRecord | null> {
+  return db.prepare('SELECT * FROM packs WHERE pack_id = ? AND version = ?').bind(packId, version).first<PackRecord>();
+}
+
+export async function listPacks(db: D1Database): Promise<PackRecord[]> {
+  const { results } = await db.prepare('SELECT * FROM packs ORDER BY pack_id, uploaded_at').all<PackRecord>();
+  return results;
+}
+
+export async function activatePack(db: D1Database, env: string, tenant: string, packId: string, digest: string, now: string): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO activations (env, tenant, pack_id, digest, activated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (env, tenant, pack_id) DO UPDATE SET digest = excluded.digest, activated_at = excluded.activated_at`,
+    )
+    .bind(env, tenant, packId, digest, now)
+    .run();
+}
+
+/** Returns whether the pack was active. */
+export async function deactivatePack(db: D1Database, env: string, tenant: string, packId: string): Promise<boolean> {
+  const res = await db.prepare('DELETE FROM activations WHERE env = ? AND tenant = ? AND pack_id = ?').bind(env, tenant, packId).run();
+  return (res.meta.changes ?? 0) > 0;
+}
+
+export async function activePacks(db: D1Database, env: string, tenant: string): Promise<ActivePack[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT a.pack_id, p.version, a.digest, p.model_key, a.activated_at
+         FROM activations a JOIN packs p ON p.digest = a.digest
+        WHERE a.env = ? AND a.tenant = ?
+        ORDER BY a.pack_id`,
+    )
+    .bind(env, tenant)
+    .all<ActivePack>();
+  return results;
+}
+
+export async function countActivations(db: D1Database, env: string): Promise<number> {
+  const row = await db.prepare('SELECT COUNT(*) AS n FROM activations WHERE env = ?').bind(env).first<{ n: number }>();
+  return row?.n ?? 0;
+}

@@ -1,0 +1,39 @@
+// What an upload needs from the pack and component modules, as one small interface: verify the
+// archive under the deployment's trust policy, read its identity/flows/components, and transpile
+// its components once. `worker.ts` binds the real implementations; nothing is stored unless
+// `inspect` accepted the pack.
+import type { Env } from '../env.js';
+import type { Flow } from '../flow/model.js';
+import type { PackComponentModel } from './pack-store.js';
+
+export type TrustPolicy = 'strict' | 'dev';
+
+export interface PackInspection {
+  ok: boolean;
+  /** Verification findings, shown to the uploader as they are (codes + messages, no secrets). */
+  report: unknown;
+  /** Human summary of why the pack was refused (when !ok). */
+  reason?: string;
+  pack_id?: string;
+  version?: string;
+  kind?: string;
+  publisher?: string;
+  signed_by?: string | null;
+  /** "verified" | "unsigned-dev" | "untrusted-dev" … */
+  trust?: string;
+  flows?: Flow[];
+  components?: (PackComponentModel & { wasm?: Uint8Array })[];
+}
+
+export interface PackUploadPipeline {
+  inspect(bytes: Uint8Array, options: { policy: TrustPolicy; trustedKeys: string }): Promise<PackInspection>;
+  /** Transpile each component once (keyed by its digest) and store the artifacts. */
+  prepareComponents(env: Env, inspection: PackInspection, digest: string): Promise<void>;
+}
+
+export function trustPolicyOf(env: Env): TrustPolicy {
+  return env.PACK_TRUST_POLICY === 'dev' ? 'dev' : 'strict';
+}
+
+/** Upload size limit; a request body above it is refused before it is read in full. */
+export const MAX_PACK_BYTES = 64 * 1024 * 1024;

@@ -1,0 +1,116 @@
+/**
+ * Build step (Node): produces `src/component/generated/`, the code that the parent Worker hands to
+ * Dynamic Workers as module strings.
+ *
+ * - `transpiler-modules.js`: jco's js-component-bindgen (the transpiler itself) rewritten so every
+ *   core module is a static `.wasm` import, because workerd refuses `fetch` + `WebAssembly.compile`
+ *   of bytes; bundled with the preview2-shim browser build and our entrypoint into one module.
+ * - `isolate-modules.js`: the component runtime (WASI shim, ABI dialects, host-import adapters)
+ *   that runs inside each per-pack Dynamic Worker.
+ *
+ * Run by `npm run generate:component` (wired into pretest/predev/prebench) and by the workers
+ * vitest globalSetup. The output is derived and large, so it is not committed.
+ */
+import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const outDir = join(here, 'generated');
+const vendorDir = join(root, 'node_modules/@bytecodealliance/jco-transpile/vendor');
+const bindgenName = 'js-component-bindgen-component';
+
+function sha(text: string | Uint8Array): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/** Rewrites the vendored glue's dynamic core-module loads into static imports. */
+function rewriteBindgenGlue(workDir: string): { glue: string; wasmFiles: string[] } {
+  let glue = readFileSync(join(vendorDir, `${bindgenName}.js`), 'utf8');
+  const wasmFiles: string[] = [];
+  const imports: string[] = [];
+  glue = glue.replace(/fetchCompile\(new URL\('\.\/([^']+\.wasm)', import\.meta\.url\)\)/g, (_m, file: string) => {
+    const id = `__gt_wasm_${wasmFiles.length}`;
+    copyFileSync(join(vendorDir, file), join(workDir, file));
+    wasmFiles.push(file);
+    imports.push(`import ${id} from './${file}';`);
+    return `Promise.resolve(${id})`;
+  });
+  let inline = 0;
+  glue = glue.replace(/base64Compile\('([A-Za-z0-9+/=]+)'\)/g, (_m, b64: string) => {
+    const id = `__gt_wasm_${wasmFiles.length}`;
+    const file = `${bindgenName}.inline${inline++}.wasm`;
+    writeFileSync(join(workDir, file), Buffer.from(b64, 'base64'));
+    wasmFiles.push(file);
+    imports.push(`import ${id} from './${file}';`);
+    return `Promise.resolve(${id})`;
+  });
+  if (wasmFiles.length === 0) throw new Error('jco-transpile vendor glue changed shape: no core module loads found');
+  return { glue: `${imports.join('\n')}\n${glue}`, wasmFiles };
+}
+
+async function bundle(entry: string, external: string[], alias: Record<string, string> = {}): Promise<string> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    external,
+    alias,
+    minify: false,
+    legalComments: 'none',
+    logLevel: 'error',
+  });
+  const file = result.outputFiles[0];
+  if (!file) throw new Error(`esbuild produced no output for ${entry}`);
+  return file.text;
+}
+
+function writeModule(name: string, body: string, dts: string): void {
+  writeFileSync(join(outDir, `${name}.js`), body);
+  writeFileSync(join(outDir, `${name}.d.ts`), dts);
+}
+
+export async function generateEdgeModules(): Promise<void> {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, '.gitignore'), '*\n!.gitignore\n');
+  const workDir = join(root, '.cache/component-edge');
+  mkdirSync(workDir, { recursive: true });
+
+  const pkg = JSON.parse(readFileSync(join(vendorDir, '../package.json'), 'utf8')) as { version: string };
+  const { glue, wasmFiles } = rewriteBindgenGlue(workDir);
+  writeFileSync(join(workDir, 'bindgen.js'), glue);
+  const transpilerMain = await bundle(join(here, 'isolate/transpiler-main.ts'), ['cloudflare:workers', '*.wasm'], {
+    'jco-bindgen-static': join(workDir, 'bindgen.js'),
+  });
+  const wasm: Record<string, string> = {};
+  for (const file of wasmFiles) wasm[file] = readFileSync(join(workDir, file)).toString('base64');
+  const transpilerVersion = `${pkg.version}-${sha(transpilerMain)}`;
+  writeModule(
+    'transpiler-modules',
+    `export const TRANSPILER_VERSION = ${JSON.stringify(transpilerVersion)};\n` +
+      `export const TRANSPILER_MAIN = ${JSON.stringify(transpilerMain)};\n` +
+      `export const TRANSPILER_WASM_BASE64 = ${JSON.stringify(wasm)};\n`,
+    'export declare const TRANSPILER_VERSION: string;\nexport declare const TRANSPILER_MAIN: string;\n' +
+      'export declare const TRANSPILER_WASM_BASE64: Record<string, string>;\n',
+  );
+
+  const runtime = await bundle(join(here, 'isolate/runtime-main.ts'), ['cloudflare:workers']);
+  writeModule(
+    'isolate-modules',
+    `export const ISOLATE_RUNTIME_VERSION = ${JSON.stringify(sha(runtime))};\n` +
+      `export const ISOLATE_RUNTIME = ${JSON.stringify(runtime)};\n`,
+    'export declare const ISOLATE_RUNTIME_VERSION: string;\nexport declare const ISOLATE_RUNTIME: string;\n',
+  );
+}
+
+const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  await generateEdgeModules();
+  console.log(`generated ${outDir}${existsSync(outDir) ? '' : ' (missing!)'}`);
+}

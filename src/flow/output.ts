@@ -1,0 +1,73 @@
+/**
+ * What a run hands back (greentic-flow reference §4.9): the last node's payload alone when nothing
+ * was emitted, otherwise every emitted payload plus the last payload, flattened, with the last
+ * payload dropped when it repeats the last emitted item (so an emit node ending the flow, or a
+ * card that was both emitted and returned, is not sent twice).
+ */
+import { isJsonObject } from './execution-state.js';
+import type { JsonObject, JsonValue } from './model.js';
+
+export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] as JsonValue, b[i] as JsonValue)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k) || !jsonEqual(a[k] as JsonValue, b[k] as JsonValue)) return false;
+  }
+  return true;
+}
+
+function pushFlat(out: JsonValue[], value: JsonValue): void {
+  if (Array.isArray(value)) for (const item of value) out.push(item);
+  else out.push(value);
+}
+
+/**
+ * `lastPayload` undefined means "no node payload to append" (a `session.wait` pause returns the
+ * egress only).
+ */
+export function assembleOutput(egress: readonly JsonValue[], lastPayload: JsonValue | undefined): JsonValue {
+  if (egress.length === 0) return lastPayload ?? null;
+  const out: JsonValue[] = [];
+  for (const item of egress) pushFlat(out, item);
+  if (lastPayload !== undefined && !jsonEqual(lastPayload, egress[egress.length - 1] as JsonValue)) {
+    pushFlat(out, lastPayload);
+  }
+  return out;
+}
+
+export interface FirstFailure {
+  nodeId: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * Upstream marks the final output object with the first failed node so channels can see that an
+ * error route was taken. Arrays and scalars are left alone: there is no object to annotate.
+ */
+export function withFailureMetadata(output: JsonValue, failure: FirstFailure | null): JsonValue {
+  if (failure === null || !isJsonObject(output)) return output;
+  const previous = isJsonObject(output.metadata) ? output.metadata : {};
+  return {
+    ...output,
+    metadata: { ...previous, error_kind: failure.code, error_message: failure.message, node_id: failure.nodeId },
+  };
+}
+
+export const DEFAULT_FAILURE_TEXT = 'Sorry, something went wrong while handling your message. Please try again later.';
+
+/** The completed output a messaging run returns after its last failed attempt. */
+export function messagingFailureOutput(text: string, errorMessage: string, flowId: string): JsonObject {
+  return {
+    text,
+    metadata: { error_kind: 'flow_execution_failed', error_message: errorMessage, flow_id: flowId },
+  };
+}

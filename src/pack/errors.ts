@@ -1,0 +1,33 @@
+/**
+ * Typed failures of the pack layer. `code` is stable (tests, the admin API and the CLI switch on
+ * it); `where` names the archive entry, JSON pointer or source file the problem is in.
+ */
+export type PackErrorCode =
+  | 'ZipCorrupt'
+  | 'ZipUnsupported'
+  | 'UnsafePath'
+  | 'DuplicateEntry'
+  | 'NotRegularFile'
+  | 'EntryTooLarge'
+  | 'ArchiveTooLarge'
+  | 'CompressionBomb'
+  | 'ManifestMissing'
+  | 'ManifestDecode'
+  | 'ManifestEncode'
+  | 'DesignerPack'
+  | 'SbomDecode'
+  | 'KeyParse'
+  | 'SignatureInvalid'
+  | 'PackSource'
+  | 'FlowCompile';
+
+export class PackError extends Error {
+  readonly code: PackErrorCode;
+  readonly where: string;
+  constructor(code: PackErrorCode, message: string, where: string) {
+    super(`${code}: ${message} (${where})`);
+    this.name = 'PackError';
+    this.code = code;
+    this.where = where;
+  }
+}

@@ -1,0 +1,103 @@
+// Binds the pure flow executor to the channel object: the turn's state store, the pack's flows
+// for flow.call/goto, the component invoker, and per-node / per-component spans.
+import type { Env } from '../env.js';
+import { type ComponentInvoker, FlowExecutor, type FlowRunResult, type StateStore } from '../flow/executor.js';
+import type { JsonValue } from '../flow/model.js';
+import type { FlowEngine, TurnContext, TurnResult } from './flow-engine.js';
+import { recordSpan, tenantAttributes } from './telemetry.js';
+
+/**
+ * Supplies the component invoker for a turn (the component runtime's Dynamic Worker host).
+ * `undefined` means component nodes fail with `unsupported_node_kind`; built-in nodes still run.
+ */
+export type ComponentInvokerFactory = (turn: TurnContext) => ComponentInvoker | undefined;
+
+function stateAdapter(turn: TurnContext): StateStore {
+  return {
+    get: (key) => turn.state.get(key) as JsonValue | undefined,
+    set: (key, value) => turn.state.set(key, value),
+    delete: (key) => turn.state.delete(key),
+  };
+}
+
+function tracedInvoker(turn: TurnContext, inner: ComponentInvoker): ComponentInvoker {
+  return {
+    async invoke(target, operation, input, ictx) {
+      return turn.span.child(
+        'component.invoke',
+        {
+          ...tenantAttributes(turn.ctx),
+          'greentic.pack.id': ictx.packId,
+          'greentic.flow.id': ictx.flowId,
+          'greentic.node.id': ictx.nodeId,
+          'greentic.component.name': target.id,
+          'greentic.component.kind': target.kind,
+          'greentic.component.operation': operation,
+          attempt: ictx.attempt,
+        },
+        async (span) => {
+          const result = await inner.invoke(target, operation, input, ictx);
+          span.setAttributes({ ok: result.ok, error_code: result.ok ? undefined : result.error.code });
+          return result;
+        },
+      );
+    },
+  };
+}
+
+function toTurnResult(result: FlowRunResult): TurnResult {
+  if (result.status === 'waiting') return { status: 'waiting', reason: result.reason, snapshot: result.snapshot as unknown as JsonValue, output: result.output };
+  if (result.error !== undefined) return { status: 'failed', code: result.error.code, message: result.error.message, output: result.output };
+  return { status: 'done', output: result.output };
+}
+
+export function createFlowEngine(invokerFor: ComponentInvokerFactory): FlowEngine {
+  const executorFor = (turn: TurnContext): FlowExecutor => {
+    const invoker = invokerFor(turn);
+    return new FlowExecutor({
+      packId: turn.model.pack_id,
+      ...(invoker === undefined ? {} : { invoker: tracedInvoker(turn, invoker) }),
+      stateStore: stateAdapter(turn),
+      resolver: { getFlow: (id) => turn.model.flows.find((f) => f.id === id) },
+      onNode: (trace) =>
+        recordSpan(
+          'flow.node',
+          {
+            ...tenantAttributes(turn.ctx),
+            'greentic.pack.id': turn.model.pack_id,
+            'greentic.flow.id': trace.flowId,
+            'greentic.node.id': trace.nodeId,
+            'greentic.node.component': trace.component,
+            'greentic.node.outcome': trace.outcome,
+            attempt: trace.attempt,
+            error_code: trace.errorCode,
+          },
+          trace.durationMs,
+          trace.outcome === 'error' ? 'error' : 'ok',
+          turn.span,
+        ),
+      // Whole-run retries would repeat component side effects inside one delivery; the queue
+      // redelivers instead when a turn fails transiently.
+      retry: { maxAttempts: 1 },
+    });
+  };
+  return {
+    async start(turn, input) {
+      return toTurnResult(await executorFor(turn).run(turn.flow, input));
+    },
+    async resume(turn, snapshot, input) {
+      return toTurnResult(await executorFor(turn).resume(snapshot, input, { flow: turn.flow }));
+    },
+  };
+}
+
+let invokerFactory: ComponentInvokerFactory = () => undefined;
+
+/** Called once by the component runtime's wiring (worker.ts) to plug in its Dynamic Worker invoker. */
+export function setComponentInvokerFactory(factory: ComponentInvokerFactory): void {
+  invokerFactory = factory;
+}
+
+export function defaultFlowEngine(_env: Env): FlowEngine {
+  return createFlowEngine((turn) => invokerFactory(turn));
+}

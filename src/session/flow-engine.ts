@@ -1,0 +1,42 @@
+// The seam between the channel object and the flow executor: one turn either starts a flow or
+// resumes a parked run, with the tenant's state store and component invoker injected.
+import type { PackModel } from '../admin/pack-store.js';
+import type { Env } from '../env.js';
+import type { Flow, JsonValue } from '../flow/model.js';
+import type { TurnStateStore } from './state-store.js';
+import type { Span } from './telemetry.js';
+import type { TenantCtx } from './tenant-ctx.js';
+
+export interface TurnContext {
+  env: Env;
+  ctx: TenantCtx;
+  model: PackModel;
+  flow: Flow;
+  state: TurnStateStore;
+  span: Span;
+}
+
+export type TurnResult =
+  | { status: 'done'; output: JsonValue }
+  | { status: 'waiting'; reason: string | null; snapshot: JsonValue; output: JsonValue }
+  /** The run failed for good (a node error without an error route, an engine rule); `output` is what the user is told. */
+  | { status: 'failed'; code: string; message: string; output: JsonValue };
+
+export interface FlowEngine {
+  start(turn: TurnContext, input: JsonValue): Promise<TurnResult>;
+  resume(turn: TurnContext, snapshot: JsonValue, input: JsonValue): Promise<TurnResult>;
+}
+
+/**
+ * An infrastructure failure worth retrying through the queue (pack storage, component loader):
+ * the turn is not committed and the message is redelivered.
+ */
+export class TransientTurnError extends Error {
+  override readonly name = 'TransientTurnError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}

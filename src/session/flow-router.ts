@@ -1,0 +1,68 @@
+// Picks the flow an inbound message runs: among the tenant's active packs for this environment,
+// the unique flow of the wanted kind that is not tagged `internal` (upstream runner rule). Zero or
+// several candidates is a configuration error the operator must fix, so it is reported precisely.
+import type { ActivePack } from '../admin/pack-index.js';
+import type { PackModel } from '../admin/pack-store.js';
+import type { Flow, FlowKind } from '../flow/model.js';
+
+export type RoutingErrorCode = 'NoActivePack' | 'NoEntryFlow' | 'AmbiguousEntryFlow' | 'FlowNotFound' | 'WrongFlowKind';
+
+export class RoutingError extends Error {
+  override readonly name = 'RoutingError';
+  constructor(
+    readonly code: RoutingErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export interface RoutedFlow {
+  pack: ActivePack;
+  model: PackModel;
+  flow: Flow;
+}
+
+export interface LoadedPack {
+  pack: ActivePack;
+  model: PackModel;
+}
+
+function isInternal(flow: Flow): boolean {
+  return flow.metadata?.tags?.includes('internal') ?? false;
+}
+
+export function selectEntryFlow(packs: readonly LoadedPack[], kind: FlowKind, where: string): RoutedFlow {
+  if (packs.length === 0) throw new RoutingError('NoActivePack', `${where} has no active pack; activate one with PUT /admin/v1/tenants/{tenant}/packs/{pack_id}`);
+  const candidates: RoutedFlow[] = [];
+  for (const { pack, model } of packs) {
+    for (const flow of model.flows) {
+      if (flow.kind === kind && !isInternal(flow)) candidates.push({ pack, model, flow });
+    }
+  }
+  if (candidates.length === 0) {
+    const names = packs.map((p) => `${p.pack.pack_id}@${p.pack.version}`).join(', ');
+    throw new RoutingError('NoEntryFlow', `${where}: no active pack (${names}) has a "${kind}" flow that is not tagged "internal"`);
+  }
+  if (candidates.length > 1) {
+    const names = candidates.map((c) => `${c.pack.pack_id}/${c.flow.id}`).join(', ');
+    throw new RoutingError('AmbiguousEntryFlow', `${where}: several "${kind}" entry flows are active (${names}); tag all but one "internal" or deactivate a pack`);
+  }
+  return candidates[0]!;
+}
+
+/** A flow named by id (generic webhook). Several packs with the same flow id are ambiguous. */
+export function selectNamedFlow(packs: readonly LoadedPack[], flowId: string, kinds: readonly FlowKind[], where: string): RoutedFlow {
+  const found: RoutedFlow[] = [];
+  for (const { pack, model } of packs) {
+    const flow = model.flows.find((f) => f.id === flowId);
+    if (flow !== undefined) found.push({ pack, model, flow });
+  }
+  if (found.length === 0) throw new RoutingError('FlowNotFound', `${where}: no active pack has a flow "${flowId}"`);
+  if (found.length > 1) throw new RoutingError('AmbiguousEntryFlow', `${where}: flow "${flowId}" exists in ${found.map((f) => f.pack.pack_id).join(', ')}`);
+  const routed = found[0]!;
+  if (!kinds.includes(routed.flow.kind)) {
+    throw new RoutingError('WrongFlowKind', `${where}: flow "${flowId}" is a "${routed.flow.kind}" flow, expected ${kinds.map((k) => `"${k}"`).join(' or ')}`);
+  }
+  return routed;
+}

@@ -1,0 +1,43 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { handleIngressBatch, messagingSubject, retryDelaySeconds, sanitizeSubjectSegment } from '../../src/ingress/bus.js';
+import { setTelemetrySink } from '../../src/session/telemetry.js';
+import worker from '../../src/worker.js';
+import { ECHO_FLOW, activate, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
+
+beforeAll(() => {
+  setTelemetrySink(() => {});
+});
+
+describe('message bus', () => {
+  it('builds upstream subjects with sanitised segments', () => {
+    expect(messagingSubject('ingress', 'dev', 'acme', 'default', 'slack')).toBe('greentic.messaging.ingress.dev.acme.default.slack');
+    expect(messagingSubject('egress', 'dev', ' a b ', '', 'we*b>chat/x')).toBe('greentic.messaging.egress.dev.a-b.unknown.we-b-chat-x');
+    expect(sanitizeSubjectSegment('   ')).toBe('unknown');
+  });
+
+  it('acks a message only after its channel object committed the turn', async () => {
+    const digest = await seedPack('queue-pack', '1.0.0', [ECHO_FLOW('q')]);
+    await activate('tenant-q', 'queue-pack', digest);
+    const batch = createMessageBatch('greentic-ingress', [{ id: 'm1', timestamp: new Date(), attempts: 1, body: webchatMessage('tenant-q', 'c', 'hello') }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, testEnv);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(['m1']);
+    expect(result.retryMessages).toEqual([]);
+  });
+
+  it('retries with backoff when the tenant has no entry flow, and retries malformed bodies toward the DLQ', async () => {
+    const batch = createMessageBatch('greentic-ingress', [
+      { id: 'no-pack', timestamp: new Date(), attempts: 3, body: webchatMessage('tenant-without-packs', 'c', 'hello') },
+      { id: 'garbage', timestamp: new Date(), attempts: 1, body: { hello: 'world' } },
+    ]);
+    const ctx = createExecutionContext();
+    await handleIngressBatch(batch, testEnv);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages.map((m) => m.msgId).sort()).toEqual(['garbage', 'no-pack']);
+    // Backoff doubles from 2 s per attempt and is capped at 5 minutes (max_retries then hands it to the DLQ).
+    expect([1, 2, 3, 10].map(retryDelaySeconds)).toEqual([2, 4, 8, 300]);
+  });
+});

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { adminApi } from './admin/admin-api.js';
 import { readiness } from './admin/health.js';
+import { packUploadPipeline } from './admin/pack-ingest.js';
 import type { PackUploadPipeline } from './admin/upload.js';
 import { type EgressSenders, handleEgressBatch } from './egress/bus.js';
 import type { Env } from './env.js';
@@ -9,8 +10,7 @@ import { logEvent } from './session/telemetry.js';
 
 export { ChannelSession } from './session/channel-session.js';
 
-/** Bound once the pack verifier and the component transpiler are wired. */
-const uploadPipeline: PackUploadPipeline | undefined = undefined;
+const uploadPipeline: PackUploadPipeline = packUploadPipeline;
 
 /** One sender per channel, registered by the provider egress modules. */
 const egressSenders: EgressSenders = {};

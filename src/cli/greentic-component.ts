@@ -9,17 +9,20 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildComponent, ComponentBuildError, HOST_WIT_DIR, hostGuestTypes, readWitPackages } from '../component/build.js';
 import {
+  checkComponentHeader,
   directoryStateStore,
   findManifestFor,
   grantsFromManifest,
   LOCAL_DEFAULT_GRANTS,
   loadComponentInNode,
   memoryStateStore,
+  nodeBindgenGenerator,
   NodeHostError,
   readWasmFile,
   type DescribedComponent,
   type NodeHostOptions,
 } from '../component/node-host.js';
+import { ComponentError as EdgeComponentError, transpileComponent, type ComponentArtifacts } from '../component/transpile.js';
 import { blake3Hex } from '../pack/digest.js';
 
 const TEMPLATE_DIR = fileURLToPath(new URL('../component/template/', import.meta.url));
@@ -94,8 +97,9 @@ Exit code 1 when the component returns node-error or traps.
 
 const TRANSPILE_HELP = `greentic-component transpile <wasm> --out D [--json]
 
-Runs jco transpile with the options the edge uses (async instantiation; Greentic host imports
-as async JSPI imports) and writes the artifact set (component.js, *.core*.wasm, .d.ts) to D.
+Runs the edge's transpile pipeline (jco bindgen with async instantiation and JSPI host imports,
+ABI dialect detection, fuel-metered core modules) and writes the artifact set to D:
+component.js, component.core*.wasm and descriptor.json.
 
 Options:
   --out D   output folder (required)
@@ -363,53 +367,25 @@ async function invokeCommand(args: string[], io: Io): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // transpile
 
-/** Greentic host-import functions, made async (JSPI) so the edge can serve them over RPC. */
-function greenticAsyncImports(imports: string[]): string[] {
-  const fns: Record<string, string[]> = {
-    'greentic:state/state-store': ['read', 'write', 'delete'],
-    'greentic:secrets-store/secrets-store': ['get', 'put'],
-    'greentic:http/http-client': ['send'],
-    'greentic:telemetry/logger-api': ['log'],
-    'greentic:host/http-v1': ['request'],
-    'greentic:host/kv-v1': ['get', 'put'],
-  };
-  return imports.flatMap((name) => {
-    const base = name.replace(/@[^/]+$/, '');
-    return (fns[base] ?? []).map((f) => `${name}#${f}`);
-  });
-}
-
 async function transpileCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { out: { type: 'string' }, json: { type: 'boolean' } });
   const [wasmPath, extra] = positionals;
   if (!wasmPath || extra !== undefined) throw new UsageError('expected exactly one <wasm>');
   if (!values.out) throw new UsageError('--out is required');
   const wasm = await readWasmFile(wasmPath);
-  const { checkComponentHeader } = await import('../component/node-host.js');
   checkComponentHeader(wasm, wasmPath);
-  const { transpileBytes } = await import('@bytecodealliance/jco-transpile');
-  const { componentWitMetadataForWorld: _unused, ...rest } = { componentWitMetadataForWorld: undefined };
-  void _unused;
-  void rest;
-  let files: Record<string, Uint8Array>;
+  // The edge's own pipeline (bindgen options, dialect detection, fuel metering), run in Node.
+  let artifacts: ComponentArtifacts;
   try {
-    // First pass learns the component's imports, which name the async (JSPI) host functions.
-    const probe = await transpileBytes(wasm, { name: 'component', instantiation: 'async', emitTypescriptDeclarations: false });
-    const asyncImports = greenticAsyncImports(await importNamesWithVersions(probe.files['component.js']));
-    const exportsList = probe.exports.filter(([n, kind]) => kind === 'function' || n.includes(':')).map(([n]) => n);
-    const r = await transpileBytes(wasm, {
-      name: 'component',
-      instantiation: 'async',
-      asyncMode: 'jspi',
-      asyncImports,
-      asyncExports: exportsList.filter((n) => n.includes(':')).flatMap((n) => [`${n}#describe`, `${n}#invoke`]),
-    });
-    files = r.files;
+    artifacts = await transpileComponent(wasm, nodeBindgenGenerator);
   } catch (e) {
-    if (e instanceof NodeHostError) throw e;
-    const payload = (e as { payload?: unknown }).payload;
-    throw new CliError('WasmInvalid', `${wasmPath}: ${String(typeof payload === 'string' ? payload : (e as Error).message).split('\n')[0]}`);
+    if (e instanceof EdgeComponentError) throw new CliError(e.code, `${wasmPath}: ${e.message}`);
+    throw e;
   }
+  const files: Record<string, Uint8Array> = {
+    ...artifacts.files,
+    'descriptor.json': new TextEncoder().encode(`${JSON.stringify(artifacts.descriptor, null, 2)}\n`),
+  };
   const out = resolve(values.out);
   const listing: { name: string; size: number }[] = [];
   for (const [name, bytes] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
@@ -418,14 +394,7 @@ async function transpileCommand(args: string[], io: Io): Promise<number> {
     await writeFile(p, bytes);
     listing.push({ name, size: bytes.length });
   }
-  if (values.json) io.out(`${JSON.stringify({ out, files: listing }, null, 2)}\n`);
-  else io.out(`${listing.map((f) => `${f.name}  ${f.size} bytes`).join('\n')}\nwritten to ${out}\n`);
+  if (values.json) io.out(`${JSON.stringify({ out, sha256: artifacts.descriptor.sha256, dialect: artifacts.descriptor.dialect, files: listing }, null, 2)}\n`);
+  else io.out(`${listing.map((f) => `${f.name}  ${f.size} bytes`).join('\n')}\n${artifacts.descriptor.dialect} component ${artifacts.descriptor.sha256} written to ${out}\n`);
   return 0;
-}
-
-/** The versioned instance names (`pkg/iface@ver`) a transpiled component's JS refers to. */
-async function importNamesWithVersions(js: Uint8Array | undefined): Promise<string[]> {
-  if (!js) return [];
-  const text = new TextDecoder().decode(js);
-  return [...new Set([...text.matchAll(/'((?:greentic|wasi):[a-z0-9-]+\/[a-z0-9-]+@[0-9][^'#]*)'/g)].map((m) => m[1] as string))];
 }

@@ -318,10 +318,13 @@ export async function buildComponent(opts: BuildComponentOptions): Promise<Build
     let component: Uint8Array;
     try {
       // The source goes in as text: given a sourcePath, componentize-js writes the source there.
-      const out = await componentize(source, wit.text, {
-        worldName: world,
-        disableFeatures: [...DISABLED_FEATURES],
-      });
+      // The (source, witWorld, opts) form; its typings demand a sourcePath it does not use.
+      const run = componentize as unknown as (
+        source: string,
+        witWorld: string,
+        opts: { worldName: string; disableFeatures: string[] },
+      ) => Promise<{ component: Uint8Array }>;
+      const out = await run(source, wit.text, { worldName: world, disableFeatures: [...DISABLED_FEATURES] });
       component = out.component;
     } catch (e) {
       throw new ComponentBuildError('ComponentizeFailed', `${join(dir, entry)} (world ${world}): ${(e as Error).message}`);

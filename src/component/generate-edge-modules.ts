@@ -85,7 +85,7 @@ export async function generateEdgeModules(): Promise<void> {
   const pkg = JSON.parse(readFileSync(join(vendorDir, '../package.json'), 'utf8')) as { version: string };
   const { glue, wasmFiles } = rewriteBindgenGlue(workDir);
   writeFileSync(join(workDir, 'bindgen.js'), glue);
-  const transpilerMain = await bundle(join(here, 'isolate/transpiler-main.ts'), ['cloudflare:workers', '*.wasm'], {
+  const transpilerMain = await bundle(join(here, 'isolate/transpiler-main.ts'), ['cloudflare:workers', '*.wasm', 'node:*'], {
     'jco-bindgen-static': join(workDir, 'bindgen.js'),
   });
   const wasm: Record<string, string> = {};

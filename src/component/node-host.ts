@@ -352,6 +352,9 @@ function resolveImports(wanted: string[], impls: Record<string, Record<string, u
 // ---------------------------------------------------------------------------------------------
 // Loading and calling
 
+/** The project is typed for workerd, which forbids compiling from bytes; Node allows it. */
+const nodeWasm = WebAssembly as unknown as { compile(bytes: Uint8Array): Promise<WebAssembly.Module> };
+
 interface NodeExport {
   describe(): RawDescriptor;
   invoke(op: string, envelope: Record<string, unknown>): { ok: boolean; outputCbor: Uint8Array; outputMetadataCbor?: Uint8Array };
@@ -427,7 +430,7 @@ export function describedComponent(d: RawDescriptor): DescribedComponent {
 
 /** Upstream harness convention: non-objects become `{input: v}`; `operation` is added when absent. */
 export function payloadForInvoke(op: string, input: unknown): Uint8Array {
-  const obj = isObject(input) ? { ...input } : { input };
+  const obj: Record<string, unknown> = isObject(input) ? { ...input } : { input };
   if (!('operation' in obj)) obj.operation = op;
   return encodeCanonicalCbor(obj, { allowFloats: true });
 }
@@ -450,7 +453,7 @@ export async function loadComponentInNode(wasm: Uint8Array, where: string, opts:
   }
   let exportsObj: Record<string, unknown>;
   try {
-    exportsObj = await mod.instantiate(async (p) => WebAssembly.compile(await readFile(join(files.dir, p))), imports);
+    exportsObj = await mod.instantiate(async (p) => nodeWasm.compile(await readFile(join(files.dir, p))), imports);
   } catch (e) {
     throw new NodeHostError('Trap', `${where}: instantiation failed: ${trapMessage(e)}`);
   }
@@ -527,3 +530,45 @@ export function findManifestFor(wasmPath: string): string | undefined {
   }
   return undefined;
 }
+
+// ---------------------------------------------------------------------------------------------
+// jco's bindgen in Node, for the edge's artifact pipeline (src/component/transpile.ts)
+
+interface BindgenModule {
+  $init: Promise<void>;
+  generate(component: Uint8Array, options: unknown): { files: [string, Uint8Array][]; imports: string[]; exports: [string, string][] };
+}
+
+let bindgen: Promise<BindgenModule> | undefined;
+
+function loadBindgen(): Promise<BindgenModule> {
+  bindgen ??= (async () => {
+    const { createRequire } = await import('node:module');
+    const req = createRequire(import.meta.url);
+    // The package's exports map hides the vendored bindgen; its entry point sits in dist/.
+    const pkgDir = join(dirname(req.resolve('@bytecodealliance/jco-transpile')), '..');
+    const mod = (await import(pathToFileURL(join(pkgDir, 'vendor', 'js-component-bindgen-component.js')).href)) as BindgenModule;
+    await mod.$init;
+    return mod;
+  })();
+  return bindgen;
+}
+
+/**
+ * A `BindgenGenerator` (see transpile.ts) running jco's js-component-bindgen in this process. A
+ * trap poisons the bindgen instance, so the next call loads a fresh one.
+ */
+export const nodeBindgenGenerator = {
+  async generate(component: Uint8Array, options: Record<string, unknown>) {
+    const mod = await loadBindgen();
+    try {
+      const out = mod.generate(component, options);
+      return { ok: true, files: out.files, imports: out.imports, exports: out.exports };
+    } catch (e) {
+      const trapped = e instanceof WebAssembly.RuntimeError || /unreachable|trap|cannot enter component/i.test(String(e));
+      if (trapped) bindgen = undefined;
+      const payload = (e as { payload?: unknown }).payload;
+      return { ok: false, error: typeof payload === 'string' ? payload : e instanceof Error ? e.message : String(e), poisoned: trapped };
+    }
+  },
+};

@@ -4,6 +4,7 @@
  * routing pre-digested, and its payload stripped of the engine's own keys. Preparation is cached
  * per `Flow` object, so a flow that is executed many times is analysed once.
  */
+import { parseCondition } from './condition.js';
 import { FlowRunError, isJsonObject } from './execution-state.js';
 import type { CompiledNode, Flow, JsonObject, JsonValue } from './model.js';
 
@@ -171,7 +172,11 @@ function prepareRouting(flow: Flow, node: CompiledNode, warnings: string[]): Pre
     if (!isJsonObject(item)) continue;
     const condition = typeof item.condition === 'string' ? item.condition : undefined;
     const event = typeof item.event === 'string' ? item.event : undefined;
-    if (condition !== undefined) hasCondition = true;
+    if (condition !== undefined) {
+      hasCondition = true;
+      const parsed = parseCondition(condition);
+      if ('error' in parsed) warnings.push(`node "${node.id}": ${parsed.error}; the route never matches`);
+    }
     if ((condition !== undefined && /on_error|on_cancel|on_timeout/.test(condition)) || 'event' in item) {
       hasErrorRoute = true;
     }

@@ -696,6 +696,30 @@ nodes:
     expect(result.output).toEqual([{ text: 'issue 12' }]);
   });
 
+  it('provider.invoke renders in_map with input/result = the given input and out_map with the provider result', async () => {
+    const provider = flowOf(`
+id: prov
+type: events
+nodes:
+  send:
+    provider.invoke:
+      provider_type: messaging.telegram
+      op: send
+      input: { chat: "{{in.chat}}", body: "{{in.text}}" }
+      in_map: { chat_id: "{{input.chat}}", text: /input/body }
+      out_map: { id: "{{result.message_id}}", chat: "{{input.chat_id}}" }
+    routing: out
+`);
+    const { invoker, calls } = scriptedInvoker({ 'messaging.telegram.send': () => ({ message_id: 77 }) });
+    const result = done(await new FlowExecutor({ invoker }).run(provider, { chat: 5, text: 'hi' }));
+    expect(calls[0]).toEqual({
+      target: { kind: 'provider', id: 'messaging.telegram', provider_type: 'messaging.telegram' },
+      operation: 'send',
+      input: { chat_id: 5, text: 'hi' },
+    });
+    expect(result.output).toEqual({ id: 77, chat: 5 });
+  });
+
   it('an invoker that throws fails the node with component_failed', async () => {
     const plain = flowOf(`
 id: thrower

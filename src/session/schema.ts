@@ -1,6 +1,6 @@
 // Forward-only, versioned schema for the channel object's SQLite, applied on construction. Each
 // migration runs once, in order, in its own transaction with its version recorded.
-import m0001 from '../../migrations/session/0001_channel_session.sql?raw';
+import m0001 from '../../migrations/session/0001_channel_session.sql';
 
 export const SESSION_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 1, name: '0001_channel_session', sql: m0001 },

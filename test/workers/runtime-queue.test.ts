@@ -19,7 +19,7 @@ describe('message bus', () => {
   it('acks a message only after its channel object committed the turn', async () => {
     const digest = await seedPack('queue-pack', '1.0.0', [ECHO_FLOW('q')]);
     await activate('tenant-q', 'queue-pack', digest);
-    const batch = createMessageBatch('greentic-ingress', [{ id: 'm1', timestamp: new Date(), attempts: 1, body: webchatMessage('tenant-q', 'c', 'hello') }]);
+    const batch = createMessageBatch<unknown>('greentic-ingress', [{ id: 'm1', timestamp: new Date(), attempts: 1, body: webchatMessage('tenant-q', 'c', 'hello') }]);
     const ctx = createExecutionContext();
     await worker.queue(batch, testEnv);
     const result = await getQueueResult(batch, ctx);
@@ -28,7 +28,7 @@ describe('message bus', () => {
   });
 
   it('retries with backoff when the tenant has no entry flow, and retries malformed bodies toward the DLQ', async () => {
-    const batch = createMessageBatch('greentic-ingress', [
+    const batch = createMessageBatch<unknown>('greentic-ingress', [
       { id: 'no-pack', timestamp: new Date(), attempts: 3, body: webchatMessage('tenant-without-packs', 'c', 'hello') },
       { id: 'garbage', timestamp: new Date(), attempts: 1, body: { hello: 'world' } },
     ]);

@@ -146,9 +146,9 @@ describe('channel session: activation, waits, egress recovery', () => {
     const stub = channelStubFor(testEnv, first.envelope);
     const sent = await recordEgress(stub);
     await deliverIngress(testEnv, first);
-    await runInDurableObject(stub, async (instance: ChannelSession) => {
+    await runInDurableObject(stub, async (instance: ChannelSession, state) => {
       instance.sql.exec('UPDATE waits SET expires_at = ?', Date.now() - 1);
-      await instance.ctx.storage.setAlarm(Date.now());
+      await state.storage.setAlarm(Date.now());
     });
 
     expect(await runDurableObjectAlarm(stub)).toBe(true);

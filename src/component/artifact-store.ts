@@ -1,0 +1,62 @@
+/**
+ * Transpiled component artifacts in R2 under `components/<sha256>/`: `descriptor.json` (written
+ * last, so its presence means the set is complete) plus the glue and the metered core modules.
+ * A digest already stored is never transpiled again.
+ */
+import { ARTIFACT_FORMAT, type ArtifactDescriptor, type BindgenGenerator, sha256Hex, transpileComponent } from './transpile.js';
+
+export function artifactPrefix(sha256: string): string {
+  return `components/${sha256}/`;
+}
+
+export async function readDescriptor(bucket: R2Bucket, sha256: string): Promise<ArtifactDescriptor | null> {
+  const obj = await bucket.get(`${artifactPrefix(sha256)}descriptor.json`);
+  if (!obj) return null;
+  const descriptor = (await obj.json()) as ArtifactDescriptor;
+  return descriptor.format === ARTIFACT_FORMAT ? descriptor : null;
+}
+
+export interface EnsureResult {
+  descriptor: ArtifactDescriptor;
+  /** False when the artifacts were already in R2. */
+  transpiled: boolean;
+}
+
+/** Transpiles and stores a component unless artifacts for its digest already exist. */
+export async function ensureComponentArtifacts(
+  bucket: R2Bucket,
+  component: Uint8Array,
+  generator: BindgenGenerator,
+  opts: { memoryCapMb?: number } = {},
+): Promise<EnsureResult> {
+  const sha256 = await sha256Hex(component);
+  const existing = await readDescriptor(bucket, sha256);
+  if (existing) return { descriptor: existing, transpiled: false };
+  const { descriptor, files } = await transpileComponent(component, generator, opts);
+  const prefix = artifactPrefix(sha256);
+  await Promise.all(Object.entries(files).map(([name, data]) => bucket.put(`${prefix}${name}`, data)));
+  await bucket.put(`${prefix}descriptor.json`, JSON.stringify(descriptor), { httpMetadata: { contentType: 'application/json' } });
+  return { descriptor, transpiled: true };
+}
+
+export interface LoadedArtifacts {
+  descriptor: ArtifactDescriptor;
+  glue: string;
+  cores: Record<string, ArrayBuffer>;
+}
+
+export async function loadArtifacts(bucket: R2Bucket, sha256: string): Promise<LoadedArtifacts> {
+  const descriptor = await readDescriptor(bucket, sha256);
+  if (!descriptor) throw Object.assign(new Error(`no transpiled artifacts for component ${sha256}`), { code: 'component.artifacts-missing' });
+  const prefix = artifactPrefix(sha256);
+  const [glueObj, ...coreObjs] = await Promise.all([
+    bucket.get(`${prefix}${descriptor.glue}`),
+    ...descriptor.coreModules.map((m) => bucket.get(`${prefix}${m}`)),
+  ]);
+  if (!glueObj || coreObjs.some((o) => !o)) {
+    throw Object.assign(new Error(`artifacts for component ${sha256} are incomplete`), { code: 'component.artifacts-missing' });
+  }
+  const cores: Record<string, ArrayBuffer> = {};
+  await Promise.all(descriptor.coreModules.map(async (m, i) => (cores[m] = await coreObjs[i]!.arrayBuffer())));
+  return { descriptor, glue: await glueObj.text(), cores };
+}

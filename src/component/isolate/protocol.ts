@@ -1,0 +1,95 @@
+/** The RPC contract between the parent Worker and a component isolate (both directions). */
+
+export type HostResult<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
+
+export interface HttpRequestWire {
+  method: string;
+  url: string;
+  headers: [string, string][];
+  body?: Uint8Array;
+}
+
+export interface HttpResponseWire {
+  status: number;
+  headers: [string, string][];
+  body?: Uint8Array;
+}
+
+/** What a component isolate may ask of its parent; implemented by the ComponentHost entrypoint. */
+export interface HostApi {
+  secretsGet(key: string): Promise<HostResult<Uint8Array | null>>;
+  secretsPut(key: string, value: Uint8Array): Promise<HostResult<null>>;
+  stateRead(key: string): Promise<HostResult<Uint8Array>>;
+  stateWrite(key: string, value: Uint8Array): Promise<HostResult<null>>;
+  stateDelete(key: string): Promise<HostResult<null>>;
+  httpSend(req: HttpRequestWire, timeoutMs: number | null): Promise<HostResult<HttpResponseWire>>;
+  log(fields: [string, string][]): Promise<HostResult<null>>;
+}
+
+/** The 10-field `greentic:types-core@0.6.0` tenant-ctx, in jco's camelCase shape. */
+export interface TenantCtxWire {
+  tenantId: string;
+  teamId?: string;
+  userId?: string;
+  envId: string;
+  traceId: string;
+  correlationId: string;
+  deadlineMs: bigint;
+  attempt: number;
+  idempotencyKey?: string;
+  i18nId: string;
+}
+
+export interface InvokeRequest {
+  component: string;
+  op: string;
+  ctx: TenantCtxWire;
+  flowId: string;
+  stepId: string;
+  attempt: number;
+  payloadCbor: Uint8Array;
+  metadataCbor?: Uint8Array;
+  /** Legacy JSON dialects receive the payload as JSON text instead. */
+  payloadJson: string;
+  environment: [string, string][];
+  /** Loop back-edges the component may take in this call (see wasm-fuel.ts). */
+  fuel: number;
+  host: HostApi;
+}
+
+export interface NodeErrorWire {
+  code: string;
+  message: string;
+  retryable: boolean;
+  backoffMs?: number;
+  details?: Uint8Array;
+}
+
+export interface LogLineWire {
+  stream: 'stdout' | 'stderr';
+  line: string;
+}
+
+export type InvokeReply =
+  | { ok: true; outputCbor?: Uint8Array; outputJson?: string; outputMetadataCbor?: Uint8Array; logs: LogLineWire[] }
+  | { ok: false; error: NodeErrorWire; logs: LogLineWire[] };
+
+export interface DescribeReply {
+  ok: boolean;
+  /** node@0.6.0: the descriptor record; other dialects: their describe payload. */
+  descriptor?: unknown;
+  describeCbor?: Uint8Array;
+  describeJson?: string;
+  error?: NodeErrorWire;
+}
+
+export type Dialect = 'node@0.6.0' | 'component-runtime@0.6.0' | 'node@0.5.0' | 'node@0.4.0';
+
+/** Per-component data baked into the isolate's generated main module. */
+export interface ComponentSlot {
+  id: string;
+  dialect: Dialect;
+  /** Import specifiers exactly as the transpiled glue names them. */
+  imports: string[];
+  exportName: string;
+}

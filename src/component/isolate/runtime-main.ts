@@ -1,0 +1,290 @@
+/**
+ * The component runtime inside a per-(pack, tenant) Dynamic Worker. The generated main module
+ * registers each transpiled component, then exports `PackIsolate` as its default entrypoint.
+ * Host imports are served by the `host` RPC stub that arrives with every call, so the isolate
+ * never holds a capability longer than one invocation and cannot choose its tenant.
+ */
+import { WorkerEntrypoint } from 'cloudflare:workers';
+import type {
+  ComponentSlot,
+  DescribeReply,
+  HostApi,
+  HostResult,
+  InvokeReply,
+  InvokeRequest,
+  NodeErrorWire,
+} from './protocol.js';
+import { WasiExit, wasiImports, type WasiContext } from './wasi.js';
+
+type CoreInstantiate = (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
+type Instantiate = (
+  getCoreModule: (name: string) => WebAssembly.Module,
+  imports: Record<string, unknown>,
+  instantiateCore: CoreInstantiate,
+) => Promise<Record<string, unknown>>;
+
+interface CallState {
+  host: HostApi | null;
+  wasi: WasiContext;
+}
+
+interface Loaded {
+  exports: Record<string, unknown>;
+  fuel: WebAssembly.Global[];
+}
+
+interface Entry {
+  slot: ComponentSlot;
+  instantiate: Instantiate;
+  cores: Record<string, WebAssembly.Module>;
+  loaded: Promise<Loaded> | undefined;
+  queue: Promise<unknown>;
+  current: CallState;
+}
+
+const registry = new Map<string, Entry>();
+const FUEL_EXPORT = '__greentic_fuel';
+
+export function registerComponent(slot: ComponentSlot, instantiate: Instantiate, cores: Record<string, WebAssembly.Module>): void {
+  registry.set(slot.id, {
+    slot,
+    instantiate,
+    cores,
+    loaded: undefined,
+    queue: Promise.resolve(),
+    current: { host: null, wasi: { environment: [], logs: [] } },
+  });
+}
+
+/** A host-import failure as jco expects it: the thrown value's `payload` becomes the `err` case. */
+function importError(payload: unknown): Error {
+  return Object.assign(new Error('host import failed'), { payload });
+}
+
+function unwrap<T>(res: HostResult<T>, mapError: (e: { code: string; message: string }) => unknown = (e) => e): T {
+  if (res.ok) return res.value;
+  throw importError(mapError(res.error));
+}
+
+function hostOf(entry: Entry): HostApi {
+  const host = entry.current.host;
+  if (!host) throw new Error('host import called outside an invocation');
+  return host;
+}
+
+/** Greentic host imports, keyed by `namespace:package/interface`; `version` picks the 1.0/1.1 shape. */
+function greenticImports(entry: Entry, base: string, version: string): Record<string, unknown> | undefined {
+  switch (base) {
+    case 'greentic:component/control':
+      return { shouldCancel: () => false, yieldNow: () => {} };
+    case 'greentic:secrets-store/secrets-store':
+      return {
+        get: async (key: string) => {
+          // jco lowers option<list<u8>> from `undefined` (none) or the bytes.
+          const value = unwrap(await hostOf(entry).secretsGet(key), (e) => e.code);
+          return value ?? undefined;
+        },
+        put: async (key: string, value: Uint8Array) => {
+          unwrap(await hostOf(entry).secretsPut(key, value), (e) => e.code);
+        },
+      };
+    case 'greentic:state/state-store':
+      return {
+        read: async (key: string) => unwrap(await hostOf(entry).stateRead(key)),
+        write: async (key: string, bytes: Uint8Array) => {
+          unwrap(await hostOf(entry).stateWrite(key, bytes));
+          return 'ok';
+        },
+        delete: async (key: string) => {
+          unwrap(await hostOf(entry).stateDelete(key));
+          return 'ok';
+        },
+      };
+    case 'greentic:http/http-client':
+      return {
+        send: async (req: { method: string; url: string; headers: [string, string][]; body?: Uint8Array }, opts?: unknown) => {
+          const timeout = version.startsWith('1.0') ? null : ((opts as { timeoutMs?: number } | undefined)?.timeoutMs ?? null);
+          const res = unwrap(
+            await hostOf(entry).httpSend({ method: req.method, url: req.url, headers: req.headers, body: req.body }, timeout),
+          );
+          return { status: res.status, headers: res.headers, body: res.body };
+        },
+      };
+    case 'greentic:telemetry/logger-api':
+      return {
+        log: async (_span: unknown, fields: [string, string][]) => {
+          unwrap(await hostOf(entry).log(fields));
+          return 'ok';
+        },
+      };
+    default:
+      return undefined;
+  }
+}
+
+function buildImports(entry: Entry): Record<string, unknown> {
+  const wasi = wasiImports(() => entry.current.wasi);
+  const out: Record<string, unknown> = {};
+  for (const spec of entry.slot.imports) {
+    const at = spec.lastIndexOf('@');
+    const base = at > 0 ? spec.slice(0, at) : spec;
+    const version = at > 0 ? spec.slice(at + 1) : '';
+    const impl = base.startsWith('wasi:')
+      ? version === '' || version.startsWith('0.2.')
+        ? wasi[base]
+        : undefined
+      : greenticImports(entry, base, version);
+    if (impl) out[spec] = impl;
+  }
+  return out;
+}
+
+async function load(entry: Entry): Promise<Loaded> {
+  const fuel: WebAssembly.Global[] = [];
+  const instantiateCore: CoreInstantiate = async (module, imports) => {
+    const instance = await WebAssembly.instantiate(module, imports ?? {});
+    const g = instance.exports[FUEL_EXPORT];
+    if (g instanceof WebAssembly.Global) fuel.push(g);
+    return instance;
+  };
+  const exports = await entry.instantiate(
+    (name) => {
+      const m = entry.cores[name];
+      if (!m) throw new Error(`core module ${name} missing from the isolate`);
+      return m;
+    },
+    buildImports(entry),
+    instantiateCore,
+  );
+  return { exports, fuel };
+}
+
+function isNodeError(err: unknown): err is { code: string; message: string; retryable: boolean; backoffMs?: bigint; details?: Uint8Array } {
+  return typeof err === 'object' && err !== null && 'code' in err && 'retryable' in err && !(err instanceof Error);
+}
+
+function failureOf(entry: Entry, loaded: Loaded | undefined, err: unknown): NodeErrorWire {
+  if (isNodeError(err)) {
+    return {
+      code: err.code,
+      message: err.message,
+      retryable: err.retryable,
+      backoffMs: err.backoffMs === undefined ? undefined : Number(err.backoffMs),
+      details: err.details,
+    };
+  }
+  // Anything else leaves the instance in an unknown state (a trap poisons it): start fresh next call.
+  entry.loaded = undefined;
+  if (loaded?.fuel.some((g) => Number(g.value) <= 0)) {
+    return { code: 'timeout', message: `component ${entry.slot.id} exceeded its CPU budget`, retryable: false };
+  }
+  if (err instanceof WasiExit) return { code: 'exit', message: err.message, retryable: false };
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof RangeError && /memory|allocation/i.test(message)) {
+    return { code: 'oom', message: `component ${entry.slot.id} ran out of memory: ${message}`, retryable: false };
+  }
+  if (err instanceof WebAssembly.RuntimeError) {
+    return { code: 'trap', message: `component ${entry.slot.id} trapped: ${message}`, retryable: false };
+  }
+  return { code: 'host', message: `component ${entry.slot.id} failed: ${message}`, retryable: false };
+}
+
+function exportOf(loaded: Loaded, name: string, short: string): Record<string, (...args: unknown[]) => unknown> {
+  const ex = (loaded.exports[name] ?? loaded.exports[short]) as Record<string, (...args: unknown[]) => unknown> | undefined;
+  if (!ex) throw new Error(`component does not export ${name}`);
+  return ex;
+}
+
+async function callInvoke(entry: Entry, loaded: Loaded, req: InvokeRequest): Promise<Omit<Extract<InvokeReply, { ok: true }>, 'logs'>> {
+  const slot = entry.slot;
+  switch (slot.dialect) {
+    case 'node@0.6.0': {
+      const node = exportOf(loaded, slot.exportName, 'node');
+      const res = (await node.invoke!(req.op, {
+        ctx: req.ctx,
+        flowId: req.flowId,
+        stepId: req.stepId,
+        componentId: slot.id,
+        attempt: req.attempt,
+        payloadCbor: req.payloadCbor,
+        metadataCbor: req.metadataCbor,
+      })) as { ok: boolean; outputCbor: Uint8Array; outputMetadataCbor?: Uint8Array };
+      return { ok: true, outputCbor: res.outputCbor, outputMetadataCbor: res.outputMetadataCbor };
+    }
+    case 'component-runtime@0.6.0': {
+      const runtime = exportOf(loaded, slot.exportName, 'componentRuntime');
+      const res = (await runtime.run!(req.payloadCbor, new Uint8Array())) as { output: Uint8Array };
+      return { ok: true, outputCbor: res.output };
+    }
+    case 'node@0.5.0':
+    case 'node@0.4.0': {
+      const node = exportOf(loaded, slot.exportName, 'node');
+      const execCtx = { tenant: { tenantId: req.ctx.tenantId, envId: req.ctx.envId }, flowId: req.flowId, nodeId: req.stepId };
+      const res = (await node.invoke!(execCtx, req.op, req.payloadJson)) as { tag: string; val: unknown };
+      if (res.tag === 'err') throw res.val;
+      return { ok: true, outputJson: String(res.val) };
+    }
+  }
+}
+
+function serialize<T>(entry: Entry, job: () => Promise<T>): Promise<T> {
+  // One call at a time per instance: a JSPI-suspended call must not be re-entered.
+  const run = entry.queue.then(job, job);
+  entry.queue = run.catch(() => undefined);
+  return run;
+}
+
+export class PackIsolate extends WorkerEntrypoint {
+  async ping(): Promise<number> {
+    return registry.size;
+  }
+
+  async invoke(req: InvokeRequest): Promise<InvokeReply> {
+    const entry = registry.get(req.component);
+    if (!entry) {
+      return { ok: false, error: { code: 'component.not-found', message: `no component ${req.component} in this pack`, retryable: false }, logs: [] };
+    }
+    return serialize(entry, async () => {
+      const state: CallState = { host: req.host, wasi: { environment: req.environment, logs: [] } };
+      entry.current = state;
+      let loaded: Loaded | undefined;
+      try {
+        entry.loaded ??= load(entry);
+        loaded = await entry.loaded;
+        for (const g of loaded.fuel) g.value = req.fuel;
+        const out = await callInvoke(entry, loaded, req);
+        return { ...out, logs: state.wasi.logs };
+      } catch (err) {
+        if (!loaded) entry.loaded = undefined;
+        return { ok: false, error: failureOf(entry, loaded, err), logs: state.wasi.logs };
+      } finally {
+        entry.current = { host: null, wasi: { environment: [], logs: [] } };
+      }
+    });
+  }
+
+  async describe(component: string, fuel: number): Promise<DescribeReply> {
+    const entry = registry.get(component);
+    if (!entry) return { ok: false, error: { code: 'component.not-found', message: `no component ${component} in this pack`, retryable: false } };
+    return serialize(entry, async () => {
+      let loaded: Loaded | undefined;
+      try {
+        entry.loaded ??= load(entry);
+        loaded = await entry.loaded;
+        for (const g of loaded.fuel) g.value = fuel;
+        switch (entry.slot.dialect) {
+          case 'node@0.6.0':
+            return { ok: true, descriptor: await exportOf(loaded, entry.slot.exportName, 'node').describe!() };
+          case 'component-runtime@0.6.0': {
+            const d = loaded.exports['greentic:component/component-descriptor@0.6.0'] as Record<string, () => unknown> | undefined;
+            return { ok: true, describeCbor: d?.describe ? ((await d.describe()) as Uint8Array) : undefined };
+          }
+          default:
+            return { ok: true, describeJson: String(await exportOf(loaded, entry.slot.exportName, 'node').getManifest!()) };
+        }
+      } catch (err) {
+        return { ok: false, error: failureOf(entry, loaded, err) };
+      }
+    });
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Component `.wasm` → artifact set (jco JS glue + metered core modules + descriptor), addressed by
+ * the component's sha256. The jco bindgen call itself is behind `BindgenGenerator` so the same
+ * pipeline runs at the edge (a Dynamic Worker, edge-transpiler.ts) and in Node.
+ */
+import type { Dialect } from './isolate/protocol.js';
+import { meterCoreModule, WasmRewriteError } from './wasm-fuel.js';
+
+export class ComponentError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ComponentError';
+  }
+}
+
+export interface GenerateReply {
+  ok: boolean;
+  files?: [string, Uint8Array][];
+  imports?: string[];
+  exports?: [string, string][];
+  error?: string;
+  poisoned?: boolean;
+}
+
+/** jco's js-component-bindgen `generate(bytes, options)`, wherever it runs. */
+export interface BindgenGenerator {
+  generate(component: Uint8Array, options: Record<string, unknown>): Promise<GenerateReply>;
+}
+
+/** Bumped when the generated artifacts change shape, so stored artifacts are rebuilt. */
+export const ARTIFACT_FORMAT = 1;
+
+/** Default per-memory cap applied to every core module (manifest `limits.memory_mb` upstream). */
+export const DEFAULT_MEMORY_CAP_MB = 128;
+
+export interface ArtifactDescriptor {
+  format: number;
+  sha256: string;
+  dialect: Dialect;
+  /** The instance export the dialect calls, e.g. `greentic:component/node@0.6.0`. */
+  exportName: string;
+  /** Import keys exactly as the glue reads them from its `imports` object. */
+  imports: string[];
+  /** Versioned `iface#fn` names of every imported function, from the glue. */
+  importFunctions: string[];
+  exports: [string, string][];
+  glue: string;
+  coreModules: string[];
+  memoryCapMb: number;
+}
+
+export interface ComponentArtifacts {
+  descriptor: ArtifactDescriptor;
+  files: Record<string, Uint8Array>;
+}
+
+const HOST_FUNCTIONS = [
+  'greentic:secrets-store/secrets-store@1.0.0#get',
+  'greentic:secrets-store/secrets-store@1.1.0#get',
+  'greentic:secrets-store/secrets-store@1.1.0#put',
+  'greentic:state/state-store@1.0.0#read',
+  'greentic:state/state-store@1.0.0#write',
+  'greentic:state/state-store@1.0.0#delete',
+  'greentic:http/http-client@1.0.0#send',
+  'greentic:http/http-client@1.1.0#send',
+  'greentic:telemetry/logger-api@1.0.0#log',
+];
+
+const ASYNC_EXPORTS = [
+  'greentic:component/node@0.6.0#invoke',
+  'greentic:component/node@0.6.0#describe',
+  'greentic:component/component-runtime@0.6.0#run',
+  'greentic:component/component-descriptor@0.6.0#describe',
+  'greentic:component/node@0.5.0#invoke',
+  'greentic:component/node@0.5.0#get-manifest',
+  'greentic:component/node@0.4.0#invoke',
+  'greentic:component/node@0.4.0#get-manifest',
+];
+
+/** Options for js-component-bindgen's `generate`, in the shape jco-transpile passes them. */
+export function bindgenOptions(): Record<string, unknown> {
+  return {
+    name: 'component',
+    map: [],
+    instantiation: { tag: 'async' },
+    asyncMode: { tag: 'jspi', val: { imports: HOST_FUNCTIONS, exports: ASYNC_EXPORTS } },
+    importBindings: undefined,
+    validLiftingOptimization: false,
+    tracing: false,
+    noComponentErrorWrapping: true,
+    noNodejsCompat: true,
+    noTypescript: true,
+    tlaCompat: false,
+    // 0: every core module becomes a file; inlined base64 would need WebAssembly.compile at runtime.
+    base64Cutoff: 0,
+    noNamespacedExports: false,
+    multiMemory: false,
+    bindgenEnableWasmExnref: false,
+    strict: false,
+    flagsAsBigint: false,
+    variantsInlineCases: false,
+    useNamespaceObjects: false,
+    enumValuesScreamingSnakeCase: false,
+    idlImports: false,
+    asmjs: false,
+  };
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Picks the ABI dialect from the component's instance exports (upstream runner's order). */
+export function detectDialect(exports: [string, string][]): { dialect: Dialect; exportName: string } {
+  const names = new Set(exports.map(([n]) => n));
+  const candidates: [Dialect, string][] = [
+    ['node@0.6.0', 'greentic:component/node@0.6.0'],
+    ['component-runtime@0.6.0', 'greentic:component/component-runtime@0.6.0'],
+    ['node@0.5.0', 'greentic:component/node@0.5.0'],
+    ['node@0.4.0', 'greentic:component/node@0.4.0'],
+  ];
+  for (const [dialect, name] of candidates) if (names.has(name)) return { dialect, exportName: name };
+  const seen = [...names].filter((n) => n.includes(':')).join(', ') || 'none';
+  throw new ComponentError(
+    'component.abi-unsupported',
+    `component exports neither greentic:component/node@0.6.0, component-runtime@0.6.0 nor node@0.5.0/0.4.0 (exports: ${seen})`,
+  );
+}
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+function checkComponentHeader(bytes: Uint8Array): void {
+  if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
+    throw new ComponentError('component.malformed', 'not a WebAssembly binary (missing \\0asm magic)');
+  }
+  // Layer byte 1 = component; 0 = core module.
+  if (bytes[6] !== 1) {
+    throw new ComponentError('component.malformed', 'a core WebAssembly module, not a component (build it with `jco new`/`wasm-tools component new`)');
+  }
+}
+
+export async function transpileComponent(
+  bytes: Uint8Array,
+  generator: BindgenGenerator,
+  opts: { memoryCapMb?: number } = {},
+): Promise<ComponentArtifacts> {
+  checkComponentHeader(bytes);
+  const sha256 = await sha256Hex(bytes);
+  const reply = await generator.generate(bytes, bindgenOptions());
+  if (!reply.ok || !reply.files) {
+    throw new ComponentError('component.transpile-failed', `jco could not transpile component ${sha256.slice(0, 12)}: ${reply.error ?? 'unknown error'}`);
+  }
+  const exports = reply.exports ?? [];
+  const { dialect, exportName } = detectDialect(exports);
+  const memoryCapMb = opts.memoryCapMb ?? DEFAULT_MEMORY_CAP_MB;
+  const files: Record<string, Uint8Array> = {};
+  const coreModules: string[] = [];
+  let glue = '';
+  let glueText = '';
+  for (const [name, data] of reply.files) {
+    if (name.endsWith('.wasm')) {
+      try {
+        files[name] = meterCoreModule(new Uint8Array(data), { memoryCapPages: memoryCapMb * 16 });
+      } catch (err) {
+        if (err instanceof WasmRewriteError) throw new ComponentError('component.unsupported-wasm', `core module ${name}: ${err.message}`);
+        throw err;
+      }
+      coreModules.push(name);
+    } else if (name.endsWith('.js')) {
+      glue = name;
+      glueText = new TextDecoder().decode(data);
+      files[name] = new Uint8Array(data);
+    }
+  }
+  if (!glue) throw new ComponentError('component.transpile-failed', 'jco produced no JS glue');
+  const importFunctions = [...glueText.matchAll(/fnName = '([^']+#[^']+)'/g)].map((m) => m[1]!);
+  return {
+    descriptor: {
+      format: ARTIFACT_FORMAT,
+      sha256,
+      dialect,
+      exportName,
+      imports: reply.imports ?? [],
+      importFunctions,
+      exports,
+      glue,
+      coreModules,
+      memoryCapMb,
+    },
+    files,
+  };
+}

@@ -9,6 +9,7 @@ import { handleIngressBatch } from './ingress/bus.js';
 import { logEvent } from './session/telemetry.js';
 
 export { ChannelSession } from './session/channel-session.js';
+export { ComponentHost } from './component/host-entrypoint.js';
 
 const uploadPipeline: PackUploadPipeline = packUploadPipeline;
 

@@ -657,7 +657,7 @@ export class FlowExecutor {
         if (rerun && isJsonObject(payload) && frame.state.pending_card_answers !== null) {
           payload = { ...payload, answers: this.filteredAnswers(frame, pnode) };
         }
-        output = { ok: true, payload, meta: EMPTY };
+        output = { ok: true, payload, meta: {} };
       }
       this.record(frame, id, output);
       if (pnode.varsOut !== null) this.applyVarsOut(frame, pnode, output.payload);

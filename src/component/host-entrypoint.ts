@@ -1,0 +1,71 @@
+/**
+ * The parent's side of host imports: a WorkerEntrypoint handed to component isolates as an RPC
+ * stub created with `ctx.exports.ComponentHost({ props })`. Props (tenant, env, team, pack,
+ * component, grants) are set by the parent, so a component can neither pick its tenant nor widen
+ * its grants. Storage: R2 (`PACKS`) under `state/…` and `secrets/…` (see host-policy.ts keys).
+ */
+import { WorkerEntrypoint } from 'cloudflare:workers';
+import type { Env } from '../env.js';
+import { type ComponentGrants, createHostApi, type HostScope, type HostStores, type KeyValueStore } from './host-policy.js';
+import type { HostApi, HttpRequestWire } from './isolate/protocol.js';
+
+export interface HostProps extends HostScope {
+  grants: ComponentGrants;
+}
+
+export function r2KeyValueStore(bucket: R2Bucket): KeyValueStore {
+  return {
+    async get(key) {
+      const obj = await bucket.get(key);
+      return obj ? new Uint8Array(await obj.arrayBuffer()) : null;
+    },
+    async put(key, value) {
+      await bucket.put(key, value);
+    },
+    async delete(key) {
+      await bucket.delete(key);
+    },
+  };
+}
+
+export function edgeHostStores(env: Env): HostStores {
+  const kv = r2KeyValueStore(env.PACKS);
+  return {
+    state: kv,
+    secrets: kv,
+    http: (req) => fetch(req),
+    telemetry: {
+      log(scope, fields) {
+        console.log(JSON.stringify({ level: 'info', source: 'component', tenant: scope.tenant, pack: scope.pack, component: scope.component, fields: Object.fromEntries(fields) }));
+      },
+    },
+  };
+}
+
+export class ComponentHost extends WorkerEntrypoint<Env, HostProps> implements HostApi {
+  private api(): HostApi {
+    const { grants, ...scope } = this.ctx.props;
+    return createHostApi(scope, grants, edgeHostStores(this.env));
+  }
+  secretsGet(key: string) {
+    return this.api().secretsGet(key);
+  }
+  secretsPut(key: string, value: Uint8Array) {
+    return this.api().secretsPut(key, value);
+  }
+  stateRead(key: string) {
+    return this.api().stateRead(key);
+  }
+  stateWrite(key: string, value: Uint8Array) {
+    return this.api().stateWrite(key, value);
+  }
+  stateDelete(key: string) {
+    return this.api().stateDelete(key);
+  }
+  httpSend(req: HttpRequestWire, timeoutMs: number | null) {
+    return this.api().httpSend(req, timeoutMs);
+  }
+  log(fields: [string, string][]) {
+    return this.api().log(fields);
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Runs a pack's components in one Dynamic Worker per (pack digest, tenant): artifacts from R2,
+ * no network (`globalOutbound: null`), a CPU limit per invocation (`limits.cpuMs` where the
+ * platform enforces it, plus loop fuel everywhere), and host imports through a per-call RPC stub.
+ */
+import { decodeCbor, encodeCanonicalCbor } from '../pack/cbor.js';
+import { loadArtifacts } from './artifact-store.js';
+import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_VERSION } from './generated/isolate-modules.js';
+import type { HostProps } from './host-entrypoint.js';
+import { grantsFor, type ManifestCapabilities, type TenantPolicy } from './host-policy.js';
+import type { DescribeReply, HostApi, InvokeReply, InvokeRequest, LogLineWire, NodeErrorWire } from './isolate/protocol.js';
+
+export const DEFAULT_COMPONENT_CPU_MS = 50;
+/** Loop back-edges granted per CPU millisecond (a metered back-edge costs roughly a nanosecond). */
+export const FUEL_PER_CPU_MS = 1_000_000;
+
+export interface PackComponent {
+  id: string;
+  /** sha256 of the component `.wasm`; its artifacts live under `components/<sha256>/`. */
+  sha256: string;
+  manifest?: ManifestCapabilities & { capabilities?: { wasi?: { env?: { allow?: string[] } } } };
+}
+
+export interface PackDeployment {
+  packId: string;
+  digest: string;
+  components: PackComponent[];
+}
+
+export interface RunnerOptions {
+  loader: WorkerLoader;
+  bucket: R2Bucket;
+  /** `(props) => ctx.exports.ComponentHost({ props })` in the Worker. */
+  host: (props: HostProps) => HostApi;
+  env: string;
+  tenant: string;
+  team?: string;
+  tenantPolicy: TenantPolicy;
+  cpuMs?: number;
+  /** Values for WASI environment variables a manifest allow-lists. */
+  environment?: Record<string, string>;
+}
+
+export interface ComponentCall {
+  component: string;
+  op: string;
+  input: unknown;
+  flowId: string;
+  stepId: string;
+  attempt?: number;
+  userId?: string;
+  traceId?: string;
+  correlationId?: string;
+  idempotencyKey?: string;
+  i18nId?: string;
+  deadlineMs?: number;
+  metadata?: unknown;
+}
+
+export interface ComponentFailure {
+  code: string;
+  message: string;
+  retryable: boolean;
+  backoffMs?: number;
+  details?: unknown;
+}
+
+export type ComponentOutcome = { ok: true; output: unknown; metadata?: unknown; logs: LogLineWire[] } | { ok: false; error: ComponentFailure; logs: LogLineWire[] };
+
+interface PackIsolateStub {
+  ping(): Promise<number>;
+  invoke(req: InvokeRequest): Promise<InvokeReply>;
+  describe(component: string, fuel: number): Promise<DescribeReply>;
+}
+
+function mainModule(slots: { index: number; id: string; descriptor: Awaited<ReturnType<typeof loadArtifacts>>['descriptor'] }[]): string {
+  const lines = ["import { registerComponent, PackIsolate } from './runtime.js';"];
+  for (const { index, id, descriptor } of slots) {
+    lines.push(`import * as g${index} from './c${index}/${descriptor.glue}';`);
+    descriptor.coreModules.forEach((m, j) => lines.push(`import m${index}_${j} from './c${index}/${m}';`));
+    const cores = descriptor.coreModules.map((m, j) => `${JSON.stringify(m)}: m${index}_${j}`).join(', ');
+    const slot = { id, dialect: descriptor.dialect, imports: descriptor.imports, exportName: descriptor.exportName };
+    lines.push(`registerComponent(${JSON.stringify(slot)}, g${index}.instantiate, { ${cores} });`);
+  }
+  lines.push('export default PackIsolate;');
+  return lines.join('\n');
+}
+
+function decodeOutput(bytes: Uint8Array | undefined, what: string): unknown {
+  if (!bytes || bytes.length === 0) return null;
+  try {
+    return decodeCbor(bytes);
+  } catch (err) {
+    throw Object.assign(new Error(`${what} is not valid CBOR: ${(err as Error).message}`), { code: 'component.bad-output' });
+  }
+}
+
+export class ComponentRunner {
+  private readonly cpuMs: number;
+
+  constructor(
+    private readonly pack: PackDeployment,
+    private readonly opts: RunnerOptions,
+  ) {
+    this.cpuMs = opts.cpuMs ?? DEFAULT_COMPONENT_CPU_MS;
+  }
+
+  /** The pack's isolate; `get` reuses a warm one for the same (pack digest, tenant). */
+  private isolate(): PackIsolateStub {
+    const id = `greentic-pack:${this.pack.digest}:${this.opts.tenant}:${ISOLATE_RUNTIME_VERSION}`;
+    const worker = this.opts.loader.get(id, async () => {
+      const modules: Record<string, string | { wasm: ArrayBuffer }> = { 'runtime.js': ISOLATE_RUNTIME };
+      const slots = await Promise.all(
+        this.pack.components.map(async (c, index) => {
+          const art = await loadArtifacts(this.opts.bucket, c.sha256);
+          modules[`c${index}/${art.descriptor.glue}`] = art.glue;
+          for (const [name, bytes] of Object.entries(art.cores)) modules[`c${index}/${name}`] = { wasm: bytes };
+          return { index, id: c.id, descriptor: art.descriptor };
+        }),
+      );
+      modules['main.js'] = mainModule(slots);
+      return {
+        compatibilityDate: '2026-10-01',
+        mainModule: 'main.js',
+        modules,
+        globalOutbound: null,
+        limits: { cpuMs: this.cpuMs },
+      };
+    });
+    return worker.getEntrypoint() as unknown as PackIsolateStub;
+  }
+
+  private component(id: string): PackComponent {
+    const c = this.pack.components.find((x) => x.id === id);
+    if (!c) throw Object.assign(new Error(`pack ${this.pack.packId} has no component "${id}"`), { code: 'component.not-found' });
+    return c;
+  }
+
+  private hostFor(c: PackComponent): HostApi {
+    return this.opts.host({
+      env: this.opts.env,
+      tenant: this.opts.tenant,
+      team: this.opts.team,
+      pack: this.pack.packId,
+      component: c.id,
+      grants: grantsFor(c.manifest ?? {}, this.opts.tenantPolicy),
+    });
+  }
+
+  /** No-op RPC round trip to the pack isolate (the benchmark's floor). */
+  ping(): Promise<number> {
+    return this.isolate().ping();
+  }
+
+  async describe(componentId: string): Promise<DescribeReply> {
+    this.component(componentId);
+    return this.isolate().describe(componentId, this.cpuMs * FUEL_PER_CPU_MS);
+  }
+
+  async invoke(call: ComponentCall): Promise<ComponentOutcome> {
+    let c: PackComponent;
+    try {
+      c = this.component(call.component);
+    } catch (err) {
+      return { ok: false, error: { code: 'component.not-found', message: (err as Error).message, retryable: false }, logs: [] };
+    }
+    const payload = call.input;
+    const allow = c.manifest?.capabilities?.wasi?.env?.allow ?? [];
+    const environment = allow.filter((k) => this.opts.environment?.[k] !== undefined).map((k): [string, string] => [k, this.opts.environment![k]!]);
+    const attempt = call.attempt ?? 1;
+    const req: InvokeRequest = {
+      component: c.id,
+      op: call.op,
+      ctx: {
+        tenantId: this.opts.tenant,
+        teamId: this.opts.team,
+        userId: call.userId,
+        envId: this.opts.env,
+        traceId: call.traceId ?? crypto.randomUUID(),
+        correlationId: call.correlationId ?? call.traceId ?? crypto.randomUUID(),
+        deadlineMs: BigInt(call.deadlineMs ?? 0),
+        attempt,
+        idempotencyKey: call.idempotencyKey,
+        i18nId: call.i18nId ?? 'en',
+      },
+      flowId: call.flowId,
+      stepId: call.stepId,
+      attempt,
+      payloadCbor: encodeCanonicalCbor(payload, { allowFloats: true }),
+      metadataCbor: call.metadata === undefined ? undefined : encodeCanonicalCbor(call.metadata, { allowFloats: true }),
+      payloadJson: JSON.stringify(payload),
+      environment,
+      fuel: this.cpuMs * FUEL_PER_CPU_MS,
+      host: this.hostFor(c),
+    };
+    let reply: InvokeReply;
+    try {
+      reply = await this.isolate().invoke(req);
+    } catch (err) {
+      // The isolate itself failed (platform CPU/memory limit, crash): the next call loads a fresh one.
+      const message = err instanceof Error ? err.message : String(err);
+      const timeout = /cpu|time limit|exceeded/i.test(message);
+      return { ok: false, error: { code: timeout ? 'timeout' : 'isolate', message: `component ${c.id}: ${message}`, retryable: !timeout }, logs: [] };
+    }
+    if (!reply.ok) return { ok: false, error: this.failure(reply.error), logs: reply.logs };
+    try {
+      const output = reply.outputJson !== undefined ? JSON.parse(reply.outputJson) : decodeOutput(reply.outputCbor, 'output-cbor');
+      return { ok: true, output, metadata: decodeOutput(reply.outputMetadataCbor, 'output-metadata-cbor') ?? undefined, logs: reply.logs };
+    } catch (err) {
+      return { ok: false, error: { code: 'component.bad-output', message: `component ${c.id}: ${(err as Error).message}`, retryable: false }, logs: reply.logs };
+    }
+  }
+
+  private failure(e: NodeErrorWire): ComponentFailure {
+    let details: unknown;
+    if (e.details) {
+      try {
+        details = decodeCbor(e.details);
+      } catch {
+        details = new TextDecoder().decode(e.details);
+      }
+    }
+    return { code: e.code, message: e.message, retryable: e.retryable, backoffMs: e.backoffMs, details };
+  }
+}

@@ -29,6 +29,8 @@ export default defineConfig({
         test: {
           name: 'workers',
           setupFiles: ['./test/workers/setup-d1.ts'],
+          // Generates src/component/generated (edge module strings) and the WAT component fixtures.
+          globalSetup: ['./test/workers/component.global-setup.ts'],
           include: [...pureCore, 'test/workers/**/*.test.ts'],
           testTimeout: 60_000,
         },

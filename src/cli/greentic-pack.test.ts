@@ -121,3 +121,16 @@ describe('greentic-pack CLI', () => {
     }
   });
 });
+
+describe('example packs', () => {
+  it('packs/examples/hello-pack builds and verifies under dev', async () => {
+    const out = join(root, 'hello.gtpack');
+    const dir = join(root, 'hello-pack');
+    const { cp } = await import('node:fs/promises');
+    await cp('packs/examples/hello-pack', dir, { recursive: true });
+    expect((await run(['build', '--in', dir, '--gtpack-out', out])).code).toBe(0);
+    const r = await run(['verify', '--pack', out, '--policy', 'dev', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ pack_id: 'greentic.examples.hello', assets: 1, sbom: { status: 'ok' } });
+  });
+});

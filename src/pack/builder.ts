@@ -4,7 +4,8 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { compileFlowSource, formatDiagnostic, parseResolveSummary, type Flow, type ResolveSummary } from '../flow/index.js';
-import { decodeCbor, encodeCanonicalCbor } from './cbor.js';
+import { decodeCbor } from './cbor.js';
+import { encodePackLock, type PackLock } from './lock.js';
 import { blake3Hex, sha256Hex } from './digest.js';
 import { PackError } from './errors.js';
 import {
@@ -280,7 +281,7 @@ function assetEntries(files: ReadonlyMap<string, Uint8Array>, cfg: PackYaml, dev
 
 /** A lock for packs without one: describe() cannot run here, so upstream's fallback applies. */
 function fallbackLock(components: ReadonlyArray<{ manifest: ComponentManifest; wasm: Uint8Array }>): Uint8Array {
-  const entries: Record<string, unknown> = {};
+  const entries: PackLock['components'] = {};
   for (const c of components) {
     const sha = sha256Hex(c.wasm);
     entries[c.manifest.id] = {
@@ -294,7 +295,7 @@ function fallbackLock(components: ReadonlyArray<{ manifest: ComponentManifest; w
       role: 'unknown',
     };
   }
-  return encodeCanonicalCbor({ version: 1, components: entries });
+  return encodePackLock({ version: 1, components: entries });
 }
 
 function packArchive(manifestBytes: Uint8Array, groups: Array<Map<string, Uint8Array>>, mediaTypes: ReadonlyMap<string, string> = new Map()): { bytes: Uint8Array; entries: string[] } {

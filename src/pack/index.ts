@@ -13,6 +13,8 @@ export {
   manifestSigningBytes,
 } from './manifest.js';
 export type { ComponentManifest, ExtensionRef, PackDependency, PackFlowEntry, PackKind, PackManifest, Signature } from './manifest.js';
+export { decodePackLock, encodePackLock } from './lock.js';
+export type { PackLock, PackLockComponent } from './lock.js';
 export { openPack } from './reader.js';
 export type { LegacyManifest, OpenedPack, OpenOptions } from './reader.js';
 export { decodeSbom, encodeSbom, mediaTypeFor, SBOM_FORMAT } from './sbom.js';

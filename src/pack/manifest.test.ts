@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CborFloat } from './cbor.js';
+import { CborFloat, encodeCanonicalCbor } from './cbor.js';
 import { PackError } from './errors.js';
 import { quickstartManifestBytes } from './fixtures/quickstart-manifest.js';
 import { decodePackManifest, encodePackManifest, manifestSigningBytes, type PackManifest } from './manifest.js';
@@ -123,5 +124,35 @@ describe('manifest.cbor codec', () => {
     const m = minimalManifest();
     m.flows[0]!.flow.nodes.zed!.routing = { next: { node_id: 'nowhere' } };
     expect(() => encodePackManifest(m)).toThrow(/nowhere.*node_ids/);
+  });
+
+  it('throws only ManifestDecode errors for damaged manifest bytes (fuzz)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(quickstartManifestBytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (edits) => {
+        const bytes = quickstartManifestBytes.slice();
+        for (const [at, v] of edits) bytes[at] = v;
+        try {
+          const m = decodePackManifest(bytes);
+          encodePackManifest(m);
+        } catch (e) {
+          expect(e).toBeInstanceOf(PackError);
+          expect((e as PackError).code).toBe('ManifestDecode');
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('throws only ManifestDecode errors for arbitrary CBOR documents (fuzz)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        try {
+          decodePackManifest(encodeCanonicalCbor(v, { allowFloats: true }));
+        } catch (e) {
+          expect(e).toBeInstanceOf(PackError);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -217,6 +217,20 @@ describe('verifying a pack', () => {
     expect(report.sbom.problems.map((p) => [p.code, p.path])).toContainEqual(['component-manifest-hash', 'components/acme.echo.manifest.cbor']);
   });
 
+  it('reports a pack.lock.cbor whose resolved_digest does not pin the bundled wasm', async () => {
+    const { encodePackLock, decodePackLock } = await import('./lock.js');
+    const bytes = build();
+    const lock = decodePackLock(readZip(bytes).find((e) => e.name === 'pack.lock.cbor')!.data);
+    expect(lock.components['acme.echo']!.resolved_digest).toBe(`sha256:${sha256Hex(samplePackSource().get('components/acme.echo.wasm')!)}`);
+    lock.components['acme.echo']!.resolved_digest = `sha256:${'0'.repeat(64)}`;
+    const key = generateKeyPair();
+    // Re-signing regenerates the SBOM, so only the lock check can notice.
+    const signed = signPackArchive(rezip(bytes, { 'pack.lock.cbor': encodePackLock(lock) }), key.seed).bytes;
+    const report = await verifyPack(signed, { policy: 'strict', trustedKeys: [key.publicKey] });
+    expect(report.sbom.problems.map((p) => [p.code, p.path])).toEqual([['lock-digest-mismatch', 'components/acme.echo.wasm']]);
+    expect(report.ok).toBe(false);
+  });
+
   it('reports files missing from and unlisted in the SBOM', async () => {
     const bytes = build();
     const entries = readZip(bytes).filter((e) => e.name !== 'assets/README.md');
@@ -339,6 +353,31 @@ describe('archive guards', () => {
 
   it('rejects input that is not a ZIP at all', () => {
     expectPackError(() => openPack(enc.encode('definitely not a zip archive')), 'ZipCorrupt', 'archive');
+  });
+
+  it('inflates large DEFLATE entries across many input slices', () => {
+    const data = new Uint8Array(300_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 251 < 40 ? (i * 31) & 255 : 65;
+    const [entry] = readZip(rawZip([{ name: 'assets/big.bin', data, method: 'deflate' }]));
+    expect(entry!.method).toBe('deflate');
+    expect(entry!.data).toEqual(data);
+  });
+
+  it('throws only typed errors when the central directory and headers are mutated (fuzz)', () => {
+    const base = build();
+    const cdStart = new DataView(base.buffer).getUint32(base.length - 6, true);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: cdStart, max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), (edits) => {
+        const bytes = base.slice();
+        for (const [at, v] of edits) bytes[at] = v;
+        try {
+          openPack(bytes);
+        } catch (e) {
+          if (!(e instanceof PackError)) throw e;
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('throws only typed errors for mutated archives (fuzz)', async () => {

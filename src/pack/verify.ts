@@ -7,6 +7,7 @@ import { decodeCbor } from './cbor.js';
 import { blake3Hex, sha256Hex, sha256HexAsync } from './digest.js';
 import { PackError } from './errors.js';
 import { componentManifestFromValue, encodeComponentManifest, type PackManifest } from './manifest.js';
+import { decodePackLock } from './lock.js';
 import { openPack, type OpenedPack, type OpenOptions } from './reader.js';
 import { decodeSbom, isSbomExempt, type SbomEntry } from './sbom.js';
 import { checkSignatures, type SignatureCheck } from './signing.js';
@@ -32,7 +33,9 @@ export type IntegrityProblemCode =
   | 'component-manifest-hash'
   | 'component-manifest-id'
   | 'component-manifest-differs'
-  | 'component-wasm-missing';
+  | 'component-wasm-missing'
+  | 'lock-invalid'
+  | 'lock-digest-mismatch';
 
 export interface IntegrityProblem {
   code: IntegrityProblemCode;
@@ -106,6 +109,27 @@ function checkSbom(entries: Map<string, Uint8Array>): SbomOutcome {
     if (!isSbomExempt(path) && !byPath.has(path)) problems.push({ code: 'unlisted-file', path, message: `not listed in ${source}` });
   }
   return { status: problems.length === 0 ? 'ok' : 'mismatch', source, files: listed.length, problems };
+}
+
+/** Lock `resolved_digest` must pin the wasm actually bundled for that component. */
+function checkLock(entries: Map<string, Uint8Array>, comps: Array<{ id: string; path: string; sha256: string | null }>): IntegrityProblem[] {
+  const bytes = entries.get('pack.lock.cbor');
+  if (bytes === undefined) return [];
+  let lock;
+  try {
+    lock = decodePackLock(bytes);
+  } catch (e) {
+    return [{ code: 'lock-invalid', path: 'pack.lock.cbor', message: e instanceof Error ? e.message : String(e) }];
+  }
+  const problems: IntegrityProblem[] = [];
+  for (const c of comps) {
+    const locked = lock.components[c.id];
+    if (locked === undefined || c.sha256 === null || !locked.resolved_digest.startsWith('sha256:')) continue;
+    if (locked.resolved_digest.toLowerCase() !== `sha256:${c.sha256}`) {
+      problems.push({ code: 'lock-digest-mismatch', path: c.path, message: `sha256:${c.sha256}, pack.lock.cbor pins ${locked.resolved_digest}` });
+    }
+  }
+  return problems;
 }
 
 interface ManifestIndexEntry {
@@ -261,6 +285,11 @@ export async function verifyPack(bytes: Uint8Array, opts: VerifyOptions): Promis
   }
 
   const [digest, shas] = await Promise.all([digestP, shaP]);
+  // The lock check needs the component SHA-256s, so it reports after the other integrity checks.
+  for (const p of checkLock(opened.entries, comps.map((c, i) => ({ id: c.id, path: c.path, sha256: shas[i] ?? null })))) {
+    problems.push(p);
+    complain(`${p.code}: ${p.path}: ${p.message}`);
+  }
   return {
     ...baseReport(opened, bytes, opts.policy),
     ok: errors.length === 0,

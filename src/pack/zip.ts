@@ -207,6 +207,14 @@ function inflateBounded(name: string, input: Uint8Array, expected: number, limit
   return out;
 }
 
+function sameName(raw: Uint8Array, name: string): boolean {
+  try {
+    return strictUtf8.decode(raw) === name;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Read every file entry. Directory entries are skipped as upstream does; anything else that is not
  * a regular file, and every unsafe name, duplicate or oversize entry, is a typed error naming it.
@@ -259,7 +267,7 @@ export function readZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
     const nameLen = view.getUint16(lo + 26, true);
     const extraLen = view.getUint16(lo + 28, true);
     const localName = bytes.subarray(lo + 30, lo + 30 + nameLen);
-    if (strictUtf8.decode(localName) !== r.name) throw new PackError('ZipCorrupt', 'local header names a different file than the central directory', r.name);
+    if (!sameName(localName, r.name)) throw new PackError('ZipCorrupt', 'local header names a different file than the central directory', r.name);
     const start = lo + 30 + nameLen + extraLen;
     const end = start + r.compressedSize;
     if (end > bytes.length) throw new PackError('ZipCorrupt', 'entry data runs past the end of the archive', r.name);

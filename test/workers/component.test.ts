@@ -1,0 +1,215 @@
+import { env, exports } from 'cloudflare:workers';
+import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { ensureComponentArtifacts } from '../../src/component/artifact-store.js';
+import { EdgeTranspiler } from '../../src/component/edge-transpiler.js';
+import type { HostProps } from '../../src/component/host-entrypoint.js';
+import { secretStorageKeys, type TenantPolicy } from '../../src/component/host-policy.js';
+import { componentInvoker } from '../../src/component/invoker.js';
+import type { HostApi } from '../../src/component/isolate/protocol.js';
+import { ComponentRunner, type PackComponent } from '../../src/component/runner.js';
+import { ComponentError } from '../../src/component/transpile.js';
+import type { Env } from '../../src/env.js';
+
+const bindings = env as unknown as Env;
+const hostExports = exports as unknown as { ComponentHost(opts: { props: HostProps }): HostApi };
+const fixtures = inject('componentFixtures');
+const bytes = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+const nodeFixture = bytes(fixtures.node);
+const wasiFixture = bytes(fixtures.wasi);
+
+let nodeSha = '';
+let wasiSha = '';
+let packSeq = 0;
+
+const allCaps: PackComponent['manifest'] = {
+  capabilities: {
+    host: {
+      state: { read: true, write: true, delete: true },
+      secrets: { required: [{ key: 'API_TOKEN' }] },
+      http: { client: true },
+    },
+  },
+};
+
+function runner(opts: { tenant?: string; manifest?: PackComponent['manifest']; policy?: TenantPolicy; digest?: string } = {}): ComponentRunner {
+  const digest = opts.digest ?? `test-pack-${++packSeq}`;
+  return new ComponentRunner(
+    {
+      packId: 'fixtures',
+      digest,
+      components: [
+        { id: 'fixture', sha256: nodeSha, manifest: opts.manifest ?? allCaps },
+        { id: 'wasi', sha256: wasiSha },
+      ],
+    },
+    {
+      loader: bindings.LOADER,
+      bucket: bindings.PACKS,
+      host: (props) => hostExports.ComponentHost({ props }),
+      env: 'dev',
+      tenant: opts.tenant ?? 'acme',
+      team: 'support',
+      tenantPolicy: opts.policy ?? { httpAllowHosts: ['api.allowed.test'] },
+      cpuMs: 50,
+    },
+  );
+}
+
+const call = (op: string, input: unknown = {}) => ({ component: 'fixture', op, input, flowId: 'main', stepId: 'n1' });
+
+beforeAll(async () => {
+  const transpiler = new EdgeTranspiler(bindings.LOADER);
+  nodeSha = (await ensureComponentArtifacts(bindings.PACKS, nodeFixture, transpiler)).descriptor.sha256;
+  wasiSha = (await ensureComponentArtifacts(bindings.PACKS, wasiFixture, transpiler)).descriptor.sha256;
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('transpile at the edge', () => {
+  it('stores artifacts under components/<sha256>/ and does not transpile the same digest twice', async () => {
+    const transpiler = new EdgeTranspiler(bindings.LOADER);
+    const spy = vi.spyOn(transpiler, 'generate');
+    const again = await ensureComponentArtifacts(bindings.PACKS, nodeFixture, transpiler);
+    expect(again.transpiled).toBe(false);
+    expect(spy).not.toHaveBeenCalled();
+    expect(again.descriptor).toMatchObject({ sha256: nodeSha, dialect: 'node@0.6.0', exportName: 'greentic:component/node@0.6.0' });
+    const listed = await bindings.PACKS.list({ prefix: `components/${nodeSha}/` });
+    expect(listed.objects.map((o) => o.key.split('/').pop()).sort()).toEqual(
+      ['descriptor.json', again.descriptor.glue, ...again.descriptor.coreModules].sort(),
+    );
+  });
+
+  it('rejects a malformed component with a clear error and keeps transpiling afterwards', async () => {
+    const transpiler = new EdgeTranspiler(bindings.LOADER);
+    const garbage = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x07, 0xff, 0xff, 0xff]);
+    await expect(ensureComponentArtifacts(bindings.PACKS, garbage, transpiler)).rejects.toMatchObject({ code: 'component.transpile-failed' });
+    await expect(ensureComponentArtifacts(bindings.PACKS, new Uint8Array([1, 2, 3]), transpiler)).rejects.toBeInstanceOf(ComponentError);
+    // Same component plus a custom section: a new digest that must still transpile.
+    const tag = [...new TextEncoder().encode('variant')];
+    const variant = new Uint8Array([...nodeFixture, 0x00, tag.length + 1, tag.length, ...tag]);
+    const res = await ensureComponentArtifacts(bindings.PACKS, variant, transpiler);
+    expect(res.transpiled).toBe(true);
+  });
+});
+
+describe('node@0.6.0 components in a Dynamic Worker', () => {
+  it('describe returns the component descriptor', async () => {
+    const res = await runner().describe('fixture');
+    expect(res.ok).toBe(true);
+    expect(res.descriptor).toMatchObject({ name: 'fixture', version: '0.1.0', capabilities: [], ops: [] });
+  });
+
+  it('invoke round-trips canonical CBOR payloads', async () => {
+    const input = { hello: 'world', n: 3, list: [1, 'two', { three: true }] };
+    const res = await runner().invoke(call('echo', input));
+    expect(res).toMatchObject({ ok: true, output: input });
+  });
+
+  it('a node-error keeps its code, retryable flag and backoff', async () => {
+    const res = await runner().invoke(call('fail'));
+    expect(res).toMatchObject({ ok: false, error: { code: 'fail', message: 'asked to fail', retryable: true, backoffMs: 250 } });
+  });
+
+  it('plugs into the flow executor as a ComponentInvoker', async () => {
+    const r = runner();
+    const invoker = componentInvoker(() => r);
+    const ctx = { packId: 'fixtures', flowId: 'main', nodeId: 'n1', attempt: 1, resumed: false };
+    expect(await invoker.invoke({ kind: 'component', id: 'fixture', config: { a: 1 } }, 'echo', { text: 'hi' }, ctx)).toEqual({
+      ok: true,
+      output: { text: 'hi', config: { a: 1 } },
+    });
+    expect(await invoker.invoke({ kind: 'component', id: 'fixture' }, 'fail', 'x', ctx)).toMatchObject({
+      ok: false,
+      error: { code: 'fail', retryable: true, backoffMs: 250 },
+    });
+  });
+
+  it('an infinite loop is stopped by the CPU budget with code timeout, and the next call works', async () => {
+    const r = runner();
+    const res = await r.invoke(call('loop'));
+    expect(res).toMatchObject({ ok: false, error: { code: 'timeout', retryable: false } });
+    expect(await r.invoke(call('echo', { after: 'loop' }))).toMatchObject({ ok: true, output: { after: 'loop' } });
+  });
+
+  it('a trap becomes a node error and the next invocation gets a fresh instance', async () => {
+    const r = runner();
+    const res = await r.invoke(call('trap'));
+    expect(res).toMatchObject({ ok: false, error: { code: 'trap' } });
+    expect(await r.invoke(call('echo', { after: 'trap' }))).toMatchObject({ ok: true, output: { after: 'trap' } });
+  });
+
+  it('allocating until memory runs out becomes a node error and the next invocation works', async () => {
+    const r = runner();
+    const res = await r.invoke(call('oom'));
+    expect(res.ok).toBe(false);
+    expect(await r.invoke(call('echo', { after: 'oom' }))).toMatchObject({ ok: true, output: { after: 'oom' } });
+  });
+
+  it('a component importing WASI 0.2.0 and 0.2.3 interfaces runs with clocks and random', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const res = await runner().invoke({ component: 'wasi', op: 'run', input: {}, flowId: 'f', stepId: 's' });
+    expect(res.ok).toBe(true);
+    const out = (res as { output: Uint8Array }).output;
+    expect(out).toBeInstanceOf(Uint8Array);
+    const seconds = Number(new DataView(out.buffer, out.byteOffset).getBigUint64(8, true));
+    expect(seconds).toBeGreaterThanOrEqual(before);
+    expect(seconds).toBeLessThanOrEqual(before + 60);
+  });
+});
+
+describe('host imports', () => {
+  it('state write then read round-trips through the state store', async () => {
+    const r = runner();
+    const value = { count: 7 };
+    expect(await r.invoke(call('w:counter', value))).toMatchObject({ ok: true });
+    expect(await r.invoke(call('r:counter'))).toMatchObject({ ok: true, output: value });
+    expect(await r.invoke(call('d:counter'))).toMatchObject({ ok: true });
+    expect(await r.invoke(call('r:counter'))).toMatchObject({ ok: false, error: { code: 'state.read.miss' } });
+  });
+
+  it('state operations the manifest does not grant are denied with upstream codes', async () => {
+    const r = runner({ manifest: { capabilities: { host: { state: { read: false, write: false } } } } });
+    expect(await r.invoke(call('r:x'))).toMatchObject({ ok: false, error: { code: 'state.read.denied' } });
+    expect(await r.invoke(call('w:x', 1))).toMatchObject({ ok: false, error: { code: 'state.write.denied' } });
+    expect(await r.invoke(call('d:x'))).toMatchObject({ ok: false, error: { code: 'state.delete.denied' } });
+  });
+
+  it('secrets: a declared key the tenant has is readable; an undeclared key is denied', async () => {
+    const scope = { env: 'dev', tenant: 'acme', team: 'support', pack: 'fixtures', component: 'fixture' };
+    await bindings.PACKS.put(secretStorageKeys(scope, 'API_TOKEN').at(-1)!, new Uint8Array([0x63, 0x61, 0x62, 0x63]));
+    await bindings.PACKS.put(secretStorageKeys(scope, 'OTHER').at(-1)!, new Uint8Array([0x61, 0x78]));
+    const r = runner();
+    expect(await r.invoke(call('k:API_TOKEN'))).toMatchObject({ ok: true, output: 'abc' });
+    expect(await r.invoke(call('k:OTHER'))).toMatchObject({ ok: false, error: { code: 'denied' } });
+  });
+
+  it('http-client reaches only hosts on the tenant allow-list', async () => {
+    const fetchSpy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (req) => {
+      const url = new URL(req instanceof Request ? req.url : String(req));
+      return new Response(new Uint8Array([0x62, 0x6f, 0x6b]), { status: 200, headers: { 'x-host': url.hostname } });
+    });
+    const r = runner();
+    expect(await r.invoke(call('h:https://api.allowed.test/v1'))).toMatchObject({ ok: true, output: 'ok' });
+    expect(await r.invoke(call('h:https://evil.example/steal'))).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(fetchSpy).toHaveBeenCalledTimes(1);
+  });
+
+  it('http-client is denied when the manifest does not request it', async () => {
+    const r = runner({ manifest: { capabilities: { host: {} } } });
+    expect(await r.invoke(call('h:https://api.allowed.test/v1'))).toMatchObject({ ok: false, error: { code: 'denied' } });
+  });
+
+  it("tenant A's component cannot read tenant B's state or secrets", async () => {
+    const digest = `shared-pack-${Date.now()}`;
+    const a = runner({ tenant: 'tenant-a', digest });
+    const b = runner({ tenant: 'tenant-b', digest });
+    expect(await b.invoke(call('w:private', { owner: 'b' }))).toMatchObject({ ok: true });
+    expect(await a.invoke(call('r:private'))).toMatchObject({ ok: false, error: { code: 'state.read.miss' } });
+    const scopeB = { env: 'dev', tenant: 'tenant-b', pack: 'fixtures', component: 'fixture' };
+    await bindings.PACKS.put(secretStorageKeys(scopeB, 'API_TOKEN')[0]!, new Uint8Array([0x61, 0x62]));
+    expect(await b.invoke(call('k:API_TOKEN'))).toMatchObject({ ok: true, output: 'b' });
+    expect(await a.invoke(call('k:API_TOKEN'))).toMatchObject({ ok: true, output: null });
+  });
+});

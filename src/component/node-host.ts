@@ -25,96 +25,71 @@ export class NodeHostError extends Error {
   }
 }
 
-/** What a component may do, read from `component.manifest.json` → `capabilities.host`. */
-export interface ComponentGrants {
-  state: { read: boolean; write: boolean; delete: boolean };
-  /** Secret keys the component declared; `undefined` = no manifest, any key may be asked for. */
-  secrets: string[] | undefined;
-  http: boolean;
-  telemetry: boolean;
+/** Grants for a local run without a manifest: state open, only the supplied secrets, no HTTP. */
+export function localGrants(secretKeys: string[]): ComponentGrants {
+  return { secrets: [...secretKeys].sort(), secretsWritable: false, state: { read: true, write: true, delete: true }, http: null, telemetry: true };
 }
 
-/** No manifest: a local run may use state and secrets; HTTP stays closed as in upstream's harness. */
-export const LOCAL_DEFAULT_GRANTS: ComponentGrants = {
-  state: { read: true, write: true, delete: true },
-  secrets: undefined,
-  http: false,
-  telemetry: true,
-};
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
+/** Grants from a parsed `component.manifest.json`, with the edge's rules (host-policy.ts). */
+export function grantsFromManifest(manifest: unknown, where = 'component.manifest.json', httpAllowHosts: string[] = []): ComponentGrants {
+  if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
+    throw new NodeHostError('ManifestInvalid', `${where}: not a JSON object`);
+  }
+  return grantsFor(manifest as ManifestCapabilities, { httpAllowHosts });
 }
 
-/** Grants from a parsed `component.manifest.json` (upstream schema v1, §capabilities.host). */
-export function grantsFromManifest(manifest: unknown, where = 'component.manifest.json'): ComponentGrants {
-  if (!isObject(manifest)) throw new NodeHostError('ManifestInvalid', `${where}: not a JSON object`);
-  const caps = manifest.capabilities;
-  const host = isObject(caps) && isObject(caps.host) ? caps.host : {};
-  const state = isObject(host.state) ? host.state : {};
-  const write = state.write === true || state.delete === true; // upstream: delete implies write
-  const secretsReq = isObject(host.secrets) && Array.isArray(host.secrets.required) ? host.secrets.required : [];
-  const topReq = Array.isArray(manifest.secret_requirements) ? manifest.secret_requirements : [];
-  const keys = [...secretsReq, ...topReq]
-    .map((r) => (isObject(r) && typeof r.key === 'string' ? r.key : undefined))
-    .filter((k): k is string => k !== undefined);
+export function memoryStore(): KeyValueStore {
+  const m = new Map<string, Uint8Array>();
   return {
-    state: { read: state.read === true, write, delete: state.delete === true },
-    secrets: [...new Set(keys)],
-    http: isObject(host.http) && host.http.client === true,
-    telemetry: host.telemetry === undefined || isObject(host.telemetry),
+    get: async (k) => m.get(k) ?? null,
+    put: async (k, v) => void m.set(k, v),
+    delete: async (k) => void m.delete(k),
   };
 }
 
-/** Where a component keeps state between local invocations. */
-export interface LocalStateStore {
-  read(key: string): Uint8Array | undefined;
-  write(key: string, bytes: Uint8Array): void;
-  delete(key: string): void;
-}
-
-export function memoryStateStore(): LocalStateStore {
-  const m = new Map<string, Uint8Array>();
-  return { read: (k) => m.get(k), write: (k, b) => void m.set(k, b), delete: (k) => void m.delete(k) };
-}
-
-/** One file per key; the key is percent-encoded so any string is a safe file name. */
-export function directoryStateStore(dir: string): LocalStateStore {
+/** One file per storage key; the key is percent-encoded so any string is a safe file name. */
+export function directoryStore(dir: string): KeyValueStore {
   mkdirSync(dir, { recursive: true });
   const file = (key: string) => join(dir, `${encodeURIComponent(key).replace(/\./g, '%2E')}.bin`);
   return {
-    read: (k) => (existsSync(file(k)) ? new Uint8Array(readFileSync(file(k))) : undefined),
-    write: (k, b) => writeFileSync(file(k), b),
-    delete: (k) => rmSync(file(k), { force: true }),
+    get: async (k) => (existsSync(file(k)) ? new Uint8Array(readFileSync(file(k))) : null),
+    put: async (k, v) => writeFileSync(file(k), v),
+    delete: async (k) => rmSync(file(k), { force: true }),
   };
 }
 
+/** Local runs act as tenant `local` in env `dev`; the scope partitions state like the edge does. */
+export const LOCAL_SCOPE: HostScope = { env: 'dev', tenant: 'local', pack: 'local', component: 'local' };
+
+/** A secrets store holding `secrets` where the edge's lookup (tenant-wide key) finds them. */
+export function secretsStoreFrom(secrets: Record<string, string | Uint8Array>, scope: HostScope = LOCAL_SCOPE): KeyValueStore {
+  const store = memoryStore();
+  const te = new TextEncoder();
+  for (const [key, value] of Object.entries(secrets)) {
+    const keys = secretStorageKeys({ ...scope, team: undefined }, key);
+    void store.put(keys[keys.length - 1] as string, typeof value === 'string' ? te.encode(value) : value);
+  }
+  return store;
+}
+
 export interface NodeHostOptions {
+  /** Default: every supplied secret, full state access, no HTTP (see `localGrants`). */
   grants?: ComponentGrants;
-  state?: LocalStateStore;
+  /** State storage (default: in memory, lost with the process). */
+  state?: KeyValueStore;
   /** Secret values by key. */
   secrets?: Record<string, string | Uint8Array>;
+  scope?: HostScope;
+  /** Outbound HTTP for granted hosts (default: global fetch). */
+  http?: HttpTransport;
   /** Transpile cache root (default `.cache/component-node`). */
   cacheDir?: string;
-  /** Component stdout/stderr and telemetry lines (default: process.stderr). */
+  /** Telemetry lines (default: process.stderr). Component stdout/stderr go to process.stderr. */
   log?: (line: string) => void;
 }
 
-export interface TenantCtxInput {
-  tenantId: string;
-  teamId?: string;
-  userId?: string;
-  envId: string;
-  traceId: string;
-  correlationId: string;
-  deadlineMs: bigint;
-  attempt: number;
-  idempotencyKey?: string;
-  i18nId: string;
-}
-
 /** Upstream's local harness defaults. */
-export const LOCAL_TENANT_CTX: TenantCtxInput = {
+export const LOCAL_TENANT_CTX: TenantCtxWire = {
   tenantId: 'local',
   envId: 'dev',
   traceId: 'trace-local',
@@ -125,7 +100,7 @@ export const LOCAL_TENANT_CTX: TenantCtxInput = {
 };
 
 export interface InvokeOptions {
-  ctx?: Partial<TenantCtxInput>;
+  ctx?: Partial<TenantCtxWire>;
   flowId?: string;
   stepId?: string;
   componentId?: string;
@@ -154,11 +129,14 @@ export interface DescribedComponent {
   setup?: unknown;
 }
 
+/** A component instance running in a worker thread; calls are serialized. */
 export interface NodeComponent {
   abi: 'greentic:component/node@0.6.0';
-  describe(): DescribedComponent;
+  describe(): Promise<DescribedComponent>;
   /** `input` is JSON-like; it is wrapped and CBOR-encoded as upstream's harness does. */
-  invoke(op: string, input: unknown, opts?: InvokeOptions): InvokeOutcome;
+  invoke(op: string, input: unknown, opts?: InvokeOptions): Promise<InvokeOutcome>;
+  /** Ends the worker; the component cannot be called afterwards. */
+  close(): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,137 +194,6 @@ export async function transpileForNode(wasm: Uint8Array, where: string, cacheDir
     rmSync(tmp, { recursive: true, force: true });
   }
   return { dir, imports: result.imports };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Host imports
-
-/** Thrown from a host import to return the `err` case of its result (jco reads `payload`). */
-class HostImportError {
-  constructor(readonly payload: unknown) {}
-}
-
-const te = new TextEncoder();
-const EMPTY_GRANTS = LOCAL_DEFAULT_GRANTS;
-
-function greenticImports(opts: NodeHostOptions): Record<string, Record<string, unknown>> {
-  const grants = opts.grants ?? EMPTY_GRANTS;
-  const state = opts.state ?? memoryStateStore();
-  const secrets = opts.secrets ?? {};
-  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const stateErr = (code: string, message: string) => new HostImportError({ code, message });
-
-  const stateStore = {
-    read(key: string): Uint8Array {
-      if (!grants.state.read) throw stateErr('state.read.denied', `state read of "${key}" is not granted by the manifest`);
-      const v = state.read(key);
-      if (v === undefined) throw stateErr('state.read.miss', `no state under "${key}"`);
-      return v;
-    },
-    write(key: string, bytes: Uint8Array): 'ok' {
-      if (!grants.state.write) throw stateErr('state.write.denied', `state write of "${key}" is not granted by the manifest`);
-      state.write(key, bytes);
-      return 'ok';
-    },
-    delete(key: string): 'ok' {
-      if (!grants.state.delete) throw stateErr('state.delete.denied', `state delete of "${key}" is not granted by the manifest`);
-      state.delete(key);
-      return 'ok';
-    },
-  };
-
-  const secretGet = (key: string): Uint8Array | undefined => {
-    if (key === '' || key.startsWith('/') || key.includes('..')) throw new HostImportError('invalid-key');
-    if (grants.secrets !== undefined && !grants.secrets.includes(key)) throw new HostImportError('denied');
-    const v = secrets[key];
-    // Only secrets supplied to this run are granted, as at the edge where a component sees
-    // nothing beyond its grants.
-    if (v === undefined) throw new HostImportError('denied');
-    return typeof v === 'string' ? te.encode(v) : v;
-  };
-
-  const httpDenied = () => {
-    throw new HostImportError({ code: 'http.denied', message: 'outbound HTTP is not available to local runs' });
-  };
-
-  return {
-    'greentic:component/control@0.6.0': { shouldCancel: () => false, yieldNow: () => undefined },
-    'greentic:state/state-store@1.0.0': stateStore,
-    'greentic:secrets-store/secrets-store@1.0.0': { get: secretGet },
-    'greentic:secrets-store/secrets-store@1.1.0': {
-      get: secretGet,
-      put: () => {
-        throw new HostImportError('denied');
-      },
-    },
-    'greentic:http/http-client@1.0.0': { send: httpDenied },
-    'greentic:http/http-client@1.1.0': { send: httpDenied },
-    'greentic:telemetry/logger-api@1.0.0': {
-      log(span: { flowId: string; nodeId?: string }, fields: [string, string][]): 'ok' {
-        if (grants.telemetry) log(`[telemetry] ${span.flowId}${span.nodeId ? `/${span.nodeId}` : ''} ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`);
-        return 'ok';
-      },
-    },
-    'greentic:host/http-v1@1.0.0': {
-      request: () => {
-        throw new HostImportError('outbound HTTP is not available to local runs');
-      },
-    },
-    'greentic:host/kv-v1@1.0.0': {
-      get(ns: string, key: string): string | undefined {
-        if (!grants.state.read) return undefined;
-        const v = state.read(`${ns}:${key}`);
-        return v === undefined ? undefined : new TextDecoder().decode(v);
-      },
-      put(ns: string, key: string, val: string): void {
-        if (grants.state.write) state.write(`${ns}:${key}`, te.encode(val));
-      },
-    },
-  };
-}
-
-/** WASI from preview2-shim, with no preopened directories, no environment and stdout sent to the log. */
-async function wasiImports(): Promise<Record<string, Record<string, unknown>>> {
-  const shim = (await import('@bytecodealliance/preview2-shim')) as unknown as Record<string, Record<string, Record<string, unknown>>>;
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const [pkg, ifaces] of Object.entries(shim)) {
-    for (const [iface, impl] of Object.entries(ifaces)) {
-      if (iface.startsWith('_') || typeof impl !== 'object' || impl === null) continue;
-      out[`wasi:${pkg}/${iface.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`] = impl;
-    }
-  }
-  out['wasi:filesystem/preopens'] = { getDirectories: () => [] };
-  out['wasi:cli/environment'] = { getEnvironment: () => [], getArguments: () => [], initialCwd: () => undefined };
-  const stderr = out['wasi:cli/stderr'];
-  if (stderr) out['wasi:cli/stdout'] = { getStdout: stderr.getStderr };
-  return out;
-}
-
-function unversioned(name: string): string {
-  return name.replace(/@[^/#]+$/, '');
-}
-
-/** Matches the names jco asks for (versioned or not) with implementations keyed `pkg/iface@ver`. */
-function resolveImports(wanted: string[], impls: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
-  const byBase = new Map<string, string[]>();
-  for (const k of Object.keys(impls)) {
-    const base = unversioned(k);
-    byBase.set(base, [...(byBase.get(base) ?? []), k]);
-  }
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const name of wanted) {
-    const exact = impls[name];
-    if (exact) {
-      out[name] = exact;
-      continue;
-    }
-    const candidates = byBase.get(unversioned(name)) ?? [];
-    // jco drops the version when only one version is imported; newer minor versions of these
-    // interfaces only add functions, so the newest implementation serves an older import.
-    const pick = candidates.sort().at(-1);
-    if (pick) out[name] = impls[pick] as Record<string, unknown>;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,80 +286,7 @@ function trapMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Transpiles (cached), instantiates and wraps a node-world component. One instance per call. */
-export async function loadComponentInNode(wasm: Uint8Array, where: string, opts: NodeHostOptions = {}): Promise<NodeComponent> {
-  const files = await transpileForNode(wasm, where, opts.cacheDir);
-  const mod = (await import(pathToFileURL(join(files.dir, 'component.js')).href)) as {
-    instantiate(getCoreModule: (path: string) => Promise<WebAssembly.Module>, imports: Record<string, unknown>): Promise<Record<string, unknown>>;
-  };
-  const impls = { ...(await wasiImports()), ...greenticImports(opts) };
-  const imports = resolveImports(files.imports, impls);
-  const missing = files.imports.filter((n) => !(n in imports));
-  if (missing.length > 0) {
-    throw new NodeHostError('UnsupportedAbi', `${where}: imports ${missing.join(', ')}, which this host does not provide`);
-  }
-  let exportsObj: Record<string, unknown>;
-  try {
-    exportsObj = await mod.instantiate(async (p) => nodeWasm.compile(await readFile(join(files.dir, p))), imports);
-  } catch (e) {
-    throw new NodeHostError('Trap', `${where}: instantiation failed: ${trapMessage(e)}`);
-  }
-  const node = exportsObj['greentic:component/node@0.6.0'] as NodeExport | undefined;
-  if (!node || typeof node.describe !== 'function' || typeof node.invoke !== 'function') {
-    const names = Object.keys(exportsObj).filter((k) => k.includes(':'));
-    throw new NodeHostError(
-      'UnsupportedAbi',
-      `${where}: does not export greentic:component/node@0.6.0 (exports: ${names.join(', ') || 'none'})`,
-    );
-  }
-  return {
-    abi: 'greentic:component/node@0.6.0',
-    describe() {
-      try {
-        return describedComponent(node.describe());
-      } catch (e) {
-        throw new NodeHostError('Trap', `${where}: describe() trapped: ${trapMessage(e)}`);
-      }
-    },
-    invoke(op, input, io = {}) {
-      const ctx = { ...LOCAL_TENANT_CTX, ...io.ctx };
-      const envelope = {
-        ctx,
-        flowId: io.flowId ?? 'local',
-        stepId: io.stepId ?? 'local',
-        componentId: io.componentId ?? 'local',
-        attempt: ctx.attempt,
-        payloadCbor: payloadForInvoke(op, input),
-        metadataCbor: io.metadata === undefined ? undefined : encodeCanonicalCbor(io.metadata, { allowFloats: true }),
-      };
-      let r: ReturnType<NodeExport['invoke']>;
-      try {
-        r = node.invoke(op, envelope);
-      } catch (e) {
-        // jco-transpile throws the `err` value itself (no ComponentError wrapping by default).
-        const payload = isObject(e) && 'payload' in e ? e.payload : e;
-        if (isObject(payload) && typeof payload.code === 'string' && !(payload instanceof Error)) {
-          const backoff = payload.backoffMs;
-          const details = payload.details instanceof Uint8Array ? decodeOrRaw(payload.details) : undefined;
-          return {
-            ok: false,
-            error: {
-              code: payload.code,
-              message: String(payload.message ?? ''),
-              retryable: payload.retryable === true,
-              ...(typeof backoff === 'bigint' || typeof backoff === 'number' ? { backoffMs: Number(backoff) } : {}),
-              ...(details !== undefined ? { details } : {}),
-            },
-          };
-        }
-        throw new NodeHostError('Trap', `${where}: invoke(${op}) trapped: ${trapMessage(e)}`);
-      }
-      const metadata = decodeOrRaw(r.outputMetadataCbor);
-      return { ok: true, resultOk: r.ok, output: decodeOrRaw(r.outputCbor), ...(metadata !== undefined ? { metadata } : {}) };
-    },
-  };
-}
-
+@@LOAD@@
 /** Reads a `.wasm` file with a typed error naming the path. */
 export async function readWasmFile(path: string): Promise<Uint8Array> {
   try {

@@ -69,6 +69,7 @@ export type ComponentOutcome = { ok: true; output: unknown; metadata?: unknown; 
 
 interface PackIsolateStub {
   ping(): Promise<number>;
+  egressCheck(url: string): Promise<{ reachable: boolean; error?: string }>;
   invoke(req: InvokeRequest): Promise<InvokeReply>;
   describe(component: string, fuel: number): Promise<DescribeReply>;
 }
@@ -150,6 +151,11 @@ export class ComponentRunner {
   /** No-op RPC round trip to the pack isolate (the benchmark's floor). */
   ping(): Promise<number> {
     return this.isolate().ping();
+  }
+
+  /** Whether code in the pack isolate can open a connection (diagnostics; expected: false). */
+  egressCheck(url = 'https://example.com/'): Promise<{ reachable: boolean; error?: string }> {
+    return this.isolate().egressCheck(url);
   }
 
   async describe(componentId: string): Promise<DescribeReply> {

@@ -374,7 +374,7 @@ class Reader {
     this.pos += n;
     return out;
   }
-  chunks(major: number, start: number): Uint8Array {
+  chunks(major: number): Uint8Array {
     const parts: Uint8Array[] = [];
     let total = 0;
     for (;;) {
@@ -392,7 +392,6 @@ class Reader {
       out.set(p, o);
       o += p.length;
     }
-    void start;
     return out;
   }
   text(bytes: Uint8Array, at: number): string {
@@ -422,12 +421,12 @@ class Reader {
       }
       case 2: {
         const n = this.length(info, start);
-        if (n < 0) return this.chunks(2, start);
+        if (n < 0) return this.chunks(2);
         return this.take(n).slice();
       }
       case 3: {
         const n = this.length(info, start);
-        return this.text(n < 0 ? this.chunks(3, start) : this.take(n), start);
+        return this.text(n < 0 ? this.chunks(3) : this.take(n), start);
       }
       case 4: {
         const n = this.length(info, start);
@@ -443,7 +442,7 @@ class Reader {
       case 5: {
         const n = this.length(info, start);
         if (n >= 0 && n * 2 > this.bytes.length - this.pos) this.fail(`map of ${n} entries cannot fit in the remaining bytes`, start);
-        return this.map(n, depth, start);
+        return this.map(n, depth);
       }
       case 6: {
         const tag = this.arg(info);
@@ -469,7 +468,7 @@ class Reader {
     }
     return false;
   }
-  map(n: number, depth: number, start: number): unknown {
+  map(n: number, depth: number): unknown {
     const asMap = this.opts.mapsAsMap === true;
     const m = new Map<unknown, unknown>();
     let allText = true;
@@ -485,7 +484,6 @@ class Reader {
     for (const [k, v] of m) {
       Object.defineProperty(obj, k as string, { value: v, enumerable: true, writable: true, configurable: true });
     }
-    void start;
     return obj;
   }
   simple(info: number, start: number): unknown {

@@ -239,6 +239,16 @@ export class PackIsolate extends WorkerEntrypoint {
     return registry.size;
   }
 
+  /** Reports whether code in this isolate can reach the network (it must not: globalOutbound null). */
+  async egressCheck(url: string): Promise<{ reachable: boolean; error?: string }> {
+    try {
+      await fetch(url);
+      return { reachable: true };
+    } catch (err) {
+      return { reachable: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
   async invoke(req: InvokeRequest): Promise<InvokeReply> {
     const entry = registry.get(req.component);
     if (!entry) {

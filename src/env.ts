@@ -13,4 +13,14 @@ export interface Env {
   WAIT_TTL_SECONDS: string;
   ADMIN_TOKEN?: string;
   PACK_TRUSTED_KEYS?: string;
+  /** One Durable Object per WebChat conversation (Direct Line facade). */
+  WEBCHAT: DurableObjectNamespace;
+  /** HMAC key for WebChat tokens; the facade answers 503 without it. */
+  WEBCHAT_TOKEN_SECRET?: string;
+  /** Display name of the bot in WebChat (default "Greentic"). */
+  WEBCHAT_BOT_NAME?: string;
+  /** Public origin for WebSocket stream URLs when the Worker sits behind a proxy (default: the request's origin). */
+  WEBCHAT_PUBLIC_URL?: string;
+  /** Static assets (the WebChat page), when configured. */
+  ASSETS?: Fetcher;
 }

@@ -6,15 +6,19 @@ import type { PackUploadPipeline } from './admin/upload.js';
 import { type EgressSenders, handleEgressBatch } from './egress/bus.js';
 import type { Env } from './env.js';
 import { handleIngressBatch } from './ingress/bus.js';
+import { WEBCHAT_CHANNEL, webchatApi } from './ingress/webchat.js';
+import { webchatEgressSender } from './egress/webchat.js';
+import { handleWebhook } from './ingress/webhook.js';
 import { logEvent } from './session/telemetry.js';
 
 export { ChannelSession } from './session/channel-session.js';
 export { ComponentHost } from './component/host-entrypoint.js';
+export { WebchatConversation } from './session/webchat-conversation.js';
 
 const uploadPipeline: PackUploadPipeline = packUploadPipeline;
 
 /** One sender per channel, registered by the provider egress modules. */
-const egressSenders: EgressSenders = {};
+const egressSenders: EgressSenders = { [WEBCHAT_CHANNEL]: webchatEgressSender };
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -26,6 +30,9 @@ app.get('/readyz', async (c) => {
 });
 
 app.route('/admin/v1', adminApi(() => uploadPipeline));
+app.route('/v1/messaging/webchat/:tenant', webchatApi());
+
+app.all('/v1/webhook/:tenant/:flow', handleWebhook);
 
 app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 

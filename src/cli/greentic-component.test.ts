@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -142,13 +142,26 @@ describe('greentic-component invoke', () => {
     expect(JSON.parse(r.out)).toMatchObject({ output: { ok: false, error: 'state.read.miss' } });
   });
 
-  it('a secret from --secrets is visible; one not in --secrets is denied', async () => {
+  it('a secret from --secrets is visible; one not in --secrets is denied (no manifest)', async () => {
+    // Beside no manifest, the secrets handed to the run are exactly the granted ones.
+    const bare = join(work, 'bare');
+    await mkdir(bare, { recursive: true });
+    await copyFile(wasm, join(bare, 'c.wasm'));
     const secrets = join(work, 'secrets.json');
     await writeFile(secrets, JSON.stringify({ API_TOKEN: 'abc' }));
-    const ok = await run('invoke', wasm, 'secret', '--input', '{"name":"API_TOKEN"}', '--secrets', secrets, '--json');
+    const ok = await run('invoke', join(bare, 'c.wasm'), 'secret', '--input', '{"name":"API_TOKEN"}', '--secrets', secrets, '--json');
     expect(JSON.parse(ok.out)).toMatchObject({ output: { ok: true, present: true, bytes: 3 } });
-    const denied = await run('invoke', wasm, 'secret', '--input', '{"name":"API_TOKEN"}', '--json');
+    const denied = await run('invoke', join(bare, 'c.wasm'), 'secret', '--input', '{"name":"OTHER"}', '--secrets', secrets, '--json');
     expect(JSON.parse(denied.out)).toMatchObject({ output: { ok: false, error: 'denied' } });
+  });
+
+  it('with the manifest, an undeclared secret is denied even when supplied; a declared one not supplied reads as none', async () => {
+    const secrets = join(work, 'secrets-other.json');
+    await writeFile(secrets, JSON.stringify({ OTHER: 'x' }));
+    const denied = await run('invoke', wasm, 'secret', '--input', '{"name":"OTHER"}', '--secrets', secrets, '--json');
+    expect(JSON.parse(denied.out)).toMatchObject({ output: { ok: false, error: 'denied' } });
+    const none = await run('invoke', wasm, 'secret', '--input', '{"name":"API_TOKEN"}', '--json');
+    expect(JSON.parse(none.out)).toMatchObject({ output: { ok: true, present: false } });
   });
 
   it('a node-error exits 1 and reports its code', async () => {

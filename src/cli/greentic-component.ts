@@ -10,16 +10,17 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildComponent, ComponentBuildError, HOST_WIT_DIR, hostGuestTypes, readWitPackages } from '../component/build.js';
 import {
   checkComponentHeader,
-  directoryStateStore,
+  directoryStore,
   findManifestFor,
   grantsFromManifest,
-  LOCAL_DEFAULT_GRANTS,
   loadComponentInNode,
-  memoryStateStore,
+  localGrants,
+  memoryStore,
   nodeBindgenGenerator,
   NodeHostError,
   readWasmFile,
   type DescribedComponent,
+  type InvokeOutcome,
   type NodeHostOptions,
 } from '../component/node-host.js';
 import { ComponentError as EdgeComponentError, transpileComponent, type ComponentArtifacts } from '../component/transpile.js';
@@ -81,9 +82,11 @@ const INVOKE_HELP = `greentic-component invoke <wasm> <op> --input <json> [optio
 
 Calls invoke(op, envelope) with the input encoded as canonical CBOR (non-objects are wrapped as
 {"input": v}; "operation" is added when absent) and prints the decoded output.
-Host imports: state in --state (or in memory), secrets from --secrets, gated by the component's
-manifest (found beside the .wasm or one folder up, or given with --manifest). Outbound HTTP is
-denied. A secret that is not in --secrets, or not declared by the manifest, is "denied".
+Host imports follow the edge's rules (src/component/host-policy.ts): state in --state (or in
+memory), secrets from --secrets, gated by the component's manifest (found beside the .wasm or one
+folder up, or given with --manifest). A secret the manifest does not declare is "denied"; a
+declared one missing from --secrets reads as none. Without a manifest, exactly the secrets in
+--secrets are granted. Outbound HTTP is denied (no tenant allow-list in local runs).
 
 Options:
   --input J       JSON input, or @file to read it from a file (default {})
@@ -291,8 +294,6 @@ async function buildCommand(args: string[], io: Io): Promise<number> {
 // describe / invoke
 
 async function hostOptionsFor(wasmPath: string, opts: { state?: string; secrets?: string; manifest?: string }): Promise<NodeHostOptions> {
-  const manifestPath = opts.manifest ? resolve(opts.manifest) : findManifestFor(resolve(wasmPath));
-  const grants = manifestPath ? grantsFromManifest(await readJsonFile(manifestPath, 'ManifestInvalid'), manifestPath) : LOCAL_DEFAULT_GRANTS;
   let secrets: Record<string, string> = {};
   if (opts.secrets) {
     const parsed = await readJsonFile(resolve(opts.secrets), 'SecretsInvalid');
@@ -304,7 +305,12 @@ async function hostOptionsFor(wasmPath: string, opts: { state?: string; secrets?
     }
     secrets = parsed as Record<string, string>;
   }
-  return { grants, secrets, state: opts.state ? directoryStateStore(resolve(opts.state)) : memoryStateStore() };
+  const manifestPath = opts.manifest ? resolve(opts.manifest) : findManifestFor(resolve(wasmPath));
+  // Without a manifest, the secrets handed to this run are the ones granted.
+  const grants = manifestPath
+    ? grantsFromManifest(await readJsonFile(manifestPath, 'ManifestInvalid'), manifestPath)
+    : localGrants(Object.keys(secrets));
+  return { grants, secrets, state: opts.state ? directoryStore(resolve(opts.state)) : memoryStore() };
 }
 
 function formatDescriptor(d: DescribedComponent): string {
@@ -322,11 +328,13 @@ async function describeCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } });
   const [wasmPath, extra] = positionals;
   if (!wasmPath || extra !== undefined) throw new UsageError('expected exactly one <wasm>');
-  const component = await loadComponentInNode(await readWasmFile(wasmPath), wasmPath, {
-    grants: LOCAL_DEFAULT_GRANTS,
-    log: (line) => io.err(`${line}\n`),
-  });
-  const d = component.describe();
+  const component = await loadComponentInNode(await readWasmFile(wasmPath), wasmPath, { log: (line) => io.err(`${line}\n`) });
+  let d: DescribedComponent;
+  try {
+    d = await component.describe();
+  } finally {
+    await component.close();
+  }
   io.out(values.json ? `${JSON.stringify(d, null, 2)}\n` : formatDescriptor(d));
   return 0;
 }
@@ -350,7 +358,12 @@ async function invokeCommand(args: string[], io: Io): Promise<number> {
   }
   const host = await hostOptionsFor(wasmPath, values);
   const component = await loadComponentInNode(await readWasmFile(wasmPath), wasmPath, { ...host, log: (line) => io.err(`${line}\n`) });
-  const outcome = component.invoke(op, input);
+  let outcome: InvokeOutcome;
+  try {
+    outcome = await component.invoke(op, input);
+  } finally {
+    await component.close();
+  }
   if (!outcome.ok) {
     if (values.json) io.out(`${JSON.stringify({ ok: false, error: outcome.error }, null, 2)}\n`);
     io.err(`node-error ${outcome.error.code}: ${outcome.error.message}${outcome.error.retryable ? ' (retryable)' : ''}\n`);

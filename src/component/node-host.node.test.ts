@@ -1,18 +1,19 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureComponents } from '../../test/fixtures/components/build.js';
 import {
-  directoryStateStore,
+  directoryStore,
   grantsFromManifest,
-  LOCAL_DEFAULT_GRANTS,
   loadComponentInNode,
-  memoryStateStore,
+  localGrants,
+  memoryStore,
   NodeHostError,
   payloadForInvoke,
   readWasmFile,
   type ComponentGrants,
+  type NodeComponent,
   type NodeHostOptions,
 } from './node-host.js';
 import { decodeCbor } from '../pack/cbor.js';
@@ -30,11 +31,20 @@ beforeAll(async () => {
   fixtureGrants = grantsFromManifest(JSON.parse(await readFile(FIXTURE_MANIFEST, 'utf8')));
 }, 600_000);
 
-const load = (opts: NodeHostOptions = {}) => loadComponentInNode(wasm, wasmPath, { grants: fixtureGrants, log: () => {}, ...opts });
+const opened: NodeComponent[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((c) => c.close()));
+});
+
+async function load(opts: NodeHostOptions = {}): Promise<NodeComponent> {
+  const c = await loadComponentInNode(wasm, wasmPath, { grants: fixtureGrants, log: () => {}, ...opts });
+  opened.push(c);
+  return c;
+}
 
 describe('node host: describe and invoke', () => {
   it('describe() lists the fixture operations with CBOR schemas decoded', async () => {
-    const d = (await load()).describe();
+    const d = await (await load()).describe();
     expect(d).toMatchObject({ abi: 'greentic:component/node@0.6.0', name: 'echo', version: '0.1.0', capabilities: ['host:state', 'host:secrets'] });
     expect(d.ops.map((o) => o.name)).toEqual(['echo', 'count', 'recall', 'secret', 'fail', 'trap', 'spin']);
     expect(d.ops[0]?.input).toEqual({
@@ -44,7 +54,7 @@ describe('node host: describe and invoke', () => {
   });
 
   it('invoke() echoes the input with the operation injected, as upstream harness does', async () => {
-    const out = (await load()).invoke('echo', { text: 'hi', n: 1.5 });
+    const out = await (await load()).invoke('echo', { text: 'hi', n: 1.5 });
     expect(out).toEqual({
       ok: true,
       resultOk: true,
@@ -58,11 +68,11 @@ describe('node host: describe and invoke', () => {
   });
 
   it('an unknown op is answered in the output, not as an error', async () => {
-    expect((await load()).invoke('nope', {})).toMatchObject({ ok: true, output: { ok: false, error: 'unsupported op: nope' } });
+    expect(await (await load()).invoke('nope', {})).toMatchObject({ ok: true, output: { ok: false, error: 'unsupported op: nope' } });
   });
 
   it('a node-error from the component keeps code, retryable, backoff and decoded details', async () => {
-    expect((await load()).invoke('fail', { retryable: true })).toEqual({
+    expect(await (await load()).invoke('fail', { retryable: true })).toEqual({
       ok: false,
       error: { code: 'fixture.fail', message: 'failed on request', retryable: true, backoffMs: 250, details: { op: 'fail' } },
     });
@@ -70,54 +80,58 @@ describe('node host: describe and invoke', () => {
 
   it('a trap surfaces as NodeHostError Trap', async () => {
     const c = await load();
-    expect(() => c.invoke('trap', {})).toThrowError(expect.objectContaining({ code: 'Trap' }) as Error);
+    await expect(c.invoke('trap', {})).rejects.toMatchObject({ code: 'Trap' });
+    // A trap poisons the instance, so later calls fail too instead of running on broken state.
+    await expect(c.invoke('echo', {})).rejects.toMatchObject({ code: 'Trap' });
   });
 });
 
 describe('node host: state store', () => {
   it('state written by one instance is read by the next through a state folder', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gc-state-'));
-    const first = await load({ state: directoryStateStore(dir) });
-    expect(first.invoke('count', {})).toMatchObject({ output: { ok: true, count: 1 } });
-    const second = await load({ state: directoryStateStore(dir) });
-    expect(second.invoke('count', {})).toMatchObject({ output: { ok: true, count: 2 } });
-    expect(second.invoke('recall', { key: 'counter' })).toMatchObject({ output: { ok: true, value: 2 } });
+    const first = await load({ state: directoryStore(dir) });
+    expect(await first.invoke('count', {})).toMatchObject({ output: { ok: true, count: 1 } });
+    const second = await load({ state: directoryStore(dir) });
+    expect(await second.invoke('count', {})).toMatchObject({ output: { ok: true, count: 2 } });
+    expect(await second.invoke('recall', { key: 'counter' })).toMatchObject({ output: { ok: true, value: 2 } });
   });
 
   it('reading a missing key gives state.read.miss', async () => {
-    expect((await load({ state: memoryStateStore() })).invoke('recall', { key: 'absent' })).toMatchObject({ output: { ok: false, error: 'state.read.miss' } });
+    expect(await (await load({ state: memoryStore() })).invoke('recall', { key: 'absent' })).toMatchObject({ output: { ok: false, error: 'state.read.miss' } });
   });
 
   it('a write the manifest does not grant gives state.write.denied', async () => {
     const grants = { ...fixtureGrants, state: { read: true, write: false, delete: false } };
-    expect((await load({ grants })).invoke('count', {})).toMatchObject({ output: { ok: false, error: 'state.write.denied' } });
+    expect(await (await load({ grants })).invoke('count', {})).toMatchObject({ output: { ok: false, error: 'state.write.denied' } });
   });
 
   it('a read the manifest does not grant gives state.read.denied', async () => {
     const grants = { ...fixtureGrants, state: { read: false, write: true, delete: false } };
-    expect((await load({ grants })).invoke('recall', {})).toMatchObject({ output: { ok: false, error: 'state.read.denied' } });
+    expect(await (await load({ grants })).invoke('recall', {})).toMatchObject({ output: { ok: false, error: 'state.read.denied' } });
   });
 });
 
 describe('node host: secrets', () => {
   it('a declared secret supplied to the run is returned', async () => {
-    expect((await load({ secrets: { FIXTURE_TOKEN: 's3cret' } })).invoke('secret', { name: 'FIXTURE_TOKEN' })).toMatchObject({ output: { ok: true, value: 's3cret' } });
+    expect(await (await load({ secrets: { FIXTURE_TOKEN: 's3cret' } })).invoke('secret', { name: 'FIXTURE_TOKEN' })).toMatchObject({ output: { ok: true, value: 's3cret' } });
   });
 
-  it('a declared secret not supplied to the run is denied', async () => {
-    expect((await load({ secrets: {} })).invoke('secret', { name: 'FIXTURE_TOKEN' })).toMatchObject({ output: { ok: false, error: 'denied' } });
+  it('a declared secret with no value reads as none (the edge rule)', async () => {
+    expect(await (await load({ secrets: {} })).invoke('secret', { name: 'FIXTURE_TOKEN' })).toMatchObject({ output: { ok: true, value: null } });
   });
 
   it('a supplied secret the manifest does not declare is denied', async () => {
-    expect((await load({ secrets: { OTHER: 'x' } })).invoke('secret', { name: 'OTHER' })).toMatchObject({ output: { ok: false, error: 'denied' } });
+    expect(await (await load({ secrets: { OTHER: 'x' } })).invoke('secret', { name: 'OTHER' })).toMatchObject({ output: { ok: false, error: 'denied' } });
   });
 
-  it('without a manifest any supplied secret is readable', async () => {
-    expect((await load({ grants: LOCAL_DEFAULT_GRANTS, secrets: { OTHER: 'x' } })).invoke('secret', { name: 'OTHER' })).toMatchObject({ output: { ok: true, value: 'x' } });
+  it('without a manifest exactly the supplied secrets are granted', async () => {
+    const c = await load({ grants: localGrants(['OTHER']), secrets: { OTHER: 'x' } });
+    expect(await c.invoke('secret', { name: 'OTHER' })).toMatchObject({ output: { ok: true, value: 'x' } });
+    expect(await c.invoke('secret', { name: 'FIXTURE_TOKEN' })).toMatchObject({ output: { ok: false, error: 'denied' } });
   });
 
   it('a key with ".." is an invalid-key', async () => {
-    expect((await load({ grants: LOCAL_DEFAULT_GRANTS })).invoke('secret', { name: '../etc' })).toMatchObject({ output: { ok: false, error: 'invalid-key' } });
+    expect(await (await load({ grants: localGrants([]) })).invoke('secret', { name: '../etc' })).toMatchObject({ output: { ok: false, error: 'invalid-key' } });
   });
 });
 
@@ -144,15 +158,17 @@ describe('node host: malformed input', () => {
 });
 
 describe('grantsFromManifest', () => {
-  it('reads state flags, declared secret keys and http; delete implies write', () => {
+  it('applies the edge rules: declared secret keys, state flags (delete implies write), http only with an allow-list', () => {
     const g = grantsFromManifest({
       capabilities: { host: { state: { read: true, delete: true }, secrets: { required: [{ key: 'A' }] }, http: { client: true } } },
       secret_requirements: [{ key: 'B' }],
-    });
-    expect(g).toEqual({ state: { read: true, write: true, delete: true }, secrets: ['A', 'B'], http: true, telemetry: true });
+    }, 'm.json', ['api.example.com']);
+    expect(g.secrets).toEqual(['A', 'B']);
+    expect(g.state).toEqual({ read: true, write: true, delete: true });
+    expect(g.http?.allowHosts).toEqual(['api.example.com']);
   });
 
-  it('a manifest without host capabilities grants nothing', () => {
-    expect(grantsFromManifest({})).toEqual({ state: { read: false, write: false, delete: false }, secrets: [], http: false, telemetry: true });
+  it('a manifest that is not an object is ManifestInvalid', () => {
+    expect(() => grantsFromManifest([], 'm.json')).toThrowError(expect.objectContaining({ code: 'ManifestInvalid' }) as Error);
   });
 });

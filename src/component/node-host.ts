@@ -1,14 +1,26 @@
 // Runs a Greentic component in Node for the CLI (`greentic-component describe|invoke`): jco
 // transpiles it once per digest into a cache folder, WASI comes from preview2-shim with the
-// filesystem, environment and network closed, and the Greentic host imports are served locally
-// (state in a folder or in memory, secrets from a map) under the grants of the component manifest.
+// filesystem, environment and stdout closed, and the Greentic host imports are served by the
+// edge's host API (host-policy.ts: same grants, scoping and error codes) over local stores.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { decodeCbor, encodeCanonicalCbor } from '../pack/cbor.js';
 import { REPO_ROOT } from './build.js';
+import {
+  createHostApi,
+  grantsFor,
+  secretStorageKeys,
+  type ComponentGrants,
+  type HostScope,
+  type HttpTransport,
+  type KeyValueStore,
+  type ManifestCapabilities,
+} from './host-policy.js';
+import type { HostApi, TenantCtxWire } from './isolate/protocol.js';
 
 export const DEFAULT_NODE_TRANSPILE_CACHE = join(REPO_ROOT, '.cache', 'component-node');
 /** Bumped when the transpile options below change. */
@@ -24,6 +36,12 @@ export class NodeHostError extends Error {
     this.code = code;
   }
 }
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+export type { ComponentGrants };
 
 /** Grants for a local run without a manifest: state open, only the supplied secrets, no HTTP. */
 export function localGrants(secretKeys: string[]): ComponentGrants {
@@ -199,14 +217,6 @@ export async function transpileForNode(wasm: Uint8Array, where: string, cacheDir
 // ---------------------------------------------------------------------------------------------
 // Loading and calling
 
-/** The project is typed for workerd, which forbids compiling from bytes; Node allows it. */
-const nodeWasm = WebAssembly as unknown as { compile(bytes: Uint8Array): Promise<WebAssembly.Module> };
-
-interface NodeExport {
-  describe(): RawDescriptor;
-  invoke(op: string, envelope: Record<string, unknown>): { ok: boolean; outputCbor: Uint8Array; outputMetadataCbor?: Uint8Array };
-}
-
 type RawSchemaSource = { tag: string; val: string | Uint8Array };
 interface RawIoSchema {
   schema: RawSchemaSource;
@@ -282,11 +292,279 @@ export function payloadForInvoke(op: string, input: unknown): Uint8Array {
   return encodeCanonicalCbor(obj, { allowFloats: true });
 }
 
-function trapMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+/**
+ * The worker that holds the component. Host imports must answer synchronously (Node has no JSPI),
+ * while the edge's host API (host-policy.ts) is async: the worker posts each host call to the
+ * parent and blocks on an Atomics flag until the parent has put the reply on a MessagePort.
+ * Import wiring mirrors src/component/isolate/runtime-main.ts with the awaits made synchronous.
+ */
+const WORKER_SOURCE = String.raw`
+import { parentPort, workerData, receiveMessageOnPort } from 'node:worker_threads';
+import { readFile } from 'node:fs/promises';
+const { componentUrl, coreDir, shimUrl, wanted, versions, signalBuffer, replyPort } = workerData;
+const signal = new Int32Array(signalBuffer);
+
+function hostCall(method, args) {
+  Atomics.store(signal, 0, 0);
+  parentPort.postMessage({ kind: 'host', method, args });
+  Atomics.wait(signal, 0, 0);
+  let msg;
+  while (!(msg = receiveMessageOnPort(replyPort))) {}
+  return msg.message;
+}
+const importError = (payload) => Object.assign(new Error('host import failed'), { payload });
+const unwrap = (res, map = (e) => e) => { if (res.ok) return res.value; throw importError(map(res.error)); };
+
+function greentic(base, version) {
+  switch (base) {
+    case 'greentic:component/control':
+      return { shouldCancel: () => false, yieldNow: () => {} };
+    case 'greentic:secrets-store/secrets-store':
+      return {
+        get: (key) => unwrap(hostCall('secretsGet', [key]), (e) => e.code) ?? undefined,
+        put: (key, value) => { unwrap(hostCall('secretsPut', [key, value]), (e) => e.code); },
+      };
+    case 'greentic:state/state-store':
+      return {
+        read: (key) => unwrap(hostCall('stateRead', [key])),
+        write: (key, bytes) => { unwrap(hostCall('stateWrite', [key, bytes])); return 'ok'; },
+        delete: (key) => { unwrap(hostCall('stateDelete', [key])); return 'ok'; },
+      };
+    case 'greentic:http/http-client':
+      return {
+        send: (req, opts) => {
+          const timeout = version.startsWith('1.0') ? null : (opts?.timeoutMs ?? null);
+          const res = unwrap(hostCall('httpSend', [{ method: req.method, url: req.url, headers: req.headers, body: req.body }, timeout]));
+          return { status: res.status, headers: res.headers, body: res.body };
+        },
+      };
+    case 'greentic:telemetry/logger-api':
+      return { log: (_span, fields) => { unwrap(hostCall('log', [fields])); return 'ok'; } };
+    case 'greentic:host/kv-v1':
+      return {
+        get: (ns, key) => { const r = hostCall('stateRead', [ns + ':' + key]); return r.ok ? new TextDecoder().decode(r.value) : undefined; },
+        put: (ns, key, val) => { hostCall('stateWrite', [ns + ':' + key, new TextEncoder().encode(val)]); },
+      };
+    default:
+      return undefined;
+  }
 }
 
-@@LOAD@@
+async function wasi() {
+  const shim = await import(shimUrl);
+  const out = {};
+  for (const [pkg, ifaces] of Object.entries(shim)) {
+    for (const [iface, impl] of Object.entries(ifaces)) {
+      if (iface.startsWith('_') || typeof impl !== 'object' || impl === null) continue;
+      out['wasi:' + pkg + '/' + iface.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())] = impl;
+    }
+  }
+  // No preopened directories, no environment, stdout kept off the CLI's stdout.
+  out['wasi:filesystem/preopens'] = { getDirectories: () => [] };
+  out['wasi:cli/environment'] = { getEnvironment: () => [], getArguments: () => [], initialCwd: () => undefined };
+  out['wasi:cli/stdout'] = { getStdout: out['wasi:cli/stderr'].getStderr };
+  return out;
+}
+
+async function start() {
+  const w = await wasi();
+  const imports = {};
+  for (const spec of wanted) {
+    const at = spec.lastIndexOf('@');
+    const base = at > 0 ? spec.slice(0, at) : spec;
+    const impl = base.startsWith('wasi:') ? w[base] : greentic(base, at > 0 ? spec.slice(at + 1) : (versions[base] ?? ''));
+    if (impl) imports[spec] = impl;
+  }
+  const missing = wanted.filter((s) => !(s in imports));
+  if (missing.length > 0) return { code: 'UnsupportedAbi', message: 'imports ' + missing.join(', ') + ', which this host does not provide' };
+  const { instantiate } = await import(componentUrl);
+  let exportsObj;
+  try {
+    exportsObj = await instantiate(async (p) => WebAssembly.compile(await readFile(coreDir + '/' + p)), imports);
+  } catch (e) {
+    return { code: 'Trap', message: 'instantiation failed: ' + (e?.message ?? String(e)) };
+  }
+  const node = exportsObj['greentic:component/node@0.6.0'];
+  if (!node || typeof node.invoke !== 'function') {
+    const names = Object.keys(exportsObj).filter((k) => k.includes(':'));
+    return { code: 'UnsupportedAbi', message: 'does not export greentic:component/node@0.6.0 (exports: ' + (names.join(', ') || 'none') + ')' };
+  }
+  let poisoned;
+  parentPort.on('message', (msg) => {
+    if (msg.kind !== 'call') return;
+    const reply = (body) => parentPort.postMessage({ kind: 'reply', id: msg.id, ...body });
+    if (poisoned) return reply({ outcome: 'trap', message: 'the instance trapped earlier (' + poisoned + ')' });
+    try {
+      reply({ outcome: 'ok', value: msg.fn === 'describe' ? node.describe() : node.invoke(msg.op, msg.envelope) });
+    } catch (e) {
+      if (e && typeof e === 'object' && !(e instanceof Error) && typeof e.code === 'string' && 'retryable' in e) {
+        reply({ outcome: 'node-error', value: e });
+      } else {
+        poisoned = e?.message ?? String(e);
+        reply({ outcome: 'trap', message: poisoned });
+      }
+    }
+  });
+  return undefined;
+}
+
+parentPort.postMessage({ kind: 'ready', error: await start() });
+`;
+
+/** preview2-shim's Node entry, as a file URL the worker (a data: module) can import. */
+function preview2ShimUrl(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const entry = join(dir, 'node_modules', '@bytecodealliance', 'preview2-shim', 'dist', 'nodejs', 'index.js');
+    if (existsSync(entry)) return pathToFileURL(entry).href;
+  }
+  throw new NodeHostError('UnsupportedAbi', '@bytecodealliance/preview2-shim is not installed');
+}
+
+/** Versions of the greentic interfaces the glue names (jco drops them from its import keys). */
+function importVersions(componentJs: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of componentJs.matchAll(/'(greentic:[a-z0-9-]+\/[a-z0-9-]+)@([0-9][^'#]*)/g)) out[m[1] as string] = m[2] as string;
+  return out;
+}
+
+type WorkerMessage =
+  | { kind: 'ready'; error?: { code: NodeHostErrorCode; message: string } }
+  | { kind: 'host'; method: keyof HostApi; args: unknown[] }
+  | { kind: 'reply'; id: number; outcome: 'ok' | 'node-error' | 'trap'; value?: unknown; message?: string };
+
+/** Transpiles (cached) and instantiates a node-world component in a worker thread. */
+export async function loadComponentInNode(wasm: Uint8Array, where: string, opts: NodeHostOptions = {}): Promise<NodeComponent> {
+  const files = await transpileForNode(wasm, where, opts.cacheDir);
+  const scope = opts.scope ?? LOCAL_SCOPE;
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const api = createHostApi(scope, opts.grants ?? localGrants(Object.keys(opts.secrets ?? {})), {
+    state: opts.state ?? memoryStore(),
+    secrets: secretsStoreFrom(opts.secrets ?? {}, scope),
+    http: opts.http ?? ((req) => fetch(req)),
+    telemetry: { log: (_scope, fields) => log(`[telemetry] ${fields.map(([k, v]) => `${k}=${v}`).join(' ')}`) },
+  });
+
+  const signalBuffer = new SharedArrayBuffer(4);
+  const signal = new Int32Array(signalBuffer);
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(WORKER_SOURCE)}`), {
+    workerData: {
+      componentUrl: pathToFileURL(join(files.dir, 'component.js')).href,
+      coreDir: files.dir,
+      shimUrl: preview2ShimUrl(),
+      wanted: files.imports,
+      versions: importVersions(readFileSync(join(files.dir, 'component.js'), 'utf8')),
+      signalBuffer,
+      replyPort: port2,
+    },
+    transferList: [port2],
+  });
+
+  const pending = new Map<number, (m: Extract<WorkerMessage, { kind: 'reply' }>) => void>();
+  let nextId = 0;
+  let failure: Error | undefined;
+  const ready = new Promise<void>((resolveReady, rejectReady) => {
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.kind === 'ready') {
+        if (m.error) rejectReady(new NodeHostError(m.error.code, `${where}: ${m.error.message}`));
+        else resolveReady();
+      } else if (m.kind === 'host') {
+        void (async () => {
+          let res: unknown;
+          try {
+            res = await (api[m.method] as (...a: unknown[]) => Promise<unknown>)(...m.args);
+          } catch (e) {
+            res = { ok: false, error: { code: 'internal', message: e instanceof Error ? e.message : String(e) } };
+          }
+          port1.postMessage(res);
+          Atomics.store(signal, 0, 1);
+          Atomics.notify(signal, 0);
+        })();
+      } else {
+        pending.get(m.id)?.(m);
+        pending.delete(m.id);
+      }
+    });
+    worker.on('error', (e) => {
+      failure = new NodeHostError('Trap', `${where}: component worker failed: ${e.message}`);
+      rejectReady(failure);
+      for (const r of pending.values()) r({ kind: 'reply', id: -1, outcome: 'trap', message: e.message });
+      pending.clear();
+    });
+  });
+  try {
+    await ready;
+  } catch (e) {
+    await worker.terminate();
+    port1.close();
+    throw e;
+  }
+  // Idle workers must not keep the process alive; a call in flight does (see `call`).
+  worker.unref();
+
+  let queue: Promise<unknown> = Promise.resolve();
+  const call = (msg: Record<string, unknown>): Promise<Extract<WorkerMessage, { kind: 'reply' }>> => {
+    const job = () =>
+      new Promise<Extract<WorkerMessage, { kind: 'reply' }>>((resolveCall) => {
+        if (failure) return resolveCall({ kind: 'reply', id: -1, outcome: 'trap', message: failure.message });
+        const id = nextId++;
+        worker.ref();
+        pending.set(id, (m) => {
+          worker.unref();
+          resolveCall(m);
+        });
+        worker.postMessage({ kind: 'call', id, ...msg });
+      });
+    const run = queue.then(job, job);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  return {
+    abi: 'greentic:component/node@0.6.0',
+    async describe() {
+      const r = await call({ fn: 'describe' });
+      if (r.outcome !== 'ok') throw new NodeHostError('Trap', `${where}: describe() trapped: ${r.message ?? 'node-error'}`);
+      return describedComponent(r.value as RawDescriptor);
+    },
+    async invoke(op, input, io = {}) {
+      const ctx = { ...LOCAL_TENANT_CTX, ...io.ctx };
+      const envelope = {
+        ctx,
+        flowId: io.flowId ?? 'local',
+        stepId: io.stepId ?? 'local',
+        componentId: io.componentId ?? scope.component,
+        attempt: ctx.attempt,
+        payloadCbor: payloadForInvoke(op, input),
+        metadataCbor: io.metadata === undefined ? undefined : encodeCanonicalCbor(io.metadata, { allowFloats: true }),
+      };
+      const r = await call({ fn: 'invoke', op, envelope });
+      if (r.outcome === 'trap') throw new NodeHostError('Trap', `${where}: invoke(${op}) trapped: ${r.message}`);
+      if (r.outcome === 'node-error') {
+        const e = r.value as { code: string; message: string; retryable: boolean; backoffMs?: bigint; details?: Uint8Array };
+        const details = e.details === undefined ? undefined : decodeOrRaw(e.details);
+        return {
+          ok: false,
+          error: {
+            code: e.code,
+            message: e.message,
+            retryable: e.retryable,
+            ...(e.backoffMs !== undefined ? { backoffMs: Number(e.backoffMs) } : {}),
+            ...(details !== undefined ? { details } : {}),
+          },
+        };
+      }
+      const res = r.value as { ok: boolean; outputCbor: Uint8Array; outputMetadataCbor?: Uint8Array };
+      const metadata = decodeOrRaw(res.outputMetadataCbor);
+      return { ok: true, resultOk: res.ok, output: decodeOrRaw(res.outputCbor), ...(metadata !== undefined ? { metadata } : {}) };
+    },
+    async close() {
+      port1.close();
+      await worker.terminate();
+    },
+  };
+}
+
 /** Reads a `.wasm` file with a typed error naming the path. */
 export async function readWasmFile(path: string): Promise<Uint8Array> {
   try {

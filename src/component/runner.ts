@@ -65,7 +65,7 @@ export interface ComponentFailure {
   details?: unknown;
 }
 
-export type ComponentOutcome = { ok: true; output: unknown; metadata?: unknown; logs: LogLineWire[] } | { ok: false; error: ComponentFailure; logs: LogLineWire[] };
+export type ComponentOutcome = { ok: true; output: unknown; metadata?: unknown; logs: LogLineWire[]; fuelUsed?: number } | { ok: false; error: ComponentFailure; logs: LogLineWire[] };
 
 interface PackIsolateStub {
   ping(): Promise<number>;
@@ -211,7 +211,7 @@ export class ComponentRunner {
     if (!reply.ok) return { ok: false, error: this.failure(reply.error), logs: reply.logs };
     try {
       const output = reply.outputJson !== undefined ? JSON.parse(reply.outputJson) : decodeOutput(reply.outputCbor, 'output-cbor');
-      return { ok: true, output, metadata: decodeOutput(reply.outputMetadataCbor, 'output-metadata-cbor') ?? undefined, logs: reply.logs };
+      return { ok: true, output, metadata: decodeOutput(reply.outputMetadataCbor, 'output-metadata-cbor') ?? undefined, logs: reply.logs, fuelUsed: reply.fuelUsed };
     } catch (err) {
       return { ok: false, error: { code: 'component.bad-output', message: `component ${c.id}: ${(err as Error).message}`, retryable: false }, logs: reply.logs };
     }

@@ -3,13 +3,14 @@ import { type ActivePack, activePacks } from '../admin/pack-index.js';
 import { loadPackModel } from '../admin/pack-store.js';
 import { type EgressMessage, egressMessage } from '../egress/bus.js';
 import type { Env } from '../env.js';
-import type { JsonValue } from '../flow/model.js';
+import { FlowRunError } from '../flow/execution-state.js';
+import type { JsonObject, JsonValue } from '../flow/model.js';
 import type { IngressMessage } from '../ingress/bus.js';
 import { ingressMessageSchema } from '../ingress/bus.js';
 import type { ChannelMessageEnvelope } from '../ingress/envelope.js';
 import { defaultFlowEngine } from './engine-binding.js';
 import { type FlowEngine, type TurnResult, TransientTurnError } from './flow-engine.js';
-import { type LoadedPack, type RoutedFlow, RoutingError, selectEntryFlow } from './flow-router.js';
+import { type LoadedPack, type RoutedFlow, RoutingError, selectEntryFlow, selectNamedFlow } from './flow-router.js';
 import { replyEnvelopes } from './replies.js';
 import { applySessionMigrations } from './schema.js';
 import { waitScopeHash } from './session-key.js';
@@ -37,6 +38,19 @@ export interface TurnOutcome {
   error_code?: string;
   reply_keys: string[];
 }
+
+/** A generic-webhook call (`ANY /v1/webhook/{tenant}/{flow}`). */
+export interface WebhookRunRequest {
+  tenant: string;
+  flowId: string;
+  input: JsonObject;
+  idempotencyKey?: string;
+}
+
+export type WebhookRunResult =
+  | { status: 'done'; output: JsonValue; replayed: boolean; code?: undefined }
+  | { status: 'waiting'; reason: string | null; output: JsonValue; replayed: boolean; code?: undefined }
+  | { status: 'error'; code: string; message: string; replayed: boolean };
 
 interface InboxRow {
   seq: number;
@@ -339,6 +353,69 @@ export class ChannelSession extends DurableObject<Env> {
     }
   }
 
+  // ------------------------------------------------------------------ generic webhook
+
+  /**
+   * Runs an `http` / `event` flow named by the URL and returns its result. An `Idempotency-Key`
+   * is recorded with the result in the same transaction as the run's state writes, so a replay
+   * (sequential or concurrent) returns the first result and never runs the flow twice. Failed runs
+   * are not recorded: retrying with the same key runs again.
+   */
+  async runWebhook(req: WebhookRunRequest): Promise<WebhookRunResult> {
+    this.checkAddress(this.env.GREENTIC_ENV, req.tenant, 'default', 'webhook');
+    if (req.idempotencyKey === undefined) return this.executeWebhook(req, undefined);
+    const dedupKey = `webhook:${req.flowId}:${req.idempotencyKey}`;
+    return this.onSession(dedupKey, async () => this.findWebhookResult(dedupKey) ?? this.executeWebhook(req, dedupKey));
+  }
+
+  private findWebhookResult(dedupKey: string): WebhookRunResult | undefined {
+    const row = this.sql.exec<{ outcome_json: string }>('SELECT outcome_json FROM dedup WHERE idempotency_key = ?', dedupKey).toArray()[0];
+    return row === undefined ? undefined : { ...(JSON.parse(row.outcome_json) as WebhookRunResult), replayed: true };
+  }
+
+  private async executeWebhook(req: WebhookRunRequest, dedupKey: string | undefined): Promise<WebhookRunResult> {
+    const sessionKey = `webhook:${req.flowId}`;
+    const ctx = buildTenantCtx({ env: this.env.GREENTIC_ENV, tenant: req.tenant, channel: 'webhook', sessionId: sessionKey, flowId: req.flowId, idempotencyKey: req.idempotencyKey });
+    const where = `tenant "${ctx.tenant}" in env "${ctx.env}"`;
+    const active = await this.activePacks(ctx);
+    if (active.length === 0) return { status: 'error', code: 'NoActivePack', message: `${where} has no active pack`, replayed: false };
+    const loaded: LoadedPack[] = await Promise.all(active.map(async (pack) => ({ pack, model: await this.loadModel(pack.digest, pack.model_key) })));
+    let routed: RoutedFlow;
+    try {
+      routed = selectNamedFlow(loaded, req.flowId, ['http', 'event'], where);
+    } catch (err) {
+      if (err instanceof RoutingError) return { status: 'error', code: err.code, message: err.message, replayed: false };
+      throw err;
+    }
+    return withSpan('webhook.run', { ...tenantAttributes(ctx), 'greentic.pack.id': routed.pack.pack_id, 'greentic.flow.id': routed.flow.id }, async (span) => {
+      const state = new TurnStateStore(this.sql, stateScope(ctx.env, ctx.tenant, ctx.team ?? 'default', routed.pack.pack_id));
+      let result: WebhookRunResult;
+      try {
+        const run = await this.runFlow(span, { env: this.env, ctx, model: routed.model, flow: routed.flow, state, span }, req.input, undefined);
+        result =
+          run.status === 'failed'
+            ? { status: 'error', code: 'FlowFailed', message: `flow "${routed.flow.id}" failed: ${run.code}: ${run.message}`, replayed: false }
+            : run.status === 'waiting'
+              ? { status: 'waiting', reason: run.reason, output: run.output, replayed: false }
+              : { status: 'done', output: run.output, replayed: false };
+      } catch (err) {
+        if (!(err instanceof FlowRunError)) throw err;
+        result = { status: 'error', code: 'FlowFailed', message: `flow "${routed.flow.id}" failed: ${err.message}`, replayed: false };
+      }
+      span.setAttributes({ 'greentic.run.status': result.status });
+      const now = Date.now();
+      this.ctx.storage.transactionSync(() => {
+        if (result.status === 'error') return;
+        state.commit(now);
+        if (dedupKey !== undefined) {
+          this.sql.exec('INSERT INTO dedup (idempotency_key, session_key, outcome_json, processed_at) VALUES (?, ?, ?, ?)', dedupKey, sessionKey, JSON.stringify(result), now);
+          this.scheduleAlarm(now);
+        }
+      });
+      return result;
+    });
+  }
+
   // ------------------------------------------------------------------ outbox / egress
 
   /** Sends unsent replies in commit order; returns how many were sent. */
@@ -407,20 +484,21 @@ export class ChannelSession extends DurableObject<Env> {
   // ------------------------------------------------------------------ identity / inspection
 
   private checkChannel(envelope: ChannelMessageEnvelope): void {
-    if (envelope.tenant.env !== this.env.GREENTIC_ENV) {
-      throw new ChannelSessionError('WrongEnvironment', `message for env "${envelope.tenant.env}" reached the "${this.env.GREENTIC_ENV}" deployment`);
+    this.checkAddress(envelope.tenant.env, envelope.tenant.tenant, envelope.tenant.team ?? 'default', envelope.channel);
+  }
+
+  /** The first call fixes which channel this object serves; every later call must match it. */
+  private checkAddress(env: string, tenant: string, team: string, channel: string): void {
+    if (env !== this.env.GREENTIC_ENV) {
+      throw new ChannelSessionError('WrongEnvironment', `message for env "${env}" reached the "${this.env.GREENTIC_ENV}" deployment`);
     }
-    const team = envelope.tenant.team ?? 'default';
     const meta = this.sql.exec<{ env: string; tenant: string; team: string; channel: string }>('SELECT env, tenant, team, channel FROM channel_meta').toArray()[0];
     if (meta === undefined) {
-      this.sql.exec('INSERT INTO channel_meta (id, env, tenant, team, channel, shard) VALUES (1, ?, ?, ?, ?, 0)', envelope.tenant.env, envelope.tenant.tenant, team, envelope.channel);
+      this.sql.exec('INSERT INTO channel_meta (id, env, tenant, team, channel, shard) VALUES (1, ?, ?, ?, ?, 0)', env, tenant, team, channel);
       return;
     }
-    if (meta.env !== envelope.tenant.env || meta.tenant !== envelope.tenant.tenant || meta.team !== team || meta.channel !== envelope.channel) {
-      throw new ChannelSessionError(
-        'WrongChannel',
-        `this object serves ${meta.env}:${meta.tenant}:${meta.team}:${meta.channel}, not ${envelope.tenant.env}:${envelope.tenant.tenant}:${team}:${envelope.channel}`,
-      );
+    if (meta.env !== env || meta.tenant !== tenant || meta.team !== team || meta.channel !== channel) {
+      throw new ChannelSessionError('WrongChannel', `this object serves ${meta.env}:${meta.tenant}:${meta.team}:${meta.channel}, not ${env}:${tenant}:${team}:${channel}`);
     }
   }
 

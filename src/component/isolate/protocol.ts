@@ -71,7 +71,7 @@ export interface LogLineWire {
 }
 
 export type InvokeReply =
-  | { ok: true; outputCbor?: Uint8Array; outputJson?: string; outputMetadataCbor?: Uint8Array; logs: LogLineWire[] }
+  | { ok: true; outputCbor?: Uint8Array; outputJson?: string; outputMetadataCbor?: Uint8Array; logs: LogLineWire[]; fuelUsed?: number }
   | { ok: false; error: NodeErrorWire; logs: LogLineWire[] };
 
 export interface DescribeReply {

@@ -28,12 +28,18 @@ interface CallState {
   wasi: WasiContext;
 }
 
+/** Fuel charged for each call from a component into a JS import (≈ its cost in loop back-edges). */
+const IMPORT_CALL_FUEL = 500;
+
+class FuelExhausted extends Error {}
+
 interface Loaded {
   exports: Record<string, unknown>;
   fuel: WebAssembly.Global[];
 }
 
 interface Entry {
+  fuel: WebAssembly.Global[];
   slot: ComponentSlot;
   instantiate: Instantiate;
   cores: Record<string, WebAssembly.Module>;
@@ -47,6 +53,7 @@ const FUEL_EXPORT = '__greentic_fuel';
 
 export function registerComponent(slot: ComponentSlot, instantiate: Instantiate, cores: Record<string, WebAssembly.Module>): void {
   registry.set(slot.id, {
+    fuel: [],
     slot,
     instantiate,
     cores,
@@ -122,6 +129,31 @@ function greenticImports(entry: Entry, base: string, version: string): Record<st
   }
 }
 
+/**
+ * Wraps an interface's plain functions so every call spends fuel: a loop whose body is an import
+ * call (a clock read, a log line) has few back-edges, yet must run out of budget too.
+ */
+function charged(entry: Entry, iface: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(iface)) {
+    const isClass = typeof value === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(value));
+    if (typeof value !== 'function' || isClass) {
+      out[name] = value;
+      continue;
+    }
+    const fn = value as (...args: unknown[]) => unknown;
+    out[name] = (...args: unknown[]) => {
+      for (const g of entry.fuel) {
+        const left = Number(g.value) - IMPORT_CALL_FUEL;
+        g.value = left > 0 ? left : 0;
+        if (left <= 0) throw new FuelExhausted('fuel exhausted in an import call');
+      }
+      return fn(...args);
+    };
+  }
+  return out;
+}
+
 function buildImports(entry: Entry): Record<string, unknown> {
   const wasi = wasiImports(() => entry.current.wasi);
   const out: Record<string, unknown> = {};
@@ -134,7 +166,7 @@ function buildImports(entry: Entry): Record<string, unknown> {
         ? wasi[base]
         : undefined
       : greenticImports(entry, base, version);
-    if (impl) out[spec] = impl;
+    if (impl) out[spec] = charged(entry, impl);
   }
   return out;
 }
@@ -147,6 +179,7 @@ async function load(entry: Entry): Promise<Loaded> {
     if (g instanceof WebAssembly.Global) fuel.push(g);
     return instance;
   };
+  entry.fuel = fuel;
   const exports = await entry.instantiate(
     (name) => {
       const m = entry.cores[name];
@@ -263,7 +296,8 @@ export class PackIsolate extends WorkerEntrypoint {
         loaded = await entry.loaded;
         for (const g of loaded.fuel) g.value = req.fuel;
         const out = await callInvoke(entry, loaded, req);
-        return { ...out, logs: state.wasi.logs };
+        const left = loaded.fuel.length ? Math.min(...loaded.fuel.map((g) => Number(g.value))) : req.fuel;
+        return { ...out, logs: state.wasi.logs, fuelUsed: req.fuel - left };
       } catch (err) {
         if (!loaded) entry.loaded = undefined;
         return { ok: false, error: failureOf(entry, loaded, err), logs: state.wasi.logs };

@@ -1,0 +1,118 @@
+/**
+ * Bench-only Worker: each request runs a batch of one operation so Node can time it with the
+ * HTTP hop amortised. Operations: invoke (warm), ping (no-op RPC floor), cold (fresh isolate +
+ * first invoke), cold-baseline (fresh isolate that only instantiates the same core modules),
+ * host-read (state read from inside the component), direct-read (the same read by the parent).
+ */
+import { ensureComponentArtifacts, loadArtifacts } from '../src/component/artifact-store.js';
+import { EdgeTranspiler } from '../src/component/edge-transpiler.js';
+import type { HostProps } from '../src/component/host-entrypoint.js';
+import { edgeHostStores } from '../src/component/host-entrypoint.js';
+import { createHostApi, grantsFor } from '../src/component/host-policy.js';
+import type { HostApi } from '../src/component/isolate/protocol.js';
+import { ComponentRunner } from '../src/component/runner.js';
+import type { Env } from '../src/env.js';
+
+export { ComponentHost } from '../src/component/host-entrypoint.js';
+
+const manifest = { capabilities: { host: { state: { read: true, write: true } } } };
+let coldSeq = 0;
+
+function runner(env: Env, ctx: ExecutionContext, sha: string, digest: string): ComponentRunner {
+  const exportsOf = (ctx as unknown as { exports: { ComponentHost(o: { props: HostProps }): HostApi } }).exports;
+  return new ComponentRunner(
+    { packId: 'bench', digest, components: [{ id: 'c', sha256: sha, manifest }] },
+    {
+      loader: env.LOADER,
+      bucket: env.PACKS,
+      host: (props) => exportsOf.ComponentHost({ props }),
+      env: 'bench',
+      tenant: 'bench',
+      tenantPolicy: { httpAllowHosts: [] },
+      cpuMs: Number(env.COMPONENT_CPU_MS || 50),
+    },
+  );
+}
+
+async function coldBaseline(env: Env, sha: string): Promise<void> {
+  const art = await loadArtifacts(env.PACKS, sha);
+  const modules: Record<string, string | { wasm: ArrayBuffer }> = {};
+  const names = Object.keys(art.cores);
+  names.forEach((n, i) => (modules[`m${i}.wasm`] = { wasm: art.cores[n]! }));
+  // Instantiates every core module whose imports are all functions (stubbed), like the runtime does.
+  modules['main.js'] = `import { WorkerEntrypoint } from 'cloudflare:workers';
+${names.map((_n, i) => `import m${i} from './m${i}.wasm';`).join('\n')}
+const mods = [${names.map((_n, i) => `m${i}`).join(', ')}];
+export default class extends WorkerEntrypoint {
+  async run() {
+    let n = 0;
+    for (const m of mods) {
+      const imps = WebAssembly.Module.imports(m);
+      if (imps.some((i) => i.kind !== 'function')) continue;
+      const o = {};
+      for (const i of imps) (o[i.module] ??= {})[i.name] = () => 0;
+      await WebAssembly.instantiate(m, o);
+      n++;
+    }
+    return n;
+  }
+}`;
+  const worker = env.LOADER.get(`bench-baseline:${sha}:${++coldSeq}:${Date.now()}`, () => ({
+    compatibilityDate: '2026-10-01',
+    mainModule: 'main.js',
+    modules,
+    globalOutbound: null,
+  }));
+  await (worker.getEntrypoint() as unknown as { run(): Promise<number> }).run();
+}
+
+export default {
+  async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(req.url);
+    if (url.pathname === '/upload') {
+      const bytes = new Uint8Array(await req.arrayBuffer());
+      const res = await ensureComponentArtifacts(env.PACKS, bytes, new EdgeTranspiler(env.LOADER));
+      return Response.json({ sha256: res.descriptor.sha256, transpiled: res.transpiled });
+    }
+    const kind = url.searchParams.get('kind') ?? '';
+    const sha = url.searchParams.get('sha') ?? '';
+    const n = Number(url.searchParams.get('n') ?? '1');
+    const op = url.searchParams.get('op') ?? 'echo';
+    const warm = runner(env, ctx, sha, `warm-${sha}`);
+    const direct = createHostApi({ env: 'bench', tenant: 'bench', pack: 'bench', component: 'c' }, grantsFor(manifest, { httpAllowHosts: [] }), edgeHostStores(env));
+    for (let i = 0; i < n; i++) {
+      switch (kind) {
+        case 'invoke':
+        case 'host-read': {
+          const r = await warm.invoke({ component: 'c', op, input: { text: 'hello', n: i }, flowId: 'f', stepId: 's' });
+          if (!r.ok) return Response.json({ error: r.error }, { status: 500 });
+          break;
+        }
+        case 'ping':
+          await warm.ping();
+          break;
+        case 'cold': {
+          const r = await runner(env, ctx, sha, `cold-${sha}-${++coldSeq}-${Date.now()}`).invoke({ component: 'c', op, input: { text: 'x' }, flowId: 'f', stepId: 's' });
+          if (!r.ok) return Response.json({ error: r.error }, { status: 500 });
+          break;
+        }
+        case 'cold-baseline':
+          await coldBaseline(env, sha);
+          break;
+        case 'direct-read': {
+          const r = await direct.stateRead(op.slice(2));
+          if (!r.ok) return Response.json({ error: r.error }, { status: 500 });
+          break;
+        }
+        case 'seed': {
+          const r = await warm.invoke({ component: 'c', op, input: { seeded: true }, flowId: 'f', stepId: 's' });
+          if (!r.ok) return Response.json({ error: r.error }, { status: 500 });
+          break;
+        }
+        default:
+          return new Response(`unknown kind ${kind}`, { status: 400 });
+      }
+    }
+    return Response.json({ ok: true });
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,118 @@
+/**
+ * Component host benchmark, against a real workerd (wrangler's unstable_dev running
+ * bench/component-bench.worker.ts). Every figure has its floor measured in the same run:
+ * - warm invoke through the pack's Dynamic Worker vs a no-op RPC round trip to it;
+ * - cold load (artifacts from R2, isolate load, instantiate, first invoke) vs a Dynamic Worker
+ *   that only loads and instantiates the same core modules, for a small (WAT) and a ~12 MB
+ *   componentize-js component;
+ * - a state read from inside a component vs the same read done by the parent.
+ * Timings are taken in Node over batches (HTTP hop amortised); per-op figures are batch / n.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { unstable_dev } from 'wrangler';
+import { generateEdgeModules } from '../src/component/generate-edge-modules.js';
+import { buildFixtures } from '../test/workers/fixtures/build-fixtures.js';
+
+interface Row {
+  bench: string;
+  metric: string;
+  value: number;
+  unit: string;
+  baseline: number;
+  ratio: number;
+  target: string;
+}
+
+const p50 = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+const round = (x: number): number => Math.round(x * 1000) / 1000;
+
+async function main(): Promise<void> {
+  await generateEdgeModules();
+  const fixtures = await buildFixtures();
+  const script = fileURLToPath(new URL('../test/fixtures/components/build.ts', import.meta.url));
+  const out = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const jsEcho = readFileSync((JSON.parse(out.slice(out.indexOf('{'))) as Record<string, string>).echo!);
+
+  const worker = await unstable_dev(fileURLToPath(new URL('./component-bench.worker.ts', import.meta.url)), {
+    config: fileURLToPath(new URL('./component-bench.wrangler.toml', import.meta.url)),
+    experimental: { disableExperimentalWarning: true },
+    logLevel: 'warn',
+    persist: false,
+  } as Parameters<typeof unstable_dev>[1]);
+  try {
+    const upload = async (bytes: Uint8Array): Promise<string> => {
+      const res = await worker.fetch('http://bench/upload', { method: 'POST', body: bytes });
+      if (!res.ok) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { sha256: string }).sha256;
+    };
+    const run = async (kind: string, sha: string, n: number, op = 'echo'): Promise<number> => {
+      const t0 = performance.now();
+      const res = await worker.fetch(`http://bench/run?kind=${kind}&sha=${sha}&n=${n}&op=${encodeURIComponent(op)}`);
+      const body = await res.text();
+      if (!res.ok) throw new Error(`${kind} failed: ${res.status} ${body}`);
+      return (performance.now() - t0) / n;
+    };
+    const small = await upload(fixtures.node);
+    const big = await upload(jsEcho);
+
+    // Warm-up: isolates loaded, instances created, JIT settled.
+    await run('invoke', small, 30);
+    await run('invoke', big, 10);
+    await run('ping', small, 30);
+
+    const batches = 21;
+    const N = 40;
+    const warm: number[] = [];
+    const warmJs: number[] = [];
+    const ping: number[] = [];
+    for (let i = 0; i < batches; i++) {
+      ping.push(await run('ping', small, N));
+      warm.push(await run('invoke', small, N));
+      warmJs.push(await run('invoke', big, N));
+    }
+
+    await run('seed', small, 1, 'w:bench-key');
+    await run('host-read', small, 20, 'r:bench-key');
+    await run('direct-read', small, 20, 'r:bench-key');
+    const hostRead: number[] = [];
+    const directRead: number[] = [];
+    for (let i = 0; i < batches; i++) {
+      directRead.push(await run('direct-read', small, N, 'r:bench-key'));
+      hostRead.push(await run('host-read', small, N, 'r:bench-key'));
+    }
+
+    const cold: Record<'small' | 'big', { load: number[]; base: number[] }> = { small: { load: [], base: [] }, big: { load: [], base: [] } };
+    for (const [size, sha, samples] of [['small', small, 9], ['big', big, 5]] as const) {
+      await run('cold-baseline', sha, 1);
+      await run('cold', sha, 1);
+      for (let i = 0; i < samples; i++) {
+        cold[size].base.push(await run('cold-baseline', sha, 1));
+        cold[size].load.push(await run('cold', sha, 1));
+      }
+    }
+
+    const rows: Row[] = [];
+    const row = (metric: string, value: number, baseline: number, target: string) =>
+      rows.push({ bench: 'component', metric, value: round(value), unit: 'ms', baseline: round(baseline), ratio: round(value / baseline), target });
+    row('warm_invoke_p50', p50(warm), p50(ping), 'p50 ratio to a no-op RPC round trip to the Dynamic Worker ≤ 1.5');
+    row('warm_invoke_js_12mb_p50', p50(warmJs), p50(ping), 'informational (componentize-js component; same floor)');
+    row('cold_load_small_p50', p50(cold.small.load), p50(cold.small.base), 'ratio to loading + instantiating the same core modules ≤ 1.3');
+    row('cold_load_12mb_p50', p50(cold.big.load), p50(cold.big.base), 'ratio to loading + instantiating the same core modules ≤ 1.3');
+    row('host_state_read_p50', p50(hostRead), p50(directRead), 'p50 ratio to the same read done by the parent ≤ 2');
+
+    console.log('metric                        value ms   baseline ms   ratio   target');
+    for (const r of rows) {
+      console.log(`${r.metric.padEnd(30)}${r.value.toFixed(3).padStart(8)}   ${r.baseline.toFixed(3).padStart(11)}   ${r.ratio.toFixed(2).padStart(5)}   ${r.target}`);
+    }
+    console.log(JSON.stringify(rows));
+  } finally {
+    await worker.stop();
+  }
+}
+
+await main();

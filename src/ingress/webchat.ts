@@ -1,0 +1,301 @@
+// The Direct Line 3.0 facade for WebChat, mounted at /v1/messaging/webchat/{tenant}. Stock
+// `botframework-webchat` / `botframework-directlinejs` talk to it unchanged (see the Direct Line
+// reference): tokens bound to tenant + conversation, start/resume, post (echo stored, then the
+// envelope published on the ingress bus), polling with watermarks and a hibernating WebSocket
+// stream served by the conversation's Durable Object.
+import { type Context, Hono } from 'hono';
+import { z } from 'zod';
+import type { Env } from '../env.js';
+import { canonicalSessionKey } from '../session/session-key.js';
+import { logEvent } from '../session/telemetry.js';
+import { IDENTIFIER, buildTenantCtx } from '../session/tenant-ctx.js';
+import type { DirectLineActivity, WebchatConversation } from '../session/webchat-conversation.js';
+import { publishIngress } from './bus.js';
+import type { ChannelMessageEnvelopeInput } from './envelope.js';
+import { TOKEN_TTL_SECONDS, type WebchatTokenClaims, mintToken, newConversationId, verifyToken } from './webchat-token.js';
+
+export const WEBCHAT_CHANNEL = 'webchat';
+/** Largest accepted request body (an activity with inline card data fits easily). */
+export const MAX_ACTIVITY_BYTES = 1024 * 1024;
+/** Prefix of the ingress idempotency key; the rest is the echo's activity id (used as `replyToId`). */
+const KEY_PREFIX = 'webchat:';
+const ACTIVITY_ID = /^[A-Za-z0-9_-]+\|\d{7}$/;
+
+type Ctx = Context<{ Bindings: Env }>;
+
+export function conversationStub(env: Env, tenant: string, conversationId: string): DurableObjectStub<WebchatConversation> {
+  const ns = env.WEBCHAT as DurableObjectNamespace<WebchatConversation>;
+  return ns.get(ns.idFromName(`${env.GREENTIC_ENV}:${tenant}:${conversationId}`));
+}
+
+/** The `replyToId` for a reply to the ingress message with this idempotency key, if it came from WebChat. */
+export function replyToIdOf(inReplyTo: string): string | undefined {
+  if (!inReplyTo.startsWith(KEY_PREFIX)) return undefined;
+  const id = inReplyTo.slice(KEY_PREFIX.length);
+  return ACTIVITY_ID.test(id) ? id : undefined;
+}
+
+const activitySchema = z.looseObject({
+  type: z.string().min(1).max(64),
+  from: z.looseObject({ id: z.string().min(1).max(256), name: z.string().max(256).optional(), role: z.string().optional() }),
+  text: z.string().max(64 * 1024).optional(),
+  locale: z.string().max(64).optional(),
+  value: z.unknown().optional(),
+  attachments: z
+    .array(z.looseObject({ contentType: z.string().min(1), contentUrl: z.string().optional(), content: z.unknown().optional(), name: z.string().optional() }))
+    .max(50)
+    .optional(),
+});
+type InboundActivity = z.infer<typeof activitySchema>;
+
+const startBodySchema = z.looseObject({ user: z.looseObject({ id: z.string().min(1).max(256).optional() }).optional() }).nullable();
+
+// ------------------------------------------------------------------ responses
+
+const CORS_HEADERS = {
+  'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Accept, x-ms-bot-agent, X-Requested-With',
+  'Access-Control-Expose-Headers': 'Retry-After',
+  'Access-Control-Max-Age': '600',
+};
+
+function dlError(c: Ctx, status: 400 | 401 | 403 | 404 | 413 | 415 | 502 | 503, code: string, message: string): Response {
+  return c.json({ error: { code, message } }, status);
+}
+
+function streamUrl(c: Ctx, tenant: string, conversationId: string, token: string, watermark?: string): string {
+  const base = new URL(c.env.WEBCHAT_PUBLIC_URL ?? c.req.url);
+  const ws = base.protocol === 'https:' ? 'wss:' : 'ws:';
+  const query = `t=${encodeURIComponent(token)}${watermark === undefined ? '' : `&watermark=${encodeURIComponent(watermark)}`}`;
+  return `${ws}//${base.host}/v1/messaging/webchat/${tenant}/v3/directline/conversations/${conversationId}/stream?${query}`;
+}
+
+function secretOf(c: Ctx): string | undefined {
+  const s = c.env.WEBCHAT_TOKEN_SECRET;
+  return s === undefined || s === '' ? undefined : s;
+}
+
+function bearer(c: Ctx): string | undefined {
+  const header = c.req.header('authorization');
+  const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return match?.[1];
+}
+
+type Auth = { ok: true; claims: WebchatTokenClaims; secret: string } | { ok: false; response: Response };
+
+/** Checks the token and that it was issued for this tenant (and conversation, when the path names one). */
+async function authorize(c: Ctx, token: string | undefined, conversationId?: string): Promise<Auth> {
+  const secret = secretOf(c);
+  if (secret === undefined) return { ok: false, response: dlError(c, 503, 'ServiceUnavailable', 'WebChat is disabled: set the WEBCHAT_TOKEN_SECRET secret') };
+  const check = await verifyToken(secret, token);
+  if (!check.ok) {
+    // 403 ends a WebChat session for good, so it is reserved for real expiry (Direct Line reference §4.1).
+    return { ok: false, response: dlError(c, check.code === 'TokenExpired' ? 403 : 401, check.code, check.message) };
+  }
+  const tenant = c.req.param('tenant');
+  if (check.claims.tid !== tenant) return { ok: false, response: dlError(c, 403, 'Forbidden', `the token was not issued for tenant "${tenant}"`) };
+  if (conversationId !== undefined && check.claims.cid !== conversationId) {
+    return { ok: false, response: dlError(c, 403, 'Forbidden', 'the token was not issued for this conversation') };
+  }
+  return { ok: true, claims: check.claims, secret };
+}
+
+/** Reads a body up to the 1 MiB limit; `null` means too large. */
+async function boundedText(c: Ctx): Promise<string | null> {
+  const declared = Number.parseInt(c.req.header('content-length') ?? '', 10);
+  if (Number.isFinite(declared) && declared > MAX_ACTIVITY_BYTES) return null;
+  const body = c.req.raw.body;
+  if (body === null) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ACTIVITY_BYTES) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+// ------------------------------------------------------------------ envelope
+
+/** Card-submit `value` fields become string metadata, so routing conditions (`response.action`) see them. */
+function submitMetadata(value: unknown): Record<string, string> {
+  if (typeof value === 'string') return { action: value };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v === 'string') out[k] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+  }
+  return out;
+}
+
+export function activityEnvelope(env: Env, tenant: string, conversationId: string, activityId: string, activity: InboundActivity): ChannelMessageEnvelopeInput {
+  const user = activity.from.id;
+  const sessionId = canonicalSessionKey(tenant, WEBCHAT_CHANNEL, conversationId, user);
+  const metadata: Record<string, string> = { ...submitMetadata(activity.value), conversation_id: conversationId, activity_id: activityId };
+  if (activity.locale !== undefined) metadata.locale = activity.locale;
+  const envelope: ChannelMessageEnvelopeInput = {
+    id: activityId,
+    tenant: buildTenantCtx({ env: env.GREENTIC_ENV, tenant, channel: WEBCHAT_CHANNEL, user, sessionId, i18nId: activity.locale }),
+    channel: WEBCHAT_CHANNEL,
+    session_id: sessionId,
+    reply_scope: { conversation: conversationId },
+    from: { id: user, kind: 'user' },
+    attachments: (activity.attachments ?? []).map((a) => ({
+      mime_type: a.contentType,
+      ...(a.contentUrl === undefined ? {} : { url: a.contentUrl }),
+      ...(a.content === undefined ? {} : { content: a.content }),
+      ...(a.name === undefined ? {} : { name: a.name }),
+    })),
+    metadata,
+    extensions: activity.value === undefined ? {} : { value: activity.value },
+  };
+  if (activity.text !== undefined) envelope.text = activity.text;
+  return envelope;
+}
+
+// ------------------------------------------------------------------ routes
+
+async function mint(c: Ctx, conversationId: string): Promise<Response> {
+  const secret = secretOf(c);
+  if (secret === undefined) return dlError(c, 503, 'ServiceUnavailable', 'WebChat is disabled: set the WEBCHAT_TOKEN_SECRET secret');
+  const tenant = c.req.param('tenant')!;
+  const { token } = await mintToken(secret, tenant, conversationId);
+  const domain = `${new URL(c.env.WEBCHAT_PUBLIC_URL ?? c.req.url).origin}/v1/messaging/webchat/${tenant}/v3/directline`;
+  return c.json({ conversationId, token, expires_in: TOKEN_TTL_SECONDS, domain });
+}
+
+export function webchatApi(): Hono<{ Bindings: Env }> {
+  const api = new Hono<{ Bindings: Env }>();
+
+  // CORS on every answer, errors included: without Allow-Origin the browser reports status 0.
+  api.use('*', async (c, next) => {
+    const origin = c.req.header('origin');
+    if (c.req.method === 'OPTIONS') {
+      return new Response(null, { status: 204, headers: { ...CORS_HEADERS, 'Access-Control-Allow-Origin': origin ?? '*', Vary: 'Origin' } });
+    }
+    await next();
+    if (c.res.status === 101) return;
+    c.res.headers.set('Access-Control-Allow-Origin', origin ?? '*');
+    c.res.headers.set('Vary', 'Origin');
+    for (const [k, v] of Object.entries(CORS_HEADERS)) c.res.headers.set(k, v);
+  });
+
+  api.use('*', async (c, next) => {
+    const tenant = c.req.param('tenant');
+    if (tenant === undefined || !IDENTIFIER.test(tenant)) return dlError(c, 400, 'BadArgument', `tenant "${tenant ?? ''}" is not an identifier`);
+    await next();
+  });
+
+  // For the embedding page (or its backend): a fresh conversation and a token bound to it.
+  api.post('/token', (c) => mint(c, newConversationId()));
+  api.post('/v3/directline/tokens/generate', (c) => mint(c, newConversationId()));
+
+  api.post('/v3/directline/tokens/refresh', async (c) => {
+    const auth = await authorize(c, bearer(c));
+    if (!auth.ok) return auth.response;
+    const { token } = await mintToken(auth.secret, auth.claims.tid, auth.claims.cid);
+    return c.json({ conversationId: auth.claims.cid, token, expires_in: TOKEN_TTL_SECONDS });
+  });
+
+  api.post('/v3/directline/conversations', async (c) => {
+    const auth = await authorize(c, bearer(c));
+    if (!auth.ok) return auth.response;
+    const text = await boundedText(c);
+    if (text === null) return dlError(c, 413, 'MessageSizeTooBig', `the body exceeds ${MAX_ACTIVITY_BYTES} bytes`);
+    let raw: unknown = null;
+    if (text.trim() !== '') {
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        return dlError(c, 400, 'BadArgument', 'the body is not JSON');
+      }
+    }
+    const body = startBodySchema.safeParse(raw);
+    if (!body.success) return dlError(c, 400, 'BadArgument', `invalid start body: ${z.prettifyError(body.error)}`);
+    const { tid, cid } = auth.claims;
+    const started = await conversationStub(c.env, tid, cid).start(tid, cid, body.data?.user?.id ?? null);
+    const { token } = await mintToken(auth.secret, tid, cid);
+    return c.json({ conversationId: cid, token, expires_in: TOKEN_TTL_SECONDS, streamUrl: streamUrl(c, tid, cid, token) }, started.created ? 201 : 200);
+  });
+
+  api.get('/v3/directline/conversations/:id', async (c) => {
+    const id = c.req.param('id');
+    const auth = await authorize(c, bearer(c), id);
+    if (!auth.ok) return auth.response;
+    const info = await conversationStub(c.env, auth.claims.tid, id).info();
+    if (info === null) return dlError(c, 404, 'NotFound', `conversation ${id} does not exist`);
+    const { token } = await mintToken(auth.secret, auth.claims.tid, id);
+    const watermark = c.req.query('watermark');
+    return c.json({ conversationId: id, token, expires_in: TOKEN_TTL_SECONDS, streamUrl: streamUrl(c, auth.claims.tid, id, token, watermark) });
+  });
+
+  api.get('/v3/directline/conversations/:id/activities', async (c) => {
+    const id = c.req.param('id');
+    const auth = await authorize(c, bearer(c), id);
+    if (!auth.ok) return auth.response;
+    const set = await conversationStub(c.env, auth.claims.tid, id).activities(c.req.query('watermark'));
+    if (set === null) return dlError(c, 404, 'NotFound', `conversation ${id} does not exist`);
+    return c.json(set);
+  });
+
+  api.post('/v3/directline/conversations/:id/activities', async (c) => {
+    const id = c.req.param('id');
+    const auth = await authorize(c, bearer(c), id);
+    if (!auth.ok) return auth.response;
+    const text = await boundedText(c);
+    if (text === null) return dlError(c, 413, 'MessageSizeTooBig', `the activity exceeds ${MAX_ACTIVITY_BYTES} bytes`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return dlError(c, 400, 'BadArgument', 'the body is not a JSON activity');
+    }
+    const parsed = activitySchema.safeParse(raw);
+    if (!parsed.success) return dlError(c, 400, 'BadArgument', `invalid activity: ${z.prettifyError(parsed.error)}`);
+    const activity = parsed.data;
+    const stub = conversationStub(c.env, auth.claims.tid, id);
+    // Typing indicators are neither stored nor sent to the bot (Direct Line does not number them).
+    if (activity.type === 'typing') return c.json({ id: `${id}|typing` });
+    // The echo is stored (numbered) before the bot can see the message, so it precedes every reply.
+    const stored = await stub.appendUserActivity(activity as DirectLineActivity);
+    if (stored === null) return dlError(c, 404, 'NotFound', `conversation ${id} does not exist`);
+    if (activity.type === 'message') {
+      try {
+        // Re-published on a duplicate post too: the ingress dedup makes it idempotent, and it heals a lost publish.
+        await publishIngress(c.env, activityEnvelope(c.env, auth.claims.tid, id, stored.id, activity), { idempotencyKey: `${KEY_PREFIX}${stored.id}` });
+      } catch (err) {
+        logEvent('error', 'webchat.publish_failed', { 'greentic.tenant.id': auth.claims.tid, 'messaging.message.id': stored.id, error: err instanceof Error ? err.message : String(err) });
+        return dlError(c, 502, 'BotError', 'the message was stored but could not be handed to the bot; send it again');
+      }
+    }
+    return c.json({ id: stored.id });
+  });
+
+  api.post('/v3/directline/conversations/:id/upload', (c) => dlError(c, 400, 'BadArgument', 'file uploads are not supported by this deployment'));
+
+  api.get('/v3/directline/conversations/:id/stream', async (c) => {
+    const id = c.req.param('id');
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return dlError(c, 400, 'BadArgument', 'expected a WebSocket upgrade');
+    // Browsers cannot set headers on a WebSocket, so the credential is the `t` query parameter.
+    const auth = await authorize(c, c.req.query('t'), id);
+    if (!auth.ok) return auth.response;
+    return conversationStub(c.env, auth.claims.tid, id).fetch(c.req.raw);
+  });
+
+  api.notFound((c) => dlError(c, 404, 'NotFound', `no Direct Line route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  return api;
+}

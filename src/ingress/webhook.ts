@@ -1,0 +1,156 @@
+// Generic webhook ingress: `ANY /v1/webhook/{tenant}/{flow}` runs an `http` or `event` flow
+// synchronously and turns its output into the HTTP response, with the request and response
+// mappings of the upstream runner (runner reference §2.1). The run happens in the tenant's
+// `webhook` channel object, which also remembers `Idempotency-Key`s so a replay gets the first
+// response without running the flow again.
+import type { Context } from 'hono';
+import type { Env } from '../env.js';
+import type { JsonObject, JsonValue } from '../flow/model.js';
+import type { ChannelSession, WebhookRunResult } from '../session/channel-session.js';
+import { channelObjectName, parseShardCount } from '../session/session-key.js';
+import { IDENTIFIER } from '../session/tenant-ctx.js';
+
+/** Request bodies above this are refused with 413 before they are read into memory. */
+export const WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
+export const WEBHOOK_CHANNEL = 'webhook';
+
+/** Upstream's body shape: null when empty, `{text}` when valid UTF-8, else `{base16}`. */
+export function webhookBody(bytes: Uint8Array): JsonValue {
+  if (bytes.byteLength === 0) return null;
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    return { base16: Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('') };
+  }
+}
+
+/** The flow's input: `{method, path, query, headers (lowercase names), body}`. */
+export function webhookInput(request: Request, body: Uint8Array): JsonObject {
+  const url = new URL(request.url);
+  const query: JsonObject = {};
+  for (const [k, v] of url.searchParams) query[k] = v;
+  const headers: JsonObject = {};
+  for (const [k, v] of request.headers) headers[k.toLowerCase()] = v;
+  return { method: request.method, path: url.pathname, query, headers, body: webhookBody(body) };
+}
+
+function hexToBytes(hex: string): Uint8Array | undefined {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function isObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Upstream's response mapping: a string is a 200 text body; an object may carry `status`,
+ * `headers` and a body in `body` or `text` (`{text}` / `{base16}` bodies unwrapped); anything
+ * else is returned as JSON.
+ */
+export function webhookResponse(output: JsonValue): Response {
+  if (typeof output === 'string') return new Response(output, { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+  if (!isObject(output)) return Response.json(output, { status: 200 });
+  const status = typeof output['status'] === 'number' && Number.isInteger(output['status']) && output['status'] >= 200 && output['status'] <= 599 ? output['status'] : 200;
+  const headers = new Headers();
+  if (isObject(output['headers'])) {
+    for (const [k, v] of Object.entries(output['headers'])) if (typeof v === 'string') headers.set(k, v);
+  }
+  const body = output['body'] ?? output['text'];
+  const noBody = status === 204 || status === 304;
+  if (body === undefined) return Response.json(output, { status: noBody ? 200 : status, headers });
+  if (noBody) return new Response(null, { status, headers });
+  if (typeof body === 'string') {
+    if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8');
+    return new Response(body, { status, headers });
+  }
+  if (isObject(body) && typeof body['text'] === 'string') {
+    if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8');
+    return new Response(body['text'], { status, headers });
+  }
+  if (isObject(body) && typeof body['base16'] === 'string') {
+    const bytes = hexToBytes(body['base16']);
+    if (bytes !== undefined) {
+      if (!headers.has('content-type')) headers.set('content-type', 'application/octet-stream');
+      return new Response(bytes, { status, headers });
+    }
+  }
+  if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+  return new Response(JSON.stringify(body), { status, headers });
+}
+
+function problem(status: number, error: string, message: string): Response {
+  return Response.json({ error, message }, { status });
+}
+
+/** Reads at most `limit` bytes; undefined when the body is larger. */
+async function readLimited(request: Request, limit: number): Promise<Uint8Array | undefined> {
+  const declared = Number.parseInt(request.headers.get('content-length') ?? '', 10);
+  if (Number.isFinite(declared) && declared > limit) return undefined;
+  if (request.body === null) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+const STATUS_OF: Record<string, number> = {
+  NoActivePack: 404,
+  FlowNotFound: 404,
+  AmbiguousEntryFlow: 409,
+  WrongFlowKind: 409,
+  FlowFailed: 500,
+};
+
+export async function handleWebhook(c: Context<{ Bindings: Env }>): Promise<Response> {
+  const tenant = c.req.param('tenant') ?? '';
+  const flowId = c.req.param('flow') ?? '';
+  if (!IDENTIFIER.test(tenant)) return problem(400, 'invalid_tenant', `tenant ${JSON.stringify(tenant)} is not an identifier (letters, digits, ".", "_", "-")`);
+  if (!IDENTIFIER.test(flowId)) return problem(400, 'invalid_flow', `flow ${JSON.stringify(flowId)} is not an identifier (letters, digits, ".", "_", "-")`);
+  const body = await readLimited(c.req.raw, WEBHOOK_MAX_BODY_BYTES);
+  if (body === undefined) return problem(413, 'payload_too_large', `request body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes`);
+  const idempotencyKey = c.req.header('idempotency-key');
+  if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 256)) {
+    return problem(400, 'invalid_idempotency_key', 'header Idempotency-Key must be 1 to 256 characters');
+  }
+  const env = c.env;
+  const name = channelObjectName({ env: env.GREENTIC_ENV, tenant, team: 'default', channel: WEBHOOK_CHANNEL }, flowId, parseShardCount(env.SESSION_SHARDS));
+  const ns = env.CHANNEL as DurableObjectNamespace<ChannelSession>;
+  const stub = ns.get(ns.idFromName(name));
+  const result = (await stub.runWebhook({ tenant, flowId, input: webhookInput(c.req.raw, body), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) })) as WebhookRunResult;
+  const replayed = result.replayed ? { 'idempotent-replayed': 'true' } : undefined;
+  if (result.status === 'error') {
+    const res = problem(STATUS_OF[result.code] ?? 500, result.code, result.message);
+    if (replayed !== undefined) res.headers.set('idempotent-replayed', 'true');
+    return res;
+  }
+  if (result.status === 'waiting') {
+    return Response.json({ status: 'pending', reason: result.reason, output: result.output }, { status: 202, ...(replayed === undefined ? {} : { headers: replayed }) });
+  }
+  const res = webhookResponse(result.output);
+  if (replayed !== undefined) {
+    // Response headers may be immutable; copy into a fresh response.
+    const headers = new Headers(res.headers);
+    headers.set('idempotent-replayed', 'true');
+    return new Response(res.body, { status: res.status, headers });
+  }
+  return res;
+}

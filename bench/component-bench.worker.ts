@@ -7,7 +7,7 @@
 import { ensureComponentArtifacts, loadArtifacts } from '../src/component/artifact-store.js';
 import { EdgeTranspiler } from '../src/component/edge-transpiler.js';
 import type { HostProps } from '../src/component/host-entrypoint.js';
-import { edgeHostStores } from '../src/component/host-entrypoint.js';
+import { edgeHostStores, HostTarget } from '../src/component/host-entrypoint.js';
 import { createHostApi, grantsFor } from '../src/component/host-policy.js';
 import type { HostApi } from '../src/component/isolate/protocol.js';
 import { ComponentRunner } from '../src/component/runner.js';
@@ -18,14 +18,14 @@ export { ComponentHost } from '../src/component/host-entrypoint.js';
 const manifest = { capabilities: { host: { state: { read: true, write: true } } } };
 let coldSeq = 0;
 
-function runner(env: Env, ctx: ExecutionContext, sha: string, digest: string): ComponentRunner {
+function runner(env: Env, ctx: ExecutionContext, sha: string, digest: string, rpcTarget = false): ComponentRunner {
   const exportsOf = (ctx as unknown as { exports: { ComponentHost(o: { props: HostProps }): HostApi } }).exports;
   return new ComponentRunner(
     { packId: 'bench', digest, components: [{ id: 'c', sha256: sha, manifest }] },
     {
       loader: env.LOADER,
       bucket: env.PACKS,
-      host: (props) => exportsOf.ComponentHost({ props }),
+      host: (props) => (rpcTarget ? new HostTarget(props, env) : exportsOf.ComponentHost({ props })),
       env: 'bench',
       tenant: 'bench',
       tenantPolicy: { httpAllowHosts: [] },
@@ -78,11 +78,12 @@ export default {
     const sha = url.searchParams.get('sha') ?? '';
     const n = Number(url.searchParams.get('n') ?? '1');
     const op = url.searchParams.get('op') ?? 'echo';
-    const warm = runner(env, ctx, sha, `warm-${sha}`);
+    const warm = runner(env, ctx, sha, `warm-${sha}`, kind === 'host-read-target');
     const direct = createHostApi({ env: 'bench', tenant: 'bench', pack: 'bench', component: 'c' }, grantsFor(manifest, { httpAllowHosts: [] }), edgeHostStores(env));
     for (let i = 0; i < n; i++) {
       switch (kind) {
         case 'invoke':
+        case 'host-read-target':
         case 'host-read': {
           const r = await warm.invoke({ component: 'c', op, input: { text: 'hello', n: i }, flowId: 'f', stepId: 's' });
           if (!r.ok) return Response.json({ error: r.error }, { status: 500 });
@@ -96,6 +97,9 @@ export default {
           if (!r.ok) return Response.json({ error: r.error }, { status: 500 });
           break;
         }
+        case 'cold-prepare':
+          await runner(env, ctx, sha, `cold-${sha}-${++coldSeq}-${Date.now()}`).prepare('c');
+          break;
         case 'cold-baseline':
           await coldBaseline(env, sha);
           break;

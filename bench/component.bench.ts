@@ -79,20 +79,27 @@ async function main(): Promise<void> {
     await run('seed', small, 1, 'w:bench-key');
     await run('host-read', small, 20, 'r:bench-key');
     await run('direct-read', small, 20, 'r:bench-key');
+    await run('host-read-target', small, 20, 'r:bench-key');
+    const hostReadTarget: number[] = [];
     const hostRead: number[] = [];
     const directRead: number[] = [];
     for (let i = 0; i < batches; i++) {
       directRead.push(await run('direct-read', small, N, 'r:bench-key'));
       hostRead.push(await run('host-read', small, N, 'r:bench-key'));
+      hostReadTarget.push(await run('host-read-target', small, N, 'r:bench-key'));
     }
 
-    const cold: Record<'small' | 'big', { load: number[]; base: number[] }> = { small: { load: [], base: [] }, big: { load: [], base: [] } };
+    const cold: Record<'small' | 'big', { load: number[]; base: number[]; prep: number[] }> = {
+      small: { load: [], base: [], prep: [] },
+      big: { load: [], base: [], prep: [] },
+    };
     for (const [size, sha, samples] of [['small', small, 9], ['big', big, 5]] as const) {
       await run('cold-baseline', sha, 1);
       await run('cold', sha, 1);
       for (let i = 0; i < samples; i++) {
         cold[size].base.push(await run('cold-baseline', sha, 1));
         cold[size].load.push(await run('cold', sha, 1));
+        cold[size].prep.push(await run('cold-prepare', sha, 1));
       }
     }
 
@@ -103,7 +110,9 @@ async function main(): Promise<void> {
     row('warm_invoke_js_12mb_p50', p50(warmJs), p50(ping), 'informational (componentize-js component; same floor)');
     row('cold_load_small_p50', p50(cold.small.load), p50(cold.small.base), 'ratio to loading + instantiating the same core modules ≤ 1.3');
     row('cold_load_12mb_p50', p50(cold.big.load), p50(cold.big.base), 'ratio to loading + instantiating the same core modules ≤ 1.3');
+    row('cold_instantiate_12mb_p50', p50(cold.big.prep), p50(cold.big.base), 'informational: cold load without the first invoke');
     row('host_state_read_p50', p50(hostRead), p50(directRead), 'p50 ratio to the same read done by the parent ≤ 2');
+    row('host_state_read_rpctarget_p50', p50(hostReadTarget), p50(directRead), 'informational: host as an RpcTarget instead of ctx.exports');
 
     console.log('metric                        value ms   baseline ms   ratio   target');
     for (const r of rows) {

@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureComponents } from '../../test/fixtures/components/build.js';
 import { blake3Hex } from '../pack/digest.js';
@@ -42,6 +44,11 @@ describe('greentic-component new', () => {
     // The scaffold owns a real copy of the codec, not a re-export into this repository.
     expect(await readFile(join(dir, 'src/cbor.ts'), 'utf8')).toBe(await readFile(new URL('../pack/cbor.ts', import.meta.url), 'utf8'));
   });
+
+  it('the scaffold type-checks with its own tsconfig', () => {
+    const tsc = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
+    expect(() => execFileSync(process.execPath, [tsc, '--noEmit', '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' })).not.toThrow();
+  }, 120_000);
 
   it('rejects a name that is not a WIT identifier with exit 1', async () => {
     const r = await run('new', 'My_Comp', '--dir', join(work, 'bad'));

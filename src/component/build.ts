@@ -6,11 +6,11 @@
 //   wit/*.wit                 the component's own package with its world
 //   wit/deps/<pkg>/*.wit      optional copies of dependency packages (wasm-tools layout)
 // Packages not found under wit/deps are taken from this repository's `wit/` folder.
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sha256HexAsync } from '../pack/digest.js';
 
 /** This repository's WIT packages (one folder per package). */
 export const HOST_WIT_DIR = fileURLToPath(new URL('../../wit/', import.meta.url));
@@ -237,9 +237,6 @@ function uleb(n: number): number[] {
   return bytes;
 }
 
-function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
@@ -289,8 +286,8 @@ export async function buildComponent(opts: BuildComponentOptions): Promise<Build
 
   const source = await bundleComponentSource(dir, entry);
   const versions = await toolVersions();
-  const key = sha256Hex(
-    JSON.stringify({ v: PIPELINE_VERSION, source, wit: wit.text, world, versions, disabled: DISABLED_FEATURES }),
+  const key = await sha256HexAsync(
+    new TextEncoder().encode(JSON.stringify({ v: PIPELINE_VERSION, source, wit: wit.text, world, versions, disabled: DISABLED_FEATURES })),
   );
   const cacheRoot = resolve(opts.cacheRoot ?? DEFAULT_BUILD_CACHE);
   const outDir = join(cacheRoot, key);
@@ -298,7 +295,7 @@ export async function buildComponent(opts: BuildComponentOptions): Promise<Build
 
   const finish = async (cached: boolean): Promise<BuildComponentResult> => {
     const bytes = await readFile(wasmPath);
-    return { name, wasmPath, key, sha256: sha256Hex(bytes), size: bytes.length, cached, durationMs: performance.now() - started, world: world as string };
+    return { name, wasmPath, key, sha256: await sha256HexAsync(bytes), size: bytes.length, cached, durationMs: performance.now() - started, world: world as string };
   };
 
   if (existsSync(wasmPath)) {

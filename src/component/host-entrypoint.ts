@@ -4,7 +4,7 @@
  * component, grants) are set by the parent, so a component can neither pick its tenant nor widen
  * its grants. Storage: R2 (`PACKS`) under `state/…` and `secrets/…` (see host-policy.ts keys).
  */
-import { WorkerEntrypoint } from 'cloudflare:workers';
+import { RpcTarget, WorkerEntrypoint } from 'cloudflare:workers';
 import type { Env } from '../env.js';
 import { type ComponentGrants, createHostApi, type HostScope, type HostStores, type KeyValueStore } from './host-policy.js';
 import type { HostApi, HttpRequestWire } from './isolate/protocol.js';
@@ -67,5 +67,39 @@ export class ComponentHost extends WorkerEntrypoint<Env, HostProps> implements H
   }
   log(fields: [string, string][]) {
     return this.api().log(fields);
+  }
+}
+
+/**
+ * The same host API as an in-process RpcTarget: the isolate receives a stub to an object the
+ * parent constructed with fixed props, without the loopback hop through `ctx.exports`.
+ */
+export class HostTarget extends RpcTarget implements HostApi {
+  private readonly api: HostApi;
+  constructor(props: HostProps, env: Env) {
+    super();
+    const { grants, ...scope } = props;
+    this.api = createHostApi(scope, grants, edgeHostStores(env));
+  }
+  secretsGet(key: string) {
+    return this.api.secretsGet(key);
+  }
+  secretsPut(key: string, value: Uint8Array) {
+    return this.api.secretsPut(key, value);
+  }
+  stateRead(key: string) {
+    return this.api.stateRead(key);
+  }
+  stateWrite(key: string, value: Uint8Array) {
+    return this.api.stateWrite(key, value);
+  }
+  stateDelete(key: string) {
+    return this.api.stateDelete(key);
+  }
+  httpSend(req: HttpRequestWire, timeoutMs: number | null) {
+    return this.api.httpSend(req, timeoutMs);
+  }
+  log(fields: [string, string][]) {
+    return this.api.log(fields);
   }
 }

@@ -2,13 +2,13 @@
 // transpiles it once per digest into a cache folder, WASI comes from preview2-shim with the
 // filesystem, environment and stdout closed, and the Greentic host imports are served by the
 // edge's host API (host-policy.ts: same grants, scoping and error codes) over local stores.
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { decodeCbor, encodeCanonicalCbor } from '../pack/cbor.js';
+import { sha256HexAsync } from '../pack/digest.js';
 import { REPO_ROOT } from './build.js';
 import {
   createHostApi,
@@ -177,14 +177,11 @@ interface TranspiledFiles {
   imports: string[];
 }
 
-function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 /** jco-transpiles `wasm` for Node (async instantiation, imports supplied at run time), cached by digest. */
 export async function transpileForNode(wasm: Uint8Array, where: string, cacheDir = DEFAULT_NODE_TRANSPILE_CACHE): Promise<TranspiledFiles> {
   checkComponentHeader(wasm, where);
-  const dir = join(cacheDir, `${sha256Hex(wasm)}-v${NODE_TRANSPILE_VERSION}`);
+  const dir = join(cacheDir, `${await sha256HexAsync(wasm)}-v${NODE_TRANSPILE_VERSION}`);
   const importsFile = join(dir, 'imports.json');
   if (existsSync(importsFile)) return { dir, imports: JSON.parse(readFileSync(importsFile, 'utf8')) as string[] };
   const { transpileBytes } = await import('@bytecodealliance/jco-transpile');

@@ -39,7 +39,7 @@ function directLineAttachment(a: Attachment): Record<string, unknown> {
   const out: Record<string, unknown> = { contentType: a.mime_type };
   // Card content must be a JSON object; a string (e.g. card JSON text) is parsed first.
   if (a.content !== undefined) {
-    let content = a.content;
+    let content: unknown = a.content;
     if (typeof content === 'string' && a.mime_type.startsWith('application/vnd.microsoft.card.')) {
       try {
         content = JSON.parse(content) as unknown;

@@ -4,7 +4,7 @@ import { ensureComponentArtifacts } from '../../src/component/artifact-store.js'
 import { EdgeTranspiler } from '../../src/component/edge-transpiler.js';
 import type { HostProps } from '../../src/component/host-entrypoint.js';
 import type { HostApi } from '../../src/component/isolate/protocol.js';
-import { ComponentRunner } from '../../src/component/runner.js';
+import { ComponentRunner, FUEL_PER_CPU_MS } from '../../src/component/runner.js';
 import type { Env } from '../../src/env.js';
 
 const bindings = env as unknown as Env;
@@ -39,6 +39,9 @@ describe('a componentize-js (TypeScript) component at the edge', () => {
     const d = await r.describe('echo');
     expect(d.ok).toBe(true);
     const res = await r.invoke(call('echo', { text: 'hi' }));
+    // Fuel is accounted per call: a small echo spends a tiny fraction of the 50 ms budget.
+    expect((res as { fuelUsed?: number }).fuelUsed).toBeGreaterThan(0);
+    expect((res as { fuelUsed?: number }).fuelUsed).toBeLessThan(50 * FUEL_PER_CPU_MS * 0.01);
     expect(res).toMatchObject({ ok: true, output: { ok: true, echo: { text: 'hi' }, ctx: { tenant: 'acme', env: 'dev', flow: 'main', step: 'n1' } } });
   });
 

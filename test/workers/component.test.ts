@@ -2,12 +2,12 @@ import { env, exports } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ensureComponentArtifacts } from '../../src/component/artifact-store.js';
 import { EdgeTranspiler } from '../../src/component/edge-transpiler.js';
-import type { HostProps } from '../../src/component/host-entrypoint.js';
+import { type HostProps, HostTarget } from '../../src/component/host-entrypoint.js';
 import { secretStorageKeys, type TenantPolicy } from '../../src/component/host-policy.js';
 import { componentInvoker } from '../../src/component/invoker.js';
 import type { HostApi } from '../../src/component/isolate/protocol.js';
 import { ComponentRunner, type PackComponent } from '../../src/component/runner.js';
-import { ComponentError } from '../../src/component/transpile.js';
+import { ComponentError, transpileComponent } from '../../src/component/transpile.js';
 import type { Env } from '../../src/env.js';
 
 const bindings = env as unknown as Env;
@@ -16,9 +16,11 @@ const fixtures = inject('componentFixtures');
 const bytes = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 const nodeFixture = bytes(fixtures.node);
 const wasiFixture = bytes(fixtures.wasi);
+const runtimeFixture = bytes(fixtures.runtime);
 
 let nodeSha = '';
 let wasiSha = '';
+let runtimeSha = '';
 let packSeq = 0;
 
 const allCaps: PackComponent['manifest'] = {
@@ -31,7 +33,15 @@ const allCaps: PackComponent['manifest'] = {
   },
 };
 
-function runner(opts: { tenant?: string; manifest?: PackComponent['manifest']; policy?: TenantPolicy; digest?: string } = {}): ComponentRunner {
+type HostKind = 'ctx.exports ComponentHost' | 'RpcTarget HostTarget';
+const hostFactories: Record<HostKind, (props: HostProps) => HostApi> = {
+  'ctx.exports ComponentHost': (props) => hostExports.ComponentHost({ props }),
+  'RpcTarget HostTarget': (props) => new HostTarget(props, bindings),
+};
+
+function runner(
+  opts: { tenant?: string; manifest?: PackComponent['manifest']; policy?: TenantPolicy; digest?: string; host?: HostKind } = {},
+): ComponentRunner {
   const digest = opts.digest ?? `test-pack-${++packSeq}`;
   return new ComponentRunner(
     {
@@ -40,12 +50,13 @@ function runner(opts: { tenant?: string; manifest?: PackComponent['manifest']; p
       components: [
         { id: 'fixture', sha256: nodeSha, manifest: opts.manifest ?? allCaps },
         { id: 'wasi', sha256: wasiSha },
+        { id: 'runtime', sha256: runtimeSha },
       ],
     },
     {
       loader: bindings.LOADER,
       bucket: bindings.PACKS,
-      host: (props) => hostExports.ComponentHost({ props }),
+      host: hostFactories[opts.host ?? 'ctx.exports ComponentHost'],
       env: 'dev',
       tenant: opts.tenant ?? 'acme',
       team: 'support',
@@ -61,6 +72,7 @@ beforeAll(async () => {
   const transpiler = new EdgeTranspiler(bindings.LOADER);
   nodeSha = (await ensureComponentArtifacts(bindings.PACKS, nodeFixture, transpiler)).descriptor.sha256;
   wasiSha = (await ensureComponentArtifacts(bindings.PACKS, wasiFixture, transpiler)).descriptor.sha256;
+  runtimeSha = (await ensureComponentArtifacts(bindings.PACKS, runtimeFixture, transpiler)).descriptor.sha256;
 });
 
 afterEach(() => {
@@ -159,9 +171,30 @@ describe('node@0.6.0 components in a Dynamic Worker', () => {
   });
 });
 
-describe('host imports', () => {
-  it('state write then read round-trips through the state store', async () => {
+describe('other ABI dialects', () => {
+  it('detects the descriptor world (component-runtime@0.6.0) and runs it with CBOR in and out', async () => {
     const r = runner();
+    const res = await r.invoke({ component: 'runtime', op: 'run', input: { text: 'via run' }, flowId: 'f', stepId: 's' });
+    expect(res).toMatchObject({ ok: true, output: { text: 'via run' } });
+    const d = await r.describe('runtime');
+    expect(d.ok).toBe(true);
+    expect(Array.from(d.describeCbor ?? [])).toEqual([0xa1, 0x62, 0x69, 0x64, 0x62, 0x72, 0x74]);
+  });
+
+  it('a component exporting no known Greentic ABI is rejected with the exports it has', async () => {
+    const generator = {
+      generate: async () => ({ ok: true, files: [['component.js', new Uint8Array()]] as [string, Uint8Array][], exports: [['wasi:cli/run@0.2.0', 'instance']] as [string, string][] }),
+    };
+    await expect(transpileComponent(wasiFixture, generator)).rejects.toMatchObject({
+      code: 'component.abi-unsupported',
+      message: expect.stringContaining('wasi:cli/run@0.2.0'),
+    });
+  });
+});
+
+describe.each(Object.keys(hostFactories) as HostKind[])('host imports through %s', (host) => {
+  it('state write then read round-trips through the state store', async () => {
+    const r = runner({ host });
     const value = { count: 7 };
     expect(await r.invoke(call('w:counter', value))).toMatchObject({ ok: true });
     expect(await r.invoke(call('r:counter'))).toMatchObject({ ok: true, output: value });
@@ -170,7 +203,7 @@ describe('host imports', () => {
   });
 
   it('state operations the manifest does not grant are denied with upstream codes', async () => {
-    const r = runner({ manifest: { capabilities: { host: { state: { read: false, write: false } } } } });
+    const r = runner({ host, manifest: { capabilities: { host: { state: { read: false, write: false } } } } });
     expect(await r.invoke(call('r:x'))).toMatchObject({ ok: false, error: { code: 'state.read.denied' } });
     expect(await r.invoke(call('w:x', 1))).toMatchObject({ ok: false, error: { code: 'state.write.denied' } });
     expect(await r.invoke(call('d:x'))).toMatchObject({ ok: false, error: { code: 'state.delete.denied' } });
@@ -180,7 +213,7 @@ describe('host imports', () => {
     const scope = { env: 'dev', tenant: 'acme', team: 'support', pack: 'fixtures', component: 'fixture' };
     await bindings.PACKS.put(secretStorageKeys(scope, 'API_TOKEN').at(-1)!, new Uint8Array([0x63, 0x61, 0x62, 0x63]));
     await bindings.PACKS.put(secretStorageKeys(scope, 'OTHER').at(-1)!, new Uint8Array([0x61, 0x78]));
-    const r = runner();
+    const r = runner({ host });
     expect(await r.invoke(call('k:API_TOKEN'))).toMatchObject({ ok: true, output: 'abc' });
     expect(await r.invoke(call('k:OTHER'))).toMatchObject({ ok: false, error: { code: 'denied' } });
   });
@@ -190,21 +223,21 @@ describe('host imports', () => {
       const url = new URL(req instanceof Request ? req.url : String(req));
       return new Response(new Uint8Array([0x62, 0x6f, 0x6b]), { status: 200, headers: { 'x-host': url.hostname } });
     });
-    const r = runner();
+    const r = runner({ host });
     expect(await r.invoke(call('h:https://api.allowed.test/v1'))).toMatchObject({ ok: true, output: 'ok' });
     expect(await r.invoke(call('h:https://evil.example/steal'))).toMatchObject({ ok: false, error: { code: 'denied' } });
     expect(fetchSpy).toHaveBeenCalledTimes(1);
   });
 
   it('http-client is denied when the manifest does not request it', async () => {
-    const r = runner({ manifest: { capabilities: { host: {} } } });
+    const r = runner({ host, manifest: { capabilities: { host: {} } } });
     expect(await r.invoke(call('h:https://api.allowed.test/v1'))).toMatchObject({ ok: false, error: { code: 'denied' } });
   });
 
   it("tenant A's component cannot read tenant B's state or secrets", async () => {
     const digest = `shared-pack-${Date.now()}`;
-    const a = runner({ tenant: 'tenant-a', digest });
-    const b = runner({ tenant: 'tenant-b', digest });
+    const a = runner({ host, tenant: 'tenant-a', digest });
+    const b = runner({ host, tenant: 'tenant-b', digest });
     expect(await b.invoke(call('w:private', { owner: 'b' }))).toMatchObject({ ok: true });
     expect(await a.invoke(call('r:private'))).toMatchObject({ ok: false, error: { code: 'state.read.miss' } });
     const scopeB = { env: 'dev', tenant: 'tenant-b', pack: 'fixtures', component: 'fixture' };

@@ -50,7 +50,7 @@ export interface InvokeRequest {
   payloadCbor: Uint8Array;
   metadataCbor?: Uint8Array;
   /** Legacy JSON dialects receive the payload as JSON text instead. */
-  payloadJson: string;
+  payloadJson?: string;
   environment: [string, string][];
   /** Loop back-edges the component may take in this call (see wasm-fuel.ts). */
   fuel: number;

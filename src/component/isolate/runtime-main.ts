@@ -253,7 +253,7 @@ async function callInvoke(entry: Entry, loaded: Loaded, req: InvokeRequest): Pro
     case 'node@0.4.0': {
       const node = exportOf(loaded, slot.exportName, 'node');
       const execCtx = { tenant: { tenantId: req.ctx.tenantId, envId: req.ctx.envId }, flowId: req.flowId, nodeId: req.stepId };
-      const res = (await node.invoke!(execCtx, req.op, req.payloadJson)) as { tag: string; val: unknown };
+      const res = (await node.invoke!(execCtx, req.op, req.payloadJson ?? '{}')) as { tag: string; val: unknown };
       if (res.tag === 'err') throw res.val;
       return { ok: true, outputJson: String(res.val) };
     }
@@ -270,6 +270,22 @@ function serialize<T>(entry: Entry, job: () => Promise<T>): Promise<T> {
 export class PackIsolate extends WorkerEntrypoint {
   async ping(): Promise<number> {
     return registry.size;
+  }
+
+  /** Instantiates a component ahead of its first call (pack activation warm-up). */
+  async prepare(component: string): Promise<boolean> {
+    const entry = registry.get(component);
+    if (!entry) return false;
+    return serialize(entry, async () => {
+      try {
+        entry.loaded ??= load(entry);
+        await entry.loaded;
+        return true;
+      } catch {
+        entry.loaded = undefined;
+        return false;
+      }
+    });
   }
 
   /** Reports whether code in this isolate can reach the network (it must not: globalOutbound null). */

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createHostApi,
+  grantsFor,
+  hostAllowed,
+  type HostStores,
+  type KeyValueStore,
+  secretStorageKeys,
+  stateStorageKey,
+} from '../../src/component/host-policy.js';
+import { FUEL_EXPORT, meterCoreModule, WasmRewriteError } from '../../src/component/wasm-fuel.js';
+
+function memoryStore(): KeyValueStore & { data: Map<string, Uint8Array> } {
+  const data = new Map<string, Uint8Array>();
+  return {
+    data,
+    get: async (k) => data.get(k) ?? null,
+    put: async (k, v) => void data.set(k, v),
+    delete: async (k) => void data.delete(k),
+  };
+}
+
+function stores(http: HostStores['http'] = async () => new Response('x')): HostStores & { state: ReturnType<typeof memoryStore>; secrets: ReturnType<typeof memoryStore>; logged: [string, string][][] } {
+  const logged: [string, string][][] = [];
+  return { state: memoryStore(), secrets: memoryStore(), http, telemetry: { log: (_s, f) => void logged.push(f) }, logged };
+}
+
+const scope = { env: 'dev', tenant: 'acme', team: 'support', pack: 'p1', component: 'c1' };
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+describe('grantsFor', () => {
+  it('reads state flags, declared secrets and http from the manifest; delete implies write', () => {
+    const g = grantsFor(
+      {
+        capabilities: { host: { state: { read: true, delete: true }, secrets: { required: [{ key: 'B' }] }, http: { client: true } } },
+        secret_requirements: [{ key: 'A' }],
+      },
+      { httpAllowHosts: ['api.example.com'], httpTimeoutMs: 90_000 },
+    );
+    expect(g.state).toEqual({ read: true, write: true, delete: true });
+    expect(g.secrets).toEqual(['A', 'B']);
+    expect(g.http).toEqual({ allowHosts: ['api.example.com'], defaultTimeoutMs: 60_000, maxTimeoutMs: 60_000 });
+  });
+
+  it('an empty manifest grants no state, no secrets and no http', () => {
+    const g = grantsFor({}, { httpAllowHosts: ['x.test'] });
+    expect(g).toMatchObject({ secrets: [], state: { read: false, write: false, delete: false }, http: null });
+  });
+});
+
+describe('createHostApi', () => {
+  it('keys state by env/tenant/team/pack so two scopes never share a key', async () => {
+    const s = stores();
+    const api = createHostApi(scope, grantsFor({ capabilities: { host: { state: { read: true, write: true } } } }, { httpAllowHosts: [] }), s);
+    expect(await api.stateWrite('k', bytes('v'))).toEqual({ ok: true, value: null });
+    expect([...s.state.data.keys()]).toEqual([stateStorageKey(scope, 'k')]);
+    expect(stateStorageKey(scope, 'k')).not.toBe(stateStorageKey({ ...scope, tenant: 'other' }, 'k'));
+    expect(stateStorageKey(scope, 'k')).not.toBe(stateStorageKey({ ...scope, team: undefined }, 'k'));
+    const other = createHostApi({ ...scope, pack: 'p2' }, grantsFor({ capabilities: { host: { state: { read: true } } } }, { httpAllowHosts: [] }), s);
+    expect(await other.stateRead('k')).toMatchObject({ ok: false, error: { code: 'state.read.miss' } });
+  });
+
+  it('denies each state operation the manifest does not grant, with upstream codes', async () => {
+    const api = createHostApi(scope, grantsFor({}, { httpAllowHosts: [] }), stores());
+    expect(await api.stateRead('k')).toMatchObject({ ok: false, error: { code: 'state.read.denied' } });
+    expect(await api.stateWrite('k', bytes('v'))).toMatchObject({ ok: false, error: { code: 'state.write.denied' } });
+    expect(await api.stateDelete('k')).toMatchObject({ ok: false, error: { code: 'state.delete.denied' } });
+  });
+
+  it('secrets: undeclared → denied, malformed → invalid-key, declared but absent → none, team value wins over tenant value', async () => {
+    const s = stores();
+    const api = createHostApi(scope, grantsFor({ secret_requirements: [{ key: 'TOKEN' }, { key: 'MISSING' }] }, { httpAllowHosts: [] }), s);
+    const [teamKey, tenantKey] = secretStorageKeys(scope, 'TOKEN');
+    await s.secrets.put(tenantKey!, bytes('tenant'));
+    expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('tenant') });
+    await s.secrets.put(teamKey!, bytes('team'));
+    expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('team') });
+    expect(await api.secretsGet('MISSING')).toEqual({ ok: true, value: null });
+    expect(await api.secretsGet('OTHER')).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(await api.secretsGet('../etc')).toMatchObject({ ok: false, error: { code: 'invalid-key' } });
+    expect(await api.secretsPut('TOKEN', bytes('x'))).toMatchObject({ ok: false, error: { code: 'denied' } });
+  });
+
+  it('http: only allow-listed hosts are fetched; others are denied before any request', async () => {
+    const seen: string[] = [];
+    const s = stores(async (req) => {
+      seen.push(req.url);
+      return new Response('hello', { status: 201, headers: { 'x-a': '1' } });
+    });
+    const api = createHostApi(scope, grantsFor({ capabilities: { host: { http: { client: true } } } }, { httpAllowHosts: ['api.example.com', '*.svc.test'] }), s);
+    const ok = await api.httpSend({ method: 'GET', url: 'https://api.example.com/x', headers: [] }, null);
+    expect(ok).toMatchObject({ ok: true, value: { status: 201, body: bytes('hello') } });
+    expect(await api.httpSend({ method: 'GET', url: 'https://a.svc.test/', headers: [] }, null)).toMatchObject({ ok: true });
+    expect(await api.httpSend({ method: 'GET', url: 'https://evil.test/', headers: [] }, null)).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(await api.httpSend({ method: 'GET', url: 'file:///etc/passwd', headers: [] }, null)).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(seen).toEqual(['https://api.example.com/x', 'https://a.svc.test/']);
+  });
+
+  it('http: a request slower than its timeout fails with code timeout', async () => {
+    const s = stores(
+      (req) =>
+        new Promise((_resolve, reject) => {
+          req.signal.addEventListener('abort', () => reject(new Error('aborted')));
+        }),
+    );
+    const api = createHostApi(scope, grantsFor({ capabilities: { host: { http: { client: true } } } }, { httpAllowHosts: ['slow.test'] }), s);
+    expect(await api.httpSend({ method: 'GET', url: 'https://slow.test/', headers: [] }, 20)).toMatchObject({ ok: false, error: { code: 'timeout' } });
+  });
+
+  it('hostAllowed matches exact hosts and *.suffix patterns only', () => {
+    expect(hostAllowed(new URL('https://api.example.com/'), ['api.example.com'])).toBe(true);
+    expect(hostAllowed(new URL('https://api.example.com.evil.test/'), ['api.example.com'])).toBe(false);
+    expect(hostAllowed(new URL('https://x.example.com/'), ['*.example.com'])).toBe(true);
+    expect(hostAllowed(new URL('https://example.com/'), ['*.example.com'])).toBe(false);
+  });
+});
+
+/** (module (memory 1) (func (loop (br 0)))) */
+const LOOP_MODULE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01,
+  0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b,
+]);
+
+describe('meterCoreModule', () => {
+  it('adds an exported fuel global, a check at the top of every loop, and caps memories', () => {
+    const out = meterCoreModule(LOOP_MODULE, { memoryCapPages: 32 });
+    const text = new TextDecoder('latin1').decode(out);
+    expect(text).toContain(FUEL_EXPORT);
+    // memory section: 1 memory, flags 1 (has max), min 1, max 32
+    expect(Array.from(out)).toEqual(expect.arrayContaining([0x05, 0x04, 0x01, 0x01, 0x01, 0x20]));
+    // loop header (0x03 0x40) is now followed by global.get 0 / i32.eqz / if … unreachable
+    const loopAt = out.findIndex((b, i) => b === 0x03 && out[i + 1] === 0x40 && out[i + 2] === 0x23);
+    expect(Array.from(out.slice(loopAt, loopAt + 9))).toEqual([0x03, 0x40, 0x23, 0x00, 0x45, 0x04, 0x40, 0x00, 0x0b]);
+  });
+
+  it('rejects bytes that are not a core module', () => {
+    expect(() => meterCoreModule(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]))).toThrow(WasmRewriteError);
+  });
+});

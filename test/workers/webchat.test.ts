@@ -1,0 +1,390 @@
+import { SELF, runInDurableObject } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type EgressMessage, egressMessage } from '../../src/egress/bus.js';
+import { BUTTONS_MIME, webchatEgressSender } from '../../src/egress/webchat.js';
+import { channelStubFor, deliverIngress, ingressMessage } from '../../src/ingress/bus.js';
+import type { ChannelMessageEnvelope } from '../../src/ingress/envelope.js';
+import { activityEnvelope, conversationStub } from '../../src/ingress/webchat.js';
+import { mintToken } from '../../src/ingress/webchat-token.js';
+import type { ChannelSession } from '../../src/session/channel-session.js';
+import { setTelemetrySink } from '../../src/session/telemetry.js';
+import { buildTenantCtx } from '../../src/session/tenant-ctx.js';
+import type { ActivitySet, DirectLineActivity } from '../../src/session/webchat-conversation.js';
+import { activate, seedPack, testEnv } from './runtime-fixtures.js';
+
+beforeAll(() => {
+  setTelemetrySink(() => {});
+});
+
+const ORIGIN = 'http://127.0.0.1:8787';
+const base = (tenant: string) => `${ORIGIN}/v1/messaging/webchat/${tenant}`;
+const dl = (tenant: string) => `${base(tenant)}/v3/directline`;
+
+interface Started {
+  conversationId: string;
+  token: string;
+  streamUrl: string;
+}
+
+async function json<T>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
+
+async function startConversation(tenant: string, userId = 'u1'): Promise<Started> {
+  const minted = await json<{ token: string }>(await SELF.fetch(`${base(tenant)}/token`, { method: 'POST' }));
+  const res = await SELF.fetch(`${dl(tenant)}/conversations`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${minted.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user: { id: userId } }),
+  });
+  expect(res.status).toBe(201);
+  return json<Started>(res);
+}
+
+function post(tenant: string, conv: string, token: string, activity: unknown): Promise<Response> {
+  return SELF.fetch(`${dl(tenant)}/conversations/${conv}/activities`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: typeof activity === 'string' ? activity : JSON.stringify(activity),
+  });
+}
+
+function getActivities(tenant: string, conv: string, token: string, watermark = ''): Promise<Response> {
+  return SELF.fetch(`${dl(tenant)}/conversations/${conv}/activities?watermark=${watermark}`, { headers: { Authorization: `Bearer ${token}` } });
+}
+
+const event = (name: string) => ({ type: 'event', name, from: { id: 'u1' } });
+
+/** Opens the conversation's stream and collects every ActivitySet frame. */
+async function openStream(started: Started, watermark?: string): Promise<{ ws: WebSocket; frames: ActivitySet[] }> {
+  const url = new URL(started.streamUrl.replace(/^ws/, 'http'));
+  if (watermark !== undefined) url.searchParams.set('watermark', watermark);
+  const res = await SELF.fetch(url.toString(), { headers: { Upgrade: 'websocket' } });
+  expect(res.status).toBe(101);
+  const ws = res.webSocket!;
+  const frames: ActivitySet[] = [];
+  ws.addEventListener('message', (e) => {
+    if (typeof e.data === 'string' && e.data !== '') frames.push(JSON.parse(e.data) as ActivitySet);
+  });
+  ws.accept();
+  return { ws, frames };
+}
+
+async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function reply(tenant: string, conversation: string, key: string, body: Partial<ChannelMessageEnvelope>, inReplyTo = 'webchat:none'): EgressMessage {
+  const envelope: ChannelMessageEnvelope = {
+    id: key,
+    tenant: buildTenantCtx({ env: testEnv.GREENTIC_ENV, tenant, channel: 'webchat' }),
+    channel: 'webchat',
+    session_id: `${tenant}:webchat:${conversation}:u1`,
+    reply_scope: { conversation },
+    to: [{ id: 'u1', kind: 'user' }],
+    attachments: [],
+    metadata: {},
+    extensions: {},
+    ...body,
+  };
+  return egressMessage(envelope, key, inReplyTo, Date.now());
+}
+
+describe('webchat facade: tokens', () => {
+  it('mints a token bound to a fresh URL-safe conversation id, with CORS headers for the page', async () => {
+    const res = await SELF.fetch(`${base('acme')}/token`, { method: 'POST', headers: { Origin: 'http://example.test' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://example.test');
+    const body = await json<{ token: string; conversationId: string; expires_in: number; domain: string }>(res);
+    expect(body.conversationId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(body.expires_in).toBeGreaterThanOrEqual(1800);
+    expect(body.domain).toBe(`${ORIGIN}/v1/messaging/webchat/acme/v3/directline`);
+    expect(body.token.split('.')).toHaveLength(3);
+  });
+
+  it('answers a preflight without credentials and lists the Direct Line headers', async () => {
+    const res = await SELF.fetch(`${dl('acme')}/conversations`, { method: 'OPTIONS', headers: { Origin: 'http://example.test', 'Access-Control-Request-Method': 'POST' } });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-headers')).toContain('x-ms-bot-agent');
+    expect(res.headers.get('access-control-allow-headers')).toContain('Authorization');
+  });
+
+  it('starting twice with the same token creates the conversation once (201, then 200, same id)', async () => {
+    const minted = await json<{ token: string; conversationId: string }>(await SELF.fetch(`${dl('acme')}/tokens/generate`, { method: 'POST' }));
+    const first = await SELF.fetch(`${dl('acme')}/conversations`, { method: 'POST', headers: { Authorization: `Bearer ${minted.token}` } });
+    const second = await SELF.fetch(`${dl('acme')}/conversations`, { method: 'POST', headers: { Authorization: `Bearer ${minted.token}` } });
+    expect([first.status, second.status]).toEqual([201, 200]);
+    const a = await json<Started>(first);
+    const b = await json<Started>(second);
+    expect(a.conversationId).toBe(minted.conversationId);
+    expect(b.conversationId).toBe(minted.conversationId);
+    expect(a.streamUrl).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:8787/v1/messaging/webchat/acme/v3/directline/conversations/${a.conversationId}/stream\\?t=`));
+  });
+
+  it('refresh returns a new token for the same conversation, and the new token works', async () => {
+    const started = await startConversation('acme');
+    const res = await SELF.fetch(`${dl('acme')}/tokens/refresh`, { method: 'POST', headers: { Authorization: `Bearer ${started.token}` } });
+    expect(res.status).toBe(200);
+    const refreshed = await json<{ conversationId: string; token: string }>(res);
+    expect(refreshed.conversationId).toBe(started.conversationId);
+    expect((await getActivities('acme', started.conversationId, refreshed.token)).status).toBe(200);
+  });
+
+  it('an expired token is answered 403 TokenExpired; a forged or missing one 401', async () => {
+    const started = await startConversation('acme');
+    const { token: expired } = await mintToken('test-webchat-secret', 'acme', started.conversationId, Math.floor(Date.now() / 1000) - 3600);
+    const res = await getActivities('acme', started.conversationId, expired);
+    expect(res.status).toBe(403);
+    expect(await json<{ error: { code: string } }>(res)).toEqual({ error: { code: 'TokenExpired', message: expect.any(String) } });
+
+    const { token: forged } = await mintToken('another-secret', 'acme', started.conversationId);
+    expect((await getActivities('acme', started.conversationId, forged)).status).toBe(401);
+    const refresh = await SELF.fetch(`${dl('acme')}/tokens/refresh`, { method: 'POST', headers: { Authorization: 'Bearer undefined' } });
+    expect(refresh.status).toBe(401);
+    expect(refresh.headers.get('access-control-allow-origin')).toBe('*');
+  });
+});
+
+describe('webchat facade: isolation', () => {
+  it("a token for tenant A neither reads nor writes tenant B's conversations", async () => {
+    const a = await startConversation('tenant-a');
+    const b = await startConversation('tenant-b');
+    expect((await getActivities('tenant-b', b.conversationId, a.token)).status).toBe(403);
+    expect((await post('tenant-b', b.conversationId, a.token, event('x'))).status).toBe(403);
+    // Same conversation id under the other tenant's path is still denied: the token names its tenant.
+    expect((await getActivities('tenant-b', a.conversationId, a.token)).status).toBe(403);
+    const start = await SELF.fetch(`${dl('tenant-b')}/conversations`, { method: 'POST', headers: { Authorization: `Bearer ${a.token}` } });
+    expect(start.status).toBe(403);
+  });
+
+  it("a token for conversation X neither reads nor writes conversation Y, nor opens Y's stream", async () => {
+    const x = await startConversation('acme');
+    const y = await startConversation('acme');
+    expect((await getActivities('acme', y.conversationId, x.token)).status).toBe(403);
+    expect((await post('acme', y.conversationId, x.token, event('x'))).status).toBe(403);
+    expect((await SELF.fetch(`${dl('acme')}/conversations/${y.conversationId}?watermark=`, { headers: { Authorization: `Bearer ${x.token}` } })).status).toBe(403);
+    const ws = await SELF.fetch(`${dl('acme')}/conversations/${y.conversationId}/stream?t=${encodeURIComponent(x.token)}`, { headers: { Upgrade: 'websocket' } });
+    expect(ws.status).toBe(403);
+    expect(await json<ActivitySet>(await getActivities('acme', y.conversationId, y.token))).toEqual({ activities: [], watermark: '0' });
+  });
+
+  it('an unknown conversation is 404 on resume, polling and posting', async () => {
+    const minted = await json<{ token: string; conversationId: string }>(await SELF.fetch(`${base('acme')}/token`, { method: 'POST' }));
+    const auth = { Authorization: `Bearer ${minted.token}` };
+    expect((await SELF.fetch(`${dl('acme')}/conversations/${minted.conversationId}?watermark=`, { headers: auth })).status).toBe(404);
+    expect((await getActivities('acme', minted.conversationId, minted.token)).status).toBe(404);
+    expect((await post('acme', minted.conversationId, minted.token, event('x'))).status).toBe(404);
+  });
+});
+
+describe('webchat facade: activities', () => {
+  it('numbers echoes per conversation and pages them by watermark', async () => {
+    const s = await startConversation('acme');
+    const ids: string[] = [];
+    for (const name of ['a', 'b', 'c']) {
+      const res = await post('acme', s.conversationId, s.token, { ...event(name), channelData: { clientActivityID: `client-${name}` } });
+      expect(res.status).toBe(200);
+      ids.push((await json<{ id: string }>(res)).id);
+    }
+    expect(ids).toEqual([0, 1, 2].map((n) => `${s.conversationId}|000000${n}`));
+
+    const all = await json<ActivitySet>(await getActivities('acme', s.conversationId, s.token, ''));
+    expect(all.watermark).toBe('3');
+    expect(all.activities.map((a) => a.name)).toEqual(['a', 'b', 'c']);
+    const echo = all.activities[0]!;
+    expect(echo).toMatchObject({ id: ids[0], channelId: 'directline', conversation: { id: s.conversationId }, from: { id: 'u1' }, channelData: { clientActivityID: 'client-a' } });
+    expect(echo.timestamp).toMatch(/Z$/);
+    const stamps = all.activities.map((a) => Date.parse(a.timestamp!));
+    expect([...stamps].sort((p, q) => p - q)).toEqual(stamps);
+
+    const tail = await json<ActivitySet>(await getActivities('acme', s.conversationId, s.token, '2'));
+    expect(tail).toMatchObject({ watermark: '3', activities: [{ id: ids[2] }] });
+    const none = await json<ActivitySet>(await getActivities('acme', s.conversationId, s.token, '3'));
+    expect(none).toEqual({ activities: [], watermark: '3' });
+  });
+
+  it('a re-sent client activity (same clientActivityID) is stored once and keeps its id', async () => {
+    const s = await startConversation('acme');
+    const activity = { ...event('once'), channelData: { clientActivityID: 'retry-1' } };
+    const first = await json<{ id: string }>(await post('acme', s.conversationId, s.token, activity));
+    const again = await json<{ id: string }>(await post('acme', s.conversationId, s.token, activity));
+    expect(again.id).toBe(first.id);
+    expect((await json<ActivitySet>(await getActivities('acme', s.conversationId, s.token))).activities).toHaveLength(1);
+  });
+
+  it('rejects malformed activities with a 400 JSON error and bodies over 1 MiB with 413', async () => {
+    const s = await startConversation('acme');
+    for (const bad of ['{not json', JSON.stringify({ type: 'message', text: 'no sender' }), JSON.stringify({ from: { id: 'u1' }, text: 'no type' }), JSON.stringify([1, 2])]) {
+      const res = await post('acme', s.conversationId, s.token, bad);
+      expect(res.status).toBe(400);
+      expect(await json<{ error: { code: string } }>(res)).toMatchObject({ error: { code: 'BadArgument' } });
+    }
+    const huge = JSON.stringify({ type: 'message', from: { id: 'u1' }, text: 'x'.repeat(1024 * 1024) });
+    const res = await post('acme', s.conversationId, s.token, huge);
+    expect(res.status).toBe(413);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect((await json<ActivitySet>(await getActivities('acme', s.conversationId, s.token))).activities).toHaveLength(0);
+  });
+
+  it('resume (GET conversation) returns conversationId, a fresh token and a stream URL carrying the watermark', async () => {
+    const s = await startConversation('acme');
+    const res = await SELF.fetch(`${dl('acme')}/conversations/${s.conversationId}?watermark=4`, { headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/json' } });
+    expect(res.status).toBe(200);
+    const body = await json<Started>(res);
+    expect(body.conversationId).toBe(s.conversationId);
+    expect(body.token).toEqual(expect.any(String));
+    expect(body.streamUrl).toContain('&watermark=4');
+  });
+});
+
+describe('webchat facade: WebSocket stream and egress', () => {
+  it('replays history on connect, then delivers bot replies in order and exactly once per egress key', async () => {
+    const s = await startConversation('acme');
+    await post('acme', s.conversationId, s.token, event('before-socket'));
+    const { ws, frames } = await openStream(s);
+    await until(() => (frames.length >= 1 ? true : undefined), 'the replay frame');
+    expect(frames[0]).toMatchObject({ watermark: '1', activities: [{ name: 'before-socket' }] });
+
+    const first = reply('acme', s.conversationId, 'turn-1#0', { text: 'one' }, `webchat:${s.conversationId}|0000000`);
+    const second = reply('acme', s.conversationId, 'turn-1#1', { text: 'two' });
+    await webchatEgressSender.send(first, testEnv);
+    await webchatEgressSender.send(first, testEnv); // queue redelivery
+    await webchatEgressSender.send(second, testEnv);
+    await webchatEgressSender.send(second, testEnv);
+
+    await until(() => (frames.length >= 3 ? true : undefined), 'two live frames');
+    await new Promise((r) => setTimeout(r, 100));
+    const live = frames.slice(1).flatMap((f) => f.activities);
+    expect(live.map((a) => a.text)).toEqual(['one', 'two']);
+    expect(frames.slice(1).map((f) => f.watermark)).toEqual(['2', '3']);
+    expect(live[0]).toMatchObject({ type: 'message', from: { role: 'bot' }, recipient: { id: 'u1' }, replyToId: `${s.conversationId}|0000000` });
+    expect(live[1]!.replyToId).toBeUndefined();
+    ws.close();
+
+    // A reconnect from watermark 2 replays only what came after.
+    const again = await openStream(s, '2');
+    await until(() => (again.frames.length >= 1 ? true : undefined), 'the reconnect replay');
+    expect(again.frames[0]!.activities.map((a) => a.text)).toEqual(['two']);
+    again.ws.close();
+  });
+
+  it('fans out to every open socket of the conversation, and only of that conversation', async () => {
+    const s = await startConversation('acme');
+    const other = await startConversation('acme');
+    const tab1 = await openStream(s);
+    const tab2 = await openStream(s);
+    const stranger = await openStream(other);
+    await webchatEgressSender.send(reply('acme', s.conversationId, 'fan#0', { text: 'hello both' }), testEnv);
+    for (const tab of [tab1, tab2]) {
+      await until(() => tab.frames.flatMap((f) => f.activities).find((a) => a.text === 'hello both'), 'the fan-out');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stranger.frames.flatMap((f) => f.activities)).toEqual([]);
+    for (const t of [tab1, tab2, stranger]) t.ws.close();
+  });
+
+  it('renders Adaptive Cards as attachments and button attachments as suggested actions', async () => {
+    const s = await startConversation('acme');
+    const card = { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'Pick' }], actions: [{ type: 'Action.Submit', title: 'OK', data: { action: 'ok' } }] };
+    await webchatEgressSender.send(
+      reply('acme', s.conversationId, 'card#0', {
+        text: 'Choose',
+        attachments: [
+          { mime_type: 'application/vnd.microsoft.card.adaptive', content: card },
+          { mime_type: BUTTONS_MIME, content: [{ title: 'Yes', payload: 'yes' }, 'No'] },
+        ],
+      }),
+      testEnv,
+    );
+    const [activity] = (await json<ActivitySet>(await getActivities('acme', s.conversationId, s.token))).activities as [DirectLineActivity];
+    expect(activity.attachments).toEqual([{ contentType: 'application/vnd.microsoft.card.adaptive', content: card }]);
+    expect(activity.suggestedActions).toEqual({
+      actions: [
+        { type: 'imBack', title: 'Yes', value: 'yes' },
+        { type: 'imBack', title: 'No', value: 'No' },
+      ],
+      to: ['u1'],
+    });
+  });
+});
+
+const CARD_FLOW = `id: card
+type: messaging
+start: show
+nodes:
+  show:
+    emit.response:
+      text: "Pick one"
+      adaptive_card:
+        type: AdaptiveCard
+        version: "1.5"
+        body: [{ type: TextBlock, text: "Pick" }]
+        actions:
+          - { type: Action.Submit, title: Tea, data: { action: tea } }
+          - { type: Action.Submit, title: Coffee, data: { action: coffee, size: large } }
+    routing:
+      - to: choose
+  choose:
+    var.set:
+      name: picked
+      value: "yes"
+    routing:
+      - condition: response.action == "tea"
+        to: tea
+      - condition: response.action == "coffee"
+        to: coffee
+  tea:
+    emit.response:
+      text: "Tea it is"
+    routing: out
+  coffee:
+    emit.response:
+      text: "A {{entry.size}} coffee"
+    routing: out
+`;
+
+describe('webchat facade: card submit routing', () => {
+  it('a card submit arrives as `value` and routes the parked flow on response.action', async () => {
+    const digest = await seedPack('card-pack', '1.0.0', [CARD_FLOW]);
+    await activate('tenant-card', 'card-pack', digest);
+    const s = await startConversation('tenant-card');
+    const stub = conversationStub(testEnv, 'tenant-card', s.conversationId);
+
+    // Drive the turns the way the queue consumer does, so the test observes each step.
+    const turn = async (activity: Record<string, unknown>): Promise<string[]> => {
+      const res = await post('tenant-card', s.conversationId, s.token, activity);
+      const { id } = await json<{ id: string }>(res);
+      const [echo] = (await stub.activities(String(Number(id.slice(-7))))!)!.activities as [DirectLineActivity];
+      const msg = ingressMessage(activityEnvelope(testEnv, 'tenant-card', s.conversationId, id, echo as never), { idempotencyKey: `webchat:${id}` });
+      const channel = channelStubFor(testEnv, msg.envelope);
+      const sent: EgressMessage[] = [];
+      await runInDurableObject(channel, (instance: ChannelSession) => {
+        instance.egressSink = async (messages) => {
+          sent.push(...messages);
+        };
+      });
+      await deliverIngress(testEnv, msg);
+      for (const m of sent) await webchatEgressSender.send(m, testEnv);
+      return sent.map((m) => m.envelope.text ?? '');
+    };
+
+    expect(await turn({ type: 'message', from: { id: 'u1' }, text: 'menu' })).toEqual(['Pick one']);
+    expect(await turn({ type: 'message', from: { id: 'u1' }, value: { action: 'coffee', size: 'large' } })).toEqual(['A large coffee']);
+
+    const log = (await json<ActivitySet>(await getActivities('tenant-card', s.conversationId, s.token))).activities;
+    expect(log.map((a) => (a.from?.role === 'bot' ? `bot:${a.text}` : `user:${a.text ?? JSON.stringify(a.value)}`))).toEqual([
+      'user:menu',
+      'bot:Pick one',
+      'user:{"action":"coffee","size":"large"}',
+      'bot:A large coffee',
+    ]);
+    expect(log[1]!.attachments).toMatchObject([{ contentType: 'application/vnd.microsoft.card.adaptive', content: { type: 'AdaptiveCard' } }]);
+    expect(log[3]!.replyToId).toBe(log[2]!.id);
+  });
+});

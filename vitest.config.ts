@@ -13,7 +13,19 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: [...pureCore, 'src/cli/**/*.test.ts', 'src/component/**/*.node.test.ts', 'test/node/**/*.test.ts'],
+          // The Worker bundle (deploy dry-run) imports src/component/generated/*.js.
+          globalSetup: ['./src/component/generate-edge-modules.ts'],
           testTimeout: 60_000,
+        },
+      },
+      {
+        // The first-run path in headless Chromium (test/browser): starts `scripts/dev.ts` itself.
+        test: {
+          name: 'browser',
+          environment: 'node',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 200_000,
         },
       },
       {

@@ -34,6 +34,21 @@ function runner(env: Env, ctx: ExecutionContext, sha: string, digest: string, rp
   );
 }
 
+/** Same modules as the pack isolate (runtime, glue, cores) but nothing instantiated or invoked. */
+async function coldModulesOnly(env: Env, sha: string): Promise<void> {
+  const art = await loadArtifacts(env.PACKS, sha);
+  const { ISOLATE_RUNTIME } = await import('../src/component/generated/isolate-modules.js');
+  const modules: Record<string, string | { wasm: ArrayBuffer }> = { 'runtime.js': ISOLATE_RUNTIME, [`c/${art.descriptor.glue}`]: art.glue };
+  for (const [n, b] of Object.entries(art.cores)) modules[`c/${n}`] = { wasm: b };
+  modules['main.js'] = `import { PackIsolate } from './runtime.js';
+import * as g from './c/${art.descriptor.glue}';
+${Object.keys(art.cores).map((n, i) => `import m${i} from './c/${n}';`).join('\n')}
+globalThis.__keep = [g, ${Object.keys(art.cores).map((_n, i) => `m${i}`).join(', ')}];
+export default PackIsolate;`;
+  const worker = env.LOADER.get(`bench-modules:${sha}:${++coldSeq}:${Date.now()}`, () => ({ compatibilityDate: '2026-10-01', mainModule: 'main.js', modules, globalOutbound: null }));
+  await (worker.getEntrypoint() as unknown as { ping(): Promise<number> }).ping();
+}
+
 async function coldBaseline(env: Env, sha: string): Promise<void> {
   const art = await loadArtifacts(env.PACKS, sha);
   const modules: Record<string, string | { wasm: ArrayBuffer }> = {};
@@ -78,12 +93,15 @@ export default {
     const sha = url.searchParams.get('sha') ?? '';
     const n = Number(url.searchParams.get('n') ?? '1');
     const op = url.searchParams.get('op') ?? 'echo';
-    const warm = runner(env, ctx, sha, `warm-${sha}`, kind === 'host-read-target');
+    // Production wiring uses the RpcTarget host; `*-entrypoint` kinds go through ctx.exports.ComponentHost.
+    const viaEntrypoint = kind.endsWith('-entrypoint');
+    const warm = runner(env, ctx, sha, `warm-${sha}${viaEntrypoint ? '-ep' : ''}`, !viaEntrypoint);
     const direct = createHostApi({ env: 'bench', tenant: 'bench', pack: 'bench', component: 'c' }, grantsFor(manifest, { httpAllowHosts: [] }), edgeHostStores(env));
     for (let i = 0; i < n; i++) {
       switch (kind) {
         case 'invoke':
-        case 'host-read-target':
+        case 'invoke-entrypoint':
+        case 'host-read-entrypoint':
         case 'host-read': {
           const r = await warm.invoke({ component: 'c', op, input: { text: 'hello', n: i }, flowId: 'f', stepId: 's' });
           if (!r.ok) return Response.json({ error: r.error }, { status: 500 });
@@ -93,7 +111,7 @@ export default {
           await warm.ping();
           break;
         case 'cold': {
-          const r = await runner(env, ctx, sha, `cold-${sha}-${++coldSeq}-${Date.now()}`).invoke({ component: 'c', op, input: { text: 'x' }, flowId: 'f', stepId: 's' });
+          const r = await runner(env, ctx, sha, `cold-${sha}-${++coldSeq}-${Date.now()}`, true).invoke({ component: 'c', op, input: { text: 'x' }, flowId: 'f', stepId: 's' });
           if (!r.ok) return Response.json({ error: r.error }, { status: 500 });
           break;
         }
@@ -102,6 +120,9 @@ export default {
           break;
         case 'cold-baseline':
           await coldBaseline(env, sha);
+          break;
+        case 'cold-modules':
+          await coldModulesOnly(env, sha);
           break;
         case 'direct-read': {
           const r = await direct.stateRead(op.slice(2));

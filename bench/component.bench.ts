@@ -7,6 +7,8 @@
  *   componentize-js component;
  * - a state read from inside a component vs the same read done by the parent.
  * Timings are taken in Node over batches (HTTP hop amortised); per-op figures are batch / n.
+ * Production wiring passes the host as an RpcTarget (HostTarget); the `*_entrypoint` rows show the
+ * same calls through `ctx.exports.ComponentHost` for comparison.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -64,42 +66,46 @@ async function main(): Promise<void> {
     await run('invoke', small, 30);
     await run('invoke', big, 10);
     await run('ping', small, 30);
+    await run('invoke-entrypoint', small, 30);
 
-    const batches = 21;
+    const batches = 25;
     const N = 40;
     const warm: number[] = [];
     const warmJs: number[] = [];
     const ping: number[] = [];
+    const warmEntrypoint: number[] = [];
     for (let i = 0; i < batches; i++) {
       ping.push(await run('ping', small, N));
       warm.push(await run('invoke', small, N));
       warmJs.push(await run('invoke', big, N));
+      warmEntrypoint.push(await run('invoke-entrypoint', small, N));
     }
 
     await run('seed', small, 1, 'w:bench-key');
     await run('host-read', small, 20, 'r:bench-key');
     await run('direct-read', small, 20, 'r:bench-key');
-    await run('host-read-target', small, 20, 'r:bench-key');
-    const hostReadTarget: number[] = [];
+    await run('host-read-entrypoint', small, 20, 'r:bench-key');
+    const hostReadEntrypoint: number[] = [];
     const hostRead: number[] = [];
     const directRead: number[] = [];
     for (let i = 0; i < batches; i++) {
       directRead.push(await run('direct-read', small, N, 'r:bench-key'));
       hostRead.push(await run('host-read', small, N, 'r:bench-key'));
-      hostReadTarget.push(await run('host-read-target', small, N, 'r:bench-key'));
+      hostReadEntrypoint.push(await run('host-read-entrypoint', small, N, 'r:bench-key'));
     }
 
-    const cold: Record<'small' | 'big', { load: number[]; base: number[]; prep: number[] }> = {
-      small: { load: [], base: [], prep: [] },
-      big: { load: [], base: [], prep: [] },
+    const cold: Record<'small' | 'big', { load: number[]; base: number[]; prep: number[]; modules: number[] }> = {
+      small: { load: [], base: [], prep: [], modules: [] },
+      big: { load: [], base: [], prep: [], modules: [] },
     };
-    for (const [size, sha, samples] of [['small', small, 9], ['big', big, 5]] as const) {
+    for (const [size, sha, samples] of [['small', small, 15], ['big', big, 7]] as const) {
       await run('cold-baseline', sha, 1);
       await run('cold', sha, 1);
       for (let i = 0; i < samples; i++) {
         cold[size].base.push(await run('cold-baseline', sha, 1));
         cold[size].load.push(await run('cold', sha, 1));
         cold[size].prep.push(await run('cold-prepare', sha, 1));
+        cold[size].modules.push(await run('cold-modules', sha, 1));
       }
     }
 
@@ -107,12 +113,15 @@ async function main(): Promise<void> {
     const row = (metric: string, value: number, baseline: number, target: string) =>
       rows.push({ bench: 'component', metric, value: round(value), unit: 'ms', baseline: round(baseline), ratio: round(value / baseline), target });
     row('warm_invoke_p50', p50(warm), p50(ping), 'p50 ratio to a no-op RPC round trip to the Dynamic Worker ≤ 1.5');
+    row('warm_invoke_entrypoint_p50', p50(warmEntrypoint), p50(ping), 'informational: host via ctx.exports.ComponentHost');
     row('warm_invoke_js_12mb_p50', p50(warmJs), p50(ping), 'informational (componentize-js component; same floor)');
     row('cold_load_small_p50', p50(cold.small.load), p50(cold.small.base), 'ratio to loading + instantiating the same core modules ≤ 1.3');
     row('cold_load_12mb_p50', p50(cold.big.load), p50(cold.big.base), 'ratio to loading + instantiating the same core modules ≤ 1.3');
+    row('cold_modules_small_p50', p50(cold.small.modules), p50(cold.small.base), 'informational: isolate with runtime + jco glue loaded, nothing instantiated');
+    row('cold_instantiate_small_p50', p50(cold.small.prep), p50(cold.small.base), 'informational: cold load without the first invoke');
     row('cold_instantiate_12mb_p50', p50(cold.big.prep), p50(cold.big.base), 'informational: cold load without the first invoke');
     row('host_state_read_p50', p50(hostRead), p50(directRead), 'p50 ratio to the same read done by the parent ≤ 2');
-    row('host_state_read_rpctarget_p50', p50(hostReadTarget), p50(directRead), 'informational: host as an RpcTarget instead of ctx.exports');
+    row('host_state_read_entrypoint_p50', p50(hostReadEntrypoint), p50(directRead), 'informational: host via ctx.exports.ComponentHost (loopback) instead of the RpcTarget');
 
     console.log('metric                        value ms   baseline ms   ratio   target');
     for (const r of rows) {

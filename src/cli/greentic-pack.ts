@@ -23,6 +23,7 @@ import {
   type PackReport,
   type TrustPolicy,
 } from '../pack/index.js';
+import { cmdPublish } from './greentic-pack-publish.js';
 
 interface Io {
   out: (text: string) => void;
@@ -45,6 +46,7 @@ Usage:
   greentic-pack keygen --out DIR
   greentic-pack sign --pack FILE --key PRIVATE.pem [--key-id ID]
   greentic-pack verify --pack FILE [--key PUBLIC.pem]... [--policy strict|dev] [--json]
+  greentic-pack publish --bundle FILE --url URL --token TOKEN [--key PRIVATE.pem] [--json]
 
 Run "greentic-pack <verb> --help" for the options of a verb.
 Exit codes: 0 ok, 1 invalid input or failed operation, 2 usage error.
@@ -271,6 +273,7 @@ const VERBS: Record<string, (args: string[], io: Io) => Promise<number>> = {
   keygen: cmdKeygen,
   sign: cmdSign,
   verify: cmdVerify,
+  publish: cmdPublish,
 };
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {

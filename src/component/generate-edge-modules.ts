@@ -8,12 +8,12 @@
  * - `isolate-modules.js`: the component runtime (WASI shim, ABI dialects, host-import adapters)
  *   that runs inside each per-pack Dynamic Worker.
  *
- * Run by `npm run generate:component` (wired into pretest/predev/prebench) and by the workers
- * vitest globalSetup. The output is derived and large, so it is not committed.
+ * Run by `npm run generate:component` (wired into pretest/predev/pretypecheck/prebench) and by
+ * the workers vitest globalSetup. The `.js` output is derived and large, so it is not committed.
  */
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -71,15 +71,37 @@ async function bundle(entry: string, external: string[], alias: Record<string, s
   return file.text;
 }
 
+/** Atomic write: concurrent generators (both vitest projects) never expose a half-written file. */
+function writeAtomic(file: string, body: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, body);
+  renameSync(tmp, file);
+}
+
 function writeModule(name: string, body: string, dts: string): void {
-  writeFileSync(join(outDir, `${name}.js`), body);
-  writeFileSync(join(outDir, `${name}.d.ts`), dts);
+  writeAtomic(join(outDir, `${name}.js`), body);
+  writeAtomic(join(outDir, `${name}.d.ts`), dts);
+}
+
+/** Hash of everything the output depends on; unchanged inputs skip the (seconds-long) rebuild. */
+function inputsKey(): string {
+  const h = createHash('sha256');
+  h.update(readFileSync(join(vendorDir, `${bindgenName}.js`)));
+  h.update(readFileSync(fileURLToPath(import.meta.url)));
+  for (const f of readdirSync(join(here, 'isolate')).sort()) h.update(f).update(readFileSync(join(here, 'isolate', f)));
+  return h.digest('hex');
 }
 
 export async function generateEdgeModules(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, '.gitignore'), '*\n!.gitignore\n');
-  const workDir = join(root, '.cache/component-edge');
+  const key = inputsKey();
+  const stamp = join(outDir, '.inputs');
+  const outputs = ['transpiler-modules.js', 'isolate-modules.js'].map((f) => join(outDir, f));
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key && outputs.every((f) => existsSync(f))) return;
+  // The .js files are large and derived; the .d.ts files are tiny and committed so `tsc` works
+  // on a fresh checkout before the first generation.
+  writeFileSync(join(outDir, '.gitignore'), '*.js\n*.tmp\n.inputs\n');
+  const workDir = join(root, '.cache/component-edge', String(process.pid));
   mkdirSync(workDir, { recursive: true });
 
   const pkg = JSON.parse(readFileSync(join(vendorDir, '../package.json'), 'utf8')) as { version: string };
@@ -107,6 +129,13 @@ export async function generateEdgeModules(): Promise<void> {
       `export const ISOLATE_RUNTIME = ${JSON.stringify(runtime)};\n`,
     'export declare const ISOLATE_RUNTIME_VERSION: string;\nexport declare const ISOLATE_RUNTIME: string;\n',
   );
+  writeAtomic(stamp, key);
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+/** vitest globalSetup entry (Node project): make sure the edge modules exist. */
+export default async function setup(): Promise<void> {
+  await generateEdgeModules();
 }
 
 const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);

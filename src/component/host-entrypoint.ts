@@ -103,3 +103,14 @@ export class HostTarget extends RpcTarget implements HostApi {
     return this.api.log(fields);
   }
 }
+
+/** `host` for ComponentRunner: an RpcTarget per invocation (no loopback hop; the default choice). */
+export function hostTargetFactory(env: Env): (props: HostProps) => HostApi {
+  return (props) => new HostTarget(props, env);
+}
+
+/** `host` for ComponentRunner through `ctx.exports.ComponentHost({ props })` (a loopback entrypoint). */
+export function componentHostFactory(ctx: ExecutionContext): (props: HostProps) => HostApi {
+  const exports = (ctx as unknown as { exports: { ComponentHost(options: { props: HostProps }): HostApi } }).exports;
+  return (props) => exports.ComponentHost({ props });
+}

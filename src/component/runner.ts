@@ -7,13 +7,15 @@ import { decodeCbor, encodeCanonicalCbor } from '../pack/cbor.js';
 import { loadArtifacts } from './artifact-store.js';
 import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_VERSION } from './generated/isolate-modules.js';
 import type { HostProps } from './host-entrypoint.js';
-import { grantsFor, type ManifestCapabilities, type TenantPolicy } from './host-policy.js';
+import { type ComponentGrants, grantsFor, type ManifestCapabilities, type TenantPolicy } from './host-policy.js';
 import type { DescribeReply, HostApi, InvokeReply, InvokeRequest, LogLineWire, NodeErrorWire } from './isolate/protocol.js';
 
 export const DEFAULT_COMPONENT_CPU_MS = 50;
 
 /** Dialects of components whose artifacts this Worker isolate has loaded, by sha256. */
 const knownDialects = new Map<string, string>();
+/** Whether a component (by sha256) imports any Greentic host interface besides `control`. */
+const knownNeedsHost = new Map<string, boolean>();
 /**
  * Fuel (loop back-edges; an import call counts as 500) granted per CPU millisecond. Measured
  * locally, a tight metered loop runs about 5 ns per back-edge; a componentize-js echo spends
@@ -25,13 +27,17 @@ export interface PackComponent {
   id: string;
   /** sha256 of the component `.wasm`; its artifacts live under `components/<sha256>/`. */
   sha256: string;
-  manifest?: ManifestCapabilities & { capabilities?: { wasi?: { env?: { allow?: string[] } } } };
+  manifest?: ManifestCapabilities & {
+    capabilities?: { wasi?: { env?: { allow?: string[] }; filesystem?: { mode?: string; mounts?: unknown[] } } };
+  };
 }
 
 export interface PackDeployment {
   packId: string;
   digest: string;
   components: PackComponent[];
+  /** The pack's `assets/` files (paths relative to that folder), visible read-only at `/assets`. */
+  assets?: Record<string, Uint8Array>;
 }
 
 export interface RunnerOptions {
@@ -82,13 +88,25 @@ interface PackIsolateStub {
   describe(component: string, fuel: number): Promise<DescribeReply>;
 }
 
-function mainModule(slots: { index: number; id: string; descriptor: Awaited<ReturnType<typeof loadArtifacts>>['descriptor'] }[]): string {
+function filesystemOf(c: PackComponent): 'none' | 'read_only' {
+  const fs = c.manifest?.capabilities?.wasi?.filesystem;
+  // `sandbox` (a writable scratch area upstream) is served read-only here too.
+  return fs && fs.mode !== undefined && fs.mode !== 'none' ? 'read_only' : 'none';
+}
+
+function mainModule(slots: { index: number; component: PackComponent; descriptor: Awaited<ReturnType<typeof loadArtifacts>>['descriptor'] }[]): string {
   const lines = ["import { registerComponent, PackIsolate } from './runtime.js';"];
-  for (const { index, id, descriptor } of slots) {
+  for (const { index, component, descriptor } of slots) {
     lines.push(`import * as g${index} from './c${index}/${descriptor.glue}';`);
     descriptor.coreModules.forEach((m, j) => lines.push(`import m${index}_${j} from './c${index}/${m}';`));
     const cores = descriptor.coreModules.map((m, j) => `${JSON.stringify(m)}: m${index}_${j}`).join(', ');
-    const slot = { id, dialect: descriptor.dialect, imports: descriptor.imports, exportName: descriptor.exportName };
+    const slot = {
+      id: component.id,
+      dialect: descriptor.dialect,
+      imports: descriptor.imports,
+      exportName: descriptor.exportName,
+      filesystem: filesystemOf(component),
+    };
     lines.push(`registerComponent(${JSON.stringify(slot)}, g${index}.instantiate, { ${cores} });`);
   }
   lines.push('export default PackIsolate;');
@@ -123,9 +141,10 @@ export class ComponentRunner {
         this.pack.components.map(async (c, index) => {
           const art = await loadArtifacts(this.opts.bucket, c.sha256);
           knownDialects.set(c.sha256, art.descriptor.dialect);
+          knownNeedsHost.set(c.sha256, art.descriptor.imports.some((i) => i.startsWith('greentic:') && !i.startsWith('greentic:component/control')));
           modules[`c${index}/${art.descriptor.glue}`] = art.glue;
           for (const [name, bytes] of Object.entries(art.cores)) modules[`c${index}/${name}`] = { wasm: bytes };
-          return { index, id: c.id, descriptor: art.descriptor };
+          return { index, component: c, descriptor: art.descriptor };
         }),
       );
       modules['main.js'] = mainModule(slots);
@@ -133,6 +152,7 @@ export class ComponentRunner {
         compatibilityDate: '2026-10-01',
         mainModule: 'main.js',
         modules,
+        env: { ASSETS: Object.fromEntries(Object.entries(this.pack.assets ?? {}).map(([p, b]) => [`/assets/${p.replace(/^\/+/, '')}`, b])) },
         globalOutbound: null,
         limits: { cpuMs: this.cpuMs },
       };
@@ -146,15 +166,12 @@ export class ComponentRunner {
     return c;
   }
 
+  private readonly grants = new Map<string, ComponentGrants>();
+
   private hostFor(c: PackComponent): HostApi {
-    return this.opts.host({
-      env: this.opts.env,
-      tenant: this.opts.tenant,
-      team: this.opts.team,
-      pack: this.pack.packId,
-      component: c.id,
-      grants: grantsFor(c.manifest ?? {}, this.opts.tenantPolicy),
-    });
+    let grants = this.grants.get(c.id);
+    if (!grants) this.grants.set(c.id, (grants = grantsFor(c.manifest ?? {}, this.opts.tenantPolicy)));
+    return this.opts.host({ env: this.opts.env, tenant: this.opts.tenant, team: this.opts.team, pack: this.pack.packId, component: c.id, grants });
   }
 
   /** No-op RPC round trip to the pack isolate (the benchmark's floor). */
@@ -189,6 +206,7 @@ export class ComponentRunner {
     const allow = c.manifest?.capabilities?.wasi?.env?.allow ?? [];
     const environment = allow.filter((k) => this.opts.environment?.[k] !== undefined).map((k): [string, string] => [k, this.opts.environment![k]!]);
     const attempt = call.attempt ?? 1;
+    const traceId = call.traceId ?? crypto.randomUUID();
     const req: InvokeRequest = {
       component: c.id,
       op: call.op,
@@ -197,8 +215,8 @@ export class ComponentRunner {
         teamId: this.opts.team,
         userId: call.userId,
         envId: this.opts.env,
-        traceId: call.traceId ?? crypto.randomUUID(),
-        correlationId: call.correlationId ?? call.traceId ?? crypto.randomUUID(),
+        traceId,
+        correlationId: call.correlationId ?? traceId,
         deadlineMs: BigInt(call.deadlineMs ?? 0),
         attempt,
         idempotencyKey: call.idempotencyKey,
@@ -213,7 +231,8 @@ export class ComponentRunner {
       payloadJson: knownDialects.get(c.sha256) === 'node@0.5.0' || knownDialects.get(c.sha256) === 'node@0.4.0' || !knownDialects.has(c.sha256) ? JSON.stringify(payload) : undefined,
       environment,
       fuel: this.cpuMs * FUEL_PER_CPU_MS,
-      host: this.hostFor(c),
+      // A component that imports no host interface never receives a capability to the parent.
+      host: knownNeedsHost.get(c.sha256) === false ? null : this.hostFor(c),
     };
     let reply: InvokeReply;
     try {
@@ -235,7 +254,13 @@ export class ComponentRunner {
 
   private failure(e: NodeErrorWire): ComponentFailure {
     let details: unknown;
-    if (e.details) {
+    if (e.detailsJson !== undefined) {
+      try {
+        details = JSON.parse(e.detailsJson);
+      } catch {
+        details = e.detailsJson;
+      }
+    } else if (e.details) {
       try {
         details = decodeCbor(e.details);
       } catch {

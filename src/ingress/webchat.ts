@@ -35,7 +35,8 @@ export function replyToIdOf(inReplyTo: string): string | undefined {
   return ACTIVITY_ID.test(id) ? id : undefined;
 }
 
-const activitySchema = z.looseObject({
+/** An inbound Direct Line activity as the facade accepts it (unknown fields are kept). */
+export const webchatActivitySchema = z.looseObject({
   type: z.string().min(1).max(64),
   from: z.looseObject({ id: z.string().min(1).max(256), name: z.string().max(256).optional(), role: z.string().optional() }),
   text: z.string().max(64 * 1024).optional(),
@@ -46,7 +47,7 @@ const activitySchema = z.looseObject({
     .max(50)
     .optional(),
 });
-type InboundActivity = z.infer<typeof activitySchema>;
+export type WebchatActivity = z.infer<typeof webchatActivitySchema>;
 
 const startBodySchema = z.looseObject({ user: z.looseObject({ id: z.string().min(1).max(256).optional() }).optional() }).nullable();
 
@@ -142,7 +143,7 @@ function submitMetadata(value: unknown): Record<string, string> {
   return out;
 }
 
-export function activityEnvelope(env: Env, tenant: string, conversationId: string, activityId: string, activity: InboundActivity): ChannelMessageEnvelopeInput {
+export function activityEnvelope(env: Env, tenant: string, conversationId: string, activityId: string, activity: WebchatActivity): ChannelMessageEnvelopeInput {
   const user = activity.from.id;
   const sessionId = canonicalSessionKey(tenant, WEBCHAT_CHANNEL, conversationId, user);
   const metadata: Record<string, string> = { ...submitMetadata(activity.value), conversation_id: conversationId, activity_id: activityId };
@@ -264,7 +265,7 @@ export function webchatApi(): Hono<{ Bindings: Env }> {
     } catch {
       return dlError(c, 400, 'BadArgument', 'the body is not a JSON activity');
     }
-    const parsed = activitySchema.safeParse(raw);
+    const parsed = webchatActivitySchema.safeParse(raw);
     if (!parsed.success) return dlError(c, 400, 'BadArgument', `invalid activity: ${z.prettifyError(parsed.error)}`);
     const activity = parsed.data;
     const stub = conversationStub(c.env, auth.claims.tid, id);

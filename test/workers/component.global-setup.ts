@@ -8,7 +8,7 @@ import { buildFixtures } from './fixtures/build-fixtures.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    componentFixtures: { node: string; wasi: string; runtime: string };
+    componentFixtures: { node: string; wasi: string; runtime: string; fs: string; legacy: string; http10: string };
     /** The componentize-js `echo` fixture (test/fixtures/components/echo), ~12 MB. */
     componentizeEcho: string;
   }
@@ -21,6 +21,9 @@ export default async function setup(project: TestProject): Promise<void> {
     node: Buffer.from(f.node).toString('base64'),
     wasi: Buffer.from(f.wasi).toString('base64'),
     runtime: Buffer.from(f.runtime).toString('base64'),
+    fs: Buffer.from(f.fs).toString('base64'),
+    legacy: Buffer.from(f.legacy).toString('base64'),
+    http10: Buffer.from(f.http10).toString('base64'),
   });
   // componentize-js cannot load inside vite's module runner, so the fixture build runs in plain Node.
   const script = fileURLToPath(new URL('../fixtures/components/build.ts', import.meta.url));

@@ -1,6 +1,7 @@
 import { env, exports } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ensureComponentArtifacts } from '../../src/component/artifact-store.js';
+import { edgeComponentRunner, transpilePackComponents } from '../../src/component/edge.js';
 import { EdgeTranspiler } from '../../src/component/edge-transpiler.js';
 import { type HostProps, HostTarget } from '../../src/component/host-entrypoint.js';
 import { secretStorageKeys, type TenantPolicy } from '../../src/component/host-policy.js';
@@ -17,10 +18,16 @@ const bytes = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)
 const nodeFixture = bytes(fixtures.node);
 const wasiFixture = bytes(fixtures.wasi);
 const runtimeFixture = bytes(fixtures.runtime);
+const fsFixture = bytes(fixtures.fs);
+const legacyFixture = bytes(fixtures.legacy);
+const http10Fixture = bytes(fixtures.http10);
 
 let nodeSha = '';
 let wasiSha = '';
 let runtimeSha = '';
+let fsSha = '';
+let legacySha = '';
+let http10Sha = '';
 let packSeq = 0;
 
 const allCaps: PackComponent['manifest'] = {
@@ -51,7 +58,13 @@ function runner(
         { id: 'fixture', sha256: nodeSha, manifest: opts.manifest ?? allCaps },
         { id: 'wasi', sha256: wasiSha },
         { id: 'runtime', sha256: runtimeSha },
+        { id: 'fs', sha256: fsSha, manifest: { capabilities: { wasi: { filesystem: { mode: 'read_only', mounts: [{ name: 'assets', host_class: 'assets', guest_path: '/assets' }] } } } } },
+        { id: 'fs-none', sha256: fsSha },
+        { id: 'legacy', sha256: legacySha },
+        { id: 'http10', sha256: http10Sha, manifest: opts.manifest ?? allCaps },
       ],
+      // CBOR text "card" and CBOR {"a": 1}
+      assets: { 'hello.cbor': new Uint8Array([0x64, 0x63, 0x61, 0x72, 0x64]), 'cards/a.cbor': new Uint8Array([0xa1, 0x61, 0x61, 0x01]) },
     },
     {
       loader: bindings.LOADER,
@@ -73,6 +86,9 @@ beforeAll(async () => {
   nodeSha = (await ensureComponentArtifacts(bindings.PACKS, nodeFixture, transpiler)).descriptor.sha256;
   wasiSha = (await ensureComponentArtifacts(bindings.PACKS, wasiFixture, transpiler)).descriptor.sha256;
   runtimeSha = (await ensureComponentArtifacts(bindings.PACKS, runtimeFixture, transpiler)).descriptor.sha256;
+  fsSha = (await ensureComponentArtifacts(bindings.PACKS, fsFixture, transpiler)).descriptor.sha256;
+  legacySha = (await ensureComponentArtifacts(bindings.PACKS, legacyFixture, transpiler)).descriptor.sha256;
+  http10Sha = (await ensureComponentArtifacts(bindings.PACKS, http10Fixture, transpiler)).descriptor.sha256;
 });
 
 afterEach(() => {
@@ -103,6 +119,21 @@ describe('transpile at the edge', () => {
     const variant = new Uint8Array([...nodeFixture, 0x00, tag.length + 1, tag.length, ...tag]);
     const res = await ensureComponentArtifacts(bindings.PACKS, variant, transpiler);
     expect(res.transpiled).toBe(true);
+  });
+});
+
+describe('Worker wiring', () => {
+  it('transpilePackComponents names the failing component; edgeComponentRunner runs a prepared pack', async () => {
+    await expect(transpilePackComponents(bindings, [{ id: 'broken', wasm: new Uint8Array([1, 2, 3]) }])).rejects.toThrow(/component "broken"/);
+    const [prepared] = await transpilePackComponents(bindings, [{ id: 'fixture', wasm: nodeFixture }]);
+    expect(prepared).toEqual({ id: 'fixture', sha256: nodeSha, dialect: 'node@0.6.0', transpiled: false });
+    const r = edgeComponentRunner(bindings, { packId: 'wired', digest: `wired-${Date.now()}`, components: [{ id: 'fixture', sha256: nodeSha, manifest: allCaps }] }, {
+      tenant: 'acme',
+      tenantPolicy: { httpAllowHosts: [] },
+    });
+    expect(await r.invoke(call('w:wired', { v: 1 }))).toMatchObject({ ok: true });
+    expect(await r.invoke(call('r:wired'))).toMatchObject({ ok: true, output: { v: 1 } });
+    expect(await r.invoke(call('loop'))).toMatchObject({ ok: false, error: { code: 'timeout' } });
   });
 });
 
@@ -159,7 +190,18 @@ describe('node@0.6.0 components in a Dynamic Worker', () => {
     expect(await r.invoke(call('echo', { after: 'oom' }))).toMatchObject({ ok: true, output: { after: 'oom' } });
   });
 
-  it('a component importing WASI 0.2.0 and 0.2.3 interfaces runs with clocks and random', async () => {
+  it('stdout becomes structured log lines returned with the result', async () => {
+    const res = await runner().invoke({ component: 'wasi', op: 'print', input: {}, flowId: 'f', stepId: 's' });
+    expect(res).toMatchObject({ ok: true, output: null, logs: [{ stream: 'stdout', line: 'hello from wasi' }] });
+  });
+
+  it('wasi:cli/exit becomes a node error with code exit, and the next call works', async () => {
+    const r = runner();
+    expect(await r.invoke({ component: 'wasi', op: 'x', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: false, error: { code: 'exit', retryable: false } });
+    expect(await r.invoke({ component: 'wasi', op: 'print', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: true });
+  });
+
+  it('a component importing WASI 0.2.0, 0.2.1 and 0.2.3 interfaces runs with clocks and random', async () => {
     const before = Math.floor(Date.now() / 1000);
     const res = await runner().invoke({ component: 'wasi', op: 'run', input: {}, flowId: 'f', stepId: 's' });
     expect(res.ok).toBe(true);
@@ -171,6 +213,21 @@ describe('node@0.6.0 components in a Dynamic Worker', () => {
   });
 });
 
+describe('WASI filesystem', () => {
+  it('a component with a read_only mount reads pack assets under /assets', async () => {
+    const r = runner();
+    const inv = (component: string, op: string) => r.invoke({ component, op, input: {}, flowId: 'f', stepId: 's' });
+    expect(await inv('fs', 'hello.cbor')).toMatchObject({ ok: true, output: 'card' });
+    expect(await inv('fs', 'cards/a.cbor')).toMatchObject({ ok: true, output: { a: 1 } });
+    expect(await inv('fs', 'missing.cbor')).toMatchObject({ ok: false, error: { code: 'fs' } });
+    expect(await inv('fs', '../../etc/passwd')).toMatchObject({ ok: false, error: { code: 'fs' } });
+  });
+
+  it('a component without a filesystem capability gets no preopened directories', async () => {
+    expect(await runner().invoke({ component: 'fs-none', op: 'hello.cbor', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: true, output: null });
+  });
+});
+
 describe('other ABI dialects', () => {
   it('detects the descriptor world (component-runtime@0.6.0) and runs it with CBOR in and out', async () => {
     const r = runner();
@@ -179,6 +236,15 @@ describe('other ABI dialects', () => {
     const d = await r.describe('runtime');
     expect(d.ok).toBe(true);
     expect(Array.from(d.describeCbor ?? [])).toEqual([0xa1, 0x62, 0x69, 0x64, 0x62, 0x72, 0x74]);
+  });
+
+  it('runs a legacy JSON node@0.4.0 component: JSON in and out, err(node-error) with JSON details', async () => {
+    const r = runner();
+    const inv = (op: string, input: unknown) => r.invoke({ component: 'legacy', op, input, flowId: 'f', stepId: 's' });
+    expect(await inv('echo', { text: 'json', n: [1, 2] })).toMatchObject({ ok: true, output: { text: 'json', n: [1, 2] } });
+    expect(await inv('fail', {})).toMatchObject({ ok: false, error: { code: 'fail', message: 'legacy fail', retryable: true, backoffMs: 100, details: { x: 1 } } });
+    const d = await r.describe('legacy');
+    expect(JSON.parse(d.describeJson ?? 'null')).toEqual({ name: 'legacy' });
   });
 
   it('a component exporting no known Greentic ABI is rejected with the exports it has', async () => {
@@ -218,20 +284,31 @@ describe.each(Object.keys(hostFactories) as HostKind[])('host imports through %s
     expect(await r.invoke(call('k:OTHER'))).toMatchObject({ ok: false, error: { code: 'denied' } });
   });
 
-  it('http-client reaches only hosts on the tenant allow-list', async () => {
+  it('http-client 1.1 and 1.0 reach only hosts on the tenant allow-list', async () => {
     const fetchSpy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (req) => {
       const url = new URL(req instanceof Request ? req.url : String(req));
       return new Response(new Uint8Array([0x62, 0x6f, 0x6b]), { status: 200, headers: { 'x-host': url.hostname } });
     });
     const r = runner({ host });
     expect(await r.invoke(call('h:https://api.allowed.test/v1'))).toMatchObject({ ok: true, output: 'ok' });
+    const http10 = (op: string) => r.invoke({ ...call(op), component: 'http10' });
+    expect(await http10('H:https://api.allowed.test/v1.0')).toMatchObject({ ok: true, output: 'ok' });
     expect(await r.invoke(call('h:https://evil.example/steal'))).toMatchObject({ ok: false, error: { code: 'denied' } });
-    expect(fetchSpy).toHaveBeenCalledTimes(1);
+    expect(await http10('H:https://evil.example/steal')).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(fetchSpy).toHaveBeenCalledTimes(2);
   });
 
   it('http-client is denied when the manifest does not request it', async () => {
     const r = runner({ host, manifest: { capabilities: { host: {} } } });
     expect(await r.invoke(call('h:https://api.allowed.test/v1'))).toMatchObject({ ok: false, error: { code: 'denied' } });
+  });
+
+  it('telemetry log fields reach the parent as one structured log line naming the component', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    expect(await runner({ host }).invoke(call('g:hello telemetry'))).toMatchObject({ ok: true });
+    const entry = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.source === 'component');
+    expect(entry).toMatchObject({ tenant: 'acme', pack: 'fixtures', component: 'fixture', fields: { msg: 'hello telemetry' } });
   });
 
   it("tenant A's component cannot read tenant B's state or secrets", async () => {

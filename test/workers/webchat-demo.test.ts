@@ -1,6 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import demoFlow from '../../packs/demo/flows/main.ygtc?raw';
+import toolsFlow from '../../packs/demo/flows/tools.ygtc?raw';
 import type { EgressMessage } from '../../src/egress/bus.js';
 import { replyActivity } from '../../src/egress/webchat.js';
 import { channelStubFor, deliverIngress, ingressMessage } from '../../src/ingress/bus.js';
@@ -33,7 +34,7 @@ function conversation(tenant: string, conv: string, user: string) {
 
 describe('demo pack (packs/demo) over WebChat', () => {
   it('greets, waits for the name, routes the card submit on its action, and remembers the user', async () => {
-    const digest = await seedPack('greentic.demo', '0.1.0', [demoFlow]);
+    const digest = await seedPack('greentic.demo', '0.2.0', [demoFlow, toolsFlow]);
     await activate('demo-test', 'greentic.demo', digest);
     const say = conversation('demo-test', 'conv-demo', 'u-ada');
 
@@ -54,5 +55,14 @@ describe('demo pack (packs/demo) over WebChat', () => {
     // Another user of the same tenant starts from the greeting: state is kept per session.
     const other = conversation('demo-test', 'conv-other', 'u-bob');
     expect((await other({ text: 'hi' })).map((a) => a.text)).toEqual(["Hi! I'm the Greentic demo bot. What's your name?"]);
+  });
+
+  it('"tools" hands over to the component flow, which degrades to a message while components cannot be invoked', async () => {
+    const digest = await seedPack('greentic.demo', '0.2.0-tools', [demoFlow, toolsFlow]);
+    await activate('demo-tools', 'greentic.demo', digest);
+    const say = conversation('demo-tools', 'conv-tools', 'u-1');
+    expect((await say({ text: 'tools' })).map((a) => a.text)).toEqual(["The demo's TypeScript components are not available in this runtime yet."]);
+    // The conversation is not stuck: the next message starts the greeting.
+    expect((await say({ text: 'hello' })).map((a) => a.text)).toEqual(["Hi! I'm the Greentic demo bot. What's your name?"]);
   });
 });

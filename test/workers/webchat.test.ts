@@ -4,7 +4,7 @@ import { type EgressMessage, egressMessage } from '../../src/egress/bus.js';
 import { BUTTONS_MIME, webchatEgressSender } from '../../src/egress/webchat.js';
 import { channelStubFor, deliverIngress, ingressMessage } from '../../src/ingress/bus.js';
 import type { ChannelMessageEnvelope } from '../../src/ingress/envelope.js';
-import { activityEnvelope, conversationStub } from '../../src/ingress/webchat.js';
+import { activityEnvelope, webchatActivitySchema } from '../../src/ingress/webchat.js';
 import { mintToken } from '../../src/ingress/webchat-token.js';
 import type { ChannelSession } from '../../src/session/channel-session.js';
 import { setTelemetrySink } from '../../src/session/telemetry.js';
@@ -354,14 +354,14 @@ describe('webchat facade: card submit routing', () => {
     const digest = await seedPack('card-pack', '1.0.0', [CARD_FLOW]);
     await activate('tenant-card', 'card-pack', digest);
     const s = await startConversation('tenant-card');
-    const stub = conversationStub(testEnv, 'tenant-card', s.conversationId);
 
     // Drive the turns the way the queue consumer does, so the test observes each step.
     const turn = async (activity: Record<string, unknown>): Promise<string[]> => {
       const res = await post('tenant-card', s.conversationId, s.token, activity);
       const { id } = await json<{ id: string }>(res);
-      const [echo] = (await stub.activities(String(Number(id.slice(-7))))!)!.activities as [DirectLineActivity];
-      const msg = ingressMessage(activityEnvelope(testEnv, 'tenant-card', s.conversationId, id, echo as never), { idempotencyKey: `webchat:${id}` });
+      const echoed = await json<ActivitySet>(await getActivities('tenant-card', s.conversationId, s.token, String(Number(id.slice(-7)))));
+      const echo = webchatActivitySchema.parse(echoed.activities[0]);
+      const msg = ingressMessage(activityEnvelope(testEnv, 'tenant-card', s.conversationId, id, echo), { idempotencyKey: `webchat:${id}` });
       const channel = channelStubFor(testEnv, msg.envelope);
       const sent: EgressMessage[] = [];
       await runInDurableObject(channel, (instance: ChannelSession) => {

@@ -54,7 +54,7 @@ export interface InvokeRequest {
   environment: [string, string][];
   /** Loop back-edges the component may take in this call (see wasm-fuel.ts). */
   fuel: number;
-  host: HostApi;
+  host: HostApi | null;
 }
 
 export interface NodeErrorWire {
@@ -63,6 +63,8 @@ export interface NodeErrorWire {
   retryable: boolean;
   backoffMs?: number;
   details?: Uint8Array;
+  /** Legacy JSON dialects carry details as JSON text. */
+  detailsJson?: string;
 }
 
 export interface LogLineWire {
@@ -92,4 +94,6 @@ export interface ComponentSlot {
   /** Import specifiers exactly as the transpiled glue names them. */
   imports: string[];
   exportName: string;
+  /** `read_only`: the pack's assets are preopened at `/assets`; `none`: no preopens. */
+  filesystem: 'none' | 'read_only';
 }

@@ -14,7 +14,7 @@ import type {
   InvokeRequest,
   NodeErrorWire,
 } from './protocol.js';
-import { WasiExit, wasiImports, type WasiContext } from './wasi.js';
+import { type AssetFiles, WasiExit, wasiImports, type WasiContext } from './wasi.js';
 
 type CoreInstantiate = (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
 type Instantiate = (
@@ -49,6 +49,8 @@ interface Entry {
 }
 
 const registry = new Map<string, Entry>();
+/** The pack's assets (from the isolate env), shared read-only by components granted a mount. */
+let assetFiles: AssetFiles | null = null;
 const FUEL_EXPORT = '__greentic_fuel';
 
 export function registerComponent(slot: ComponentSlot, instantiate: Instantiate, cores: Record<string, WebAssembly.Module>): void {
@@ -79,8 +81,8 @@ function hostOf(entry: Entry): HostApi {
   return host;
 }
 
-/** Greentic host imports, keyed by `namespace:package/interface`; `version` picks the 1.0/1.1 shape. */
-function greenticImports(entry: Entry, base: string, version: string): Record<string, unknown> | undefined {
+/** Greentic host imports, keyed by `namespace:package/interface`. */
+function greenticImports(entry: Entry, base: string): Record<string, unknown> | undefined {
   switch (base) {
     case 'greentic:component/control':
       return { shouldCancel: () => false, yieldNow: () => {} };
@@ -109,8 +111,11 @@ function greenticImports(entry: Entry, base: string, version: string): Record<st
       };
     case 'greentic:http/http-client':
       return {
-        send: async (req: { method: string; url: string; headers: [string, string][]; body?: Uint8Array }, opts?: unknown) => {
-          const timeout = version.startsWith('1.0') ? null : ((opts as { timeoutMs?: number } | undefined)?.timeoutMs ?? null);
+        // jco keys imports without their version, so 1.1 `send(req, opts, ctx)` and 1.0
+        // `send(req, ctx)` are told apart by arity.
+        send: async (req: { method: string; url: string; headers: [string, string][]; body?: Uint8Array }, ...rest: unknown[]) => {
+          const opts = rest.length >= 2 ? (rest[0] as { timeoutMs?: number } | undefined) : undefined;
+          const timeout = opts?.timeoutMs ?? null;
           const res = unwrap(
             await hostOf(entry).httpSend({ method: req.method, url: req.url, headers: req.headers, body: req.body }, timeout),
           );
@@ -155,7 +160,7 @@ function charged(entry: Entry, iface: Record<string, unknown>): Record<string, u
 }
 
 function buildImports(entry: Entry): Record<string, unknown> {
-  const wasi = wasiImports(() => entry.current.wasi);
+  const wasi = wasiImports(() => entry.current.wasi, { assets: entry.slot.filesystem === 'read_only' ? (assetFiles ?? new Map()) : null });
   const out: Record<string, unknown> = {};
   for (const spec of entry.slot.imports) {
     const at = spec.lastIndexOf('@');
@@ -165,7 +170,7 @@ function buildImports(entry: Entry): Record<string, unknown> {
       ? version === '' || version.startsWith('0.2.')
         ? wasi[base]
         : undefined
-      : greenticImports(entry, base, version);
+      : greenticImports(entry, base);
     if (impl) out[spec] = charged(entry, impl);
   }
   return out;
@@ -174,7 +179,9 @@ function buildImports(entry: Entry): Record<string, unknown> {
 async function load(entry: Entry): Promise<Loaded> {
   const fuel: WebAssembly.Global[] = [];
   const instantiateCore: CoreInstantiate = async (module, imports) => {
-    const instance = await WebAssembly.instantiate(module, imports ?? {});
+    // Synchronous instantiation of an already-compiled module avoids a round trip through the
+    // event loop per core module (a cold start instantiates three or more).
+    const instance = new WebAssembly.Instance(module, imports ?? {});
     const g = instance.exports[FUEL_EXPORT];
     if (g instanceof WebAssembly.Global) fuel.push(g);
     return instance;
@@ -192,7 +199,9 @@ async function load(entry: Entry): Promise<Loaded> {
   return { exports, fuel };
 }
 
-function isNodeError(err: unknown): err is { code: string; message: string; retryable: boolean; backoffMs?: bigint; details?: Uint8Array } {
+function isNodeError(
+  err: unknown,
+): err is { code: string; message: string; retryable: boolean; backoffMs?: bigint; details?: Uint8Array; detailsJson?: string } {
   return typeof err === 'object' && err !== null && 'code' in err && 'retryable' in err && !(err instanceof Error);
 }
 
@@ -204,6 +213,7 @@ function failureOf(entry: Entry, loaded: Loaded | undefined, err: unknown): Node
       retryable: err.retryable,
       backoffMs: err.backoffMs === undefined ? undefined : Number(err.backoffMs),
       details: err.details,
+      detailsJson: err.detailsJson,
     };
   }
   // Anything else leaves the instance in an unknown state (a trap poisons it): start fresh next call.
@@ -252,9 +262,25 @@ async function callInvoke(entry: Entry, loaded: Loaded, req: InvokeRequest): Pro
     case 'node@0.5.0':
     case 'node@0.4.0': {
       const node = exportOf(loaded, slot.exportName, 'node');
-      const execCtx = { tenant: { tenantId: req.ctx.tenantId, envId: req.ctx.envId }, flowId: req.flowId, nodeId: req.stepId };
-      const res = (await node.invoke!(execCtx, req.op, req.payloadJson ?? '{}')) as { tag: string; val: unknown };
-      if (res.tag === 'err') throw res.val;
+      const execCtx = {
+        tenant: {
+          tenant: req.ctx.tenantId,
+          team: req.ctx.teamId,
+          user: req.ctx.userId,
+          traceId: req.ctx.traceId,
+          correlationId: req.ctx.correlationId,
+          deadlineUnixMs: req.ctx.deadlineMs === 0n ? undefined : req.ctx.deadlineMs,
+          attempt: req.ctx.attempt,
+          idempotencyKey: req.ctx.idempotencyKey,
+        },
+        flowId: req.flowId,
+        nodeId: req.stepId,
+      };
+      const res = (await node.invoke!(execCtx, req.op, req.payloadJson ?? 'null')) as { tag: string; val: unknown };
+      if (res.tag === 'err') {
+        const e = res.val as { code: string; message: string; retryable: boolean; backoffMs?: bigint; details?: string };
+        throw { code: e.code, message: e.message, retryable: e.retryable, backoffMs: e.backoffMs, detailsJson: e.details, legacy: true };
+      }
       return { ok: true, outputJson: String(res.val) };
     }
   }
@@ -267,7 +293,12 @@ function serialize<T>(entry: Entry, job: () => Promise<T>): Promise<T> {
   return run;
 }
 
-export class PackIsolate extends WorkerEntrypoint {
+export class PackIsolate extends WorkerEntrypoint<{ ASSETS?: Record<string, Uint8Array> }> {
+  constructor(ctx: ExecutionContext, env: { ASSETS?: Record<string, Uint8Array> }) {
+    super(ctx, env);
+    assetFiles ??= new Map(Object.entries(env.ASSETS ?? {}));
+  }
+
   async ping(): Promise<number> {
     return registry.size;
   }

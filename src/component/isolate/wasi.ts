@@ -21,6 +21,11 @@ export interface WasiContext {
   logs: LogLine[];
 }
 
+/** What the component's manifest lets it see: nothing, or the pack's assets read-only at `/assets`. */
+export interface WasiGrants {
+  assets: AssetFiles | null;
+}
+
 class WasiIoError {
   constructor(private readonly message: string) {}
   toDebugString(): string {
@@ -36,17 +41,22 @@ class Pollable {
 }
 
 class InputStream {
-  read(_len: bigint): Uint8Array {
-    throw { tag: 'closed' };
+  private offset = 0;
+  constructor(private readonly data: Uint8Array | null = null) {}
+  read(len: bigint): Uint8Array {
+    if (!this.data || this.offset >= this.data.length) throw { tag: 'closed' };
+    const chunk = this.data.subarray(this.offset, this.offset + Number(len));
+    this.offset += chunk.length;
+    return chunk.slice();
   }
-  blockingRead(_len: bigint): Uint8Array {
-    throw { tag: 'closed' };
+  blockingRead(len: bigint): Uint8Array {
+    return this.read(len);
   }
-  skip(_len: bigint): bigint {
-    throw { tag: 'closed' };
+  skip(len: bigint): bigint {
+    return BigInt(this.read(len).length);
   }
-  blockingSkip(_len: bigint): bigint {
-    throw { tag: 'closed' };
+  blockingSkip(len: bigint): bigint {
+    return this.skip(len);
   }
   subscribe(): Pollable {
     return new Pollable();
@@ -109,45 +119,161 @@ class OutputStream {
   }
 }
 
+/** Read-only files, keyed by normalised absolute path (e.g. `/assets/cards/a.json`). */
+export type AssetFiles = Map<string, Uint8Array>;
+
+interface FsNode {
+  files: AssetFiles;
+  path: string;
+  dir: boolean;
+}
+
+function joinPath(base: string, rel: string): string | null {
+  const parts = rel.startsWith('/') ? [] : base.split('/').filter(Boolean);
+  for (const seg of rel.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      // A guest may not walk above the mount it was given.
+      if (parts.length <= 1) return null;
+      parts.pop();
+    } else parts.push(seg);
+  }
+  return `/${parts.join('/')}`;
+}
+
+function isDir(files: AssetFiles, path: string): boolean {
+  const prefix = path.endsWith('/') ? path : `${path}/`;
+  for (const k of files.keys()) if (k.startsWith(prefix)) return true;
+  return false;
+}
+
+const READ_ONLY = 'read-only';
+
 class Descriptor {
-  private fail(): never {
-    throw 'not-permitted';
+  constructor(private readonly node: FsNode | null = null) {}
+  private need(): FsNode {
+    if (!this.node) throw 'bad-descriptor';
+    return this.node;
   }
-  readViaStream(): never {
-    return this.fail();
-  }
-  writeViaStream(): never {
-    return this.fail();
-  }
-  appendViaStream(): never {
-    return this.fail();
+  private bytes(): Uint8Array {
+    const n = this.need();
+    if (n.dir) throw 'is-directory';
+    return n.files.get(n.path) ?? new Uint8Array();
   }
   getType(): string {
-    return 'directory';
+    return this.need().dir ? 'directory' : 'regular-file';
   }
-  stat(): never {
-    return this.fail();
+  getFlags(): Record<string, boolean> {
+    return { read: true };
   }
-  statAt(): never {
-    return this.fail();
+  openAt(_pathFlags: unknown, path: string, openFlags: Record<string, boolean>, flags: Record<string, boolean>): Descriptor {
+    const n = this.need();
+    if (!n.dir) throw 'not-directory';
+    if (openFlags.create || openFlags.truncate || openFlags.exclusive || flags.write || flags.mutateDirectory) throw READ_ONLY;
+    const full = joinPath(n.path, path);
+    if (!full || !full.startsWith(n.path.split('/').slice(0, 2).join('/'))) throw 'not-permitted';
+    if (n.files.has(full)) {
+      if (openFlags.directory) throw 'not-directory';
+      return new Descriptor({ files: n.files, path: full, dir: false });
+    }
+    if (isDir(n.files, full)) return new Descriptor({ files: n.files, path: full, dir: true });
+    throw 'no-entry';
   }
-  openAt(): never {
-    return this.fail();
+  read(length: bigint, offset: bigint): [Uint8Array, boolean] {
+    const data = this.bytes();
+    const start = Number(offset);
+    const chunk = data.slice(start, start + Number(length));
+    return [chunk, start + chunk.length >= data.length];
   }
-  readDirectory(): never {
-    return this.fail();
+  readViaStream(offset: bigint): InputStream {
+    return new InputStream(this.bytes().subarray(Number(offset)));
   }
-  metadataHash(): never {
-    return this.fail();
+  stat(): Record<string, unknown> {
+    const n = this.need();
+    return {
+      type: n.dir ? 'directory' : 'regular-file',
+      linkCount: 1n,
+      size: n.dir ? 0n : BigInt(this.bytes().length),
+      dataAccessTimestamp: undefined,
+      dataModificationTimestamp: undefined,
+      statusChangeTimestamp: undefined,
+    };
   }
-  metadataHashAt(): never {
-    return this.fail();
+  statAt(pathFlags: unknown, path: string): Record<string, unknown> {
+    return this.openAt(pathFlags, path, {}, { read: true }).stat();
   }
+  readDirectory(): DirectoryEntryStream {
+    const n = this.need();
+    if (!n.dir) throw 'not-directory';
+    const prefix = `${n.path.replace(/\/$/, '')}/`;
+    const names = new Map<string, string>();
+    for (const k of n.files.keys()) {
+      if (!k.startsWith(prefix)) continue;
+      const rest = k.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      names.set(slash < 0 ? rest : rest.slice(0, slash), slash < 0 ? 'regular-file' : 'directory');
+    }
+    return new DirectoryEntryStream([...names].map(([name, type]) => ({ name, type })));
+  }
+  metadataHash(): { lower: bigint; upper: bigint } {
+    let h = 0n;
+    for (const c of this.need().path) h = (h * 131n + BigInt(c.charCodeAt(0))) & 0xffffffffffffffffn;
+    return { lower: h, upper: 0n };
+  }
+  metadataHashAt(pathFlags: unknown, path: string): { lower: bigint; upper: bigint } {
+    return this.openAt(pathFlags, path, {}, { read: true }).metadataHash();
+  }
+  isSameObject(other: Descriptor): boolean {
+    return this.node?.path === other.node?.path;
+  }
+  writeViaStream(): never {
+    throw READ_ONLY;
+  }
+  appendViaStream(): never {
+    throw READ_ONLY;
+  }
+  write(): never {
+    throw READ_ONLY;
+  }
+  setSize(): never {
+    throw READ_ONLY;
+  }
+  setTimes(): never {
+    throw READ_ONLY;
+  }
+  setTimesAt(): never {
+    throw READ_ONLY;
+  }
+  createDirectoryAt(): never {
+    throw READ_ONLY;
+  }
+  removeDirectoryAt(): never {
+    throw READ_ONLY;
+  }
+  unlinkFileAt(): never {
+    throw READ_ONLY;
+  }
+  renameAt(): never {
+    throw READ_ONLY;
+  }
+  linkAt(): never {
+    throw READ_ONLY;
+  }
+  symlinkAt(): never {
+    throw READ_ONLY;
+  }
+  readlinkAt(): never {
+    throw 'invalid';
+  }
+  sync(): void {}
+  syncData(): void {}
+  advise(): void {}
 }
 
 class DirectoryEntryStream {
-  readDirectoryEntry(): undefined {
-    return undefined;
+  constructor(private readonly entries: { name: string; type: string }[] = []) {}
+  readDirectoryEntry(): { name: string; type: string } | undefined {
+    return this.entries.shift();
   }
 }
 
@@ -166,7 +292,7 @@ function randomU64(): bigint {
 }
 
 /** Implementations keyed by `namespace:package/interface` (no version). */
-export function wasiImports(ctx: () => WasiContext): Record<string, Record<string, unknown>> {
+export function wasiImports(ctx: () => WasiContext, grants: WasiGrants): Record<string, Record<string, unknown>> {
   const stdout = new OutputStream('stdout', ctx);
   const stderr = new OutputStream('stderr', ctx);
   const stdin = new InputStream();
@@ -216,7 +342,10 @@ export function wasiImports(ctx: () => WasiContext): Record<string, Record<strin
       Descriptor,
       DirectoryEntryStream,
       filesystemErrorCode: () => undefined,
+      // Errors thrown by Descriptor methods are plain error-code strings, as jco expects.
     },
-    'wasi:filesystem/preopens': { getDirectories: () => [] },
+    'wasi:filesystem/preopens': {
+      getDirectories: () => (grants.assets ? [[new Descriptor({ files: grants.assets, path: '/assets', dir: true }), '/assets']] : []),
+    },
   };
 }

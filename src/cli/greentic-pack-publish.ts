@@ -1,0 +1,236 @@
+/**
+ * `greentic-pack publish`: applies a bundle config (`greentic.demo.yaml`) to a running runner
+ * through its admin API — builds (and optionally signs) the bundle's pack sources, uploads them,
+ * and activates the listed packs per tenant. Idempotent: packs build deterministically, an
+ * upload of known bytes is a no-op, and an activation already in place is skipped.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { buildPack, openPack, PackError, parsePrivateKeyPem, sha256Hex, signPackArchive } from '../pack/index.js';
+
+export interface PublishIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: Record<string, string | undefined>;
+  fetch?: typeof fetch;
+}
+
+export const PUBLISH_HELP = `greentic-pack publish --bundle FILE --url URL --token TOKEN [--key PRIVATE.pem] [--json]
+
+Applies a bundle config (e.g. greentic.demo.yaml) to a running runner through its admin API:
+builds each pack source listed under "packs" (a directory with pack.yaml, or a .gtpack file),
+signs built packs with --key when given, uploads them (POST /admin/v1/packs) and activates them
+for the bundle's tenants (PUT /admin/v1/tenants/{tenant}/packs/{pack_id}). Re-running with the
+same inputs changes nothing.
+
+Options:
+  --bundle FILE   bundle config (YAML)
+  --url URL       the runner's base URL, e.g. http://127.0.0.1:8787
+  --token TOKEN   the admin token (default: $ADMIN_TOKEN)
+  --key FILE      Ed25519 private key (PKCS#8 PEM) to sign packs built from source
+  --json          print {packs, activations} on stdout
+`;
+
+const packRefSchema = z.union([z.string().min(1), z.object({ path: z.string().min(1) }).strict()]);
+
+/** greentic-start's bundle shape (`tenant`, `team`, `services`, `providers`, …) plus the packs to activate. */
+export const bundleSchema = z.looseObject({
+  tenant: z.string().regex(/^[A-Za-z0-9._-]+$/).default('demo'),
+  team: z.string().default('default'),
+  services: z.record(z.string(), z.unknown()).optional(),
+  providers: z.record(z.string(), z.unknown()).optional(),
+  /** Pack sources, relative to the bundle file. */
+  packs: z.array(packRefSchema).default([]),
+  /** Packs to activate per tenant; without it every listed pack is activated for `tenant`. */
+  tenants: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/), z.object({ packs: z.array(z.string().min(1)) })).optional(),
+});
+export type Bundle = z.infer<typeof bundleSchema>;
+
+export class PublishError extends Error {
+  override readonly name = 'PublishError';
+  constructor(
+    readonly code: 'InvalidBundle' | 'AdminApi' | 'UnknownPack',
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export interface PackOutcome {
+  pack_id: string;
+  version: string;
+  digest: string;
+  source: string;
+  status: 'uploaded' | 'unchanged';
+}
+
+export interface ActivationOutcome {
+  tenant: string;
+  pack_id: string;
+  version: string;
+  status: 'activated' | 'unchanged';
+}
+
+const SKIP_DIRS = new Set(['dist', 'node_modules', 'target']);
+
+/** A pack source directory as the builder takes it (top-level dist/, node_modules/, target/ and dot-dirs skipped). */
+export async function readPackTree(root: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    for (const ent of await readdir(dir, { withFileTypes: true })) {
+      const full = join(dir, ent.name);
+      if (ent.isDirectory()) {
+        if (depth === 0 && (SKIP_DIRS.has(ent.name) || ent.name.startsWith('.'))) continue;
+        await walk(full, depth + 1);
+      } else if (ent.isFile()) {
+        files.set(relative(root, full).split(sep).join('/'), new Uint8Array(await readFile(full)));
+      }
+    }
+  };
+  await walk(root, 0);
+  return files;
+}
+
+export async function loadBundle(file: string): Promise<Bundle> {
+  let raw: unknown;
+  try {
+    raw = parseYaml(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new PublishError('InvalidBundle', `${file}: ${(err as Error).message}`);
+  }
+  const parsed = bundleSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw new PublishError('InvalidBundle', `${file}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** The archive for one bundle entry: a built (and signed, with a key) source directory, or a .gtpack file as is. */
+export async function packBytes(path: string, seed: Uint8Array | undefined, progress: (line: string) => void = () => {}): Promise<Uint8Array> {
+  const info = await stat(path);
+  if (!info.isDirectory()) return new Uint8Array(await readFile(path));
+  const built = buildPack(await readPackTree(path), { onProgress: progress });
+  return seed === undefined ? built.bytes : signPackArchive(built.bytes, seed).bytes;
+}
+
+async function call(io: PublishIo, url: string, token: string, method: string, path: string, body?: BodyInit, contentType?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const doFetch = io.fetch ?? fetch;
+  let res: Response;
+  try {
+    res = await doFetch(`${url.replace(/\/+$/, '')}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(contentType === undefined ? {} : { 'Content-Type': contentType }) },
+      ...(body === undefined ? {} : { body }),
+    });
+  } catch (err) {
+    throw new PublishError('AdminApi', `${method} ${url}${path}: ${(err as Error).message}`);
+  }
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+  } catch {
+    json = { message: text };
+  }
+  return { status: res.status, json };
+}
+
+function failure(method: string, path: string, r: { status: number; json: Record<string, unknown> }): PublishError {
+  const detail = typeof r.json.message === 'string' ? r.json.message : JSON.stringify(r.json);
+  return new PublishError('AdminApi', `${method} ${path} answered ${r.status}: ${detail}`);
+}
+
+export async function publishBundle(
+  bundleFile: string,
+  options: {
+    url: string;
+    token: string;
+    seed?: Uint8Array;
+    /** Supplies the archive for a pack source (e.g. from a content-hash cache); defaults to building it. */
+    archive?: (absolutePath: string) => Promise<Uint8Array>;
+  },
+  io: PublishIo,
+): Promise<{ packs: PackOutcome[]; activations: ActivationOutcome[] }> {
+  const bundle = await loadBundle(bundleFile);
+  const root = dirname(resolve(bundleFile));
+  const packs: PackOutcome[] = [];
+  for (const ref of bundle.packs) {
+    const source = typeof ref === 'string' ? ref : ref.path;
+    const bytes = options.archive !== undefined ? await options.archive(resolve(root, source)) : await packBytes(resolve(root, source), options.seed);
+    const digest = `sha256:${sha256Hex(bytes)}`;
+    const r = await call(io, options.url, options.token, 'POST', '/admin/v1/packs', bytes as unknown as BodyInit, 'application/octet-stream');
+    if (r.status !== 200 && r.status !== 201) throw failure('POST', '/admin/v1/packs', r);
+    const opened = openPack(bytes);
+    const packId = String(r.json.pack_id ?? opened.manifest?.pack_id);
+    const version = String(r.json.version ?? opened.manifest?.version);
+    packs.push({ pack_id: packId, version, digest, source, status: r.status === 201 ? 'uploaded' : 'unchanged' });
+    io.err(`${r.status === 201 ? 'uploaded ' : 'unchanged'} ${packId}@${version} (${digest.slice(0, 19)}…) from ${source}\n`);
+  }
+
+  const plan: Record<string, string[]> = bundle.tenants !== undefined ? Object.fromEntries(Object.entries(bundle.tenants).map(([t, v]) => [t, v.packs])) : { [bundle.tenant]: packs.map((p) => p.pack_id) };
+  const activations: ActivationOutcome[] = [];
+  for (const [tenant, ids] of Object.entries(plan)) {
+    const listPath = `/admin/v1/tenants/${tenant}/packs`;
+    const current = await call(io, options.url, options.token, 'GET', listPath);
+    if (current.status !== 200) throw failure('GET', listPath, current);
+    const active = (Array.isArray(current.json.packs) ? current.json.packs : []) as { pack_id?: string; digest?: string }[];
+    for (const id of ids) {
+      const pack = packs.find((p) => p.pack_id === id);
+      if (pack === undefined) throw new PublishError('UnknownPack', `tenant "${tenant}" activates "${id}", which is not among the bundle's packs (${packs.map((p) => p.pack_id).join(', ') || 'none'})`);
+      if (active.some((a) => a.pack_id === id && a.digest === pack.digest)) {
+        activations.push({ tenant, pack_id: id, version: pack.version, status: 'unchanged' });
+        io.err(`unchanged tenant ${tenant}: ${id}@${pack.version} already active\n`);
+        continue;
+      }
+      const path = `${listPath}/${encodeURIComponent(id)}`;
+      const r = await call(io, options.url, options.token, 'PUT', path, JSON.stringify({ digest: pack.digest }), 'application/json');
+      if (r.status !== 200) throw failure('PUT', path, r);
+      activations.push({ tenant, pack_id: id, version: pack.version, status: 'activated' });
+      io.err(`activated tenant ${tenant}: ${id}@${pack.version}\n`);
+    }
+  }
+  return { packs, activations };
+}
+
+/** `greentic-pack publish …`; returns the exit code. */
+export async function cmdPublish(args: string[], io: PublishIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { bundle: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, key: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    io.err(`error: ${(err as Error).message}\n\n${PUBLISH_HELP}`);
+    return 2;
+  }
+  if (values.help === true) {
+    io.out(PUBLISH_HELP);
+    return 0;
+  }
+  const token = values.token ?? io.env.ADMIN_TOKEN;
+  if (values.bundle === undefined || values.url === undefined || token === undefined || token === '') {
+    io.err(`error: publish needs --bundle FILE, --url URL and --token TOKEN (or $ADMIN_TOKEN)\n\n${PUBLISH_HELP}`);
+    return 2;
+  }
+  try {
+    const seed = values.key === undefined ? undefined : parsePrivateKeyPem(await readFile(values.key, 'utf8'), values.key);
+    const result = await publishBundle(values.bundle, { url: values.url, token, ...(seed === undefined ? {} : { seed }) }, io);
+    if (values.json === true) io.out(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof PublishError || err instanceof PackError) {
+      io.err(`error: ${err.message}\n`);
+      return 1;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+      io.err(`error: ${(err as Error).message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,2 @@
+export declare const ISOLATE_RUNTIME_VERSION: string;
+export declare const ISOLATE_RUNTIME: string;

@@ -21,6 +21,8 @@ export interface Env {
   WEBCHAT_BOT_NAME?: string;
   /** Public origin for WebSocket stream URLs when the Worker sits behind a proxy (default: the request's origin). */
   WEBCHAT_PUBLIC_URL?: string;
+  /** Days an idle WebChat conversation is kept (default 30). */
+  WEBCHAT_RETENTION_DAYS?: string;
   /** Static assets (the WebChat page), when configured. */
   ASSETS?: Fetcher;
 }

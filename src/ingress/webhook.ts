@@ -6,7 +6,7 @@
 import type { Context } from 'hono';
 import type { Env } from '../env.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
-import type { ChannelSession, WebhookRunResult } from '../session/channel-session.js';
+import type { WebhookRunRequest, WebhookRunResult } from '../session/channel-session.js';
 import { channelObjectName, parseShardCount } from '../session/session-key.js';
 import { IDENTIFIER } from '../session/tenant-ctx.js';
 
@@ -18,7 +18,7 @@ export const WEBHOOK_CHANNEL = 'webhook';
 export function webhookBody(bytes: Uint8Array): JsonValue {
   if (bytes.byteLength === 0) return null;
   try {
-    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+    return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes) };
   } catch {
     return { base16: Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('') };
   }
@@ -133,8 +133,8 @@ export async function handleWebhook(c: Context<{ Bindings: Env }>): Promise<Resp
   }
   const env = c.env;
   const name = channelObjectName({ env: env.GREENTIC_ENV, tenant, team: 'default', channel: WEBHOOK_CHANNEL }, flowId, parseShardCount(env.SESSION_SHARDS));
-  const ns = env.CHANNEL as DurableObjectNamespace<ChannelSession>;
-  const stub = ns.get(ns.idFromName(name));
+  // The narrow view keeps the RPC stub's inferred type shallow (the full class type is too deep for tsc).
+  const stub = env.CHANNEL.get(env.CHANNEL.idFromName(name)) as unknown as { runWebhook(req: WebhookRunRequest): Promise<WebhookRunResult> };
   const result = (await stub.runWebhook({ tenant, flowId, input: webhookInput(c.req.raw, body), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) })) as WebhookRunResult;
   const replayed = result.replayed ? { 'idempotent-replayed': 'true' } : undefined;
   if (result.status === 'error') {

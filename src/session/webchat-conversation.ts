@@ -36,6 +36,7 @@ export interface AppendResult {
 
 /** Ring of an idle socket: the client pings with `""` every 20 s; the auto-response answers without waking the object. */
 const PING = '';
+const DEFAULT_RETENTION_DAYS = 30;
 
 /**
  * One object per WebChat conversation (`{env}:{tenant}:{conversationId}`): the Direct Line
@@ -50,13 +51,47 @@ const PING = '';
 export class WebchatConversation extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`
+    this.ensureSchema();
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PING));
+  }
+
+  private ensureSchema(): void {
+    this.ctx.storage.sql.exec(`
       CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, user_id TEXT, created_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS activities (seq INTEGER PRIMARY KEY, activity_json TEXT NOT NULL, created_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS client_ids (client_activity_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS egress_keys (idempotency_key TEXT PRIMARY KEY, seq INTEGER NOT NULL);
     `);
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PING));
+  }
+
+  /** Clients never say goodbye (Direct Line has no end call), so idle conversations expire here. */
+  private retentionMs(): number {
+    const days = Number.parseFloat(this.env.WEBCHAT_RETENTION_DAYS ?? '');
+    return (Number.isFinite(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS) * 24 * 3600 * 1000;
+  }
+
+  private touch(now: number): void {
+    void this.ctx.storage.setAlarm(now + this.retentionMs());
+  }
+
+  override async alarm(): Promise<void> {
+    const last = this.sql.exec<{ t: number | null }>('SELECT MAX(created_at) AS t FROM activities').one().t;
+    const started = this.sql.exec<{ t: number | null }>('SELECT MAX(created_at) AS t FROM meta').one().t;
+    const lastUse = Math.max(last ?? 0, started ?? 0);
+    const now = Date.now();
+    if (lastUse > 0 && now - lastUse < this.retentionMs()) {
+      await this.ctx.storage.setAlarm(lastUse + this.retentionMs());
+      return;
+    }
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(1000, 'conversation expired');
+      } catch {
+        // already closed
+      }
+    }
+    await this.ctx.storage.deleteAll();
+    this.ensureSchema();
   }
 
   private get sql(): SqlStorage {
@@ -71,7 +106,9 @@ export class WebchatConversation extends DurableObject<Env> {
       if (existing.user_id === null && userId !== null) this.sql.exec('UPDATE meta SET user_id = ? WHERE id = 1', userId);
       return { created: false, info: this.info()! };
     }
-    this.sql.exec('INSERT INTO meta (id, tenant, conversation_id, user_id, created_at) VALUES (1, ?, ?, ?, ?)', tenant, conversationId, userId, Date.now());
+    const now = Date.now();
+    this.sql.exec('INSERT INTO meta (id, tenant, conversation_id, user_id, created_at) VALUES (1, ?, ?, ?, ?)', tenant, conversationId, userId, now);
+    this.touch(now);
     return { created: true, info: this.info()! };
   }
 
@@ -184,6 +221,7 @@ export class WebchatConversation extends DurableObject<Env> {
       conversation: { id: conversationId },
     };
     this.sql.exec('INSERT INTO activities (seq, activity_json, created_at) VALUES (?, ?, ?)', seq, JSON.stringify(stored), now);
+    this.touch(now);
     const frame = JSON.stringify({ activities: [stored], watermark: String(seq + 1) } satisfies ActivitySet);
     for (const ws of this.ctx.getWebSockets()) {
       try {

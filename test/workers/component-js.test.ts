@@ -9,7 +9,8 @@ import type { Env } from '../../src/env.js';
 
 const bindings = env as unknown as Env;
 const hostExports = exports as unknown as { ComponentHost(opts: { props: HostProps }): HostApi };
-const echoBytes = Uint8Array.from(atob(inject('componentizeEcho')), (c) => c.charCodeAt(0));
+const echoB64 = inject('componentizeEcho');
+const echoBytes = Uint8Array.from(atob(echoB64), (c) => c.charCodeAt(0));
 let sha = '';
 
 function runner(tenant = 'acme'): ComponentRunner {
@@ -30,10 +31,12 @@ function runner(tenant = 'acme'): ComponentRunner {
 const call = (op: string, input: unknown = {}) => ({ component: 'echo', op, input, flowId: 'main', stepId: 'n1' });
 
 beforeAll(async () => {
+  if (!echoB64) return;
   sha = (await ensureComponentArtifacts(bindings.PACKS, echoBytes, new EdgeTranspiler(bindings.LOADER))).descriptor.sha256;
 }, 120_000);
 
-describe('a componentize-js (TypeScript) component at the edge', () => {
+// Skipped (visibly) only when the globalSetup could not build test/fixtures/components/echo.
+describe.skipIf(!echoB64)('a componentize-js (TypeScript) component at the edge', () => {
   it('runs describe and invoke with full WASI 0.2 imports', async () => {
     const r = runner();
     const d = await r.describe('echo');

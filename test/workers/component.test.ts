@@ -82,6 +82,7 @@ function runner(
 const call = (op: string, input: unknown = {}) => ({ component: 'fixture', op, input, flowId: 'main', stepId: 'n1' });
 
 beforeAll(async () => {
+  if (fixtures.error) throw new Error(fixtures.error);
   const transpiler = new EdgeTranspiler(bindings.LOADER);
   nodeSha = (await ensureComponentArtifacts(bindings.PACKS, nodeFixture, transpiler)).descriptor.sha256;
   wasiSha = (await ensureComponentArtifacts(bindings.PACKS, wasiFixture, transpiler)).descriptor.sha256;

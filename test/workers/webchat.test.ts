@@ -1,16 +1,16 @@
-import { SELF, runInDurableObject } from 'cloudflare:test';
+import { SELF, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type EgressMessage, egressMessage } from '../../src/egress/bus.js';
 import { BUTTONS_MIME, webchatEgressSender } from '../../src/egress/webchat.js';
 import { channelStubFor, deliverIngress, ingressMessage } from '../../src/ingress/bus.js';
 import type { ChannelMessageEnvelope } from '../../src/ingress/envelope.js';
-import { activityEnvelope, webchatActivitySchema } from '../../src/ingress/webchat.js';
+import { activityEnvelope, conversationStub, webchatActivitySchema } from '../../src/ingress/webchat.js';
 import { mintToken } from '../../src/ingress/webchat-token.js';
 import type { ChannelSession } from '../../src/session/channel-session.js';
 import { setTelemetrySink } from '../../src/session/telemetry.js';
 import { buildTenantCtx } from '../../src/session/tenant-ctx.js';
-import type { ActivitySet, DirectLineActivity } from '../../src/session/webchat-conversation.js';
-import { activate, seedPack, testEnv } from './runtime-fixtures.js';
+import type { ActivitySet, DirectLineActivity, WebchatConversation } from '../../src/session/webchat-conversation.js';
+import { ECHO_FLOW, activate, seedPack, testEnv } from './runtime-fixtures.js';
 
 beforeAll(() => {
   setTelemetrySink(() => {});
@@ -232,6 +232,23 @@ describe('webchat facade: activities', () => {
     expect((await json<ActivitySet>(await getActivities('acme', s.conversationId, s.token))).activities).toHaveLength(0);
   });
 
+  it('an idle conversation expires after the retention period (30 days) and then answers 404; an active one is kept', async () => {
+    const idle = await startConversation('acme');
+    const active = await startConversation('acme');
+    for (const s of [idle, active]) await post('acme', s.conversationId, s.token, event('x'));
+    const idleStub = conversationStub(testEnv, 'acme', idle.conversationId);
+    await runInDurableObject(idleStub, (instance: WebchatConversation, state) => {
+      const old = Date.now() - 31 * 24 * 3600 * 1000;
+      state.storage.sql.exec('UPDATE activities SET created_at = ?', old);
+      state.storage.sql.exec('UPDATE meta SET created_at = ?', old);
+      expect(instance.openSockets()).toBe(0);
+    });
+    expect(await runDurableObjectAlarm(idleStub)).toBe(true);
+    expect(await runDurableObjectAlarm(conversationStub(testEnv, 'acme', active.conversationId))).toBe(true);
+    expect((await getActivities('acme', idle.conversationId, idle.token)).status).toBe(404);
+    expect((await json<ActivitySet>(await getActivities('acme', active.conversationId, active.token))).activities).toHaveLength(1);
+  });
+
   it('resume (GET conversation) returns conversationId, a fresh token and a stream URL carrying the watermark', async () => {
     const s = await startConversation('acme');
     const res = await SELF.fetch(`${dl('acme')}/conversations/${s.conversationId}?watermark=4`, { headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/json' } });
@@ -272,6 +289,20 @@ describe('webchat facade: WebSocket stream and egress', () => {
     await until(() => (again.frames.length >= 1 ? true : undefined), 'the reconnect replay');
     expect(again.frames[0]!.activities.map((a) => a.text)).toEqual(['two']);
     again.ws.close();
+  });
+
+  it('a posted message travels the real queues to the flow and its reply arrives on the socket after the echo', async () => {
+    const digest = await seedPack('webchat-echo', '1.0.0', [ECHO_FLOW('bot')]);
+    await activate('tenant-e2e', 'webchat-echo', digest);
+    const s = await startConversation('tenant-e2e');
+    const { ws, frames } = await openStream(s);
+    const res = await post('tenant-e2e', s.conversationId, s.token, { type: 'message', from: { id: 'u1' }, text: 'ping', channelData: { clientActivityID: 'c-1' } });
+    const { id } = await json<{ id: string }>(res);
+    const activities = () => frames.flatMap((f) => f.activities);
+    const botReply = await until(() => activities().find((a) => a.from?.role === 'bot'), 'the bot reply on the socket', 30_000);
+    expect(botReply).toMatchObject({ text: 'bot: ping', replyToId: id });
+    expect(activities().map((a) => a.id)).toEqual([id, botReply.id]);
+    ws.close();
   });
 
   it('fans out to every open socket of the conversation, and only of that conversation', async () => {

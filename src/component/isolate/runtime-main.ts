@@ -26,6 +26,8 @@ type Instantiate = (
 interface CallState {
   host: HostApi | null;
   wasi: WasiContext;
+  /** Epoch ms after which `control.should-cancel` answers true; 0 = no deadline. */
+  deadlineMs: number;
 }
 
 /** Fuel charged for each call from a component into a JS import (≈ its cost in loop back-edges). */
@@ -61,7 +63,7 @@ export function registerComponent(slot: ComponentSlot, instantiate: Instantiate,
     cores,
     loaded: undefined,
     queue: Promise.resolve(),
-    current: { host: null, wasi: { environment: [], logs: [] } },
+    current: { host: null, wasi: { environment: [], logs: [] }, deadlineMs: 0 },
   });
 }
 
@@ -85,7 +87,8 @@ function hostOf(entry: Entry): HostApi {
 function greenticImports(entry: Entry, base: string): Record<string, unknown> | undefined {
   switch (base) {
     case 'greentic:component/control':
-      return { shouldCancel: () => false, yieldNow: () => {} };
+      // Workers clocks only advance across I/O, so this flips between host calls, not mid-loop.
+      return { shouldCancel: () => entry.current.deadlineMs > 0 && Date.now() > entry.current.deadlineMs, yieldNow: () => {} };
     case 'greentic:secrets-store/secrets-store':
       return {
         get: async (key: string) => {
@@ -335,7 +338,7 @@ export class PackIsolate extends WorkerEntrypoint<{ ASSETS?: Record<string, Uint
       return { ok: false, error: { code: 'component.not-found', message: `no component ${req.component} in this pack`, retryable: false }, logs: [] };
     }
     return serialize(entry, async () => {
-      const state: CallState = { host: req.host, wasi: { environment: req.environment, logs: [] } };
+      const state: CallState = { host: req.host, wasi: { environment: req.environment, logs: [] }, deadlineMs: Number(req.ctx.deadlineMs) };
       entry.current = state;
       let loaded: Loaded | undefined;
       try {
@@ -349,7 +352,7 @@ export class PackIsolate extends WorkerEntrypoint<{ ASSETS?: Record<string, Uint
         if (!loaded) entry.loaded = undefined;
         return { ok: false, error: failureOf(entry, loaded, err), logs: state.wasi.logs };
       } finally {
-        entry.current = { host: null, wasi: { environment: [], logs: [] } };
+        entry.current = { host: null, wasi: { environment: [], logs: [] }, deadlineMs: 0 };
       }
     });
   }

@@ -18,6 +18,7 @@ import {
   type PackRecord,
 } from './pack-index.js';
 import { archiveKey, putPackModel } from './pack-store.js';
+import { readBoundedBody } from '../ingress/bounded-body.js';
 import { MAX_PACK_BYTES, type PackUploadPipeline, trustPolicyOf } from './upload.js';
 
 const activationBody = z.union([z.object({ version: z.string().min(1) }).strict(), z.object({ digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) }).strict()]);
@@ -31,12 +32,8 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
   api.use('*', adminAuth());
 
   api.post('/packs', async (c) => {
-    const declared = Number.parseInt(c.req.header('content-length') ?? '', 10);
-    if (Number.isFinite(declared) && declared > MAX_PACK_BYTES) {
-      return c.json({ error: 'pack_too_large', message: `the pack is ${declared} bytes; the limit is ${MAX_PACK_BYTES}` }, 413);
-    }
-    const bytes = new Uint8Array(await c.req.arrayBuffer());
-    if (bytes.length > MAX_PACK_BYTES) return c.json({ error: 'pack_too_large', message: `the pack is ${bytes.length} bytes; the limit is ${MAX_PACK_BYTES}` }, 413);
+    const bytes = await readBoundedBody(c.req.raw, MAX_PACK_BYTES);
+    if (bytes === undefined) return c.json({ error: 'pack_too_large', message: `the pack is larger than the limit of ${MAX_PACK_BYTES} bytes` }, 413);
     if (bytes.length === 0) return c.json({ error: 'empty_body', message: 'send the .gtpack bytes as the request body (Content-Type: application/octet-stream)' }, 400);
     const ingest = pipeline();
     if (ingest === undefined) return c.json({ error: 'upload_unavailable', message: 'pack verification is not wired in this build' }, 503);

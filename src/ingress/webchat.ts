@@ -10,6 +10,7 @@ import { canonicalSessionKey } from '../session/session-key.js';
 import { logEvent } from '../session/telemetry.js';
 import { IDENTIFIER, buildTenantCtx } from '../session/tenant-ctx.js';
 import type { DirectLineActivity, WebchatConversation } from '../session/webchat-conversation.js';
+import { readBoundedBody } from './bounded-body.js';
 import { publishIngress } from './bus.js';
 import type { ChannelMessageEnvelopeInput } from './envelope.js';
 import { TOKEN_TTL_SECONDS, type WebchatTokenClaims, mintToken, newConversationId, verifyToken } from './webchat-token.js';
@@ -103,30 +104,8 @@ async function authorize(c: Ctx, token: string | undefined, conversationId?: str
 
 /** Reads a body up to the 1 MiB limit; `null` means too large. */
 async function boundedText(c: Ctx): Promise<string | null> {
-  const declared = Number.parseInt(c.req.header('content-length') ?? '', 10);
-  if (Number.isFinite(declared) && declared > MAX_ACTIVITY_BYTES) return null;
-  const body = c.req.raw.body;
-  if (body === null) return '';
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ACTIVITY_BYTES) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const bytes = await readBoundedBody(c.req.raw, MAX_ACTIVITY_BYTES);
+  return bytes === undefined ? null : new TextDecoder().decode(bytes);
 }
 
 // ------------------------------------------------------------------ envelope

@@ -5,6 +5,7 @@
 // response without running the flow again.
 import type { Context } from 'hono';
 import type { Env } from '../env.js';
+import { readBoundedBody } from './bounded-body.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
 import type { WebhookRunRequest, WebhookRunResult } from '../session/channel-session.js';
 import { channelObjectName, parseShardCount } from '../session/session-key.js';
@@ -85,33 +86,6 @@ function problem(status: number, error: string, message: string): Response {
   return Response.json({ error, message }, { status });
 }
 
-/** Reads at most `limit` bytes; undefined when the body is larger. */
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | undefined> {
-  const declared = Number.parseInt(request.headers.get('content-length') ?? '', 10);
-  if (Number.isFinite(declared) && declared > limit) return undefined;
-  if (request.body === null) return new Uint8Array();
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 const STATUS_OF: Record<string, number> = {
   NoActivePack: 404,
   FlowNotFound: 404,
@@ -125,7 +99,7 @@ export async function handleWebhook(c: Context<{ Bindings: Env }>): Promise<Resp
   const flowId = c.req.param('flow') ?? '';
   if (!IDENTIFIER.test(tenant)) return problem(400, 'invalid_tenant', `tenant ${JSON.stringify(tenant)} is not an identifier (letters, digits, ".", "_", "-")`);
   if (!IDENTIFIER.test(flowId)) return problem(400, 'invalid_flow', `flow ${JSON.stringify(flowId)} is not an identifier (letters, digits, ".", "_", "-")`);
-  const body = await readLimited(c.req.raw, WEBHOOK_MAX_BODY_BYTES);
+  const body = await readBoundedBody(c.req.raw, WEBHOOK_MAX_BODY_BYTES);
   if (body === undefined) return problem(413, 'payload_too_large', `request body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes`);
   const idempotencyKey = c.req.header('idempotency-key');
   if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 256)) {

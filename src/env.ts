@@ -12,6 +12,8 @@ export interface Env {
   COMPONENT_CPU_MS: string;
   WAIT_TTL_SECONDS: string;
   ADMIN_TOKEN?: string;
+  /** JSON map tenant → host patterns its components may call (see README). */
+  COMPONENT_HTTP_ALLOW_HOSTS?: string;
   PACK_TRUSTED_KEYS?: string;
   /** One Durable Object per WebChat conversation (Direct Line facade). */
   WEBCHAT: DurableObjectNamespace;

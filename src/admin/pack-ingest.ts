@@ -1,15 +1,30 @@
 // The real upload pipeline: the pack module verifies the archive under the trust policy and
-// yields the manifest's compiled flows; component transpilation is delegated to the component
-// runtime once it exposes its edge transpiler (until then components are recorded, not prepared).
+// yields the manifest's compiled flows and components; each component is then transpiled once
+// per digest by the component runtime (artifacts in R2 under `components/<sha256>/`).
+import { transpilePackComponents } from '../component/edge.js';
+import type { ManifestCapabilities } from '../component/host-policy.js';
 import { PackError } from '../pack/errors.js';
 import { parseTrustedKeys } from '../pack/keys.js';
 import { openPack } from '../pack/reader.js';
-import { verifyPack } from '../pack/verify.js';
+import { componentWasmPath, verifyPack } from '../pack/verify.js';
 import type { Flow } from '../flow/model.js';
 import type { PackInspection, PackUploadPipeline } from './upload.js';
 
-function flowsOf(bytes: Uint8Array): Flow[] {
-  const opened = openPack(bytes);
+type OpenedPack = ReturnType<typeof openPack>;
+
+/** Each component's wasm and the capabilities its manifest declares (what the host grants from). */
+function componentsOf(opened: OpenedPack, digests: Map<string, string | null>): NonNullable<PackInspection['components']> {
+  const manifest = opened.manifest;
+  if (manifest === undefined) return [...digests].map(([id, sha]) => (sha === null ? { id } : { id, digest: `sha256:${sha}` }));
+  return manifest.components.map((c) => {
+    const wasm = opened.entries.get(componentWasmPath(manifest, c.id));
+    const sha = digests.get(c.id) ?? null;
+    const capabilities: ManifestCapabilities = { capabilities: c.capabilities as ManifestCapabilities['capabilities'] };
+    return { id: c.id, ...(sha === null ? {} : { digest: `sha256:${sha}` }), manifest: capabilities, ...(wasm === undefined ? {} : { wasm }) };
+  });
+}
+
+function flowsOf(opened: OpenedPack): Flow[] {
   if (opened.manifest !== undefined) {
     return opened.manifest.flows.map((entry) => {
       const tags = [...new Set([...(entry.flow.metadata?.tags ?? []), ...entry.tags])];
@@ -40,6 +55,7 @@ export const packUploadPipeline: PackUploadPipeline = {
       throw err;
     }
     if (!report.ok) return { ok: false, report, reason: report.errors.join('; ') || `rejected under the "${policy}" trust policy` };
+    const opened = openPack(bytes);
     const verifiedBy = report.signatures.find((s) => s.status === 'valid' && s.verified_by !== undefined)?.verified_by ?? null;
     return {
       ok: true,
@@ -50,11 +66,12 @@ export const packUploadPipeline: PackUploadPipeline = {
       publisher: report.publisher,
       signed_by: verifiedBy,
       trust: verifiedBy !== null ? 'verified' : `${policy}-unverified`,
-      flows: flowsOf(bytes),
-      components: report.components.map((c) => (c.sha256 === null ? { id: c.id } : { id: c.id, digest: `sha256:${c.sha256}` })),
+      flows: flowsOf(opened),
+      components: componentsOf(opened, new Map(report.components.map((c) => [c.id, c.sha256]))),
     };
   },
-  async prepareComponents() {
-    // Transpilation at upload is bound here once src/component exposes its edge transpiler.
+  async prepareComponents(env, inspection) {
+    const withWasm = (inspection.components ?? []).flatMap((c) => (c.wasm === undefined ? [] : [{ id: c.id, wasm: c.wasm }]));
+    if (withWasm.length > 0) await transpilePackComponents(env, withWasm);
   },
 };

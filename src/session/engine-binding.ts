@@ -1,5 +1,8 @@
 // Binds the pure flow executor to the channel object: the turn's state store, the pack's flows
 // for flow.call/goto, the component invoker, and per-node / per-component spans.
+import { edgeComponentRunner } from '../component/edge.js';
+import type { TenantPolicy } from '../component/host-policy.js';
+import { componentInvoker } from '../component/invoker.js';
 import type { Env } from '../env.js';
 import { type ComponentInvoker, FlowExecutor, type FlowRunResult, type StateStore } from '../flow/executor.js';
 import type { JsonValue } from '../flow/model.js';
@@ -91,9 +94,40 @@ export function createFlowEngine(invokerFor: ComponentInvokerFactory): FlowEngin
   };
 }
 
-let invokerFactory: ComponentInvokerFactory = () => undefined;
+/**
+ * `COMPONENT_HTTP_ALLOW_HOSTS`: JSON map tenant → host patterns its components may reach over
+ * http-client (e.g. `{"demo":["api.example.com","*.example.org"]}`); absent tenants reach nothing.
+ */
+export function tenantPolicyOf(env: Env, tenant: string): TenantPolicy {
+  let hosts: unknown;
+  try {
+    hosts = (JSON.parse(env.COMPONENT_HTTP_ALLOW_HOSTS ?? '{}') as Record<string, unknown>)[tenant];
+  } catch {
+    hosts = undefined;
+  }
+  return { httpAllowHosts: Array.isArray(hosts) ? hosts.filter((h): h is string => typeof h === 'string') : [] };
+}
 
-/** Called once by the component runtime's wiring (worker.ts) to plug in its Dynamic Worker invoker. */
+/**
+ * The production invoker: the pack's components run in its Dynamic Worker (one per pack digest
+ * and tenant), with grants from each component's manifest and the tenant's policy.
+ */
+export const edgeInvokerFactory: ComponentInvokerFactory = (turn) => {
+  const components = turn.model.components.flatMap((c) =>
+    c.digest === undefined ? [] : [{ id: c.id, sha256: c.digest.replace(/^sha256:/, ''), manifest: c.manifest as never }],
+  );
+  if (components.length === 0) return undefined;
+  const runner = edgeComponentRunner(
+    turn.env,
+    { packId: turn.model.pack_id, digest: turn.model.digest, components },
+    { tenant: turn.ctx.tenant, team: turn.ctx.team, tenantPolicy: tenantPolicyOf(turn.env, turn.ctx.tenant) },
+  );
+  return componentInvoker(() => runner);
+};
+
+let invokerFactory: ComponentInvokerFactory = edgeInvokerFactory;
+
+/** Replaces the component invoker (tests substitute a scripted one). */
 export function setComponentInvokerFactory(factory: ComponentInvokerFactory): void {
   invokerFactory = factory;
 }

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { EgressMessage } from '../../src/egress/bus.js';
 import { channelStubFor, deliverIngress } from '../../src/ingress/bus.js';
 import type { ChannelSession } from '../../src/session/channel-session.js';
-import { setComponentInvokerFactory } from '../../src/session/engine-binding.js';
+import { edgeInvokerFactory, setComponentInvokerFactory } from '../../src/session/engine-binding.js';
 import { setTelemetrySink } from '../../src/session/telemetry.js';
 import { ECHO_FLOW, SURVEY_FLOW, activate, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
 
@@ -98,7 +98,7 @@ describe('channel session: dedup, ordering, isolation', () => {
       expect(log.replace('x,', '')).toBe(bySeq.map((t) => `${t},`).join(''));
       expect(new Set(bySeq).size).toBe(50);
     } finally {
-      setComponentInvokerFactory(() => undefined);
+      setComponentInvokerFactory(edgeInvokerFactory);
     }
   });
 

@@ -64,7 +64,7 @@ export function channelStubFor(env: Env, envelope: ChannelMessageEnvelope): Dura
     envelope.session_id,
     parseShardCount(env.SESSION_SHARDS),
   );
-  const ns = env.CHANNEL as DurableObjectNamespace<ChannelSession>;
+  const ns = env.CHANNEL as unknown as DurableObjectNamespace<ChannelSession>;
   return ns.get(ns.idFromName(name));
 }
 

@@ -25,7 +25,7 @@ const ACTIVITY_ID = /^[A-Za-z0-9_-]+\|\d{7}$/;
 type Ctx = Context<{ Bindings: Env }>;
 
 export function conversationStub(env: Env, tenant: string, conversationId: string): DurableObjectStub<WebchatConversation> {
-  const ns = env.WEBCHAT as DurableObjectNamespace<WebchatConversation>;
+  const ns = env.WEBCHAT as unknown as DurableObjectNamespace<WebchatConversation>;
   return ns.get(ns.idFromName(`${env.GREENTIC_ENV}:${tenant}:${conversationId}`));
 }
 

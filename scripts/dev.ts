@@ -1,21 +1,20 @@
 /**
  * `npm run dev`: everything a fresh clone needs to chat with the demo bot.
  *
- *   1. generates `.dev.vars` (ADMIN_TOKEN, WEBCHAT_TOKEN_SECRET) and a dev signing key under
- *      `.greentic/dev/` (both gitignored) on first run;
+ *   1. generates `.dev.vars` (ADMIN_TOKEN, WEBCHAT_TOKEN_SECRET), a dev signing key and the
+ *      bundle's tenant secrets (random values, e.g. DEMO_API_KEY, in `.greentic/dev/secrets.json`)
+ *      on first run — all gitignored;
  *   2. vendors the WebChat bundle into `public/vendor/` (the browser may have no internet);
- *   3. builds + signs the bundle's packs, cached by content hash;
+ *   3. builds each pack's TypeScript components (`components/<name>/component.manifest.json`, via
+ *      greentic-component build) and then builds + signs the bundle's packs, both cached by
+ *      content hash;
  *   4. applies the D1 migrations to the local database (cached by hash);
  *   5. starts `wrangler dev` on 127.0.0.1, waits until it answers, publishes greentic.demo.yaml
- *      (demo pack for tenant `demo`) and prints the URL.
+ *      (demo pack and its secrets for tenant `demo`) and prints the URL.
  *
  * Options: --port N (default 8787, or $PORT), --persist-to DIR (local state, default
  * .wrangler/state), --bundle FILE (default greentic.demo.yaml). A second run only restarts
  * wrangler: every earlier step is a cache hit.
- *
- * GREENTIC_DEMO_COMPONENTS=1 also builds each pack's TypeScript components
- * (`components/<name>/component.manifest.json`, via greentic-component build) and lists them in
- * the pack: off by default until the runtime invokes pack components.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,8 +23,7 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { publishBundle, readPackTree } from '../src/cli/greentic-pack-publish.js';
+import { loadBundle, publishBundle, readPackTree } from '../src/cli/greentic-pack-publish.js';
 import { buildPack, generateKeyPair, keyId, parsePrivateKeyPem, privateKeyToPem, publicKeyFromSeed, publicKeyToPem, sha256Hex, signPackArchive } from '../src/pack/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -89,6 +87,23 @@ async function ensureDevVars(): Promise<Record<string, string>> {
   return vars;
 }
 
+/**
+ * Values for the secrets the bundle's tenants list (`.greentic/dev/secrets.json`, the file
+ * `publish --secrets` reads): a name missing from the file and the environment gets a random value.
+ */
+async function ensureDevSecrets(bundleFile: string): Promise<Record<string, string>> {
+  const file = join(DEV_DIR, 'secrets.json');
+  const values: Record<string, string> = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as Record<string, string>) : {};
+  const names = Object.values((await loadBundle(bundleFile)).tenants ?? {}).flatMap((t) => t.secrets);
+  const generated = names.filter((n) => (values[n] === undefined || values[n] === '') && !process.env[n]);
+  if (generated.length === 0) return values;
+  for (const name of generated) values[name] = randomBytes(18).toString('base64url');
+  await mkdir(DEV_DIR, { recursive: true });
+  await writeFile(file, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
+  step(`generated ${generated.join(', ')} into .greentic/dev/secrets.json`);
+  return values;
+}
+
 /** The development signing key (never committed): `.greentic/dev/pack.key.pem`. */
 async function ensureDevKey(): Promise<Uint8Array> {
   const keyFile = join(DEV_DIR, 'pack.key.pem');
@@ -135,22 +150,45 @@ interface BuiltComponent {
   sha256: string;
 }
 
-/** Builds every `components/<name>/` of a pack source with greentic-component (which caches by content hash). */
-async function buildComponents(packDir: string): Promise<BuiltComponent[]> {
+/**
+ * Builds every `components/<name>/` of a pack source with greentic-component into the path its
+ * pack.yaml lists. An unchanged source (content hash, after the build's manifest update) with its
+ * wasm in place skips the build entirely; a changed one still hits greentic-component's own cache
+ * when only files outside the bundle changed.
+ */
+async function buildComponents(packDir: string, cache: Cache): Promise<BuiltComponent[]> {
   const dir = join(packDir, 'components');
   if (!existsSync(dir)) return [];
   const built: BuiltComponent[] = [];
   for (const ent of (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
     const manifestFile = join(dir, ent.name, 'component.manifest.json');
     if (!existsSync(manifestFile)) continue;
+    const componentDir = join(dir, ent.name);
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { id: string; version: string; artifacts?: { component_wasm?: string } };
-    step(`building component ${manifest.id} (greentic-component build)`);
+    const wasm = `components/${ent.name}/${manifest.artifacts?.component_wasm ?? `dist/${ent.name}.wasm`}`;
+    const sourceHash = () => treeHash(componentDir, (n) => n === 'dist' || n.startsWith('.') || n === 'node_modules');
+    const cacheKey = `component:${relative(ROOT, componentDir)}`;
+    const recorded = cache[cacheKey]?.split(':');
+    const wasmFile = join(packDir, wasm);
+    if (recorded !== undefined && existsSync(wasmFile) && recorded[0] === (await sourceHash())) {
+      const sha256 = sha256Hex(new Uint8Array(await readFile(wasmFile)));
+      if (sha256 === recorded[1]) {
+        step(`component ${manifest.id}: unchanged (${relative(ROOT, wasmFile)})`);
+        built.push({ id: manifest.id, version: manifest.version, wasm, sha256 });
+        continue;
+      }
+    }
+    step(`building component ${manifest.id} (greentic-component build; about 15 s the first time)`);
     await new Promise<void>((ok, fail) => {
-      const child = spawn(process.execPath, [join(ROOT, 'bin', 'greentic-component.js'), 'build', '--dir', join(dir, ent.name)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'greentic-component.js'), 'build', '--dir', componentDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr?.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') process.stderr.write(`  ${line}\n`);
+      });
       child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`greentic-component build ${ent.name} exited with ${code}`))));
     });
-    const wasm = `components/${ent.name}/${manifest.artifacts?.component_wasm ?? `dist/${ent.name}.wasm`}`;
-    built.push({ id: manifest.id, version: manifest.version, wasm, sha256: sha256Hex(new Uint8Array(await readFile(join(packDir, wasm)))) });
+    const sha256 = sha256Hex(new Uint8Array(await readFile(wasmFile)));
+    cache[cacheKey] = `${await sourceHash()}:${sha256}`;
+    built.push({ id: manifest.id, version: manifest.version, wasm, sha256 });
   }
   return built;
 }
@@ -179,24 +217,20 @@ async function main(): Promise<void> {
 
   const vars = await ensureDevVars();
   const seed = await ensureDevKey();
+  const secrets = await ensureDevSecrets(bundle);
   const cache = await readCache();
   await vendorWebchat(cache);
 
-  // Packs: content hash of the source tree + signing key → cached signed archive.
-  const withComponents = process.env.GREENTIC_DEMO_COMPONENTS === '1';
+  // Packs: content hash of the source tree (component wasm by digest) + signing key → cached
+  // signed archive. Components are built first: pack.yaml names their wasm, which must exist.
   const archive = async (path: string): Promise<Uint8Array> => {
     if (path.endsWith('.gtpack')) return new Uint8Array(await readFile(path));
-    const components = withComponents ? await buildComponents(path) : [];
+    const components = await buildComponents(path, cache);
     const hash = `${await treeHash(path, (n) => n === 'dist' || n.startsWith('.'))}:${keyId(publicKeyFromSeed(seed))}:${components.map((c) => c.sha256).join(',')}`;
     const out = join(DEV_DIR, 'packs', `${sha256Hex(new TextEncoder().encode(path)).slice(0, 16)}.gtpack`);
     if (cache[`pack:${path}`] === hash && existsSync(out)) return new Uint8Array(await readFile(out));
     step(`building and signing ${relative(ROOT, path) || '.'}${components.length > 0 ? ` with ${components.length} component(s)` : ''}`);
     const files = await readPackTree(path);
-    if (components.length > 0) {
-      const packYaml = parseYaml(new TextDecoder().decode(files.get('pack.yaml'))) as { components?: unknown[] };
-      packYaml.components = components.map(({ id, version, wasm }) => ({ id, version, wasm }));
-      files.set('pack.yaml', new TextEncoder().encode(stringifyYaml(packYaml)));
-    }
     const bytes = signPackArchive(buildPack(files).bytes, seed).bytes;
     await mkdir(dirname(out), { recursive: true });
     await writeFile(out, bytes);
@@ -204,6 +238,16 @@ async function main(): Promise<void> {
     return bytes;
   };
 
+  // Build before wrangler starts, so the two do not compete for the CPU and a broken component
+  // shows up first; publishing below reuses these cached archives.
+  for (const ref of (await loadBundle(bundle)).packs) {
+    const source = resolve(dirname(bundle), typeof ref === 'string' ? ref : ref.path);
+    try {
+      await archive(source);
+    } catch (err) {
+      step(`error: building ${relative(ROOT, source)} failed: ${(err as Error).message}`);
+    }
+  }
   await migrateD1(cache, persistTo);
   await mkdir(DEV_DIR, { recursive: true });
   await writeFile(CACHE_FILE, `${JSON.stringify(cache, null, 2)}\n`);
@@ -228,7 +272,7 @@ async function main(): Promise<void> {
   }
   step(`publishing ${relative(ROOT, bundle)}`);
   try {
-    await publishBundle(bundle, { url, token: vars.ADMIN_TOKEN!, seed, archive }, { out: () => {}, err: (t) => process.stderr.write(`  ${t}`), env: process.env });
+    await publishBundle(bundle, { url, token: vars.ADMIN_TOKEN!, seed, archive, secrets }, { out: () => {}, err: (t) => process.stderr.write(`  ${t}`), env: process.env });
     await writeFile(CACHE_FILE, `${JSON.stringify(cache, null, 2)}\n`);
   } catch (err) {
     // The runner keeps serving what was active before; a pack edit usually just needs a version bump.

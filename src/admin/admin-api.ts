@@ -1,5 +1,5 @@
 // The admin API, mounted at /admin/v1: pack upload (verified before anything is stored), pack list,
-// and per-tenant activation for this deployment's environment.
+// per-tenant activation and tenant secrets (secrets-api.ts) for this deployment's environment.
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { sha256HexAsync } from '../pack/digest.js';
@@ -18,6 +18,7 @@ import {
   type PackRecord,
 } from './pack-index.js';
 import { archiveKey, putPackModel } from './pack-store.js';
+import { secretsApi } from './secrets-api.js';
 import { readBoundedBody } from '../ingress/bounded-body.js';
 import { MAX_PACK_BYTES, type PackUploadPipeline, trustPolicyOf } from './upload.js';
 
@@ -118,6 +119,8 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
     if (!removed) return c.json({ error: 'not_active', message: `pack ${packId} is not active for tenant "${tenant}" in env "${c.env.GREENTIC_ENV}"` }, 404);
     return c.body(null, 204);
   });
+
+  api.route('/', secretsApi());
 
   return api;
 }

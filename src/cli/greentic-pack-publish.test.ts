@@ -1,9 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminApi } from '../admin/admin-api.js';
+import type { Env } from '../env.js';
+import { sha256Hex } from '../pack/index.js';
 import { main } from './greentic-pack.js';
-import { loadBundle } from './greentic-pack-publish.js';
+import { cmdPublish, loadBundle } from './greentic-pack-publish.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -41,10 +45,132 @@ describe('greentic-pack publish (offline checks; the live path is tested in test
   });
 
   it('exits 1 with the admin URL when the runner cannot be reached', async () => {
+    // A source without components: it builds in a fresh clone, where no component wasm exists yet.
+    const src = join(dir, 'plain-pack');
+    await mkdir(join(src, 'flows'), { recursive: true });
+    await writeFile(join(src, 'pack.yaml'), 'pack_id: plain\nversion: 0.1.0\nkind: application\npublisher: tests\ncomponents: []\nflows:\n  - id: main\n    file: flows/main.ygtc\n');
+    await writeFile(join(src, 'flows', 'main.ygtc'), 'id: main\ntype: messaging\nnodes:\n  hi:\n    emit.response: { text: "hi" }\n    routing: out\n');
     const file = join(dir, 'ok.yaml');
-    await writeFile(file, `packs:\n  - ${join(process.cwd(), 'packs/demo')}\n`);
+    await writeFile(file, `packs:\n  - ${src}\n`);
     const r = await run(['--bundle', file, '--url', 'http://127.0.0.1:1', '--token', 't']);
     expect(r.code).toBe(1);
     expect(r.err).toContain('AdminApi: POST http://127.0.0.1:1/admin/v1/packs');
+  });
+});
+
+/** The slice of R2 the secrets API uses, in memory, so the real admin routes run in Node. */
+function memoryBucket() {
+  const objects = new Map<string, { bytes: Uint8Array; customMetadata: Record<string, string>; uploaded: Date }>();
+  const meta = (key: string) => {
+    const o = objects.get(key);
+    return o === undefined ? null : { key, size: o.bytes.length, customMetadata: o.customMetadata, uploaded: o.uploaded };
+  };
+  const bucket = {
+    objects,
+    head: async (key: string) => meta(key),
+    get: async (key: string) => {
+      const o = objects.get(key);
+      return o === undefined ? null : { ...meta(key), arrayBuffer: async () => o.bytes.slice().buffer };
+    },
+    put: async (key: string, value: Uint8Array, opts?: { customMetadata?: Record<string, string> }) => {
+      objects.set(key, { bytes: new Uint8Array(value), customMetadata: opts?.customMetadata ?? {}, uploaded: new Date() });
+    },
+    delete: async (key: string) => {
+      objects.delete(key);
+    },
+    list: async (opts: { prefix?: string }) => ({ objects: [...objects.keys()].filter((k) => k.startsWith(opts.prefix ?? '')).sort().map((k) => meta(k)!), truncated: false }),
+  };
+  return bucket;
+}
+
+/** A runner's admin API (secrets routes need only R2) answering publish's requests in-process. */
+function runnerAdmin() {
+  const bucket = memoryBucket();
+  const env = { ADMIN_TOKEN: 'admin-t', GREENTIC_ENV: 'dev', PACKS: bucket } as unknown as Env;
+  const app = new Hono<{ Bindings: Env }>().route('/admin/v1', adminApi(() => undefined));
+  const calls: string[] = [];
+  const doFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const req = new Request(input, init);
+    calls.push(`${req.method} ${new URL(req.url).pathname}`);
+    return app.request(req, undefined, env);
+  }) as typeof fetch;
+  return { bucket, calls, fetch: doFetch };
+}
+
+async function publish(args: string[], admin: ReturnType<typeof runnerAdmin>, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await cmdPublish([...args, '--url', 'http://runner.test', '--token', 'admin-t'], { out: (t) => (out += t), err: (t) => (err += t), env, fetch: admin.fetch });
+  return { code, out, err };
+}
+
+describe('greentic-pack publish: tenant secrets', () => {
+  const bundleWithSecrets = async (name: string, secrets: string[]) => {
+    const file = join(dir, name);
+    await writeFile(file, `tenant: acme\ntenants:\n  acme:\n    secrets: [${secrets.join(', ')}]\n`);
+    return file;
+  };
+
+  it('the repository bundle lists DEMO_API_KEY by name for tenant demo', async () => {
+    expect((await loadBundle('greentic.demo.yaml')).tenants?.demo?.secrets).toEqual(['DEMO_API_KEY']);
+  });
+
+  it('sets each listed secret from --secrets at the tenant-wide key, then reports it unchanged on a re-run', async () => {
+    const bundle = await bundleWithSecrets('secrets.yaml', ['DEMO_API_KEY', 'OTHER_KEY']);
+    const values = join(dir, 'values.json');
+    await writeFile(values, JSON.stringify({ DEMO_API_KEY: 'k-123', OTHER_KEY: 'o-456' }));
+    const admin = runnerAdmin();
+
+    const first = await publish(['--bundle', bundle, '--secrets', values, '--json'], admin);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out)).toMatchObject({ packs: [], secrets: [{ tenant: 'acme', key: 'DEMO_API_KEY', status: 'set' }, { tenant: 'acme', key: 'OTHER_KEY', status: 'set' }] });
+    expect(first.out).not.toContain('k-123');
+    const stored = admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY');
+    expect(new TextDecoder().decode(stored?.bytes)).toBe('k-123');
+
+    const again = await publish(['--bundle', bundle, '--secrets', values, '--json'], admin);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.out).secrets.map((s: { status: string }) => s.status)).toEqual(['unchanged', 'unchanged']);
+    expect(admin.calls.filter((c) => c.startsWith('PUT'))).toHaveLength(2);
+
+    await writeFile(values, JSON.stringify({ DEMO_API_KEY: 'k-rotated', OTHER_KEY: 'o-456' }));
+    const rotated = await publish(['--bundle', bundle, '--secrets', values, '--json'], admin);
+    expect(JSON.parse(rotated.out).secrets.map((s: { status: string }) => s.status)).toEqual(['set', 'unchanged']);
+    expect(admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY')?.customMetadata.sha256).toBe(sha256Hex(new TextEncoder().encode('k-rotated')));
+  });
+
+  it('takes a value missing from --secrets from the environment variable of the same name', async () => {
+    const bundle = await bundleWithSecrets('env.yaml', ['DEMO_API_KEY']);
+    const admin = runnerAdmin();
+    const r = await publish(['--bundle', bundle], admin, { DEMO_API_KEY: 'from-env' });
+    expect(r.code).toBe(0);
+    expect(new TextDecoder().decode(admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY')?.bytes)).toBe('from-env');
+  });
+
+  it('exits 1 naming every listed secret without a value, before calling the runner', async () => {
+    const bundle = await bundleWithSecrets('missing.yaml', ['DEMO_API_KEY', 'SECOND']);
+    const admin = runnerAdmin();
+    const r = await publish(['--bundle', bundle], admin, { SECOND: 'x' });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('MissingSecret');
+    expect(r.err).toContain('DEMO_API_KEY (tenant acme)');
+    expect(r.err).not.toContain('SECOND (');
+    expect(admin.calls).toEqual([]);
+  });
+
+  it('exits 1 naming the file when --secrets is not a JSON map of strings', async () => {
+    const bundle = await bundleWithSecrets('bad-values.yaml', ['DEMO_API_KEY']);
+    const values = join(dir, 'bad-values.json');
+    await writeFile(values, JSON.stringify({ DEMO_API_KEY: 42 }));
+    const r = await publish(['--bundle', bundle, '--secrets', values], runnerAdmin());
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`InvalidSecrets: ${values}`);
+  });
+
+  it('rejects a bundle secret name the host would refuse', async () => {
+    const bundle = await bundleWithSecrets('bad-name.yaml', ['"../escape"']);
+    const r = await publish(['--bundle', bundle, '--secrets', join(dir, 'values.json')], runnerAdmin());
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('InvalidBundle');
   });
 });

@@ -1,14 +1,16 @@
 /**
  * `greentic-pack publish`: applies a bundle config (`greentic.demo.yaml`) to a running runner
  * through its admin API — builds (and optionally signs) the bundle's pack sources, uploads them,
- * and activates the listed packs per tenant. Idempotent: packs build deterministically, an
- * upload of known bytes is a no-op, and an activation already in place is skipped.
+ * sets each tenant's listed secrets, and activates the listed packs per tenant. Idempotent: packs
+ * build deterministically, an upload of known bytes is a no-op, a secret whose stored sha256
+ * matches is not sent again, and an activation already in place is skipped.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { SECRET_KEY } from '../component/host-policy.js';
 import { buildPack, openPack, PackError, parsePrivateKeyPem, sha256Hex, signPackArchive } from '../pack/index.js';
 
 export interface PublishIo {
@@ -18,20 +20,23 @@ export interface PublishIo {
   fetch?: typeof fetch;
 }
 
-export const PUBLISH_HELP = `greentic-pack publish --bundle FILE --url URL --token TOKEN [--key PRIVATE.pem] [--json]
+export const PUBLISH_HELP = `greentic-pack publish --bundle FILE --url URL --token TOKEN [--key PRIVATE.pem] [--secrets FILE.json] [--json]
 
 Applies a bundle config (e.g. greentic.demo.yaml) to a running runner through its admin API:
 builds each pack source listed under "packs" (a directory with pack.yaml, or a .gtpack file),
 signs built packs with --key when given, uploads them (POST /admin/v1/packs) and activates them
-for the bundle's tenants (PUT /admin/v1/tenants/{tenant}/packs/{pack_id}). Re-running with the
-same inputs changes nothing.
+for the bundle's tenants (PUT /admin/v1/tenants/{tenant}/packs/{pack_id}). Secrets a tenant
+lists by name (tenants.<tenant>.secrets) are set first (PUT /admin/v1/tenants/{tenant}/secrets/{key});
+each value comes from --secrets, else from the environment variable of the same name. Re-running
+with the same inputs changes nothing.
 
 Options:
   --bundle FILE   bundle config (YAML)
   --url URL       the runner's base URL, e.g. http://127.0.0.1:8787
   --token TOKEN   the admin token (default: $ADMIN_TOKEN)
   --key FILE      Ed25519 private key (PKCS#8 PEM) to sign packs built from source
-  --json          print {packs, activations} on stdout
+  --secrets FILE  JSON object mapping secret name to value (string), e.g. {"DEMO_API_KEY": "…"}
+  --json          print {packs, secrets, activations} on stdout (secret names only, never values)
 `;
 
 const packRefSchema = z.union([z.string().min(1), z.object({ path: z.string().min(1) }).strict()]);
@@ -44,15 +49,23 @@ export const bundleSchema = z.looseObject({
   providers: z.record(z.string(), z.unknown()).optional(),
   /** Pack sources, relative to the bundle file. */
   packs: z.array(packRefSchema).default([]),
-  /** Packs to activate per tenant; without it every listed pack is activated for `tenant`. */
-  tenants: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/), z.object({ packs: z.array(z.string().min(1)) })).optional(),
+  /**
+   * Per tenant: packs to activate (without `tenants`, every listed pack is activated for
+   * `tenant`) and the NAMES of secrets to set; values never live in the bundle.
+   */
+  tenants: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9._-]+$/),
+      z.object({ packs: z.array(z.string().min(1)).default([]), secrets: z.array(z.string().regex(SECRET_KEY, 'a secret name (letters, digits, ".", "_", "-", "/")')).default([]) }),
+    )
+    .optional(),
 });
 export type Bundle = z.infer<typeof bundleSchema>;
 
 export class PublishError extends Error {
   override readonly name = 'PublishError';
   constructor(
-    readonly code: 'InvalidBundle' | 'AdminApi' | 'UnknownPack',
+    readonly code: 'InvalidBundle' | 'AdminApi' | 'UnknownPack' | 'MissingSecret' | 'InvalidSecrets',
     message: string,
   ) {
     super(`${code}: ${message}`);
@@ -65,6 +78,12 @@ export interface PackOutcome {
   digest: string;
   source: string;
   status: 'uploaded' | 'unchanged';
+}
+
+export interface SecretOutcome {
+  tenant: string;
+  key: string;
+  status: 'set' | 'unchanged';
 }
 
 export interface ActivationOutcome {
@@ -114,6 +133,37 @@ export async function packBytes(path: string, seed: Uint8Array | undefined, prog
   return seed === undefined ? built.bytes : signPackArchive(built.bytes, seed).bytes;
 }
 
+/** A `--secrets` file: a JSON object of name → string value. */
+export async function loadSecretsFile(file: string): Promise<Record<string, string>> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== undefined) throw err;
+    throw new PublishError('InvalidSecrets', `${file}: not JSON (${(err as Error).message})`);
+  }
+  const parsed = z.record(z.string(), z.string()).safeParse(raw);
+  if (!parsed.success) throw new PublishError('InvalidSecrets', `${file}: expected a JSON object mapping secret names to string values: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Every listed secret's value (the file first, then the environment); all missing names in one error. */
+function secretValues(bundleFile: string, bundle: Bundle, given: Record<string, string>, env: Record<string, string | undefined>): Map<string, string> {
+  const values = new Map<string, string>();
+  const missing: string[] = [];
+  for (const [tenant, spec] of Object.entries(bundle.tenants ?? {})) {
+    for (const name of spec.secrets) {
+      const value = Object.hasOwn(given, name) ? given[name] : env[name];
+      if (value === undefined || value === '') missing.push(`${name} (tenant ${tenant})`);
+      else values.set(name, value);
+    }
+  }
+  if (missing.length > 0) {
+    throw new PublishError('MissingSecret', `${bundleFile} lists secrets with no value: ${missing.join(', ')}; pass them in --secrets FILE.json or as environment variables`);
+  }
+  return values;
+}
+
 async function call(io: PublishIo, url: string, token: string, method: string, path: string, body?: BodyInit, contentType?: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const doFetch = io.fetch ?? fetch;
   let res: Response;
@@ -149,10 +199,14 @@ export async function publishBundle(
     seed?: Uint8Array;
     /** Supplies the archive for a pack source (e.g. from a content-hash cache); defaults to building it. */
     archive?: (absolutePath: string) => Promise<Uint8Array>;
+    /** Secret values by name (e.g. from --secrets); names absent here are read from `io.env`. */
+    secrets?: Record<string, string>;
   },
   io: PublishIo,
-): Promise<{ packs: PackOutcome[]; activations: ActivationOutcome[] }> {
+): Promise<{ packs: PackOutcome[]; secrets: SecretOutcome[]; activations: ActivationOutcome[] }> {
   const bundle = await loadBundle(bundleFile);
+  // Resolved before anything is uploaded, so a missing value changes nothing on the runner.
+  const values = secretValues(bundleFile, bundle, options.secrets ?? {}, io.env);
   const root = dirname(resolve(bundleFile));
   const packs: PackOutcome[] = [];
   for (const ref of bundle.packs) {
@@ -168,9 +222,33 @@ export async function publishBundle(
     io.err(`${r.status === 201 ? 'uploaded ' : 'unchanged'} ${packId}@${version} (${digest.slice(0, 19)}…) from ${source}\n`);
   }
 
+  // Secrets before activations: the first message to a newly active pack already sees them.
+  const secrets: SecretOutcome[] = [];
+  for (const [tenant, spec] of Object.entries(bundle.tenants ?? {})) {
+    if (spec.secrets.length === 0) continue;
+    const listPath = `/admin/v1/tenants/${tenant}/secrets`;
+    const current = await call(io, options.url, options.token, 'GET', listPath);
+    if (current.status !== 200) throw failure('GET', listPath, current);
+    const stored = new Map(((Array.isArray(current.json.secrets) ? current.json.secrets : []) as { key?: string; sha256?: string }[]).map((s) => [s.key, s.sha256]));
+    for (const key of spec.secrets) {
+      const bytes = new TextEncoder().encode(values.get(key));
+      if (stored.get(key) === sha256Hex(bytes)) {
+        secrets.push({ tenant, key, status: 'unchanged' });
+        io.err(`unchanged tenant ${tenant}: secret ${key}\n`);
+        continue;
+      }
+      const path = `${listPath}/${encodeURIComponent(key)}`;
+      const r = await call(io, options.url, options.token, 'PUT', path, bytes as unknown as BodyInit, 'application/octet-stream');
+      if (r.status !== 200 && r.status !== 201) throw failure('PUT', path, r);
+      secrets.push({ tenant, key, status: 'set' });
+      io.err(`set       tenant ${tenant}: secret ${key}\n`);
+    }
+  }
+
   const plan: Record<string, string[]> = bundle.tenants !== undefined ? Object.fromEntries(Object.entries(bundle.tenants).map(([t, v]) => [t, v.packs])) : { [bundle.tenant]: packs.map((p) => p.pack_id) };
   const activations: ActivationOutcome[] = [];
   for (const [tenant, ids] of Object.entries(plan)) {
+    if (ids.length === 0) continue;
     const listPath = `/admin/v1/tenants/${tenant}/packs`;
     const current = await call(io, options.url, options.token, 'GET', listPath);
     if (current.status !== 200) throw failure('GET', listPath, current);
@@ -190,7 +268,7 @@ export async function publishBundle(
       io.err(`activated tenant ${tenant}: ${id}@${pack.version}\n`);
     }
   }
-  return { packs, activations };
+  return { packs, secrets, activations };
 }
 
 /** `greentic-pack publish …`; returns the exit code. */
@@ -199,7 +277,7 @@ export async function cmdPublish(args: string[], io: PublishIo): Promise<number>
   try {
     ({ values } = parseArgs({
       args,
-      options: { bundle: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, key: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { bundle: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, key: { type: 'string' }, secrets: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: false,
     }));
@@ -218,7 +296,8 @@ export async function cmdPublish(args: string[], io: PublishIo): Promise<number>
   }
   try {
     const seed = values.key === undefined ? undefined : parsePrivateKeyPem(await readFile(values.key, 'utf8'), values.key);
-    const result = await publishBundle(values.bundle, { url: values.url, token, ...(seed === undefined ? {} : { seed }) }, io);
+    const secrets = values.secrets === undefined ? undefined : await loadSecretsFile(values.secrets);
+    const result = await publishBundle(values.bundle, { url: values.url, token, ...(seed === undefined ? {} : { seed }), ...(secrets === undefined ? {} : { secrets }) }, io);
     if (values.json === true) io.out(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } catch (err) {

@@ -46,7 +46,7 @@ Usage:
   greentic-pack keygen --out DIR
   greentic-pack sign --pack FILE --key PRIVATE.pem [--key-id ID]
   greentic-pack verify --pack FILE [--key PUBLIC.pem]... [--policy strict|dev] [--json]
-  greentic-pack publish --bundle FILE --url URL --token TOKEN [--key PRIVATE.pem] [--json]
+  greentic-pack publish --bundle FILE --url URL --token TOKEN [--key PRIVATE.pem] [--secrets FILE.json] [--json]
 
 Run "greentic-pack <verb> --help" for the options of a verb.
 Exit codes: 0 ok, 1 invalid input or failed operation, 2 usage error.

@@ -112,7 +112,8 @@ export function hostAllowed(url: URL, allowHosts: string[]): boolean {
   });
 }
 
-const SECRET_KEY = /^(?!\/)(?!.*\.\.)[A-Za-z0-9._\-/]+$/;
+/** The secret-key rule the host enforces (and the admin secrets API, so a stored key is one a component can ask for). */
+export const SECRET_KEY = /^(?!\/)(?!.*\.\.)[A-Za-z0-9._\-/]+$/;
 
 const fail = (code: string, message: string): HostResult<never> => ({ ok: false, error: { code, message } });
 const ok = <T>(value: T): HostResult<T> => ({ ok: true, value });

@@ -2,7 +2,8 @@
 // wrangler dev on a free port with fresh local state and publishes greentic.demo.yaml; headless
 // Chromium opens the WebChat page (Microsoft's botframework-webchat bundle, unpatched) and holds
 // the demo conversation: greeting, a question answered, an Adaptive Card submitted, a reload that
-// resumes the conversation, and the bot remembering the user.
+// resumes the conversation, and the bot remembering the user; "tools" is answered by the pack's
+// TypeScript component (built by scripts/dev.ts), which reads the tenant secret publish set.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -103,21 +104,27 @@ async function publish(args: string[]): Promise<{ code: number; out: string; err
 }
 
 describe('greentic-pack publish against the running dev server', () => {
-  it('re-applying greentic.demo.yaml changes nothing: the pack and its activation are reported unchanged', async () => {
+  it('re-applying greentic.demo.yaml changes nothing: the pack, its secret and its activation are reported unchanged', async () => {
     const url = dev!.url.replace(/\/$/, '');
     const token = await adminToken();
     const key = join(ROOT, '.greentic', 'dev', 'pack.key.pem');
-    const first = await publish(['--bundle', join(ROOT, 'greentic.demo.yaml'), '--url', url, '--token', token, '--key', key, '--json']);
+    const secrets = join(ROOT, '.greentic', 'dev', 'secrets.json');
+    const first = await publish(['--bundle', join(ROOT, 'greentic.demo.yaml'), '--url', url, '--token', token, '--key', key, '--secrets', secrets, '--json']);
     expect(first.code, first.err).toBe(0);
-    const result = JSON.parse(first.out) as { packs: { pack_id: string; status: string }[]; activations: { tenant: string; status: string }[] };
+    const result = JSON.parse(first.out) as { packs: { pack_id: string; status: string }[]; secrets: { key: string; status: string }[]; activations: { tenant: string; status: string }[] };
     expect(result.packs).toEqual([expect.objectContaining({ pack_id: 'greentic.demo', status: 'unchanged' })]);
+    expect(result.secrets).toEqual([{ tenant: 'demo', key: 'DEMO_API_KEY', status: 'unchanged' }]);
+    const listed = await (await fetch(`${url}/admin/v1/tenants/demo/secrets`, { headers: { Authorization: `Bearer ${token}` } })).text();
+    const value = (JSON.parse(await readFile(secrets, 'utf8')) as Record<string, string>).DEMO_API_KEY!;
+    expect(listed).toContain('DEMO_API_KEY');
+    expect(listed).not.toContain(value);
     expect(result.activations).toEqual([expect.objectContaining({ tenant: 'demo', pack_id: 'greentic.demo', status: 'unchanged' })]);
     const active = await fetch(`${url}/admin/v1/tenants/demo/packs`, { headers: { Authorization: `Bearer ${token}` } });
     expect(((await active.json()) as { packs: unknown[] }).packs).toHaveLength(1);
   });
 
   it('a wrong admin token fails with exit code 1 and names the admin API answer', async () => {
-    const r = await publish(['--bundle', join(ROOT, 'greentic.demo.yaml'), '--url', dev!.url, '--token', 'wrong']);
+    const r = await publish(['--bundle', join(ROOT, 'greentic.demo.yaml'), '--url', dev!.url, '--token', 'wrong', '--secrets', join(ROOT, '.greentic', 'dev', 'secrets.json')]);
     expect(r.code).toBe(1);
     expect(r.err).toContain('answered 403');
   });
@@ -170,4 +177,21 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('WebChat in a real browser against npm
       await page.close();
     }
   }, 180_000);
+
+  it('"tools" is answered by the demo pack\'s TypeScript component, which reads the secret publish set', async () => {
+    // A fresh browser context is a fresh conversation, so "tools" is its first message.
+    const context = await browser!.newContext({ viewport: { width: 900, height: 900 } });
+    const page = await context.newPage();
+    try {
+      await page.goto(dev!.url);
+      await send(page, 'tools');
+      await seeBotSay(page, 'one espresso for the tools demo. The demo API key is configured.', 60_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- dev server output ---\n${dev!.log().slice(-4000)}`);
+    } finally {
+      await mkdir(join(ROOT, 'test-artifacts'), { recursive: true });
+      await page.screenshot({ path: join(ROOT, 'test-artifacts', 'webchat-demo-tools.png'), fullPage: true });
+      await context.close();
+    }
+  }, 120_000);
 });

@@ -11,6 +11,11 @@ declare module 'vitest' {
     componentFixtures: { node: string; wasi: string; runtime: string; fs: string; legacy: string; http10: string; error?: string };
     /** The componentize-js `echo` fixture (test/fixtures/components/echo), ~12 MB. */
     componentizeEcho: string;
+    /**
+     * The demo pack's TypeScript component (packs/demo/components/demo-tools), built with
+     * `buildComponent` (base64), or why it did not build; `ci` says a missing build must fail.
+     */
+    demoTools: { wasm: string; error?: string; ci: boolean };
   }
 }
 
@@ -49,4 +54,18 @@ export default async function setup(project: TestProject): Promise<void> {
     console.warn(`[component tests] componentize-js echo fixture unavailable: ${(err as Error).message}`);
   }
   project.provide('componentizeEcho', echo);
+
+  // The demo component, the same way (cached by content hash under .cache/component-build/).
+  const demoDir = fileURLToPath(new URL('../../packs/demo/components/demo-tools/', import.meta.url));
+  const buildModule = pathToFileURL(fileURLToPath(new URL('../../src/component/build.ts', import.meta.url))).href;
+  const demoProgram = `const m = await import(${JSON.stringify(buildModule)}); const r = await m.buildComponent({ dir: ${JSON.stringify(demoDir)}, onProgress: (l) => process.stderr.write('[demo-tools] ' + l + '\\n') }); process.stdout.write(JSON.stringify({ wasmPath: r.wasmPath }));`;
+  const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+  try {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', demoProgram], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const { wasmPath } = JSON.parse(out.slice(out.indexOf('{'))) as { wasmPath: string };
+    project.provide('demoTools', { wasm: readFileSync(wasmPath).toString('base64'), ci });
+  } catch (err) {
+    console.warn(`[component tests] demo-tools component unavailable: ${(err as Error).message}`);
+    project.provide('demoTools', { wasm: '', error: `packs/demo/components/demo-tools did not build: ${(err as Error).message}`, ci });
+  }
 }

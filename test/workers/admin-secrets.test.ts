@@ -1,0 +1,114 @@
+// Tenant secrets set through the admin API reach exactly the components that declare them, in
+// exactly that tenant; values go in and never come back out.
+import { SELF } from 'cloudflare:test';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { edgeComponentRunner, transpilePackComponents } from '../../src/component/edge.js';
+import type { ComponentRunner } from '../../src/component/runner.js';
+import { sha256Hex } from '../../src/pack/digest.js';
+import { setTelemetrySink } from '../../src/session/telemetry.js';
+import { testEnv } from './runtime-fixtures.js';
+
+const fixtures = inject('componentFixtures');
+const nodeWasm = Uint8Array.from(atob(fixtures.node), (c) => c.charCodeAt(0));
+const AUTH = { authorization: 'Bearer test-admin-token' };
+// The WAT fixture returns a secret's bytes as its CBOR output: 0x63 "xyz" is the CBOR text "xyz".
+const CBOR_XYZ = new Uint8Array([0x63, 0x78, 0x79, 0x7a]);
+
+let fixtureSha = '';
+beforeAll(async () => {
+  setTelemetrySink(() => {});
+  if (fixtures.error) throw new Error(fixtures.error);
+  const [prepared] = await transpilePackComponents(testEnv, [{ id: 'fixture', wasm: nodeWasm }]);
+  fixtureSha = prepared!.sha256;
+});
+
+let packSeq = 0;
+/** The runtime's runner for one tenant: the fixture's manifest declares only API_TOKEN. */
+function runnerFor(tenant: string, team?: string): ComponentRunner {
+  return edgeComponentRunner(
+    testEnv,
+    { packId: 'secrets-pack', digest: `secrets-pack-${++packSeq}`, components: [{ id: 'fixture', sha256: fixtureSha, manifest: { capabilities: { host: { secrets: { required: [{ key: 'API_TOKEN' }] } } } } }] },
+    { tenant, ...(team === undefined ? {} : { team }), tenantPolicy: { httpAllowHosts: [] } },
+  );
+}
+const readSecret = (r: ComponentRunner, key: string) => r.invoke({ component: 'fixture', op: `k:${key}`, input: {}, flowId: 'main', stepId: 'n1' });
+
+const secretUrl = (tenant: string, key?: string) => `http://x/admin/v1/tenants/${tenant}/secrets${key === undefined ? '' : `/${encodeURIComponent(key)}`}`;
+const putSecret = (tenant: string, key: string, value: Uint8Array | string) => SELF.fetch(secretUrl(tenant, key), { method: 'PUT', headers: AUTH, body: value });
+async function listSecrets(tenant: string): Promise<{ text: string; json: { env: string; tenant: string; secrets: { key: string; sha256: string; size: number }[] } }> {
+  const res = await SELF.fetch(secretUrl(tenant), { headers: AUTH });
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  return { text, json: JSON.parse(text) as never };
+}
+
+describe('admin secrets API', () => {
+  it('a secret set for a tenant is read by a component that declares it (any team); an undeclared key stays denied', async () => {
+    expect((await putSecret('sec-a', 'API_TOKEN', CBOR_XYZ)).status).toBe(201);
+    expect((await putSecret('sec-a', 'OTHER', CBOR_XYZ)).status).toBe(201);
+    expect(await readSecret(runnerFor('sec-a'), 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
+    expect(await readSecret(runnerFor('sec-a', 'support'), 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
+    expect(await readSecret(runnerFor('sec-a'), 'OTHER')).toMatchObject({ ok: false, error: { code: 'denied' } });
+  });
+
+  it("tenant B neither reads nor lists tenant A's secret", async () => {
+    expect((await putSecret('sec-owner', 'API_TOKEN', CBOR_XYZ)).status).toBe(201);
+    expect(await readSecret(runnerFor('sec-other'), 'API_TOKEN')).toMatchObject({ ok: true, output: null });
+    expect((await listSecrets('sec-other')).json.secrets).toEqual([]);
+    expect((await listSecrets('sec-owner')).json.secrets.map((s) => s.key)).toEqual(['API_TOKEN']);
+  });
+
+  it('the listing names keys with a sha256 and size of each value, never the value', async () => {
+    const value = 'hunter2-do-not-print-me';
+    expect((await putSecret('sec-list', 'b/nested', value)).status).toBe(201);
+    expect((await putSecret('sec-list', 'A_KEY', 'x')).status).toBe(201);
+    const { text, json } = await listSecrets('sec-list');
+    expect(text).not.toContain(value);
+    expect(json).toMatchObject({ env: 'dev', tenant: 'sec-list' });
+    expect(json.secrets).toEqual([
+      expect.objectContaining({ key: 'A_KEY', sha256: sha256Hex(new TextEncoder().encode('x')), size: 1 }),
+      expect.objectContaining({ key: 'b/nested', sha256: sha256Hex(new TextEncoder().encode(value)), size: value.length }),
+    ]);
+  });
+
+  it('PUT replaces a value (200), DELETE removes it (204, then 404) and the component reads nothing', async () => {
+    expect((await putSecret('sec-del', 'API_TOKEN', 'first')).status).toBe(201);
+    const replaced = await putSecret('sec-del', 'API_TOKEN', CBOR_XYZ);
+    expect(replaced.status).toBe(200);
+    expect(await replaced.json()).toMatchObject({ key: 'API_TOKEN', sha256: sha256Hex(CBOR_XYZ), size: 4 });
+    expect(await readSecret(runnerFor('sec-del'), 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
+    expect((await SELF.fetch(secretUrl('sec-del', 'API_TOKEN'), { method: 'DELETE', headers: AUTH })).status).toBe(204);
+    expect(await readSecret(runnerFor('sec-del'), 'API_TOKEN')).toMatchObject({ ok: true, output: null });
+    const again = await SELF.fetch(secretUrl('sec-del', 'API_TOKEN'), { method: 'DELETE', headers: AUTH });
+    expect(again.status).toBe(404);
+    expect(await again.json()).toMatchObject({ error: 'secret_not_found' });
+  });
+
+  it('refuses a value over 64 KiB with 413, an empty value, a key the host would not accept and a bad tenant with 400', async () => {
+    const big = await putSecret('sec-limits', 'BIG', new Uint8Array(64 * 1024 + 1));
+    expect(big.status).toBe(413);
+    expect(await big.json()).toMatchObject({ error: 'secret_too_large' });
+    expect((await putSecret('sec-limits', 'EXACT', new Uint8Array(64 * 1024).fill(0x61))).status).toBe(201);
+    expect((await putSecret('sec-limits', 'EMPTY', new Uint8Array())).status).toBe(400);
+    for (const key of ['bad key!', 'a..b', '/lead']) {
+      const res = await putSecret('sec-limits', key, 'v');
+      expect(res.status, key).toBe(400);
+      expect(await res.json()).toMatchObject({ error: 'invalid_key' });
+    }
+    expect((await putSecret('bad tenant!', 'K', 'v')).status).toBe(400);
+    expect((await listSecrets('sec-limits')).json.secrets.map((s) => s.key)).toEqual(['EXACT']);
+  });
+
+  it('answers 401 without the admin token on every secrets route', async () => {
+    expect((await putSecret('sec-auth', 'API_TOKEN', CBOR_XYZ)).status).toBe(201);
+    for (const [method, url] of [
+      ['GET', secretUrl('sec-auth')],
+      ['PUT', secretUrl('sec-auth', 'API_TOKEN')],
+      ['DELETE', secretUrl('sec-auth', 'API_TOKEN')],
+    ] as const) {
+      const res = await SELF.fetch(url, { method, ...(method === 'PUT' ? { body: 'stolen' } : {}) });
+      expect(res.status, method).toBe(401);
+    }
+    expect(await readSecret(runnerFor('sec-auth'), 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
+  });
+});

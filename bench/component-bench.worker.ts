@@ -7,7 +7,7 @@
 import { ensureComponentArtifacts, loadArtifacts } from '../src/component/artifact-store.js';
 import { EdgeTranspiler } from '../src/component/edge-transpiler.js';
 import type { HostProps } from '../src/component/host-entrypoint.js';
-import { edgeHostStores, HostTarget } from '../src/component/host-entrypoint.js';
+import { edgeHostStores, hostTargetFactory } from '../src/component/host-entrypoint.js';
 import { createHostApi, grantsFor } from '../src/component/host-policy.js';
 import type { HostApi } from '../src/component/isolate/protocol.js';
 import { ComponentRunner } from '../src/component/runner.js';
@@ -20,12 +20,14 @@ let coldSeq = 0;
 
 function runner(env: Env, ctx: ExecutionContext, sha: string, digest: string, rpcTarget = false): ComponentRunner {
   const exportsOf = (ctx as unknown as { exports: { ComponentHost(o: { props: HostProps }): HostApi } }).exports;
+  // The production factory (edgeComponentRunner uses the same one).
+  const targets = hostTargetFactory(env);
   return new ComponentRunner(
     { packId: 'bench', digest, components: [{ id: 'c', sha256: sha, manifest }] },
     {
       loader: env.LOADER,
       bucket: env.PACKS,
-      host: (props) => (rpcTarget ? new HostTarget(props, env) : exportsOf.ComponentHost({ props })),
+      host: (props) => (rpcTarget ? targets(props) : exportsOf.ComponentHost({ props })),
       env: 'bench',
       tenant: 'bench',
       tenantPolicy: { httpAllowHosts: [] },

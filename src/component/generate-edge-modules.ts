@@ -62,7 +62,8 @@ async function bundle(entry: string, external: string[], alias: Record<string, s
     write: false,
     external,
     alias,
-    minify: false,
+    // Both bundles are parsed by every cold Dynamic Worker that loads them.
+    minify: true,
     legalComments: 'none',
     logLevel: 'error',
   });

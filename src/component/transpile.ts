@@ -21,6 +21,8 @@ export interface GenerateReply {
   files?: [string, Uint8Array][];
   imports?: string[];
   exports?: [string, string][];
+  /** `iface#fn` names read from the glue, when the generator minified it (the regex below needs jco's layout). */
+  importFunctions?: string[];
   error?: string;
   poisoned?: boolean;
 }
@@ -177,7 +179,7 @@ export async function transpileComponent(
     }
   }
   if (!glue) throw new ComponentError('component.transpile-failed', 'jco produced no JS glue');
-  const importFunctions = [...glueText.matchAll(/fnName = '([^']+#[^']+)'/g)].map((m) => m[1]!);
+  const importFunctions = reply.importFunctions ?? [...glueText.matchAll(/fnName = '([^']+#[^']+)'/g)].map((m) => m[1]!);
   return {
     descriptor: {
       format: ARTIFACT_FORMAT,

@@ -87,6 +87,21 @@ describe('decodeCbor', () => {
     );
   });
 
+  it('encodes any string, key or value, as its exact UTF-8 bytes (ASCII and non-ASCII, short and long)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 80 }), (s) => {
+        const utf8 = new TextEncoder().encode(s);
+        const asValue = decodeCbor(encodeCanonicalCbor(s));
+        expect(asValue).toBe(s);
+        const asKey = decodeCbor(encodeCanonicalCbor({ [s]: 1 })) as Record<string, number>;
+        expect(Object.keys(asKey)).toEqual([s]);
+        const bytes = encodeCanonicalCbor(s);
+        expect(bytes.subarray(bytes.length - utf8.length)).toEqual(utf8);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('round-trips any JSON value through canonical CBOR (floats allowed)', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {

@@ -48,6 +48,23 @@ export interface EncodeOptions {
 
 const textEncoder = new TextEncoder();
 
+/**
+ * UTF-8 bytes of a string. Short ASCII strings (keys, ids, most values) skip TextEncoder, whose
+ * call and off-heap result cost more than the encoding itself.
+ */
+function utf8(s: string): Uint8Array {
+  if (s.length <= 64) {
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return textEncoder.encode(s);
+      out[i] = c;
+    }
+    return out;
+  }
+  return textEncoder.encode(s);
+}
+
 class ByteSink {
   buf = new Uint8Array(256);
   len = 0;
@@ -186,7 +203,7 @@ function encodeInto(sink: ByteSink, value: unknown, opts: Required<EncodeOptions
   if (depth > 512) throw new CborError('CborEncode', 'value nests deeper than 512 levels', path);
   switch (typeof value) {
     case 'string': {
-      const b = textEncoder.encode(value);
+      const b = utf8(value);
       writeHead(sink, 3, b.length);
       sink.bytes(b);
       return;
@@ -251,7 +268,7 @@ function encodeInto(sink: ByteSink, value: unknown, opts: Required<EncodeOptions
         entries = [];
         for (const [k, v] of value) {
           if (typeof k !== 'string') throw new CborError('CborEncode', 'map keys must be text strings', path);
-          if (v !== undefined) entries.push([textEncoder.encode(k), k, v]);
+          if (v !== undefined) entries.push([utf8(k), k, v]);
         }
         sorted = !opts.preserveMapOrder;
       } else {
@@ -262,7 +279,7 @@ function encodeInto(sink: ByteSink, value: unknown, opts: Required<EncodeOptions
         entries = [];
         for (const k of Object.keys(value)) {
           const v = (value as Record<string, unknown>)[k];
-          if (v !== undefined) entries.push([textEncoder.encode(k), k, v]);
+          if (v !== undefined) entries.push([utf8(k), k, v]);
         }
       }
       if (sorted) sortKeys(entries, opts.keyOrder);
@@ -281,20 +298,31 @@ function encodeInto(sink: ByteSink, value: unknown, opts: Required<EncodeOptions
 
 /** Encode with explicit control over key order; see the module comment. */
 export function encodeCbor(value: unknown, opts: EncodeOptions = {}): Uint8Array {
-  const sink = new ByteSink();
-  encodeInto(
-    sink,
-    value,
-    {
-      keyOrder: opts.keyOrder ?? 'length-first',
-      preserveMapOrder: opts.preserveMapOrder ?? false,
-      allowFloats: opts.allowFloats ?? false,
-    },
-    '',
-    0,
-  );
-  return sink.result();
+  // One scratch buffer is reused across calls (its allocation dominated small encodes); a nested
+  // call (a getter that encodes) finds it taken and gets its own.
+  const sink = spareSink ?? new ByteSink();
+  spareSink = undefined;
+  sink.len = 0;
+  try {
+    encodeInto(
+      sink,
+      value,
+      {
+        keyOrder: opts.keyOrder ?? 'length-first',
+        preserveMapOrder: opts.preserveMapOrder ?? false,
+        allowFloats: opts.allowFloats ?? false,
+      },
+      '',
+      0,
+    );
+    return sink.result();
+  } finally {
+    // A buffer grown for a huge value is not kept alive.
+    if (sink.buf.length <= 65536) spareSink = sink;
+  }
 }
+
+let spareSink: ByteSink | undefined;
 
 /**
  * greentic-types canonical CBOR: text keys sorted length-first then bytewise (Maps included),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Env } from '../../src/env.js';
 import {
   createHostApi,
   grantsFor,
@@ -135,5 +136,23 @@ describe('meterCoreModule', () => {
 
   it('rejects bytes that are not a core module', () => {
     expect(() => meterCoreModule(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]))).toThrow(WasmRewriteError);
+  });
+});
+
+describe('hostTargetFactory', () => {
+  it('answers each component with its own grants, also when targets are reused across calls', async () => {
+    const { env } = await import('cloudflare:test');
+    const { hostTargetFactory } = await import('../../src/component/host-entrypoint.js');
+    const host = hostTargetFactory(env as unknown as Env);
+    const reader = grantsFor({ capabilities: { host: { state: { read: true } } } }, { httpAllowHosts: [] });
+    const none = grantsFor({}, { httpAllowHosts: [] });
+    const base = { env: 'dev', tenant: 'acme', pack: 'p1' };
+    const codeOf = (r: Awaited<ReturnType<ReturnType<typeof host>['stateRead']>>) => (r.ok ? 'ok' : r.error.code);
+    expect(codeOf(await host({ ...base, component: 'c1', grants: reader }).stateRead('k'))).toBe('state.read.miss');
+    expect(codeOf(await host({ ...base, component: 'c2', grants: none }).stateRead('k'))).toBe('state.read.denied');
+    // Same component again, then with its grants withdrawn (a new policy): never a stale target.
+    expect(codeOf(await host({ ...base, component: 'c1', grants: reader }).stateRead('k'))).toBe('state.read.miss');
+    expect(codeOf(await host({ ...base, component: 'c1', grants: none }).stateRead('k'))).toBe('state.read.denied');
+    expect(codeOf(await host({ ...base, tenant: 'other', component: 'c2', grants: reader }).stateRead('k'))).toBe('state.read.miss');
   });
 });

@@ -3,8 +3,8 @@
  * work happens in src/pack (the same code the admin API runs at the edge); this file only reads
  * and writes files.
  */
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { basename, join, relative, resolve, sep } from 'node:path';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import {
   buildPack,
@@ -23,7 +23,7 @@ import {
   type PackReport,
   type TrustPolicy,
 } from '../pack/index.js';
-import { cmdPublish } from './greentic-pack-publish.js';
+import { cmdPublish, readPackTree } from './greentic-pack-publish.js';
 
 interface Io {
   out: (text: string) => void;
@@ -114,25 +114,6 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-const SKIP_DIRS = new Set(['node_modules', 'target', 'dist']);
-
-/** The pack source tree as path → bytes, without output and tool directories. */
-async function readTree(root: string): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
-  const walk = async (dir: string, depth: number): Promise<void> => {
-    for (const ent of await readdir(dir, { withFileTypes: true })) {
-      const full = join(dir, ent.name);
-      if (ent.isDirectory()) {
-        if (depth === 0 && (SKIP_DIRS.has(ent.name) || ent.name.startsWith('.'))) continue;
-        await walk(full, depth + 1);
-      } else if (ent.isFile()) {
-        files.set(relative(root, full).split(sep).join('/'), new Uint8Array(await readFile(full)));
-      }
-    }
-  };
-  await walk(root, 0);
-  return files;
-}
 
 async function archivePath(p: string): Promise<string> {
   const s = await stat(p).catch(() => undefined);
@@ -174,7 +155,7 @@ async function cmdBuild(args: string[], io: Io): Promise<number> {
   const dir = str(values.in);
   if (dir === undefined) throw new UsageError('build needs --in DIR');
   const out = str(values['gtpack-out']) ?? join(dir, 'dist', `${basename(resolve(dir))}.gtpack`);
-  const files = await readTree(dir);
+  const files = await readPackTree(dir);
   const result = buildPack(files, { dev: values.dev === true, onProgress: (line) => io.err(`${line}\n`) });
   for (const w of result.warnings) io.err(`warning: ${w}\n`);
   await mkdir(join(dir, 'dist'), { recursive: true });

@@ -21,9 +21,10 @@ export interface GenerateReply {
   files?: [string, Uint8Array][];
   imports?: string[];
   exports?: [string, string][];
-  /** `iface#fn` names read from the glue, when the generator minified it (the regex below needs jco's layout). */
+  /** Versioned `iface#fn` names of every imported function, read from the glue before minifying (the regex fallback needs jco's layout). */
   importFunctions?: string[];
   error?: string;
+  /** The bindgen instance trapped and must not be entered again: the parent loads a fresh isolate. */
   poisoned?: boolean;
 }
 

@@ -7,18 +7,7 @@ import { WorkerEntrypoint } from 'cloudflare:workers';
 // @ts-expect-error resolved by the esbuild alias at generation time
 import { $init, generate } from 'jco-bindgen-static';
 import { minify } from 'terser';
-
-export interface GenerateReply {
-  ok: boolean;
-  files?: [string, Uint8Array][];
-  imports?: string[];
-  exports?: [string, string][];
-  /** Versioned `iface#fn` names of every imported function, read from the glue before minifying. */
-  importFunctions?: string[];
-  error?: string;
-  /** The bindgen instance trapped and must not be entered again: the parent loads a fresh isolate. */
-  poisoned?: boolean;
-}
+import type { GenerateReply } from '../transpile.js';
 
 let poisoned = false;
 

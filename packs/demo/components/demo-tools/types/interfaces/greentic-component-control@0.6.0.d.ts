@@ -1,4 +1,0 @@
-declare module 'greentic:component/control@0.6.0' {
-  export function shouldCancel(): boolean;
-  export function yieldNow(): void;
-}

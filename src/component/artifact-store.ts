@@ -3,7 +3,7 @@
  * last, so its presence means the set is complete) plus the glue and the metered core modules.
  * A digest already stored is never transpiled again.
  */
-import { ARTIFACT_FORMAT, type ArtifactDescriptor, type BindgenGenerator, sha256Hex, transpileComponent } from './transpile.js';
+import { ARTIFACT_FORMAT, type ArtifactDescriptor, type BindgenGenerator, GLUE_GENERATOR, sha256Hex, transpileComponent } from './transpile.js';
 
 export function artifactPrefix(sha256: string): string {
   return `components/${sha256}/`;
@@ -22,7 +22,10 @@ export interface EnsureResult {
   transpiled: boolean;
 }
 
-/** Transpiles and stores a component unless artifacts for its digest already exist. */
+/**
+ * Transpiles and stores a component unless artifacts for its digest already exist and come from
+ * the current glue generator (older ones keep running until the component is uploaded again).
+ */
 export async function ensureComponentArtifacts(
   bucket: R2Bucket,
   component: Uint8Array,
@@ -31,7 +34,7 @@ export async function ensureComponentArtifacts(
 ): Promise<EnsureResult> {
   const sha256 = await sha256Hex(component);
   const existing = await readDescriptor(bucket, sha256);
-  if (existing) return { descriptor: existing, transpiled: false };
+  if (existing && existing.generator === GLUE_GENERATOR) return { descriptor: existing, transpiled: false };
   const { descriptor, files } = await transpileComponent(component, generator, opts);
   const prefix = artifactPrefix(sha256);
   await Promise.all(Object.entries(files).map(([name, data]) => bucket.put(`${prefix}${name}`, data)));

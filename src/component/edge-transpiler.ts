@@ -3,26 +3,34 @@
  * parent may not compile Wasm from bytes). A trap poisons the bindgen instance, so after one the
  * next call gets a fresh isolate under a new id.
  */
-import { TRANSPILER_MAIN, TRANSPILER_VERSION, TRANSPILER_WASM_BASE64 } from './generated/transpiler-modules.js';
+import { TRANSPILER_MAIN, TRANSPILER_VERSION, TRANSPILER_WASM_GZIP_BASE64 } from './generated/transpiler-modules.js';
 import type { BindgenGenerator, GenerateReply } from './transpile.js';
 
 interface TranspilerEntrypoint {
   generate(component: Uint8Array, options: Record<string, unknown>): Promise<GenerateReply>;
 }
 
-let wasmModules: Record<string, { wasm: ArrayBuffer }> | undefined;
+let wasmModules: Promise<Record<string, { wasm: ArrayBuffer }>> | undefined;
 let generation = 0;
 
-function decodeBase64(b64: string): ArrayBuffer {
+async function gunzipBase64(b64: string): Promise<ArrayBuffer> {
   const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out.buffer;
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
 }
 
-function transpilerModules(): Record<string, string | { wasm: ArrayBuffer }> {
-  wasmModules ??= Object.fromEntries(Object.entries(TRANSPILER_WASM_BASE64).map(([name, b64]) => [name, { wasm: decodeBase64(b64) }]));
-  return { 'main.js': TRANSPILER_MAIN, ...wasmModules };
+/** The bindgen's core modules, decompressed once per parent isolate. */
+async function transpilerModules(): Promise<Record<string, string | { wasm: ArrayBuffer }>> {
+  wasmModules ??= Promise.all(
+    Object.entries(TRANSPILER_WASM_GZIP_BASE64).map(async ([name, b64]) => [name, { wasm: await gunzipBase64(b64) }] as const),
+  ).then((entries) => Object.fromEntries(entries));
+  try {
+    return { 'main.js': TRANSPILER_MAIN, ...(await wasmModules) };
+  } catch (err) {
+    wasmModules = undefined;
+    throw err;
+  }
 }
 
 export class EdgeTranspiler implements BindgenGenerator {
@@ -30,10 +38,10 @@ export class EdgeTranspiler implements BindgenGenerator {
 
   async generate(component: Uint8Array, options: Record<string, unknown>): Promise<GenerateReply> {
     const id = `greentic-jco-transpiler:${TRANSPILER_VERSION}:${generation}`;
-    const worker = this.loader.get(id, () => ({
+    const worker = this.loader.get(id, async () => ({
       compatibilityDate: '2026-10-01',
       mainModule: 'main.js',
-      modules: transpilerModules(),
+      modules: await transpilerModules(),
       globalOutbound: null,
     }));
     const entry = worker.getEntrypoint() as unknown as TranspilerEntrypoint;

@@ -13,6 +13,7 @@
  */
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +21,18 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const outDir = join(here, 'generated');
-const vendorDir = join(root, 'node_modules/@bytecodealliance/jco-transpile/vendor');
+/**
+ * jco 1.15.4's js-component-bindgen (the `jco-lean-bindgen` alias), not jco-transpile's newer one:
+ * from jco 1.16 on, the generated glue carries the component-model async task runtime and runs it
+ * on every export and import call, which doubles the glue and costs several milliseconds per cold
+ * start (see docs/compat.md, "Component glue"). Shared with the CLI (node-host.ts).
+ */
+const BINDGEN_DIR = join(root, 'node_modules/jco-lean-bindgen/obj');
+const vendorDir = BINDGEN_DIR;
 const bindgenName = 'js-component-bindgen-component';
+
+/** Characters of base64 per generated module (2 MiB keeps each well under the pool's message limit). */
+const WASM_CHUNK_CHARS = 512 * 1024;
 
 function sha(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -48,7 +59,7 @@ function rewriteBindgenGlue(workDir: string): { glue: string; wasmFiles: string[
     imports.push(`import ${id} from './${file}';`);
     return `Promise.resolve(${id})`;
   });
-  if (wasmFiles.length === 0) throw new Error('jco-transpile vendor glue changed shape: no core module loads found');
+  if (wasmFiles.length === 0) throw new Error('jco bindgen glue changed shape: no core module loads found');
   return { glue: `${imports.join('\n')}\n${glue}`, wasmFiles };
 }
 
@@ -90,6 +101,8 @@ function inputsKey(): string {
   h.update(readFileSync(join(vendorDir, `${bindgenName}.js`)));
   h.update(readFileSync(fileURLToPath(import.meta.url)));
   for (const f of readdirSync(join(here, 'isolate')).sort()) h.update(f).update(readFileSync(join(here, 'isolate', f)));
+  // transpiler-main.ts bundles helpers from here too.
+  for (const f of ['transpile.ts', 'wasm-fuel.ts']) h.update(f).update(readFileSync(join(here, f)));
   return h.digest('hex');
 }
 
@@ -97,7 +110,7 @@ export async function generateEdgeModules(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const key = inputsKey();
   const stamp = join(outDir, '.inputs');
-  const outputs = ['transpiler-modules.js', 'isolate-modules.js'].map((f) => join(outDir, f));
+  const outputs = ['transpiler-modules.js', 'transpiler-wasm-0.js', 'isolate-modules.js'].map((f) => join(outDir, f));
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key && outputs.every((f) => existsSync(f))) return;
   // The .js files are large and derived; the .d.ts files are tiny and committed so `tsc` works
   // on a fresh checkout before the first generation.
@@ -111,16 +124,32 @@ export async function generateEdgeModules(): Promise<void> {
   const transpilerMain = await bundle(join(here, 'isolate/transpiler-main.ts'), ['cloudflare:workers', '*.wasm', 'node:*'], {
     'jco-bindgen-static': join(workDir, 'bindgen.js'),
   });
-  const wasm: Record<string, string> = {};
-  for (const file of wasmFiles) wasm[file] = readFileSync(join(workDir, file)).toString('base64');
+  // The bindgen's core modules travel gzipped (8.9 MB → 2.9 MB) as base64 text split over
+  // several modules: the vitest Workers pool ships modules to workerd over a WebSocket whose
+  // messages have a size limit, and the deployed bundle stays small.
+  const chunkImports: string[] = [];
+  const wasmEntries: string[] = [];
+  for (const file of wasmFiles) {
+    const b64 = gzipSync(readFileSync(join(workDir, file)), { level: 9 }).toString('base64');
+    const parts: string[] = [];
+    for (let at = 0; at < b64.length || at === 0; at += WASM_CHUNK_CHARS) {
+      const name = `transpiler-wasm-${chunkImports.length}`;
+      writeAtomic(join(outDir, `${name}.js`), `export default ${JSON.stringify(b64.slice(at, at + WASM_CHUNK_CHARS))};\n`);
+      chunkImports.push(`import ${name.replace(/-/g, '_')} from './${name}.js';`);
+      parts.push(name.replace(/-/g, '_'));
+    }
+    wasmEntries.push(`${JSON.stringify(file)}: ${parts.join(' + ')}`);
+  }
   const transpilerVersion = `${pkg.version}-${sha(transpilerMain)}`;
   writeModule(
     'transpiler-modules',
-    `export const TRANSPILER_VERSION = ${JSON.stringify(transpilerVersion)};\n` +
+    `${chunkImports.join('\n')}\n` +
+      `export const TRANSPILER_VERSION = ${JSON.stringify(transpilerVersion)};\n` +
       `export const TRANSPILER_MAIN = ${JSON.stringify(transpilerMain)};\n` +
-      `export const TRANSPILER_WASM_BASE64 = ${JSON.stringify(wasm)};\n`,
+      `export const TRANSPILER_WASM_GZIP_BASE64 = { ${wasmEntries.join(', ')} };\n`,
     'export declare const TRANSPILER_VERSION: string;\nexport declare const TRANSPILER_MAIN: string;\n' +
-      'export declare const TRANSPILER_WASM_BASE64: Record<string, string>;\n',
+      '/** Core modules of the bindgen, gzip-compressed, base64. */\n' +
+      'export declare const TRANSPILER_WASM_GZIP_BASE64: Record<string, string>;\n',
   );
 
   const runtime = await bundle(join(here, 'isolate/runtime-main.ts'), ['cloudflare:workers']);

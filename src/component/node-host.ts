@@ -594,9 +594,10 @@ function loadBindgen(): Promise<BindgenModule> {
   bindgen ??= (async () => {
     const { createRequire } = await import('node:module');
     const req = createRequire(import.meta.url);
-    // The package's exports map hides the vendored bindgen; its entry point sits in dist/.
-    const pkgDir = join(dirname(req.resolve('@bytecodealliance/jco-transpile')), '..');
-    const mod = (await import(pathToFileURL(join(pkgDir, 'vendor', 'js-component-bindgen-component.js')).href)) as BindgenModule;
+    // The same bindgen (jco 1.15.4, `jco-lean-bindgen`) the edge transpiler runs; see
+    // generate-edge-modules.ts. The package's exports map hides obj/; its entry point sits in src/.
+    const pkgDir = join(dirname(req.resolve('jco-lean-bindgen')), '..');
+    const mod = (await import(pathToFileURL(join(pkgDir, 'obj', 'js-component-bindgen-component.js')).href)) as BindgenModule;
     await mod.$init;
     return mod;
   })();

@@ -52,6 +52,8 @@ export interface RunnerOptions {
   cpuMs?: number;
   /** Values for WASI environment variables a manifest allow-lists. */
   environment?: Record<string, string>;
+  /** Always call node@0.6.0 `invoke` through jco's glue (tests compare it with the direct path). */
+  forceGlue?: boolean;
 }
 
 export interface ComponentCall {
@@ -78,7 +80,9 @@ export interface ComponentFailure {
   details?: unknown;
 }
 
-export type ComponentOutcome = { ok: true; output: unknown; metadata?: unknown; logs: LogLineWire[]; fuelUsed?: number } | { ok: false; error: ComponentFailure; logs: LogLineWire[] };
+export type ComponentOutcome =
+  | { ok: true; output: unknown; metadata?: unknown; logs: LogLineWire[]; fuelUsed?: number; via?: 'direct' | 'glue' }
+  | { ok: false; error: ComponentFailure; logs: LogLineWire[] };
 
 interface PackIsolateStub {
   ping(): Promise<number>;
@@ -231,6 +235,7 @@ export class ComponentRunner {
       payloadJson: knownDialects.get(c.sha256) === 'node@0.5.0' || knownDialects.get(c.sha256) === 'node@0.4.0' || !knownDialects.has(c.sha256) ? JSON.stringify(payload) : undefined,
       environment,
       fuel: this.cpuMs * FUEL_PER_CPU_MS,
+      glue: this.opts.forceGlue || undefined,
       // A component that imports no host interface never receives a capability to the parent.
       host: knownNeedsHost.get(c.sha256) === false ? null : this.hostFor(c),
     };
@@ -246,7 +251,7 @@ export class ComponentRunner {
     if (!reply.ok) return { ok: false, error: this.failure(reply.error), logs: reply.logs };
     try {
       const output = reply.outputJson !== undefined ? JSON.parse(reply.outputJson) : decodeOutput(reply.outputCbor, 'output-cbor');
-      return { ok: true, output, metadata: decodeOutput(reply.outputMetadataCbor, 'output-metadata-cbor') ?? undefined, logs: reply.logs, fuelUsed: reply.fuelUsed };
+      return { ok: true, output, metadata: decodeOutput(reply.outputMetadataCbor, 'output-metadata-cbor') ?? undefined, logs: reply.logs, fuelUsed: reply.fuelUsed, via: reply.via };
     } catch (err) {
       return { ok: false, error: { code: 'component.bad-output', message: `component ${c.id}: ${(err as Error).message}`, retryable: false }, logs: reply.logs };
     }

@@ -36,11 +36,19 @@ export interface BindgenGenerator {
 /** Bumped when the generated artifacts change shape, so stored artifacts are rebuilt. */
 export const ARTIFACT_FORMAT = 1;
 
+/**
+ * The glue generator (see generate-edge-modules.ts). Artifacts made by another generator still
+ * load and run; an upload of the same component replaces them.
+ */
+export const GLUE_GENERATOR = 'js-component-bindgen@1.15.4';
+
 /** Default per-memory cap applied to every core module (manifest `limits.memory_mb` upstream). */
 export const DEFAULT_MEMORY_CAP_MB = 128;
 
 export interface ArtifactDescriptor {
   format: number;
+  /** GLUE_GENERATOR of the run that made these artifacts (absent before it was recorded). */
+  generator?: string;
   sha256: string;
   dialect: Dialect;
   /** The instance export the dialect calls, e.g. `greentic:component/node@0.6.0`. */
@@ -112,6 +120,15 @@ export function bindgenOptions(): Record<string, unknown> {
   };
 }
 
+/** Versioned `iface#fn` names of every function the (unminified) jco glue imports, in order. */
+export function importFunctionsOf(glue: string): string[] {
+  const names = new Set<string>();
+  // jco 1.15: `[iface="…", function="…"] [Instruction::CallInterface]`; later jco: `fnName = '…#…'`.
+  for (const m of glue.matchAll(/\[iface="([^"]+)", function="([^"]+)"\] \[Instruction::CallInterface\]/g)) names.add(`${m[1]}#${m[2]}`);
+  for (const m of glue.matchAll(/fnName = '([^']+#[^']+)'/g)) names.add(m[1]!);
+  return [...names];
+}
+
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -180,10 +197,11 @@ export async function transpileComponent(
     }
   }
   if (!glue) throw new ComponentError('component.transpile-failed', 'jco produced no JS glue');
-  const importFunctions = reply.importFunctions ?? [...glueText.matchAll(/fnName = '([^']+#[^']+)'/g)].map((m) => m[1]!);
+  const importFunctions = reply.importFunctions ?? importFunctionsOf(glueText);
   return {
     descriptor: {
       format: ARTIFACT_FORMAT,
+      generator: GLUE_GENERATOR,
       sha256,
       dialect,
       exportName,

@@ -46,8 +46,8 @@ const hostFactories: Record<HostKind, (props: HostProps) => HostApi> = {
   'RpcTarget HostTarget': (props) => new HostTarget(props, bindings),
 };
 
-function runner(
-  opts: { tenant?: string; manifest?: PackComponent['manifest']; policy?: TenantPolicy; digest?: string; host?: HostKind } = {},
+function baseRunner(
+  opts: { tenant?: string; manifest?: PackComponent['manifest']; policy?: TenantPolicy; digest?: string; host?: HostKind; glue?: boolean } = {},
 ): ComponentRunner {
   const digest = opts.digest ?? `test-pack-${++packSeq}`;
   return new ComponentRunner(
@@ -75,10 +75,12 @@ function runner(
       team: 'support',
       tenantPolicy: opts.policy ?? { httpAllowHosts: ['api.allowed.test'] },
       cpuMs: 50,
+      forceGlue: opts.glue,
     },
   );
 }
 
+const runner = baseRunner;
 const call = (op: string, input: unknown = {}) => ({ component: 'fixture', op, input, flowId: 'main', stepId: 'n1' });
 
 beforeAll(async () => {
@@ -259,7 +261,59 @@ describe('other ABI dialects', () => {
   });
 });
 
-describe.each(Object.keys(hostFactories) as HostKind[])('host imports through %s', (host) => {
+describe('the direct canonical-ABI path', () => {
+  it('node@0.6.0 invoke and its host imports run on the direct path, not through the glue', async () => {
+    const r = runner({ host: 'RpcTarget HostTarget' });
+    expect(await r.invoke(call('echo', { a: 1 }))).toMatchObject({ ok: true, via: 'direct' });
+    expect(await r.invoke(call('w:direct', { b: 2 }))).toMatchObject({ ok: true, via: 'direct' });
+    expect(await r.invoke(call('r:direct'))).toMatchObject({ ok: true, output: { b: 2 }, via: 'direct' });
+    expect(await runner({ glue: true }).invoke(call('echo', { a: 1 }))).toMatchObject({ ok: true, via: 'glue' });
+  });
+
+  it('gives the same outputs, node errors and host results as jco glue for every fixture operation', async () => {
+    const scope = (tenant: string) => ({ env: 'dev', tenant, team: 'support', pack: 'fixtures', component: 'fixture' });
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async () => new Response(new Uint8Array([0x62, 0x6f, 0x6b]), { status: 200 }));
+    vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const ops: [string, unknown][] = [
+      ['echo', { text: 'grüße ✓', n: -3, big: 2 ** 40, list: [1, 'two', { three: true }], bytes: new Uint8Array([0, 255]) }],
+      ['echo', ''],
+      ['fail', {}],
+      ['w:k1', { count: 7 }],
+      ['r:k1', {}],
+      ['d:k1', {}],
+      ['r:k1', {}],
+      ['k:API_TOKEN', {}],
+      ['k:OTHER', {}],
+      ['h:https://api.allowed.test/v1', {}],
+      ['h:https://evil.example/', {}],
+      ['g:hello', {}],
+    ];
+    const results: Record<string, unknown[]> = {};
+    for (const [path, tenant] of [['direct', 'abi-direct'], ['glue', 'abi-glue']] as const) {
+      await bindings.PACKS.put(secretStorageKeys(scope(tenant), 'API_TOKEN').at(-1)!, new Uint8Array([0x63, 0x61, 0x62, 0x63]));
+      const r = runner({ host: 'RpcTarget HostTarget', tenant, glue: path === 'glue' });
+      results[path] = [];
+      for (const [op, input] of ops) {
+        const res = await r.invoke(call(op, input));
+        results[path]!.push(res.ok ? { ok: true, output: res.output, via: res.via } : { ok: false, error: res.error });
+      }
+    }
+    // Each path runs as its own tenant (separate state); host messages name it.
+    const strip = (xs: unknown[]) => xs.map((x) => ({ ...(x as object), via: undefined })).map((x) => JSON.parse(JSON.stringify(x, (_k, v: unknown) => (typeof v === 'string' ? v.replace(/abi-(direct|glue)/g, 'T') : v))) as unknown);
+    expect(strip(results.direct!)).toEqual(strip(results.glue!));
+    expect(results.direct!.filter((x) => (x as { via?: string }).via === 'direct')).toHaveLength(results.direct!.filter((x) => (x as { ok: boolean }).ok).length);
+    expect(results.direct![2]).toMatchObject({ ok: false, error: { code: 'fail', retryable: true, backoffMs: 250 } });
+  });
+});
+
+const hostPaths: [HostKind, 'direct' | 'glue'][] = [
+  ['RpcTarget HostTarget', 'direct'],
+  ['RpcTarget HostTarget', 'glue'],
+  ['ctx.exports ComponentHost', 'direct'],
+];
+
+describe.each(hostPaths)('host imports through %s (%s ABI path)', (host, path) => {
+  const runner = (opts: Parameters<typeof baseRunner>[0] = {}) => baseRunner({ ...opts, glue: path === 'glue' });
   it('state write then read round-trips through the state store', async () => {
     const r = runner({ host });
     const value = { count: 7 };

@@ -54,6 +54,8 @@ export interface InvokeRequest {
   environment: [string, string][];
   /** Loop back-edges the component may take in this call (see wasm-fuel.ts). */
   fuel: number;
+  /** Run node@0.6.0 `invoke` through jco's glue even when the direct path is available (tests). */
+  glue?: boolean;
   host: HostApi | null;
 }
 
@@ -73,7 +75,16 @@ export interface LogLineWire {
 }
 
 export type InvokeReply =
-  | { ok: true; outputCbor?: Uint8Array; outputJson?: string; outputMetadataCbor?: Uint8Array; logs: LogLineWire[]; fuelUsed?: number }
+  | {
+      ok: true;
+      outputCbor?: Uint8Array;
+      outputJson?: string;
+      outputMetadataCbor?: Uint8Array;
+      logs: LogLineWire[];
+      fuelUsed?: number;
+      /** Which path lowered the call: the isolate's own canonical ABI code or jco's glue. */
+      via?: 'direct' | 'glue';
+    }
   | { ok: false; error: NodeErrorWire; logs: LogLineWire[] };
 
 export interface DescribeReply {

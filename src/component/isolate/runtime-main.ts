@@ -14,6 +14,7 @@ import type {
   InvokeRequest,
   NodeErrorWire,
 } from './protocol.js';
+import { DirectPath } from './greentic-abi.js';
 import { type AssetFiles, WasiExit, wasiImports, type WasiContext } from './wasi.js';
 
 type CoreInstantiate = (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
@@ -38,6 +39,8 @@ class FuelExhausted extends Error {}
 interface Loaded {
   exports: Record<string, unknown>;
   fuel: WebAssembly.Global[];
+  /** node@0.6.0 components whose main module qualifies: invoke without jco's per-call runtime. */
+  direct: DirectPath | null;
 }
 
 interface Entry {
@@ -141,6 +144,14 @@ function greenticImports(entry: Entry, base: string): Record<string, unknown> | 
  * Wraps an interface's plain functions so every call spends fuel: a loop whose body is an import
  * call (a clock read, a log line) has few back-edges, yet must run out of budget too.
  */
+function charge(entry: Entry): void {
+  for (const g of entry.fuel) {
+    const left = Number(g.value) - IMPORT_CALL_FUEL;
+    g.value = left > 0 ? left : 0;
+    if (left <= 0) throw new FuelExhausted('fuel exhausted in an import call');
+  }
+}
+
 function charged(entry: Entry, iface: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(iface)) {
@@ -151,11 +162,7 @@ function charged(entry: Entry, iface: Record<string, unknown>): Record<string, u
     }
     const fn = value as (...args: unknown[]) => unknown;
     out[name] = (...args: unknown[]) => {
-      for (const g of entry.fuel) {
-        const left = Number(g.value) - IMPORT_CALL_FUEL;
-        g.value = left > 0 ? left : 0;
-        if (left <= 0) throw new FuelExhausted('fuel exhausted in an import call');
-      }
+      charge(entry);
       return fn(...args);
     };
   }
@@ -181,10 +188,12 @@ function buildImports(entry: Entry): Record<string, unknown> {
 
 async function load(entry: Entry): Promise<Loaded> {
   const fuel: WebAssembly.Global[] = [];
+  const direct = entry.slot.dialect === 'node@0.6.0' ? new DirectPath({ host: () => hostOf(entry), charge: () => charge(entry) }) : null;
   const instantiateCore: CoreInstantiate = async (module, imports) => {
     // Synchronous instantiation of an already-compiled module avoids a round trip through the
     // event loop per core module (a cold start instantiates three or more).
-    const instance = new WebAssembly.Instance(module, imports ?? {});
+    const instance = new WebAssembly.Instance(module, direct ? direct.imports(module, imports ?? {}) : (imports ?? {}));
+    direct?.instantiated(module, instance);
     const g = instance.exports[FUEL_EXPORT];
     if (g instanceof WebAssembly.Global) fuel.push(g);
     return instance;
@@ -199,7 +208,7 @@ async function load(entry: Entry): Promise<Loaded> {
     buildImports(entry),
     instantiateCore,
   );
-  return { exports, fuel };
+  return { exports, fuel, direct: direct?.ready ? direct : null };
 }
 
 function isNodeError(
@@ -209,6 +218,9 @@ function isNodeError(
 }
 
 function failureOf(entry: Entry, loaded: Loaded | undefined, err: unknown): NodeErrorWire {
+  // jco's glue throws an export's `err` case wrapped in a ComponentError carrying it as `payload`.
+  const payload = err instanceof Error ? (err as { payload?: unknown }).payload : undefined;
+  if (isNodeError(payload)) err = payload;
   if (isNodeError(err)) {
     return {
       code: err.code,
@@ -245,8 +257,7 @@ async function callInvoke(entry: Entry, loaded: Loaded, req: InvokeRequest): Pro
   const slot = entry.slot;
   switch (slot.dialect) {
     case 'node@0.6.0': {
-      const node = exportOf(loaded, slot.exportName, 'node');
-      const res = (await node.invoke!(req.op, {
+      const envelope = {
         ctx: req.ctx,
         flowId: req.flowId,
         stepId: req.stepId,
@@ -254,8 +265,14 @@ async function callInvoke(entry: Entry, loaded: Loaded, req: InvokeRequest): Pro
         attempt: req.attempt,
         payloadCbor: req.payloadCbor,
         metadataCbor: req.metadataCbor,
-      })) as { ok: boolean; outputCbor: Uint8Array; outputMetadataCbor?: Uint8Array };
-      return { ok: true, outputCbor: res.outputCbor, outputMetadataCbor: res.outputMetadataCbor };
+      };
+      if (loaded.direct && !req.glue) {
+        const res = await loaded.direct.invoke(req.op, envelope);
+        return { ok: true, outputCbor: res.outputCbor, outputMetadataCbor: res.outputMetadataCbor, via: 'direct' };
+      }
+      const node = exportOf(loaded, slot.exportName, 'node');
+      const res = (await node.invoke!(req.op, envelope)) as { ok: boolean; outputCbor: Uint8Array; outputMetadataCbor?: Uint8Array };
+      return { ok: true, outputCbor: res.outputCbor, outputMetadataCbor: res.outputMetadataCbor, via: 'glue' };
     }
     case 'component-runtime@0.6.0': {
       const runtime = exportOf(loaded, slot.exportName, 'componentRuntime');

@@ -7,7 +7,7 @@ import { WorkerEntrypoint } from 'cloudflare:workers';
 // @ts-expect-error resolved by the esbuild alias at generation time
 import { $init, generate } from 'jco-bindgen-static';
 import { minify } from 'terser';
-import type { GenerateReply } from '../transpile.js';
+import { type GenerateReply, importFunctionsOf } from '../transpile.js';
 
 let poisoned = false;
 
@@ -53,7 +53,7 @@ export default class TranspilerEntrypoint extends WorkerEntrypoint {
         continue;
       }
       const text = new TextDecoder().decode(data);
-      for (const m of text.matchAll(/fnName = '([^']+#[^']+)'/g)) importFunctions.push(m[1]!);
+      importFunctions.push(...importFunctionsOf(text));
       files.push([name, new TextEncoder().encode(await minifyGlue(text))]);
     }
     return { ok: true, files, imports: out.imports, exports: out.exports, importFunctions };

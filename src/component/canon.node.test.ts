@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { CanonError, GuestMemory, layoutOf, liftFlat, t } from './isolate/canon.js';
+
+/** A guest memory with a bump allocator standing in for the component's `cabi_realloc`. */
+function guest(pages = 1): { mem: GuestMemory; memory: WebAssembly.Memory; allocs: [number, number][] } {
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: 16 });
+  let top = 1024;
+  const allocs: [number, number][] = [];
+  const realloc = (_old: number, _oldSize: number, align: number, size: number): number => {
+    top = Math.ceil(top / align) * align;
+    const p = top;
+    top += size;
+    while (top > memory.buffer.byteLength) memory.grow(1);
+    allocs.push([align, size]);
+    return p;
+  };
+  return { mem: new GuestMemory(memory, realloc), memory, allocs };
+}
+
+const tenantCtx10 = t.record([
+  ['tenant-id', t.string],
+  ['team-id', t.option(t.string)],
+  ['user-id', t.option(t.string)],
+  ['env-id', t.string],
+  ['trace-id', t.string],
+  ['correlation-id', t.string],
+  ['deadline-ms', t.u64],
+  ['attempt', t.u32],
+  ['idempotency-key', t.option(t.string)],
+  ['i18n-id', t.string],
+]);
+const envelope = t.record([
+  ['ctx', tenantCtx10],
+  ['flow-id', t.string],
+  ['step-id', t.string],
+  ['component-id', t.string],
+  ['attempt', t.u32],
+  ['payload-cbor', t.list(t.u8)],
+  ['metadata-cbor', t.option(t.list(t.u8))],
+]);
+const nodeError = t.record([
+  ['code', t.string],
+  ['message', t.string],
+  ['retryable', t.bool],
+  ['backoff-ms', t.option(t.u64)],
+  ['details', t.option(t.list(t.u8))],
+]);
+const invocationResult = t.record([
+  ['ok', t.bool],
+  ['output-cbor', t.list(t.u8)],
+  ['output-metadata-cbor', t.option(t.list(t.u8))],
+]);
+
+describe('canonical ABI layouts', () => {
+  it('lays out node@0.6.0 invoke parameters as the component model does (144 bytes, align 8)', () => {
+    const params = layoutOf(t.tuple(t.string, envelope));
+    expect([params.size, params.align]).toEqual([144, 8]);
+    // More than 16 flat values: passed through a pointer.
+    expect(params.flat).toBeGreaterThan(16);
+    const { mem } = guest();
+    const ptr = mem.alloc(params.size, params.align);
+    const value = [
+      'echo',
+      {
+        ctx: { tenantId: 't1', teamId: 'team', userId: undefined, envId: 'dev', traceId: 'tr', correlationId: 'co', deadlineMs: 42n, attempt: 3, idempotencyKey: 'idem', i18nId: 'en' },
+        flowId: 'f',
+        stepId: 's',
+        componentId: 'c',
+        attempt: 3,
+        payloadCbor: new Uint8Array([0xa1, 0x61, 0x61, 0x01]),
+        metadataCbor: undefined,
+      },
+    ];
+    params.store(mem, ptr, value);
+    const dv = mem.view();
+    // Offsets from the canonical ABI: op, tenant-id, team-id option, deadline, attempt, payload.
+    expect(mem.readString(dv.getUint32(ptr, true), dv.getUint32(ptr + 4, true))).toBe('echo');
+    expect(mem.readString(dv.getUint32(ptr + 8, true), dv.getUint32(ptr + 12, true))).toBe('t1');
+    expect(dv.getUint8(ptr + 16)).toBe(1);
+    expect(dv.getUint8(ptr + 28)).toBe(0);
+    expect(dv.getBigUint64(ptr + 64, true)).toBe(42n);
+    expect(dv.getUint32(ptr + 72, true)).toBe(3);
+    expect(dv.getUint32(ptr + 128, true)).toBe(4);
+    expect(dv.getUint8(ptr + 132)).toBe(0);
+    expect(params.load(mem, ptr)).toEqual(value);
+  });
+
+  it('reads a node-error result with its u64 backoff at offset 40 and details at 52', () => {
+    const result = layoutOf(t.result(invocationResult, nodeError));
+    expect([result.size, result.align]).toEqual([64, 8]);
+    const { mem } = guest();
+    const ptr = mem.alloc(result.size, result.align);
+    const err = { code: 'busy', message: 'try later', retryable: true, backoffMs: 250n, details: new Uint8Array([1, 2]) };
+    result.store(mem, ptr, { tag: 'err', val: err });
+    const dv = mem.view();
+    expect(dv.getUint8(ptr)).toBe(1);
+    expect(dv.getBigUint64(ptr + 40, true)).toBe(250n);
+    expect(dv.getUint32(ptr + 56, true)).toBe(2);
+    expect(result.load(mem, ptr)).toEqual({ tag: 'err', val: err });
+  });
+
+  it('places a result<_, enum> error code right after the discriminant', () => {
+    const res = layoutOf(t.result(undefined, t.enum('not-found', 'denied', 'invalid-key', 'internal')));
+    expect([res.size, res.align, res.flat]).toEqual([2, 1, 2]);
+    const { mem } = guest();
+    res.store(mem, 64, { tag: 'err', val: 'denied' });
+    expect([mem.view().getUint8(64), mem.view().getUint8(65)]).toEqual([1, 1]);
+    expect(res.load(mem, 64)).toEqual({ tag: 'err', val: 'denied' });
+  });
+
+  it('round-trips lists of string tuples and non-ASCII strings through guest memory', () => {
+    const headers = layoutOf(t.list(t.tuple(t.string, t.string)));
+    const { mem } = guest();
+    const value = [
+      ['content-type', 'text/plain; charset=utf-8'],
+      ['x-grüße', 'héllo ✓ 🌍'],
+    ];
+    headers.store(mem, 100, value);
+    expect(headers.load(mem, 100)).toEqual(value);
+  });
+
+  it('re-reads views after the guest memory grows during an allocation', () => {
+    const { mem, memory } = guest(1);
+    const big = new Uint8Array(100_000).fill(7);
+    const bytes = layoutOf(t.list(t.u8));
+    bytes.store(mem, 16, big);
+    expect(memory.buffer.byteLength).toBeGreaterThan(65536);
+    expect((bytes.load(mem, 16) as Uint8Array).every((b) => b === 7)).toBe(true);
+  });
+
+  it('lifts flat string and byte-list parameters (secrets-store put)', () => {
+    const { mem } = guest();
+    const [kp, kl] = mem.writeString('API_KEY');
+    const [vp, vl] = mem.writeBytes(new Uint8Array([9, 8, 7]));
+    expect(liftFlat(mem, [t.string, t.list(t.u8)], [kp, kl, vp, vl, 0])).toEqual(['API_KEY', new Uint8Array([9, 8, 7])]);
+  });
+
+  it('rejects invalid discriminants and out-of-bounds lists with a CanonError', () => {
+    const { mem } = guest();
+    mem.view().setUint8(200, 7);
+    expect(() => layoutOf(t.option(t.string)).load(mem, 200)).toThrow(CanonError);
+    expect(() => layoutOf(t.bool).load(mem, 200)).toThrow(/invalid bool/);
+    mem.view().setUint32(300, 65_000, true);
+    mem.view().setUint32(304, 10_000, true);
+    expect(() => layoutOf(t.list(t.u8)).load(mem, 300)).toThrow(/outside guest memory/);
+    expect(() => layoutOf(t.enum('a', 'b')).store(mem, 0, 'c')).toThrow(/not a case/);
+  });
+});

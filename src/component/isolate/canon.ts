@@ -1,0 +1,389 @@
+/**
+ * A small Canonical ABI (component model) implementation for the fixed Greentic interfaces the
+ * component isolate serves without jco's per-call task runtime: type layouts (size, alignment,
+ * flattening), loading values from and storing them into a guest's linear memory.
+ *
+ * Only the types those interfaces use are supported: bool, u8/u16/u32/u64/s64, string (UTF-8),
+ * list, option, result, record, tuple and enum.
+ */
+
+export type CanonType =
+  | { kind: 'bool' | 'u8' | 'u16' | 'u32' | 'u64' | 's64' | 'string' }
+  | { kind: 'list'; of: CanonType }
+  | { kind: 'option'; of: CanonType }
+  | { kind: 'result'; ok?: CanonType; err?: CanonType }
+  | { kind: 'record'; fields: [string, CanonType][] }
+  | { kind: 'tuple'; of: CanonType[] }
+  | { kind: 'enum'; cases: string[] };
+
+export const t = {
+  bool: { kind: 'bool' } as CanonType,
+  u8: { kind: 'u8' } as CanonType,
+  u16: { kind: 'u16' } as CanonType,
+  u32: { kind: 'u32' } as CanonType,
+  u64: { kind: 'u64' } as CanonType,
+  s64: { kind: 's64' } as CanonType,
+  string: { kind: 'string' } as CanonType,
+  list: (of: CanonType): CanonType => ({ kind: 'list', of }),
+  option: (of: CanonType): CanonType => ({ kind: 'option', of }),
+  result: (ok?: CanonType, err?: CanonType): CanonType => ({ kind: 'result', ok, err }),
+  /** Field names are given in WIT kebab-case; values use jco's camelCase keys. */
+  record: (fields: [string, CanonType][]): CanonType => ({ kind: 'record', fields }),
+  tuple: (...of: CanonType[]): CanonType => ({ kind: 'tuple', of }),
+  enum: (...cases: string[]): CanonType => ({ kind: 'enum', cases }),
+};
+
+/** Maximum flattened parameters / results before the ABI passes a pointer instead (spec: 16 / 1). */
+export const MAX_FLAT_PARAMS = 16;
+export const MAX_FLAT_RESULTS = 1;
+
+export class CanonError extends Error {}
+
+/** A guest's memory and allocator, with views re-created whenever the memory has grown. */
+export class GuestMemory {
+  private buffer: ArrayBuffer | null = null;
+  private dv: DataView | null = null;
+  private u8: Uint8Array | null = null;
+
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly realloc: (oldPtr: number, oldSize: number, align: number, newSize: number) => number,
+  ) {}
+
+  private refresh(): void {
+    const buffer = this.memory.buffer as ArrayBuffer;
+    if (buffer !== this.buffer) {
+      this.buffer = buffer;
+      this.dv = new DataView(buffer);
+      this.u8 = new Uint8Array(buffer);
+    }
+  }
+
+  view(): DataView {
+    this.refresh();
+    return this.dv!;
+  }
+
+  bytes(): Uint8Array {
+    this.refresh();
+    return this.u8!;
+  }
+
+  alloc(size: number, align: number): number {
+    if (size === 0) return align;
+    const ptr = this.realloc(0, 0, align, size) >>> 0;
+    if (ptr % align !== 0) throw new CanonError(`guest realloc returned a pointer not aligned to ${align}`);
+    if (ptr + size > this.memory.buffer.byteLength) throw new CanonError('guest realloc returned a pointer outside its memory');
+    return ptr;
+  }
+
+  /** Copies `len` bytes out of guest memory (the guest may reuse the region afterwards). */
+  readBytes(ptr: number, len: number): Uint8Array {
+    const mem = this.bytes();
+    if (ptr + len > mem.length) throw new CanonError(`list [${ptr}, +${len}] is outside guest memory`);
+    return mem.slice(ptr, ptr + len);
+  }
+
+  readString(ptr: number, len: number): string {
+    const mem = this.bytes();
+    if (ptr + len > mem.length) throw new CanonError(`string [${ptr}, +${len}] is outside guest memory`);
+    // Short ASCII strings (ids, keys) decode faster by hand than through TextDecoder.
+    if (len <= 64) {
+      let s = '';
+      for (let i = 0; i < len; i++) {
+        const c = mem[ptr + i]!;
+        if (c >= 0x80) return decoder.decode(mem.subarray(ptr, ptr + len));
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return decoder.decode(mem.subarray(ptr, ptr + len));
+  }
+
+  /** Allocates and writes `bytes`; returns [ptr, len]. */
+  writeBytes(bytes: Uint8Array): [number, number] {
+    const ptr = this.alloc(bytes.length, 1);
+    this.bytes().set(bytes, ptr);
+    return [ptr, bytes.length];
+  }
+
+  /** Allocates and writes `s` as UTF-8; returns [ptr, len]. */
+  writeString(s: string): [number, number] {
+    const n = s.length;
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (!ascii) return this.writeBytes(encoder.encode(s));
+    const ptr = this.alloc(n, 1);
+    const mem = this.bytes();
+    for (let i = 0; i < n; i++) mem[ptr + i] = s.charCodeAt(i);
+    return [ptr, n];
+  }
+}
+
+// Not fatal, as jco's glue: ill-formed UTF-8 from a guest decodes with replacement characters.
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+export interface Layout {
+  size: number;
+  align: number;
+  /** Number of core values the type flattens to. */
+  flat: number;
+  load(mem: GuestMemory, ptr: number): unknown;
+  store(mem: GuestMemory, ptr: number, value: unknown): void;
+}
+
+const alignTo = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+const camel = (name: string): string => name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+
+function discSize(cases: number): number {
+  return cases <= 0x100 ? 1 : cases <= 0x10000 ? 2 : 4;
+}
+
+function loadDisc(mem: GuestMemory, ptr: number, size: number): number {
+  const dv = mem.view();
+  return size === 1 ? dv.getUint8(ptr) : size === 2 ? dv.getUint16(ptr, true) : dv.getUint32(ptr, true);
+}
+
+function storeDisc(mem: GuestMemory, ptr: number, size: number, value: number): void {
+  const dv = mem.view();
+  if (size === 1) dv.setUint8(ptr, value);
+  else if (size === 2) dv.setUint16(ptr, value, true);
+  else dv.setUint32(ptr, value, true);
+}
+
+function intOf(value: unknown, what: string, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) throw new CanonError(`expected a ${what}, got ${String(value)}`);
+  return value;
+}
+
+/** Compiles a type into its layout and load/store functions (done once per interface). */
+export function layoutOf(type: CanonType): Layout {
+  switch (type.kind) {
+    case 'bool':
+      return {
+        size: 1,
+        align: 1,
+        flat: 1,
+        load: (mem, ptr) => {
+          const b = mem.view().getUint8(ptr);
+          if (b > 1) throw new CanonError(`invalid bool ${b}`);
+          return b === 1;
+        },
+        store: (mem, ptr, v) => mem.view().setUint8(ptr, v ? 1 : 0),
+      };
+    case 'u8':
+      return { size: 1, align: 1, flat: 1, load: (mem, ptr) => mem.view().getUint8(ptr), store: (mem, ptr, v) => mem.view().setUint8(ptr, intOf(v, 'u8', 0xff)) };
+    case 'u16':
+      return { size: 2, align: 2, flat: 1, load: (mem, ptr) => mem.view().getUint16(ptr, true), store: (mem, ptr, v) => mem.view().setUint16(ptr, intOf(v, 'u16', 0xffff), true) };
+    case 'u32':
+      return { size: 4, align: 4, flat: 1, load: (mem, ptr) => mem.view().getUint32(ptr, true), store: (mem, ptr, v) => mem.view().setUint32(ptr, intOf(v, 'u32', 0xffffffff), true) };
+    case 'u64':
+      return {
+        size: 8,
+        align: 8,
+        flat: 1,
+        load: (mem, ptr) => mem.view().getBigUint64(ptr, true),
+        store: (mem, ptr, v) => mem.view().setBigUint64(ptr, BigInt.asUintN(64, BigInt(v as bigint | number)), true),
+      };
+    case 's64':
+      return {
+        size: 8,
+        align: 8,
+        flat: 1,
+        load: (mem, ptr) => mem.view().getBigInt64(ptr, true),
+        store: (mem, ptr, v) => mem.view().setBigInt64(ptr, BigInt.asIntN(64, BigInt(v as bigint | number)), true),
+      };
+    case 'string':
+      return {
+        size: 8,
+        align: 4,
+        flat: 2,
+        load: (mem, ptr) => {
+          const dv = mem.view();
+          return mem.readString(dv.getUint32(ptr, true), dv.getUint32(ptr + 4, true));
+        },
+        store: (mem, ptr, v) => {
+          if (typeof v !== 'string') throw new CanonError(`expected a string, got ${typeof v}`);
+          const [p, n] = mem.writeString(v);
+          const dv = mem.view();
+          dv.setUint32(ptr, p, true);
+          dv.setUint32(ptr + 4, n, true);
+        },
+      };
+    case 'list': {
+      const el = layoutOf(type.of);
+      const isBytes = type.of.kind === 'u8';
+      return {
+        size: 8,
+        align: 4,
+        flat: 2,
+        load: (mem, ptr) => {
+          const dv = mem.view();
+          const p = dv.getUint32(ptr, true);
+          const n = dv.getUint32(ptr + 4, true);
+          if (isBytes) return mem.readBytes(p, n);
+          if (p % el.align !== 0) throw new CanonError(`list pointer ${p} is not aligned to ${el.align}`);
+          const out: unknown[] = [];
+          for (let i = 0; i < n; i++) out.push(el.load(mem, p + i * el.size));
+          return out;
+        },
+        store: (mem, ptr, v) => {
+          let p: number;
+          let n: number;
+          if (isBytes) {
+            if (!(v instanceof Uint8Array)) throw new CanonError('expected bytes (Uint8Array)');
+            [p, n] = mem.writeBytes(v);
+          } else {
+            if (!Array.isArray(v)) throw new CanonError('expected a list');
+            n = v.length;
+            p = mem.alloc(n * el.size, el.align);
+            for (let i = 0; i < n; i++) el.store(mem, p + i * el.size, v[i]);
+          }
+          const dv = mem.view();
+          dv.setUint32(ptr, p, true);
+          dv.setUint32(ptr + 4, n, true);
+        },
+      };
+    }
+    case 'option': {
+      const payload = layoutOf(type.of);
+      const off = alignTo(1, payload.align);
+      return {
+        size: alignTo(off + payload.size, Math.max(1, payload.align)),
+        align: Math.max(1, payload.align),
+        flat: 1 + payload.flat,
+        load: (mem, ptr) => {
+          const d = mem.view().getUint8(ptr);
+          if (d === 0) return undefined;
+          if (d !== 1) throw new CanonError(`invalid option discriminant ${d}`);
+          return payload.load(mem, ptr + off);
+        },
+        store: (mem, ptr, v) => {
+          if (v === undefined || v === null) {
+            mem.view().setUint8(ptr, 0);
+            return;
+          }
+          mem.view().setUint8(ptr, 1);
+          payload.store(mem, ptr + off, v);
+        },
+      };
+    }
+    case 'result': {
+      const ok = type.ok ? layoutOf(type.ok) : undefined;
+      const err = type.err ? layoutOf(type.err) : undefined;
+      const align = Math.max(1, ok?.align ?? 1, err?.align ?? 1);
+      const off = alignTo(1, align);
+      return {
+        size: alignTo(off + Math.max(ok?.size ?? 0, err?.size ?? 0), align),
+        align,
+        flat: 1 + Math.max(ok?.flat ?? 0, err?.flat ?? 0),
+        load: (mem, ptr) => {
+          const d = mem.view().getUint8(ptr);
+          if (d === 0) return { tag: 'ok', val: ok?.load(mem, ptr + off) };
+          if (d === 1) return { tag: 'err', val: err?.load(mem, ptr + off) };
+          throw new CanonError(`invalid result discriminant ${d}`);
+        },
+        store: (mem, ptr, v) => {
+          const r = v as { tag: 'ok' | 'err'; val?: unknown };
+          mem.view().setUint8(ptr, r.tag === 'ok' ? 0 : 1);
+          const l = r.tag === 'ok' ? ok : err;
+          if (l) l.store(mem, ptr + off, r.val);
+        },
+      };
+    }
+    case 'record':
+    case 'tuple': {
+      const parts = type.kind === 'record' ? type.fields.map(([n, f]) => [camel(n), layoutOf(f)] as const) : type.of.map((f, i) => [String(i), layoutOf(f)] as const);
+      let size = 0;
+      let align = 1;
+      const offsets: number[] = [];
+      for (const [, l] of parts) {
+        size = alignTo(size, l.align);
+        offsets.push(size);
+        size += l.size;
+        align = Math.max(align, l.align);
+      }
+      const flat = parts.reduce((n, [, l]) => n + l.flat, 0);
+      const isTuple = type.kind === 'tuple';
+      return {
+        size: alignTo(size, align),
+        align,
+        flat,
+        load: (mem, ptr) => {
+          if (isTuple) return parts.map(([, l], i) => l.load(mem, ptr + offsets[i]!));
+          const out: Record<string, unknown> = {};
+          parts.forEach(([name, l], i) => (out[name] = l.load(mem, ptr + offsets[i]!)));
+          return out;
+        },
+        store: (mem, ptr, v) => {
+          const src = v as Record<string, unknown>;
+          parts.forEach(([name, l], i) => l.store(mem, ptr + offsets[i]!, src[name]));
+        },
+      };
+    }
+    case 'enum': {
+      const size = discSize(type.cases.length);
+      const names = type.cases.map(camel);
+      return {
+        size,
+        align: size,
+        flat: 1,
+        load: (mem, ptr) => {
+          const d = loadDisc(mem, ptr, size);
+          const name = type.cases[d];
+          if (name === undefined) throw new CanonError(`invalid enum discriminant ${d}`);
+          return name;
+        },
+        store: (mem, ptr, v) => {
+          const i = type.cases.indexOf(String(v));
+          const j = i >= 0 ? i : names.indexOf(String(v));
+          if (j < 0) throw new CanonError(`"${String(v)}" is not a case of enum ${type.cases.join('|')}`);
+          storeDisc(mem, ptr, size, j);
+        },
+      };
+    }
+  }
+}
+
+/**
+ * Reads flattened parameters (the core-wasm arguments of an import whose parameters did not
+ * exceed MAX_FLAT_PARAMS). Supports the shapes the host imports use: strings, lists and 32-bit
+ * scalars.
+ */
+export function liftFlat(mem: GuestMemory, types: CanonType[], args: number[]): unknown[] {
+  const out: unknown[] = [];
+  let i = 0;
+  for (const ty of types) {
+    switch (ty.kind) {
+      case 'string':
+        out.push(mem.readString(args[i]! >>> 0, args[i + 1]! >>> 0));
+        i += 2;
+        break;
+      case 'list':
+        if (ty.of.kind !== 'u8') throw new CanonError('flat lifting supports list<u8> only');
+        out.push(mem.readBytes(args[i]! >>> 0, args[i + 1]! >>> 0));
+        i += 2;
+        break;
+      case 'u8':
+      case 'u16':
+      case 'u32':
+        out.push(args[i]! >>> 0);
+        i += 1;
+        break;
+      case 'bool':
+        out.push(args[i] !== 0);
+        i += 1;
+        break;
+      default:
+        throw new CanonError(`flat lifting does not support ${ty.kind}`);
+    }
+  }
+  return out;
+}

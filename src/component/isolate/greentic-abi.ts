@@ -1,0 +1,310 @@
+/**
+ * The direct path for node@0.6.0 components: the isolate lowers `invoke` arguments and lifts its
+ * result itself, and serves the Greentic host imports (state, secrets, http, telemetry) with its
+ * own JSPI trampolines, instead of going through jco's glue for them. jco's glue still
+ * instantiates the component and serves WASI and `control`; for the hot path it would run its
+ * component-model task runtime on every call (~35 µs per invoke, measured in
+ * `npm run bench:component`). Layouts come from canon.ts and the WIT in `wit/`.
+ */
+import { CanonError, type CanonType, GuestMemory, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
+import type { HostApi, HostResult } from './protocol.js';
+
+// greentic:interfaces-types@0.1.0
+const impersonation = t.record([
+  ['actor-id', t.string],
+  ['reason', t.option(t.string)],
+]);
+const tenantCtx19 = t.record([
+  ['env', t.string],
+  ['tenant', t.string],
+  ['tenant-id', t.string],
+  ['team', t.option(t.string)],
+  ['team-id', t.option(t.string)],
+  ['user', t.option(t.string)],
+  ['user-id', t.option(t.string)],
+  ['trace-id', t.option(t.string)],
+  ['i18n-id', t.option(t.string)],
+  ['correlation-id', t.option(t.string)],
+  ['attributes', t.list(t.tuple(t.string, t.string))],
+  ['session-id', t.option(t.string)],
+  ['flow-id', t.option(t.string)],
+  ['node-id', t.option(t.string)],
+  ['provider-id', t.option(t.string)],
+  ['deadline-ms', t.option(t.s64)],
+  ['attempt', t.u32],
+  ['idempotency-key', t.option(t.string)],
+  ['impersonation', t.option(impersonation)],
+]);
+const hostError = t.record([
+  ['code', t.string],
+  ['message', t.string],
+]);
+const spanContext = t.record([
+  ['tenant', t.string],
+  ['session-id', t.option(t.string)],
+  ['flow-id', t.string],
+  ['node-id', t.option(t.string)],
+  ['provider', t.string],
+  ['start-ms', t.option(t.s64)],
+  ['end-ms', t.option(t.s64)],
+]);
+const headers = t.list(t.tuple(t.string, t.string));
+const httpRequest = t.record([
+  ['method', t.string],
+  ['url', t.string],
+  ['headers', headers],
+  ['body', t.option(t.list(t.u8))],
+]);
+const httpResponse = t.record([
+  ['status', t.u16],
+  ['headers', headers],
+  ['body', t.option(t.list(t.u8))],
+]);
+const requestOptions = t.record([
+  ['timeout-ms', t.option(t.u32)],
+  ['allow-insecure', t.option(t.bool)],
+  ['follow-redirects', t.option(t.bool)],
+]);
+const opAck = t.enum('ok');
+const secretsError = t.enum('not-found', 'denied', 'invalid-key', 'internal');
+const bytes = t.list(t.u8);
+
+// greentic:types-core@0.6.0 and greentic:component/node@0.6.0
+const tenantCtx10 = t.record([
+  ['tenant-id', t.string],
+  ['team-id', t.option(t.string)],
+  ['user-id', t.option(t.string)],
+  ['env-id', t.string],
+  ['trace-id', t.string],
+  ['correlation-id', t.string],
+  ['deadline-ms', t.u64],
+  ['attempt', t.u32],
+  ['idempotency-key', t.option(t.string)],
+  ['i18n-id', t.string],
+]);
+const invocationEnvelope = t.record([
+  ['ctx', tenantCtx10],
+  ['flow-id', t.string],
+  ['step-id', t.string],
+  ['component-id', t.string],
+  ['attempt', t.u32],
+  ['payload-cbor', bytes],
+  ['metadata-cbor', t.option(bytes)],
+]);
+const invocationResult = t.record([
+  ['ok', t.bool],
+  ['output-cbor', bytes],
+  ['output-metadata-cbor', t.option(bytes)],
+]);
+const nodeError = t.record([
+  ['code', t.string],
+  ['message', t.string],
+  ['retryable', t.bool],
+  ['backoff-ms', t.option(t.u64)],
+  ['details', t.option(bytes)],
+]);
+
+/** JavaScript Promise Integration (workerd ships it; the TypeScript DOM/Workers libs do not declare it yet). */
+interface Jspi {
+  Suspending: new (fn: (...args: number[]) => Promise<unknown>) => object;
+  promising<F extends (...args: number[]) => unknown>(fn: F): (...args: Parameters<F>) => Promise<ReturnType<F>>;
+}
+const jspi = WebAssembly as unknown as Jspi;
+
+type Outcome = { tag: 'ok'; val?: unknown } | { tag: 'err'; val: unknown };
+
+interface HostFunction {
+  params: CanonType[];
+  result: CanonType;
+  call(host: HostApi, args: unknown[]): Promise<Outcome>;
+}
+
+function outcome<T>(res: HostResult<T>, ok: (v: T) => unknown, err: (e: { code: string; message: string }) => unknown = (e) => ({ code: e.code, message: e.message })): Outcome {
+  return res.ok ? { tag: 'ok', val: ok(res.value) } : { tag: 'err', val: err(res.error) };
+}
+
+const secretsCode = (e: { code: string }): string => (['not-found', 'denied', 'invalid-key', 'internal'].includes(e.code) ? e.code : 'internal');
+
+const secretsGet: HostFunction = {
+  params: [t.string],
+  result: t.result(t.option(bytes), secretsError),
+  call: async (host, [key]) => outcome(await host.secretsGet(key as string), (v) => v ?? undefined, secretsCode),
+};
+
+const httpSend = (withOptions: boolean): HostFunction => ({
+  params: withOptions ? [httpRequest, t.option(requestOptions), t.option(tenantCtx19)] : [httpRequest, t.option(tenantCtx19)],
+  result: t.result(httpResponse, hostError),
+  call: async (host, args) => {
+    const req = args[0] as { method: string; url: string; headers: [string, string][]; body?: Uint8Array };
+    const opts = withOptions ? (args[1] as { timeoutMs?: number } | undefined) : undefined;
+    const res = await host.httpSend({ method: req.method, url: req.url, headers: req.headers, body: req.body }, opts?.timeoutMs ?? null);
+    return outcome(res, (r) => ({ status: r.status, headers: r.headers, body: r.body }));
+  },
+});
+
+/** Host functions served directly, keyed by the core import `module#name` (versioned, as wit-component names them). */
+const HOST_FUNCTIONS: Record<string, HostFunction> = {
+  'greentic:state/state-store@1.0.0#read': {
+    params: [t.string, t.option(tenantCtx19)],
+    result: t.result(bytes, hostError),
+    call: async (host, [key]) => outcome(await host.stateRead(key as string), (v) => v),
+  },
+  'greentic:state/state-store@1.0.0#write': {
+    params: [t.string, bytes, t.option(tenantCtx19)],
+    result: t.result(opAck, hostError),
+    call: async (host, [key, value]) => outcome(await host.stateWrite(key as string, value as Uint8Array), () => 'ok'),
+  },
+  'greentic:state/state-store@1.0.0#delete': {
+    params: [t.string, t.option(tenantCtx19)],
+    result: t.result(opAck, hostError),
+    call: async (host, [key]) => outcome(await host.stateDelete(key as string), () => 'ok'),
+  },
+  'greentic:secrets-store/secrets-store@1.0.0#get': secretsGet,
+  'greentic:secrets-store/secrets-store@1.1.0#get': secretsGet,
+  'greentic:secrets-store/secrets-store@1.1.0#put': {
+    params: [t.string, bytes],
+    result: t.result(undefined, secretsError),
+    call: async (host, [key, value]) => outcome(await host.secretsPut(key as string, value as Uint8Array), () => undefined, secretsCode),
+  },
+  'greentic:http/http-client@1.0.0#send': httpSend(false),
+  'greentic:http/http-client@1.1.0#send': httpSend(true),
+  'greentic:telemetry/logger-api@1.0.0#log': {
+    params: [spanContext, t.list(t.tuple(t.string, t.string)), t.option(tenantCtx19)],
+    result: t.result(opAck, hostError),
+    call: async (host, [, fields]) => outcome(await host.log(fields as [string, string][]), () => 'ok'),
+  },
+};
+
+/** Whether a core import is a Greentic host function (as opposed to WASI or `control`). */
+function isHostImport(module: string): boolean {
+  return module.startsWith('greentic:') && !module.startsWith('greentic:component/');
+}
+
+interface CompiledHostFunction {
+  fn: HostFunction;
+  indirect: boolean;
+  params: Layout;
+  result: Layout;
+}
+
+const compiled = new Map<string, CompiledHostFunction>();
+
+function compiledHostFunction(key: string): CompiledHostFunction | undefined {
+  let c = compiled.get(key);
+  if (c) return c;
+  const fn = HOST_FUNCTIONS[key];
+  if (!fn) return undefined;
+  const params = layoutOf(t.tuple(...fn.params));
+  const result = layoutOf(fn.result);
+  if (result.flat <= MAX_FLAT_RESULTS) throw new CanonError(`${key}: results expected to be returned through a pointer`);
+  c = { fn, indirect: params.flat > MAX_FLAT_PARAMS, params, result };
+  compiled.set(key, c);
+  return c;
+}
+
+const INVOKE_EXPORT = 'greentic:component/node@0.6.0#invoke';
+const invokeParams = layoutOf(t.tuple(t.string, invocationEnvelope));
+const invokeResult = layoutOf(t.result(invocationResult, nodeError));
+
+export interface DirectCallbacks {
+  /** The host capability of the call in progress (throws outside an invocation). */
+  host(): HostApi;
+  /** Charged before every host call (fuel accounting). */
+  charge(): void;
+}
+
+export interface NodeInvokeResult {
+  ok: boolean;
+  outputCbor: Uint8Array;
+  outputMetadataCbor?: Uint8Array;
+}
+
+/**
+ * Watches a component's core instantiations (through jco's `instantiateCore` hook) and, when the
+ * component's main module qualifies, replaces its Greentic host imports with direct trampolines
+ * and exposes `invoke`. A component that does not qualify (no `cabi_realloc`/`memory` export, a
+ * host import this table does not know, host imports in more than one core module) keeps jco's
+ * path for everything.
+ */
+export class DirectPath {
+  private main: { instance: WebAssembly.Instance; mem: GuestMemory } | null = null;
+  private pending: { module: WebAssembly.Module; mem: { current: GuestMemory | null } } | null = null;
+  private hostImporters = 0;
+  private suspends = false;
+  private disabled = false;
+  private promising: ((ptr: number) => Promise<number>) | null = null;
+
+  constructor(private readonly callbacks: DirectCallbacks) {}
+
+  /** Called with each core module's imports before it is instantiated; returns the imports to use. */
+  imports(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Imports {
+    const wanted = WebAssembly.Module.imports(module).filter((i) => i.kind === 'function' && isHostImport(i.module));
+    if (wanted.length > 0) this.hostImporters++;
+    const exports = WebAssembly.Module.exports(module);
+    const isMain =
+      exports.some((e) => e.name === INVOKE_EXPORT && e.kind === 'function') &&
+      exports.some((e) => e.name === 'memory' && e.kind === 'memory') &&
+      exports.some((e) => e.name === 'cabi_realloc' && e.kind === 'function');
+    if (!isMain) return imports;
+    const host = wanted.map((i) => [i, compiledHostFunction(`${i.module}#${i.name}`)] as const);
+    if (host.some(([, c]) => c === undefined)) {
+      this.disabled = true;
+      return imports;
+    }
+    const mem: { current: GuestMemory | null } = { current: null };
+    this.pending = { module, mem };
+    if (host.length === 0) return imports;
+    const patched: Record<string, Record<string, unknown>> = {};
+    for (const [name, value] of Object.entries(imports)) patched[name] = { ...(value as Record<string, unknown>) };
+    for (const [i, c] of host) (patched[i.module] ??= {})[i.name] = this.trampoline(c!, mem);
+    this.suspends = true;
+    return patched as WebAssembly.Imports;
+  }
+
+  /** Called with each core instance after instantiation. */
+  instantiated(module: WebAssembly.Module, instance: WebAssembly.Instance): void {
+    if (this.pending?.module !== module) return;
+    const ex = instance.exports as Record<string, unknown>;
+    const mem = new GuestMemory(ex.memory as WebAssembly.Memory, ex.cabi_realloc as (a: number, b: number, c: number, d: number) => number);
+    this.pending.mem.current = mem;
+    this.main = { instance, mem };
+    this.pending = null;
+  }
+
+  /** Whether `invoke` can run on the direct path (decided once every core module is instantiated). */
+  get ready(): boolean {
+    return this.main !== null && !this.disabled && this.hostImporters <= 1;
+  }
+
+  private trampoline(c: CompiledHostFunction, mem: { current: GuestMemory | null }): object {
+    const { callbacks } = this;
+    return new jspi.Suspending(async (...args: number[]) => {
+      callbacks.charge();
+      const m = mem.current;
+      if (!m) throw new Error('host import called before the component was instantiated');
+      const values = c.indirect ? (c.params.load(m, args[0]! >>> 0) as unknown[]) : liftFlat(m, c.fn.params, args);
+      const retptr = args[args.length - 1]! >>> 0;
+      const res = await c.fn.call(callbacks.host(), values);
+      c.result.store(m, retptr, res);
+    });
+  }
+
+  /** node@0.6.0 `invoke`: resolves to the invocation-result or throws the node-error record. */
+  async invoke(op: string, envelope: Record<string, unknown>): Promise<NodeInvokeResult> {
+    const main = this.main!;
+    const ex = main.instance.exports as Record<string, (...a: number[]) => number>;
+    const ptr = main.mem.alloc(invokeParams.size, invokeParams.align);
+    invokeParams.store(main.mem, ptr, [op, envelope]);
+    let ret: number;
+    if (this.suspends) {
+      this.promising ??= jspi.promising(ex[INVOKE_EXPORT]!);
+      ret = (await this.promising(ptr)) >>> 0;
+    } else {
+      ret = ex[INVOKE_EXPORT]!(ptr) >>> 0;
+    }
+    const res = invokeResult.load(main.mem, ret) as Outcome;
+    ex[`cabi_post_${INVOKE_EXPORT}`]?.(ret);
+    if (res.tag === 'err') throw res.val;
+    return res.val as NodeInvokeResult;
+  }
+}

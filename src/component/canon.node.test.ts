@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CanonError, GuestMemory, layoutOf, liftFlat, t } from './isolate/canon.js';
+import { nodeAbiTypes } from './isolate/greentic-abi.js';
 
 /** A guest memory with a bump allocator standing in for the component's `cabi_realloc`. */
 function guest(pages = 1): { mem: GuestMemory; memory: WebAssembly.Memory; allocs: [number, number][] } {
@@ -17,39 +18,7 @@ function guest(pages = 1): { mem: GuestMemory; memory: WebAssembly.Memory; alloc
   return { mem: new GuestMemory(memory, realloc), memory, allocs };
 }
 
-const tenantCtx10 = t.record([
-  ['tenant-id', t.string],
-  ['team-id', t.option(t.string)],
-  ['user-id', t.option(t.string)],
-  ['env-id', t.string],
-  ['trace-id', t.string],
-  ['correlation-id', t.string],
-  ['deadline-ms', t.u64],
-  ['attempt', t.u32],
-  ['idempotency-key', t.option(t.string)],
-  ['i18n-id', t.string],
-]);
-const envelope = t.record([
-  ['ctx', tenantCtx10],
-  ['flow-id', t.string],
-  ['step-id', t.string],
-  ['component-id', t.string],
-  ['attempt', t.u32],
-  ['payload-cbor', t.list(t.u8)],
-  ['metadata-cbor', t.option(t.list(t.u8))],
-]);
-const nodeError = t.record([
-  ['code', t.string],
-  ['message', t.string],
-  ['retryable', t.bool],
-  ['backoff-ms', t.option(t.u64)],
-  ['details', t.option(t.list(t.u8))],
-]);
-const invocationResult = t.record([
-  ['ok', t.bool],
-  ['output-cbor', t.list(t.u8)],
-  ['output-metadata-cbor', t.option(t.list(t.u8))],
-]);
+const { invocationEnvelope: envelope, invocationResult, nodeError } = nodeAbiTypes;
 
 describe('canonical ABI layouts', () => {
   it('lays out node@0.6.0 invoke parameters as the component model does (144 bytes, align 8)', () => {

@@ -111,6 +111,9 @@ interface Jspi {
 }
 const jspi = WebAssembly as unknown as Jspi;
 
+/** The node@0.6.0 types, for tests that check their layouts. */
+export const nodeAbiTypes = { tenantCtx10, invocationEnvelope, invocationResult, nodeError };
+
 type Outcome = { tag: 'ok'; val?: unknown } | { tag: 'err'; val: unknown };
 
 interface HostFunction {

@@ -7,6 +7,7 @@
  *   componentize-js component;
  * - a state read from inside a component vs the same read done by the parent.
  * Timings are taken in Node over batches (HTTP hop amortised); per-op figures are batch / n.
+ * Cold samples (a fresh Dynamic Worker each) start 250 ms after the previous one, floors included.
  * Production wiring passes the host as an RpcTarget (HostTarget); the `*_entrypoint` rows show the
  * same calls through `ctx.exports.ComponentHost` for comparison.
  */
@@ -98,14 +99,22 @@ async function main(): Promise<void> {
       small: { load: [], base: [], prep: [], modules: [] },
       big: { load: [], base: [], prep: [], modules: [] },
     };
-    for (const [size, sha, samples] of [['small', small, 15], ['big', big, 7]] as const) {
+    // Each cold sample starts after a pause, so the teardown and garbage collection of the
+    // isolates the previous samples created (tens of MB each for the 12 MB component) does not
+    // land inside the next measurement, whichever kind it is.
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 250));
+    const coldRun = async (kind: string, sha: string): Promise<number> => {
+      await settle();
+      return run(kind, sha, 1);
+    };
+    for (const [size, sha, samples] of [['small', small, 15], ['big', big, 9]] as const) {
       await run('cold-baseline', sha, 1);
       await run('cold', sha, 1);
       for (let i = 0; i < samples; i++) {
-        cold[size].base.push(await run('cold-baseline', sha, 1));
-        cold[size].load.push(await run('cold', sha, 1));
-        cold[size].prep.push(await run('cold-prepare', sha, 1));
-        cold[size].modules.push(await run('cold-modules', sha, 1));
+        cold[size].base.push(await coldRun('cold-baseline', sha));
+        cold[size].load.push(await coldRun('cold', sha));
+        cold[size].prep.push(await coldRun('cold-prepare', sha));
+        cold[size].modules.push(await coldRun('cold-modules', sha));
       }
     }
 

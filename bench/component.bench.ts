@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       await settle();
       return run(kind, sha, 1);
     };
-    for (const [size, sha, samples] of [['small', small, 15], ['big', big, 9]] as const) {
+    for (const [size, sha, samples] of [['small', small, 21], ['big', big, 11]] as const) {
       await run('cold-baseline', sha, 1);
       await run('cold', sha, 1);
       for (let i = 0; i < samples; i++) {

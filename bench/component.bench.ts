@@ -126,6 +126,13 @@ async function main(): Promise<void> {
     row('warm_invoke_js_12mb_p50', p50(warmJs), p50(ping), 'informational (componentize-js component; same floor)');
     row('cold_load_small_p50', p50(cold.small.load), p50(cold.small.base), 'ratio to loading + instantiating the same core modules ≤ 1.3');
     row('cold_load_12mb_p50', p50(cold.big.load), p50(cold.big.base), 'ratio to loading + instantiating the same core modules ≤ 1.3');
+    // Each cold sample is measured right after its floor sample: the median of those pairs'
+    // ratios cancels drifts in machine speed over the run (informational).
+    const pairedRatio = (load: number[], base: number[]) => p50(load.map((x, i) => x / base[i]!));
+    rows.push(
+      { bench: 'component', metric: 'cold_load_small_paired_ratio_p50', value: round(pairedRatio(cold.small.load, cold.small.base)), unit: 'ratio', baseline: 1, ratio: round(pairedRatio(cold.small.load, cold.small.base)), target: 'informational: median of per-sample cold/floor ratios' },
+      { bench: 'component', metric: 'cold_load_12mb_paired_ratio_p50', value: round(pairedRatio(cold.big.load, cold.big.base)), unit: 'ratio', baseline: 1, ratio: round(pairedRatio(cold.big.load, cold.big.base)), target: 'informational: median of per-sample cold/floor ratios' },
+    );
     row('cold_modules_small_p50', p50(cold.small.modules), p50(cold.small.base), 'informational: isolate with runtime + jco glue loaded, nothing instantiated');
     row('cold_instantiate_small_p50', p50(cold.small.prep), p50(cold.small.base), 'informational: cold load without the first invoke');
     row('cold_instantiate_12mb_p50', p50(cold.big.prep), p50(cold.big.base), 'informational: cold load without the first invoke');

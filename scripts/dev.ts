@@ -75,7 +75,8 @@ async function ensureDevVars(): Promise<Record<string, string>> {
   let changed = false;
   for (const name of ['ADMIN_TOKEN', 'WEBCHAT_TOKEN_SECRET']) {
     if (vars[name] === undefined || vars[name] === '') {
-      vars[name] = randomBytes(24).toString('base64url');
+      // Hex, not base64url: a token starting with "-" cannot be passed as `--token VALUE`.
+      vars[name] = randomBytes(24).toString('hex');
       changed = true;
     }
   }

@@ -45,13 +45,13 @@ describe.skipIf(!echoB64)('a componentize-js (TypeScript) component at the edge'
     // Fuel is accounted per call: a small echo spends a tiny fraction of the 50 ms budget.
     expect((res as { fuelUsed?: number }).fuelUsed).toBeGreaterThan(0);
     expect((res as { fuelUsed?: number }).fuelUsed).toBeLessThan(50 * FUEL_PER_CPU_MS * 0.01);
-    expect(res).toMatchObject({ ok: true, output: { ok: true, echo: { text: 'hi' }, ctx: { tenant: 'acme', env: 'dev', flow: 'main', step: 'n1' } } });
+    expect(res).toMatchObject({ ok: true, via: 'direct', output: { ok: true, echo: { text: 'hi' }, ctx: { tenant: 'acme', env: 'dev', flow: 'main', step: 'n1' } } });
   });
 
   it('uses the state store through JSPI-suspended host imports', async () => {
     const r = runner(`tenant-${Date.now()}`);
     expect(await r.invoke(call('count'))).toMatchObject({ ok: true, output: { ok: true, count: 1 } });
-    expect(await r.invoke(call('count'))).toMatchObject({ ok: true, output: { ok: true, count: 2 } });
+    expect(await r.invoke(call('count'))).toMatchObject({ ok: true, via: 'direct', output: { ok: true, count: 2 } });
   });
 
   it('maps a thrown node-error and recovers from a trap', async () => {

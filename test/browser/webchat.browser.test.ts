@@ -70,6 +70,14 @@ async function send(page: Page, text: string): Promise<void> {
   await box.waitFor({ state: 'visible', timeout: 30_000 });
   await box.fill(text);
   await box.press('Enter');
+  // WebChat ignores Enter until its Direct Line connection is online; the box empties once the
+  // message is on its way, so press again while the text is still there.
+  const deadline = Date.now() + 30_000;
+  while ((await box.inputValue()) !== '') {
+    if (Date.now() > deadline) throw new Error(`WebChat did not send "${text}" within 30 s`);
+    await page.waitForTimeout(1_000);
+    if ((await box.inputValue()) !== '') await box.press('Enter');
+  }
 }
 
 async function seeBotSay(page: Page, text: string, timeout = 30_000): Promise<void> {

@@ -163,6 +163,11 @@ function intOf(value: unknown, what: string, max: number): number {
   return value;
 }
 
+/** A one-value type of `size` bytes, aligned to its size. */
+function scalar(size: number, get: (dv: DataView, ptr: number) => unknown, set: (dv: DataView, ptr: number, v: unknown) => void): Layout {
+  return { size, align: size, flat: 1, load: (mem, ptr) => get(mem.view(), ptr), store: (mem, ptr, v) => set(mem.view(), ptr, v) };
+}
+
 /** Compiles a type into its layout and load/store functions (done once per interface). */
 export function layoutOf(type: CanonType): Layout {
   switch (type.kind) {
@@ -179,27 +184,15 @@ export function layoutOf(type: CanonType): Layout {
         store: (mem, ptr, v) => mem.view().setUint8(ptr, v ? 1 : 0),
       };
     case 'u8':
-      return { size: 1, align: 1, flat: 1, load: (mem, ptr) => mem.view().getUint8(ptr), store: (mem, ptr, v) => mem.view().setUint8(ptr, intOf(v, 'u8', 0xff)) };
+      return scalar(1, (dv, p) => dv.getUint8(p), (dv, p, v) => dv.setUint8(p, intOf(v, 'u8', 0xff)));
     case 'u16':
-      return { size: 2, align: 2, flat: 1, load: (mem, ptr) => mem.view().getUint16(ptr, true), store: (mem, ptr, v) => mem.view().setUint16(ptr, intOf(v, 'u16', 0xffff), true) };
+      return scalar(2, (dv, p) => dv.getUint16(p, true), (dv, p, v) => dv.setUint16(p, intOf(v, 'u16', 0xffff), true));
     case 'u32':
-      return { size: 4, align: 4, flat: 1, load: (mem, ptr) => mem.view().getUint32(ptr, true), store: (mem, ptr, v) => mem.view().setUint32(ptr, intOf(v, 'u32', 0xffffffff), true) };
+      return scalar(4, (dv, p) => dv.getUint32(p, true), (dv, p, v) => dv.setUint32(p, intOf(v, 'u32', 0xffffffff), true));
     case 'u64':
-      return {
-        size: 8,
-        align: 8,
-        flat: 1,
-        load: (mem, ptr) => mem.view().getBigUint64(ptr, true),
-        store: (mem, ptr, v) => mem.view().setBigUint64(ptr, BigInt.asUintN(64, BigInt(v as bigint | number)), true),
-      };
+      return scalar(8, (dv, p) => dv.getBigUint64(p, true), (dv, p, v) => dv.setBigUint64(p, BigInt.asUintN(64, BigInt(v as bigint | number)), true));
     case 's64':
-      return {
-        size: 8,
-        align: 8,
-        flat: 1,
-        load: (mem, ptr) => mem.view().getBigInt64(ptr, true),
-        store: (mem, ptr, v) => mem.view().setBigInt64(ptr, BigInt.asIntN(64, BigInt(v as bigint | number)), true),
-      };
+      return scalar(8, (dv, p) => dv.getBigInt64(p, true), (dv, p, v) => dv.setBigInt64(p, BigInt.asIntN(64, BigInt(v as bigint | number)), true));
     case 'string':
       return {
         size: 8,

@@ -172,17 +172,15 @@ function scalar(size: number, get: (dv: DataView, ptr: number) => unknown, set: 
 export function layoutOf(type: CanonType): Layout {
   switch (type.kind) {
     case 'bool':
-      return {
-        size: 1,
-        align: 1,
-        flat: 1,
-        load: (mem, ptr) => {
-          const b = mem.view().getUint8(ptr);
+      return scalar(
+        1,
+        (dv, p) => {
+          const b = dv.getUint8(p);
           if (b > 1) throw new CanonError(`invalid bool ${b}`);
           return b === 1;
         },
-        store: (mem, ptr, v) => mem.view().setUint8(ptr, v ? 1 : 0),
-      };
+        (dv, p, v) => dv.setUint8(p, v ? 1 : 0),
+      );
     case 'u8':
       return scalar(1, (dv, p) => dv.getUint8(p), (dv, p, v) => dv.setUint8(p, intOf(v, 'u8', 0xff)));
     case 'u16':

@@ -206,6 +206,7 @@ function compiledHostFunction(key: string): CompiledHostFunction | undefined {
 }
 
 const INVOKE_EXPORT = 'greentic:component/node@0.6.0#invoke';
+const INVOKE_POST_RETURN = `cabi_post_${INVOKE_EXPORT}`;
 const invokeParams = layoutOf(t.tuple(t.string, invocationEnvelope));
 const invokeResult = layoutOf(t.result(invocationResult, nodeError));
 
@@ -306,7 +307,7 @@ export class DirectPath {
       ret = ex[INVOKE_EXPORT]!(ptr) >>> 0;
     }
     const res = invokeResult.load(main.mem, ret) as Outcome;
-    ex[`cabi_post_${INVOKE_EXPORT}`]?.(ret);
+    ex[INVOKE_POST_RETURN]?.(ret);
     if (res.tag === 'err') throw res.val;
     return res.val as NodeInvokeResult;
   }

@@ -140,10 +140,7 @@ function greenticImports(entry: Entry, base: string): Record<string, unknown> | 
   }
 }
 
-/**
- * Wraps an interface's plain functions so every call spends fuel: a loop whose body is an import
- * call (a clock read, a log line) has few back-edges, yet must run out of budget too.
- */
+/** Spends one import call's fuel from every metered core module of the component. */
 function charge(entry: Entry): void {
   for (const g of entry.fuel) {
     const left = Number(g.value) - IMPORT_CALL_FUEL;
@@ -152,6 +149,10 @@ function charge(entry: Entry): void {
   }
 }
 
+/**
+ * Wraps an interface's plain functions so every call spends fuel: a loop whose body is an import
+ * call (a clock read, a log line) has few back-edges, yet must run out of budget too.
+ */
 function charged(entry: Entry, iface: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(iface)) {

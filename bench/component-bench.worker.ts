@@ -2,6 +2,7 @@
  * Bench-only Worker: each request runs a batch of one operation so Node can time it with the
  * HTTP hop amortised. Operations: invoke (warm), ping (no-op RPC floor), cold (fresh isolate +
  * first invoke), cold-baseline (fresh isolate that only instantiates the same core modules),
+ * cold-prepare / cold-modules (the cold load stopped after instantiation / after module loading),
  * host-read (state read from inside the component), direct-read (the same read by the parent).
  */
 import { ensureComponentArtifacts, loadArtifacts } from '../src/component/artifact-store.js';
@@ -34,21 +35,6 @@ function runner(env: Env, ctx: ExecutionContext, sha: string, digest: string, rp
       cpuMs: Number(env.COMPONENT_CPU_MS || 50),
     },
   );
-}
-
-/** Same modules as the pack isolate (runtime, glue, cores) but nothing instantiated or invoked. */
-async function coldModulesOnly(env: Env, sha: string): Promise<void> {
-  const art = await loadArtifacts(env.PACKS, sha);
-  const { ISOLATE_RUNTIME } = await import('../src/component/generated/isolate-modules.js');
-  const modules: Record<string, string | { wasm: ArrayBuffer }> = { 'runtime.js': ISOLATE_RUNTIME, [`c/${art.descriptor.glue}`]: art.glue };
-  for (const [n, b] of Object.entries(art.cores)) modules[`c/${n}`] = { wasm: b };
-  modules['main.js'] = `import { PackIsolate } from './runtime.js';
-import * as g from './c/${art.descriptor.glue}';
-${Object.keys(art.cores).map((n, i) => `import m${i} from './c/${n}';`).join('\n')}
-globalThis.__keep = [g, ${Object.keys(art.cores).map((_n, i) => `m${i}`).join(', ')}];
-export default PackIsolate;`;
-  const worker = env.LOADER.get(`bench-modules:${sha}:${++coldSeq}:${Date.now()}`, () => ({ compatibilityDate: '2026-10-01', mainModule: 'main.js', modules, globalOutbound: null }));
-  await (worker.getEntrypoint() as unknown as { ping(): Promise<number> }).ping();
 }
 
 async function coldBaseline(env: Env, sha: string): Promise<void> {
@@ -124,7 +110,8 @@ export default {
           await coldBaseline(env, sha);
           break;
         case 'cold-modules':
-          await coldModulesOnly(env, sha);
+          // The production module set, loaded and pinged: nothing instantiated.
+          await runner(env, ctx, sha, `cold-${sha}-${++coldSeq}-${Date.now()}`).ping();
           break;
         case 'direct-read': {
           const r = await direct.stateRead(op.slice(2));

@@ -95,9 +95,11 @@ async function main(): Promise<void> {
       hostReadEntrypoint.push(await run('host-read-entrypoint', small, N, 'r:bench-key'));
     }
 
-    const cold: Record<'small' | 'big', { load: number[]; base: number[]; prep: number[]; modules: number[] }> = {
+    const wasi = await upload(fixtures.wasi);
+    const cold: Record<'small' | 'big' | 'wasi', { load: number[]; base: number[]; prep: number[]; modules: number[] }> = {
       small: { load: [], base: [], prep: [], modules: [] },
       big: { load: [], base: [], prep: [], modules: [] },
+      wasi: { load: [], base: [], prep: [], modules: [] },
     };
     // Each cold sample starts after a pause, so the teardown and garbage collection of the
     // isolates the previous samples created (tens of MB each for the 12 MB component) does not
@@ -107,12 +109,14 @@ async function main(): Promise<void> {
       await settle();
       return run(kind, sha, 1);
     };
-    for (const [size, sha, samples] of [['small', small, 21], ['big', big, 11]] as const) {
+    // The WASI fixture (instantiated through jco's glue) only gets the cold load and its floor.
+    for (const [size, sha, samples, parts] of [['small', small, 21, true], ['big', big, 11, true], ['wasi', wasi, 15, false]] as const) {
       await run('cold-baseline', sha, 1);
       await run('cold', sha, 1);
       for (let i = 0; i < samples; i++) {
         cold[size].base.push(await coldRun('cold-baseline', sha));
         cold[size].load.push(await coldRun('cold', sha));
+        if (!parts) continue;
         cold[size].prep.push(await coldRun('cold-prepare', sha));
         cold[size].modules.push(await coldRun('cold-modules', sha));
       }
@@ -133,7 +137,8 @@ async function main(): Promise<void> {
       { bench: 'component', metric: 'cold_load_small_paired_ratio_p50', value: round(pairedRatio(cold.small.load, cold.small.base)), unit: 'ratio', baseline: 1, ratio: round(pairedRatio(cold.small.load, cold.small.base)), target: 'informational: median of per-sample cold/floor ratios' },
       { bench: 'component', metric: 'cold_load_12mb_paired_ratio_p50', value: round(pairedRatio(cold.big.load, cold.big.base)), unit: 'ratio', baseline: 1, ratio: round(pairedRatio(cold.big.load, cold.big.base)), target: 'informational: median of per-sample cold/floor ratios' },
     );
-    row('cold_modules_small_p50', p50(cold.small.modules), p50(cold.small.base), 'informational: isolate with runtime + jco glue loaded, nothing instantiated');
+    row('cold_load_wasi_small_p50', p50(cold.wasi.load), p50(cold.wasi.base), 'informational: small WASI component (instantiated through jco glue)');
+    row('cold_modules_small_p50', p50(cold.small.modules), p50(cold.small.base), 'informational: isolate modules loaded and pinged, nothing instantiated');
     row('cold_instantiate_small_p50', p50(cold.small.prep), p50(cold.small.base), 'informational: cold load without the first invoke');
     row('cold_instantiate_12mb_p50', p50(cold.big.prep), p50(cold.big.base), 'informational: cold load without the first invoke');
     row('host_state_read_p50', p50(hostRead), p50(directRead), 'p50 ratio to the same read done by the parent ≤ 2');

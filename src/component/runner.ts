@@ -4,11 +4,13 @@
  * platform enforces it, plus loop fuel everywhere), and host imports through a per-call RPC stub.
  */
 import { decodeCbor, encodeCanonicalCbor } from '../pack/cbor.js';
-import { loadArtifacts } from './artifact-store.js';
+import { type LoadedArtifacts, loadArtifacts } from './artifact-store.js';
 import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_VERSION } from './generated/isolate-modules.js';
 import type { HostProps } from './host-entrypoint.js';
 import { type ComponentGrants, grantsFor, type ManifestCapabilities, type TenantPolicy } from './host-policy.js';
-import type { DescribeReply, HostApi, InvokeReply, InvokeRequest, LogLineWire, NodeErrorWire } from './isolate/protocol.js';
+import { directMainOf } from './isolate/direct-plan.js';
+import type { ComponentSlot, DescribeReply, HostApi, InvokeReply, InvokeRequest, LogLineWire, NodeErrorWire } from './isolate/protocol.js';
+import { coreModuleInterface } from './wasm-fuel.js';
 
 export const DEFAULT_COMPONENT_CPU_MS = 50;
 
@@ -52,7 +54,10 @@ export interface RunnerOptions {
   cpuMs?: number;
   /** Values for WASI environment variables a manifest allow-lists. */
   environment?: Record<string, string>;
-  /** Always call node@0.6.0 `invoke` through jco's glue (tests compare it with the direct path). */
+  /**
+   * Instantiate every component through jco's glue (the pack's glue isolate) and call node@0.6.0
+   * `invoke` through it too (tests compare it with the direct path).
+   */
   forceGlue?: boolean;
 }
 
@@ -98,23 +103,56 @@ function filesystemOf(c: PackComponent): 'none' | 'read_only' {
   return fs && fs.mode !== undefined && fs.mode !== 'none' ? 'read_only' : 'none';
 }
 
-function mainModule(slots: { index: number; component: PackComponent; descriptor: Awaited<ReturnType<typeof loadArtifacts>>['descriptor'] }[]): string {
+interface IsolateComponent {
+  component: PackComponent;
+  art: LoadedArtifacts;
+}
+
+/** The core module a node@0.6.0 component can be instantiated from alone, or null (see direct-plan.ts). */
+export function directMainOfArtifacts(art: LoadedArtifacts): string | null {
+  if (art.descriptor.dialect !== 'node@0.6.0') return null;
+  try {
+    return directMainOf(Object.fromEntries(Object.entries(art.cores).map(([name, bytes]) => [name, coreModuleInterface(new Uint8Array(bytes))])));
+  } catch {
+    // A module this reader cannot parse still gets its chance through jco's glue.
+    return null;
+  }
+}
+
+/**
+ * The modules of a pack's Dynamic Worker: the runtime, then per component its jco glue and core
+ * modules, or, for a component that qualifies for glue-free instantiation (unless `glue`), only
+ * its main core module.
+ */
+export function packIsolateModules(components: IsolateComponent[], opts: { glue: boolean }): Record<string, string | { wasm: ArrayBuffer }> {
+  const modules: Record<string, string | { wasm: ArrayBuffer }> = { 'runtime.js': ISOLATE_RUNTIME };
   const lines = ["import { registerComponent, PackIsolate } from './runtime.js';"];
-  for (const { index, component, descriptor } of slots) {
-    lines.push(`import * as g${index} from './c${index}/${descriptor.glue}';`);
-    descriptor.coreModules.forEach((m, j) => lines.push(`import m${index}_${j} from './c${index}/${m}';`));
-    const cores = descriptor.coreModules.map((m, j) => `${JSON.stringify(m)}: m${index}_${j}`).join(', ');
-    const slot = {
+  components.forEach(({ component, art }, index) => {
+    const { descriptor } = art;
+    const directMain = opts.glue ? null : directMainOfArtifacts(art);
+    const coreNames = directMain ? [directMain] : descriptor.coreModules;
+    coreNames.forEach((m, j) => {
+      modules[`c${index}/${m}`] = { wasm: art.cores[m]! };
+      lines.push(`import m${index}_${j} from './c${index}/${m}';`);
+    });
+    if (!directMain) {
+      modules[`c${index}/${descriptor.glue}`] = art.glue;
+      lines.push(`import * as g${index} from './c${index}/${descriptor.glue}';`);
+    }
+    const slot: ComponentSlot = {
       id: component.id,
       dialect: descriptor.dialect,
       imports: descriptor.imports,
       exportName: descriptor.exportName,
       filesystem: filesystemOf(component),
+      ...(directMain ? { directMain } : {}),
     };
-    lines.push(`registerComponent(${JSON.stringify(slot)}, g${index}.instantiate, { ${cores} });`);
-  }
+    const cores = coreNames.map((m, j) => `${JSON.stringify(m)}: m${index}_${j}`).join(', ');
+    lines.push(`registerComponent(${JSON.stringify(slot)}, ${directMain ? 'null' : `g${index}.instantiate`}, { ${cores} });`);
+  });
   lines.push('export default PackIsolate;');
-  return lines.join('\n');
+  modules['main.js'] = lines.join('\n');
+  return modules;
 }
 
 function decodeOutput(bytes: Uint8Array | undefined, what: string): unknown {
@@ -136,26 +174,26 @@ export class ComponentRunner {
     this.cpuMs = opts.cpuMs ?? DEFAULT_COMPONENT_CPU_MS;
   }
 
-  /** The pack's isolate; `get` reuses a warm one for the same (pack digest, tenant). */
-  private isolate(): PackIsolateStub {
-    const id = `greentic-pack:${this.pack.digest}:${this.opts.tenant}:${ISOLATE_RUNTIME_VERSION}`;
+  /**
+   * The pack's isolate; `get` reuses a warm one for the same (pack digest, tenant). `glue` selects
+   * a second isolate where every component is instantiated through jco's glue (describe, and
+   * invocations with `forceGlue`).
+   */
+  private isolate(glue = false): PackIsolateStub {
+    const id = `greentic-pack:${this.pack.digest}:${this.opts.tenant}:${ISOLATE_RUNTIME_VERSION}${glue ? ':glue' : ''}`;
     const worker = this.opts.loader.get(id, async () => {
-      const modules: Record<string, string | { wasm: ArrayBuffer }> = { 'runtime.js': ISOLATE_RUNTIME };
-      const slots = await Promise.all(
-        this.pack.components.map(async (c, index) => {
-          const art = await loadArtifacts(this.opts.bucket, c.sha256);
-          knownDialects.set(c.sha256, art.descriptor.dialect);
-          knownNeedsHost.set(c.sha256, art.descriptor.imports.some((i) => i.startsWith('greentic:') && !i.startsWith('greentic:component/control')));
-          modules[`c${index}/${art.descriptor.glue}`] = art.glue;
-          for (const [name, bytes] of Object.entries(art.cores)) modules[`c${index}/${name}`] = { wasm: bytes };
-          return { index, component: c, descriptor: art.descriptor };
+      const components = await Promise.all(
+        this.pack.components.map(async (component) => {
+          const art = await loadArtifacts(this.opts.bucket, component.sha256);
+          knownDialects.set(component.sha256, art.descriptor.dialect);
+          knownNeedsHost.set(component.sha256, art.descriptor.imports.some((i) => i.startsWith('greentic:') && !i.startsWith('greentic:component/control')));
+          return { component, art };
         }),
       );
-      modules['main.js'] = mainModule(slots);
       return {
         compatibilityDate: '2026-10-01',
         mainModule: 'main.js',
-        modules,
+        modules: packIsolateModules(components, { glue }),
         env: { ASSETS: Object.fromEntries(Object.entries(this.pack.assets ?? {}).map(([p, b]) => [`/assets/${p.replace(/^\/+/, '')}`, b])) },
         globalOutbound: null,
         limits: { cpuMs: this.cpuMs },
@@ -196,7 +234,7 @@ export class ComponentRunner {
 
   async describe(componentId: string): Promise<DescribeReply> {
     this.component(componentId);
-    return this.isolate().describe(componentId, this.cpuMs * FUEL_PER_CPU_MS);
+    return this.isolate(true).describe(componentId, this.cpuMs * FUEL_PER_CPU_MS);
   }
 
   async invoke(call: ComponentCall): Promise<ComponentOutcome> {
@@ -241,7 +279,7 @@ export class ComponentRunner {
     };
     let reply: InvokeReply;
     try {
-      reply = await this.isolate().invoke(req);
+      reply = await this.isolate(this.opts.forceGlue).invoke(req);
     } catch (err) {
       // The isolate itself failed (platform CPU/memory limit, crash): the next call loads a fresh one.
       const message = err instanceof Error ? err.message : String(err);

@@ -3,6 +3,7 @@
  * the component's sha256. The jco bindgen call itself is behind `BindgenGenerator` so the same
  * pipeline runs at the edge (a Dynamic Worker, edge-transpiler.ts) and in Node.
  */
+import { DIRECT_HOST_FUNCTIONS } from './isolate/direct-plan.js';
 import type { Dialect } from './isolate/protocol.js';
 import { meterCoreModule, WasmRewriteError } from './wasm-fuel.js';
 
@@ -68,18 +69,6 @@ export interface ComponentArtifacts {
   files: Record<string, Uint8Array>;
 }
 
-const HOST_FUNCTIONS = [
-  'greentic:secrets-store/secrets-store@1.0.0#get',
-  'greentic:secrets-store/secrets-store@1.1.0#get',
-  'greentic:secrets-store/secrets-store@1.1.0#put',
-  'greentic:state/state-store@1.0.0#read',
-  'greentic:state/state-store@1.0.0#write',
-  'greentic:state/state-store@1.0.0#delete',
-  'greentic:http/http-client@1.0.0#send',
-  'greentic:http/http-client@1.1.0#send',
-  'greentic:telemetry/logger-api@1.0.0#log',
-];
-
 const ASYNC_EXPORTS = [
   'greentic:component/node@0.6.0#invoke',
   'greentic:component/node@0.6.0#describe',
@@ -97,7 +86,7 @@ export function bindgenOptions(): Record<string, unknown> {
     name: 'component',
     map: [],
     instantiation: { tag: 'async' },
-    asyncMode: { tag: 'jspi', val: { imports: HOST_FUNCTIONS, exports: ASYNC_EXPORTS } },
+    asyncMode: { tag: 'jspi', val: { imports: [...DIRECT_HOST_FUNCTIONS], exports: ASYNC_EXPORTS } },
     importBindings: undefined,
     validLiftingOptimization: false,
     tracing: false,

@@ -212,6 +212,22 @@ function limitsWithCap(r: Reader, capPages: number): number[] {
   return [0x01, ...uleb(min), ...uleb(newMax)];
 }
 
+/** Skips an import's type: function index, table, memory, global or tag. */
+function skipImportDesc(r: Reader, kind: number): void {
+  if (kind === 0) r.u32();
+  else if (kind === 1) {
+    valType(r);
+    limitsWithCap(r, Number.MAX_SAFE_INTEGER);
+  } else if (kind === 2) limitsWithCap(r, Number.MAX_SAFE_INTEGER);
+  else if (kind === 3) {
+    valType(r);
+    r.byte();
+  } else if (kind === 4) {
+    r.byte();
+    r.u32();
+  } else throw new WasmRewriteError(`unknown import kind ${kind}`);
+}
+
 export interface MeterOptions {
   /** Upper bound on each linear memory, in 64 KiB pages. */
   memoryCapPages?: number;
@@ -247,19 +263,8 @@ export function meterCoreModule(wasm: Uint8Array, opts: MeterOptions = {}): Uint
           rebuilt.push(s.body.subarray(start, ir.pos), limitsWithCap(ir, cap));
           continue;
         }
-        if (kind === 0) ir.u32();
-        else if (kind === 1) {
-          valType(ir);
-          limitsWithCap(ir, Number.MAX_SAFE_INTEGER);
-        } else if (kind === 2) limitsWithCap(ir, Number.MAX_SAFE_INTEGER);
-        else if (kind === 3) {
-          valType(ir);
-          ir.byte();
-          importedGlobals++;
-        } else if (kind === 4) {
-          ir.byte();
-          ir.u32();
-        } else throw new WasmRewriteError(`unknown import kind ${kind}`);
+        skipImportDesc(ir, kind);
+        if (kind === 3) importedGlobals++;
         rebuilt.push(s.body.subarray(start, ir.pos));
       }
       s.body = concat(rebuilt);
@@ -315,4 +320,53 @@ export function meterCoreModule(wasm: Uint8Array, opts: MeterOptions = {}): Uint
   const out: (Uint8Array | number[])[] = [wasm.subarray(0, 8)];
   for (const s of sections) out.push([s.id, ...uleb(s.body.length)], s.body);
   return concat(out);
+}
+
+export type ExternKind = 'function' | 'table' | 'memory' | 'global' | 'tag';
+const EXTERN_KINDS: ExternKind[] = ['function', 'table', 'memory', 'global', 'tag'];
+
+export interface CoreModuleInterface {
+  imports: { module: string; name: string; kind: ExternKind }[];
+  exports: { name: string; kind: ExternKind }[];
+}
+
+/**
+ * A core module's imports and exports, as `WebAssembly.Module.imports`/`exports` would list them,
+ * read from the binary without compiling it (sections other than import and export are skipped
+ * by their length, so a 12 MB module costs no more than a small one).
+ */
+export function coreModuleInterface(wasm: Uint8Array): CoreModuleInterface {
+  if (wasm.length < 8 || wasm[0] !== 0 || wasm[1] !== 0x61 || wasm[2] !== 0x73 || wasm[3] !== 0x6d || wasm[4] !== 1) {
+    throw new WasmRewriteError('not a core WebAssembly module (bad magic or version)');
+  }
+  const out: CoreModuleInterface = { imports: [], exports: [] };
+  const kindOf = (b: number): ExternKind => {
+    const kind = EXTERN_KINDS[b];
+    if (!kind) throw new WasmRewriteError(`unknown extern kind ${b}`);
+    return kind;
+  };
+  const r = new Reader(wasm, 8);
+  while (r.pos < wasm.length) {
+    const id = r.byte();
+    const size = r.u32();
+    const start = r.pos;
+    r.skip(size);
+    if (id !== 2 && id !== 7) continue;
+    const s = new Reader(wasm, start, start + size);
+    const n = s.u32();
+    for (let i = 0; i < n; i++) {
+      if (id === 7) {
+        const name = s.name();
+        out.exports.push({ name, kind: kindOf(s.byte()) });
+        s.u32();
+        continue;
+      }
+      const module = s.name();
+      const name = s.name();
+      const b = s.byte();
+      out.imports.push({ module, name, kind: kindOf(b) });
+      skipImportDesc(s, b);
+    }
+  }
+  return out;
 }

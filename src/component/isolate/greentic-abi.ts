@@ -7,6 +7,7 @@
  * `npm run bench:component`). Layouts come from canon.ts and the WIT in `wit/`.
  */
 import { CanonError, type CanonType, GuestMemory, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
+import { type DirectHostFunction, INVOKE_EXPORT, isHostImport, isNodeMain, needsOnlyDirectImports } from './direct-plan.js';
 import type { HostApi, HostResult } from './protocol.js';
 
 // greentic:interfaces-types@0.1.0
@@ -146,7 +147,7 @@ const httpSend = (withOptions: boolean): HostFunction => ({
 });
 
 /** Host functions served directly, keyed by the core import `module#name` (versioned, as wit-component names them). */
-const HOST_FUNCTIONS: Record<string, HostFunction> = {
+const HOST_FUNCTIONS: Record<DirectHostFunction, HostFunction> = {
   'greentic:state/state-store@1.0.0#read': {
     params: [t.string, t.option(tenantCtx19)],
     result: t.result(bytes, hostError),
@@ -178,11 +179,6 @@ const HOST_FUNCTIONS: Record<string, HostFunction> = {
   },
 };
 
-/** Whether a core import is a Greentic host function (as opposed to WASI or `control`). */
-function isHostImport(module: string): boolean {
-  return module.startsWith('greentic:') && !module.startsWith('greentic:component/');
-}
-
 interface CompiledHostFunction {
   fn: HostFunction;
   indirect: boolean;
@@ -195,7 +191,7 @@ const compiled = new Map<string, CompiledHostFunction>();
 function compiledHostFunction(key: string): CompiledHostFunction | undefined {
   let c = compiled.get(key);
   if (c) return c;
-  const fn = HOST_FUNCTIONS[key];
+  const fn = (HOST_FUNCTIONS as Record<string, HostFunction | undefined>)[key];
   if (!fn) return undefined;
   const params = layoutOf(t.tuple(...fn.params));
   const result = layoutOf(fn.result);
@@ -205,7 +201,6 @@ function compiledHostFunction(key: string): CompiledHostFunction | undefined {
   return c;
 }
 
-const INVOKE_EXPORT = 'greentic:component/node@0.6.0#invoke';
 const INVOKE_POST_RETURN = `cabi_post_${INVOKE_EXPORT}`;
 const invokeParams = layoutOf(t.tuple(t.string, invocationEnvelope));
 const invokeResult = layoutOf(t.result(invocationResult, nodeError));
@@ -244,12 +239,7 @@ export class DirectPath {
   imports(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Imports {
     const wanted = WebAssembly.Module.imports(module).filter((i) => i.kind === 'function' && isHostImport(i.module));
     if (wanted.length > 0) this.hostImporters++;
-    const exports = WebAssembly.Module.exports(module);
-    const isMain =
-      exports.some((e) => e.name === INVOKE_EXPORT && e.kind === 'function') &&
-      exports.some((e) => e.name === 'memory' && e.kind === 'memory') &&
-      exports.some((e) => e.name === 'cabi_realloc' && e.kind === 'function');
-    if (!isMain) return imports;
+    if (!isNodeMain({ imports: [], exports: WebAssembly.Module.exports(module) })) return imports;
     const host = wanted.map((i) => [i, compiledHostFunction(`${i.module}#${i.name}`)] as const);
     if (host.some(([, c]) => c === undefined)) {
       this.disabled = true;
@@ -273,6 +263,19 @@ export class DirectPath {
     this.pending.mem.current = mem;
     this.main = { instance, mem };
     this.pending = null;
+  }
+
+  /**
+   * Instantiates a main module that imports only host functions served here, without jco's glue
+   * or the component's other core modules (see direct-plan.ts).
+   */
+  instantiateAlone(module: WebAssembly.Module, instantiate: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance): void {
+    const core = { imports: WebAssembly.Module.imports(module), exports: WebAssembly.Module.exports(module) };
+    if (!isNodeMain(core) || !needsOnlyDirectImports(core)) {
+      throw new CanonError('the main core module imports more than the Greentic host functions; it needs jco glue');
+    }
+    const instance = instantiate(module, this.imports(module, {}));
+    this.instantiated(module, instance);
   }
 
   /** Whether `invoke` can run on the direct path (decided once every core module is instantiated). */

@@ -107,4 +107,9 @@ export interface ComponentSlot {
   exportName: string;
   /** `read_only`: the pack's assets are preopened at `/assets`; `none`: no preopens. */
   filesystem: 'none' | 'read_only';
+  /**
+   * Set when the isolate holds no jco glue for this component: the named core module is
+   * instantiated alone and node@0.6.0 `invoke` runs on the direct path (see direct-plan.ts).
+   */
+  directMain?: string;
 }

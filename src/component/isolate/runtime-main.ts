@@ -46,7 +46,8 @@ interface Loaded {
 interface Entry {
   fuel: WebAssembly.Global[];
   slot: ComponentSlot;
-  instantiate: Instantiate;
+  /** jco's `instantiate`; null for a component loaded without glue (`slot.directMain`). */
+  instantiate: Instantiate | null;
   cores: Record<string, WebAssembly.Module>;
   loaded: Promise<Loaded> | undefined;
   queue: Promise<unknown>;
@@ -58,7 +59,7 @@ const registry = new Map<string, Entry>();
 let assetFiles: AssetFiles | null = null;
 const FUEL_EXPORT = '__greentic_fuel';
 
-export function registerComponent(slot: ComponentSlot, instantiate: Instantiate, cores: Record<string, WebAssembly.Module>): void {
+export function registerComponent(slot: ComponentSlot, instantiate: Instantiate | null, cores: Record<string, WebAssembly.Module>): void {
   registry.set(slot.id, {
     fuel: [],
     slot,
@@ -190,25 +191,31 @@ function buildImports(entry: Entry): Record<string, unknown> {
 async function load(entry: Entry): Promise<Loaded> {
   const fuel: WebAssembly.Global[] = [];
   const direct = entry.slot.dialect === 'node@0.6.0' ? new DirectPath({ host: () => hostOf(entry), charge: () => charge(entry) }) : null;
-  const instantiateCore: CoreInstantiate = async (module, imports) => {
-    // Synchronous instantiation of an already-compiled module avoids a round trip through the
-    // event loop per core module (a cold start instantiates three or more).
-    const instance = new WebAssembly.Instance(module, direct ? direct.imports(module, imports ?? {}) : (imports ?? {}));
-    direct?.instantiated(module, instance);
+  entry.fuel = fuel;
+  const newInstance = (module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Instance => {
+    const instance = new WebAssembly.Instance(module, imports);
     const g = instance.exports[FUEL_EXPORT];
     if (g instanceof WebAssembly.Global) fuel.push(g);
     return instance;
   };
-  entry.fuel = fuel;
-  const exports = await entry.instantiate(
-    (name) => {
-      const m = entry.cores[name];
-      if (!m) throw new Error(`core module ${name} missing from the isolate`);
-      return m;
-    },
-    buildImports(entry),
-    instantiateCore,
-  );
+  const coreModule = (name: string): WebAssembly.Module => {
+    const m = entry.cores[name];
+    if (!m) throw new Error(`core module ${name} missing from the isolate`);
+    return m;
+  };
+  if (!entry.instantiate) {
+    if (!direct || !entry.slot.directMain) throw new Error(`component ${entry.slot.id} was loaded without its jco glue`);
+    direct.instantiateAlone(coreModule(entry.slot.directMain), newInstance);
+    return { exports: {}, fuel, direct };
+  }
+  const instantiateCore: CoreInstantiate = async (module, imports) => {
+    // Synchronous instantiation of an already-compiled module avoids a round trip through the
+    // event loop per core module (a cold start instantiates three or more).
+    const instance = newInstance(module, direct ? direct.imports(module, imports ?? {}) : (imports ?? {}));
+    direct?.instantiated(module, instance);
+    return instance;
+  };
+  const exports = await entry.instantiate(coreModule, buildImports(entry), instantiateCore);
   return { exports, fuel, direct: direct?.ready ? direct : null };
 }
 
@@ -248,10 +255,13 @@ function failureOf(entry: Entry, loaded: Loaded | undefined, err: unknown): Node
   return { code: 'host', message: `component ${entry.slot.id} failed: ${message}`, retryable: false };
 }
 
-function exportOf(loaded: Loaded, name: string, short: string): Record<string, (...args: unknown[]) => unknown> {
+function exportOf(entry: Entry, loaded: Loaded, short: string): Record<string, (...args: unknown[]) => unknown> {
+  const name = entry.slot.exportName;
   const ex = (loaded.exports[name] ?? loaded.exports[short]) as Record<string, (...args: unknown[]) => unknown> | undefined;
-  if (!ex) throw new Error(`component does not export ${name}`);
-  return ex;
+  if (ex) return ex;
+  // The runner sends describe and forced-glue calls to the pack's glue isolate instead.
+  if (!entry.instantiate) throw new Error(`component ${entry.slot.id} is loaded without jco glue here; ${name} needs it`);
+  throw new Error(`component does not export ${name}`);
 }
 
 async function callInvoke(entry: Entry, loaded: Loaded, req: InvokeRequest): Promise<Omit<Extract<InvokeReply, { ok: true }>, 'logs'>> {
@@ -271,18 +281,18 @@ async function callInvoke(entry: Entry, loaded: Loaded, req: InvokeRequest): Pro
         const res = await loaded.direct.invoke(req.op, envelope);
         return { ok: true, outputCbor: res.outputCbor, outputMetadataCbor: res.outputMetadataCbor, via: 'direct' };
       }
-      const node = exportOf(loaded, slot.exportName, 'node');
+      const node = exportOf(entry, loaded, 'node');
       const res = (await node.invoke!(req.op, envelope)) as { ok: boolean; outputCbor: Uint8Array; outputMetadataCbor?: Uint8Array };
       return { ok: true, outputCbor: res.outputCbor, outputMetadataCbor: res.outputMetadataCbor, via: 'glue' };
     }
     case 'component-runtime@0.6.0': {
-      const runtime = exportOf(loaded, slot.exportName, 'componentRuntime');
+      const runtime = exportOf(entry, loaded, 'componentRuntime');
       const res = (await runtime.run!(req.payloadCbor, new Uint8Array())) as { output: Uint8Array };
       return { ok: true, outputCbor: res.output };
     }
     case 'node@0.5.0':
     case 'node@0.4.0': {
-      const node = exportOf(loaded, slot.exportName, 'node');
+      const node = exportOf(entry, loaded, 'node');
       const execCtx = {
         tenant: {
           tenant: req.ctx.tenantId,
@@ -386,13 +396,13 @@ export class PackIsolate extends WorkerEntrypoint<{ ASSETS?: Record<string, Uint
         for (const g of loaded.fuel) g.value = fuel;
         switch (entry.slot.dialect) {
           case 'node@0.6.0':
-            return { ok: true, descriptor: await exportOf(loaded, entry.slot.exportName, 'node').describe!() };
+            return { ok: true, descriptor: await exportOf(entry, loaded, 'node').describe!() };
           case 'component-runtime@0.6.0': {
             const d = loaded.exports['greentic:component/component-descriptor@0.6.0'] as Record<string, () => unknown> | undefined;
             return { ok: true, describeCbor: d?.describe ? ((await d.describe()) as Uint8Array) : undefined };
           }
           default:
-            return { ok: true, describeJson: String(await exportOf(loaded, entry.slot.exportName, 'node').getManifest!()) };
+            return { ok: true, describeJson: String(await exportOf(entry, loaded, 'node').getManifest!()) };
         }
       } catch (err) {
         return { ok: false, error: failureOf(entry, loaded, err) };

@@ -202,8 +202,9 @@ function compiledHostFunction(key: string): CompiledHostFunction | undefined {
 }
 
 const INVOKE_POST_RETURN = `cabi_post_${INVOKE_EXPORT}`;
-const invokeParams = layoutOf(t.tuple(t.string, invocationEnvelope));
-const invokeResult = layoutOf(t.result(invocationResult, nodeError));
+/** `invoke`'s parameter and result layouts, compiled on first use (other dialects never need them). */
+let invokeLayouts: { params: Layout; result: Layout } | null = null;
+const invokeLayoutsOf = () => (invokeLayouts ??= { params: layoutOf(t.tuple(t.string, invocationEnvelope)), result: layoutOf(t.result(invocationResult, nodeError)) });
 
 export interface DirectCallbacks {
   /** The host capability of the call in progress (throws outside an invocation). */
@@ -240,8 +241,8 @@ export class DirectPath {
     const wanted = WebAssembly.Module.imports(module).filter((i) => i.kind === 'function' && isHostImport(i.module));
     if (wanted.length > 0) this.hostImporters++;
     if (!isNodeMain({ imports: [], exports: WebAssembly.Module.exports(module) })) return imports;
-    const host = wanted.map((i) => [i, compiledHostFunction(`${i.module}#${i.name}`)] as const);
-    if (host.some(([, c]) => c === undefined)) {
+    const host = wanted.map((i) => [i, `${i.module}#${i.name}`] as const);
+    if (host.some(([, key]) => !Object.hasOwn(HOST_FUNCTIONS, key))) {
       this.disabled = true;
       return imports;
     }
@@ -250,7 +251,7 @@ export class DirectPath {
     if (host.length === 0) return imports;
     const patched: Record<string, Record<string, unknown>> = {};
     for (const [name, value] of Object.entries(imports)) patched[name] = { ...(value as Record<string, unknown>) };
-    for (const [i, c] of host) (patched[i.module] ??= {})[i.name] = this.trampoline(c!, mem);
+    for (const [i, key] of host) (patched[i.module] ??= {})[i.name] = this.trampoline(key, mem);
     this.suspends = true;
     return patched as WebAssembly.Imports;
   }
@@ -283,10 +284,12 @@ export class DirectPath {
     return this.main !== null && !this.disabled && this.hostImporters <= 1;
   }
 
-  private trampoline(c: CompiledHostFunction, mem: { current: GuestMemory | null }): object {
+  private trampoline(key: string, mem: { current: GuestMemory | null }): object {
     const { callbacks } = this;
     return new jspi.Suspending(async (...args: number[]) => {
       callbacks.charge();
+      // Layouts are compiled on a function's first call: a cold start pays only for what it uses.
+      const c = compiledHostFunction(key)!;
       const m = mem.current;
       if (!m) throw new Error('host import called before the component was instantiated');
       const values = c.indirect ? (c.params.load(m, args[0]! >>> 0) as unknown[]) : liftFlat(m, c.fn.params, args);
@@ -300,6 +303,7 @@ export class DirectPath {
   async invoke(op: string, envelope: Record<string, unknown>): Promise<NodeInvokeResult> {
     const main = this.main!;
     const ex = main.instance.exports as Record<string, (...a: number[]) => number>;
+    const { params: invokeParams, result: invokeResult } = invokeLayoutsOf();
     const ptr = main.mem.alloc(invokeParams.size, invokeParams.align);
     invokeParams.store(main.mem, ptr, [op, envelope]);
     let ret: number;

@@ -7,7 +7,8 @@ import { type HostProps, HostTarget } from '../../src/component/host-entrypoint.
 import { secretStorageKeys, type TenantPolicy } from '../../src/component/host-policy.js';
 import { componentInvoker } from '../../src/component/invoker.js';
 import type { HostApi } from '../../src/component/isolate/protocol.js';
-import { ComponentRunner, type PackComponent } from '../../src/component/runner.js';
+import { loadArtifacts } from '../../src/component/artifact-store.js';
+import { ComponentRunner, type PackComponent, packIsolateModules } from '../../src/component/runner.js';
 import { ComponentError, transpileComponent } from '../../src/component/transpile.js';
 import type { Env } from '../../src/env.js';
 
@@ -269,6 +270,35 @@ describe('the direct canonical-ABI path', () => {
     expect(await r.invoke(call('w:direct', { b: 2 }))).toMatchObject({ ok: true, via: 'direct' });
     expect(await r.invoke(call('r:direct'))).toMatchObject({ ok: true, output: { b: 2 }, via: 'direct' });
     expect(await runner({ glue: true }).invoke(call('echo', { a: 1 }))).toMatchObject({ ok: true, via: 'glue' });
+  });
+
+  it('a component importing only Greentic host functions is loaded without jco glue: its isolate holds the main core module alone', async () => {
+    const art = await loadArtifacts(bindings.PACKS, nodeSha);
+    expect(art.descriptor.coreModules.length).toBeGreaterThan(1);
+    const modules = packIsolateModules([{ component: { id: 'fixture', sha256: nodeSha }, art }], { glue: false });
+    expect(Object.keys(modules).sort()).toEqual(['c0/component.core.wasm', 'main.js', 'runtime.js']);
+    expect(modules['main.js']).toContain('"directMain":"component.core.wasm"');
+    expect(modules['main.js']).not.toContain(art.descriptor.glue);
+    // The glue isolate (describe, forceGlue) gets the glue and every core module.
+    const withGlue = packIsolateModules([{ component: { id: 'fixture', sha256: nodeSha }, art }], { glue: true });
+    expect(Object.keys(withGlue).sort()).toEqual(['main.js', 'runtime.js', `c0/${art.descriptor.glue}`, ...art.descriptor.coreModules.map((m) => `c0/${m}`)].sort());
+  });
+
+  it('a component importing WASI keeps its jco glue and every core module, and still invokes on the direct path', async () => {
+    const art = await loadArtifacts(bindings.PACKS, wasiSha);
+    const modules = packIsolateModules([{ component: { id: 'wasi', sha256: wasiSha }, art }], { glue: false });
+    expect(Object.keys(modules)).toContain(`c0/${art.descriptor.glue}`);
+    for (const m of art.descriptor.coreModules) expect(Object.keys(modules)).toContain(`c0/${m}`);
+    expect(modules['main.js']).not.toContain('directMain');
+    expect(await runner().invoke({ component: 'wasi', op: 'now', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: true, via: 'direct' });
+  });
+
+  it('describe of a component loaded without glue is answered by the pack glue isolate, and invoke keeps working', async () => {
+    const r = runner();
+    expect(await r.invoke(call('echo', { a: 1 }))).toMatchObject({ ok: true, output: { a: 1 }, via: 'direct' });
+    const d = await r.describe('fixture');
+    expect(d.ok).toBe(true);
+    expect(await r.invoke(call('echo', { a: 2 }))).toMatchObject({ ok: true, output: { a: 2 }, via: 'direct' });
   });
 
   it('gives the same outputs, node errors and host results as jco glue for every fixture operation', async () => {

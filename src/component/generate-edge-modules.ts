@@ -6,12 +6,14 @@
  *   core module is a static `.wasm` import, because workerd refuses `fetch` + `WebAssembly.compile`
  *   of bytes; bundled with the preview2-shim browser build and our entrypoint into one module.
  * - `isolate-modules.js`: the component runtime (WASI shim, ABI dialects, host-import adapters)
- *   that runs inside each per-pack Dynamic Worker.
+ *   that runs inside each per-pack Dynamic Worker, including
+ * - `node-abi.js`: generated node@0.6.0 `invoke` lowering and lifting (canon-codegen.ts).
  *
  * Run by `npm run generate:component` (wired into pretest/predev/pretypecheck/prebench) and by
  * the workers vitest globalSetup. The `.js` output is derived and large, so it is not committed.
  */
 import { build } from 'esbuild';
+import { nodeAbiModule } from './canon-codegen.js';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -102,7 +104,7 @@ function inputsKey(): string {
   h.update(readFileSync(fileURLToPath(import.meta.url)));
   for (const f of readdirSync(join(here, 'isolate')).sort()) h.update(f).update(readFileSync(join(here, 'isolate', f)));
   // transpiler-main.ts bundles helpers from here too.
-  for (const f of ['transpile.ts', 'wasm-fuel.ts']) h.update(f).update(readFileSync(join(here, f)));
+  for (const f of ['transpile.ts', 'wasm-fuel.ts', 'canon-codegen.ts']) h.update(f).update(readFileSync(join(here, f)));
   return h.digest('hex');
 }
 
@@ -110,7 +112,7 @@ export async function generateEdgeModules(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const key = inputsKey();
   const stamp = join(outDir, '.inputs');
-  const outputs = ['transpiler-modules.js', 'transpiler-wasm-0.js', 'isolate-modules.js'].map((f) => join(outDir, f));
+  const outputs = ['transpiler-modules.js', 'transpiler-wasm-0.js', 'isolate-modules.js', 'node-abi.js'].map((f) => join(outDir, f));
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key && outputs.every((f) => existsSync(f))) return;
   // The .js files are large and derived; the .d.ts files are tiny and committed so `tsc` works
   // on a fresh checkout before the first generation.
@@ -152,6 +154,17 @@ export async function generateEdgeModules(): Promise<void> {
       'export declare const TRANSPILER_WASM_GZIP_BASE64: Record<string, string>;\n',
   );
 
+  // Bundled into the runtime below (greentic-abi.ts imports it).
+  writeModule(
+    'node-abi',
+    nodeAbiModule(),
+    "import type { GuestMemory } from '../isolate/canon.js';\n" +
+      'export declare const INVOKE_PARAMS_SIZE: number;\nexport declare const INVOKE_PARAMS_ALIGN: number;\n' +
+      '/** Stores `[op, envelope]` (node@0.6.0 `invoke` parameters) at `ptr`. */\n' +
+      'export declare function storeInvokeParams(mem: GuestMemory, ptr: number, value: unknown): void;\n' +
+      '/** Reads `result<invocation-result, node-error>` as `{ tag, val }`. */\n' +
+      'export declare function loadInvokeResult(mem: GuestMemory, ptr: number): unknown;\n',
+  );
   const runtime = await bundle(join(here, 'isolate/runtime-main.ts'), ['cloudflare:workers']);
   writeModule(
     'isolate-modules',

@@ -100,6 +100,53 @@ export class GuestMemory {
     return decoder.decode(mem.subarray(ptr, ptr + len));
   }
 
+  /** Writes a string into fresh guest memory and its (ptr, len) pair at `at`. */
+  storeString(at: number, v: unknown): void {
+    if (typeof v !== 'string') throw new CanonError(`expected a string, got ${typeof v}`);
+    const [p, n] = this.writeString(v);
+    const dv = this.view();
+    dv.setUint32(at, p, true);
+    dv.setUint32(at + 4, n, true);
+  }
+
+  /** Writes a `list<u8>` into fresh guest memory and its (ptr, len) pair at `at`. */
+  storeBytes(at: number, v: unknown): void {
+    if (!(v instanceof Uint8Array)) throw new CanonError('expected bytes (Uint8Array)');
+    const [p, n] = this.writeBytes(v);
+    const dv = this.view();
+    dv.setUint32(at, p, true);
+    dv.setUint32(at + 4, n, true);
+  }
+
+  /** Reads the string whose (ptr, len) pair is at `at`. */
+  loadString(at: number): string {
+    const dv = this.view();
+    return this.readString(dv.getUint32(at, true), dv.getUint32(at + 4, true));
+  }
+
+  /** Copies out the `list<u8>` whose (ptr, len) pair is at `at`. */
+  loadBytes(at: number): Uint8Array {
+    const dv = this.view();
+    return this.readBytes(dv.getUint32(at, true), dv.getUint32(at + 4, true));
+  }
+
+  loadBool(at: number): boolean {
+    const b = this.view().getUint8(at);
+    if (b > 1) throw new CanonError(`invalid bool ${b}`);
+    return b === 1;
+  }
+
+  /** Checks an unsigned integer argument against its type's range. */
+  int(value: unknown, what: string, max: number): number {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) throw new CanonError(`expected a ${what}, got ${String(value)}`);
+    return value;
+  }
+
+  /** Throws the error for a discriminant outside its type's cases. */
+  invalid(kind: string, d: number): never {
+    throw new CanonError(`invalid ${kind} discriminant ${d}`);
+  }
+
   /** Allocates and writes `bytes`; returns [ptr, len]. */
   writeBytes(bytes: Uint8Array): [number, number] {
     const ptr = this.alloc(bytes.length, 1);
@@ -134,13 +181,18 @@ export interface Layout {
   align: number;
   /** Number of core values the type flattens to. */
   flat: number;
+  /** Record fields' / tuple elements' byte offsets, in order. */
+  offsets?: readonly number[];
+  /** Byte offset of an option's or result's payload. */
+  payload?: number;
   load(mem: GuestMemory, ptr: number): unknown;
   store(mem: GuestMemory, ptr: number, value: unknown): void;
 }
 
 const alignTo = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-const camel = (name: string): string => name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+/** A WIT kebab-case name as jco's camelCase key. */
+export const camel = (name: string): string => name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
 function discSize(cases: number): number {
   return cases <= 0x100 ? 1 : cases <= 0x10000 ? 2 : 4;
@@ -158,59 +210,44 @@ function storeDisc(mem: GuestMemory, ptr: number, size: number, value: number): 
   else dv.setUint32(ptr, value, true);
 }
 
-function intOf(value: unknown, what: string, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) throw new CanonError(`expected a ${what}, got ${String(value)}`);
-  return value;
-}
+/** Largest value of each unsigned integer type lowered from a JS number. */
+export const UINT_MAX: Record<string, number> = { u8: 0xff, u16: 0xffff, u32: 0xffffffff };
 
-/** A one-value type of `size` bytes, aligned to its size. */
-function scalar(size: number, get: (dv: DataView, ptr: number) => unknown, set: (dv: DataView, ptr: number, v: unknown) => void): Layout {
-  return { size, align: size, flat: 1, load: (mem, ptr) => get(mem.view(), ptr), store: (mem, ptr, v) => set(mem.view(), ptr, v) };
+/**
+ * A one-value type of `size` bytes, aligned to its size. Unsigned integers are range-checked
+ * before `set` sees them.
+ */
+function scalar(size: number, get: (dv: DataView, ptr: number) => unknown, set: (dv: DataView, ptr: number, v: unknown) => void, int?: string): Layout {
+  const max = int ? UINT_MAX[int]! : 0;
+  return {
+    size,
+    align: size,
+    flat: 1,
+    load: (mem, ptr) => get(mem.view(), ptr),
+    store: int ? (mem, ptr, v) => set(mem.view(), ptr, mem.int(v, int, max)) : (mem, ptr, v) => set(mem.view(), ptr, v),
+  };
 }
 
 /** Compiles a type into its layout and load/store functions (done once per interface). */
 export function layoutOf(type: CanonType): Layout {
   switch (type.kind) {
     case 'bool':
-      return scalar(
-        1,
-        (dv, p) => {
-          const b = dv.getUint8(p);
-          if (b > 1) throw new CanonError(`invalid bool ${b}`);
-          return b === 1;
-        },
-        (dv, p, v) => dv.setUint8(p, v ? 1 : 0),
-      );
+      return { size: 1, align: 1, flat: 1, load: (mem, ptr) => mem.loadBool(ptr), store: (mem, ptr, v) => mem.view().setUint8(ptr, v ? 1 : 0) };
     case 'u8':
-      return scalar(1, (dv, p) => dv.getUint8(p), (dv, p, v) => dv.setUint8(p, intOf(v, 'u8', 0xff)));
+      return scalar(1, (dv, p) => dv.getUint8(p), (dv, p, v) => dv.setUint8(p, v as number), 'u8');
     case 'u16':
-      return scalar(2, (dv, p) => dv.getUint16(p, true), (dv, p, v) => dv.setUint16(p, intOf(v, 'u16', 0xffff), true));
+      return scalar(2, (dv, p) => dv.getUint16(p, true), (dv, p, v) => dv.setUint16(p, v as number, true), 'u16');
     case 'u32':
-      return scalar(4, (dv, p) => dv.getUint32(p, true), (dv, p, v) => dv.setUint32(p, intOf(v, 'u32', 0xffffffff), true));
+      return scalar(4, (dv, p) => dv.getUint32(p, true), (dv, p, v) => dv.setUint32(p, v as number, true), 'u32');
     case 'u64':
       return scalar(8, (dv, p) => dv.getBigUint64(p, true), (dv, p, v) => dv.setBigUint64(p, BigInt.asUintN(64, BigInt(v as bigint | number)), true));
     case 's64':
       return scalar(8, (dv, p) => dv.getBigInt64(p, true), (dv, p, v) => dv.setBigInt64(p, BigInt.asIntN(64, BigInt(v as bigint | number)), true));
     case 'string':
-      return {
-        size: 8,
-        align: 4,
-        flat: 2,
-        load: (mem, ptr) => {
-          const dv = mem.view();
-          return mem.readString(dv.getUint32(ptr, true), dv.getUint32(ptr + 4, true));
-        },
-        store: (mem, ptr, v) => {
-          if (typeof v !== 'string') throw new CanonError(`expected a string, got ${typeof v}`);
-          const [p, n] = mem.writeString(v);
-          const dv = mem.view();
-          dv.setUint32(ptr, p, true);
-          dv.setUint32(ptr + 4, n, true);
-        },
-      };
+      return { size: 8, align: 4, flat: 2, load: (mem, ptr) => mem.loadString(ptr), store: (mem, ptr, v) => mem.storeString(ptr, v) };
     case 'list': {
+      if (type.of.kind === 'u8') return { size: 8, align: 4, flat: 2, load: (mem, ptr) => mem.loadBytes(ptr), store: (mem, ptr, v) => mem.storeBytes(ptr, v) };
       const el = layoutOf(type.of);
-      const isBytes = type.of.kind === 'u8';
       return {
         size: 8,
         align: 4,
@@ -219,24 +256,16 @@ export function layoutOf(type: CanonType): Layout {
           const dv = mem.view();
           const p = dv.getUint32(ptr, true);
           const n = dv.getUint32(ptr + 4, true);
-          if (isBytes) return mem.readBytes(p, n);
           if (p % el.align !== 0) throw new CanonError(`list pointer ${p} is not aligned to ${el.align}`);
           const out: unknown[] = [];
           for (let i = 0; i < n; i++) out.push(el.load(mem, p + i * el.size));
           return out;
         },
         store: (mem, ptr, v) => {
-          let p: number;
-          let n: number;
-          if (isBytes) {
-            if (!(v instanceof Uint8Array)) throw new CanonError('expected bytes (Uint8Array)');
-            [p, n] = mem.writeBytes(v);
-          } else {
-            if (!Array.isArray(v)) throw new CanonError('expected a list');
-            n = v.length;
-            p = mem.alloc(n * el.size, el.align);
-            for (let i = 0; i < n; i++) el.store(mem, p + i * el.size, v[i]);
-          }
+          if (!Array.isArray(v)) throw new CanonError('expected a list');
+          const n = v.length;
+          const p = mem.alloc(n * el.size, el.align);
+          for (let i = 0; i < n; i++) el.store(mem, p + i * el.size, v[i]);
           const dv = mem.view();
           dv.setUint32(ptr, p, true);
           dv.setUint32(ptr + 4, n, true);
@@ -250,10 +279,11 @@ export function layoutOf(type: CanonType): Layout {
         size: alignTo(off + payload.size, Math.max(1, payload.align)),
         align: Math.max(1, payload.align),
         flat: 1 + payload.flat,
+        payload: off,
         load: (mem, ptr) => {
           const d = mem.view().getUint8(ptr);
           if (d === 0) return undefined;
-          if (d !== 1) throw new CanonError(`invalid option discriminant ${d}`);
+          if (d !== 1) mem.invalid('option', d);
           return payload.load(mem, ptr + off);
         },
         store: (mem, ptr, v) => {
@@ -275,11 +305,12 @@ export function layoutOf(type: CanonType): Layout {
         size: alignTo(off + Math.max(ok?.size ?? 0, err?.size ?? 0), align),
         align,
         flat: 1 + Math.max(ok?.flat ?? 0, err?.flat ?? 0),
+        payload: off,
         load: (mem, ptr) => {
           const d = mem.view().getUint8(ptr);
           if (d === 0) return { tag: 'ok', val: ok?.load(mem, ptr + off) };
           if (d === 1) return { tag: 'err', val: err?.load(mem, ptr + off) };
-          throw new CanonError(`invalid result discriminant ${d}`);
+          return mem.invalid('result', d);
         },
         store: (mem, ptr, v) => {
           const r = v as { tag: 'ok' | 'err'; val?: unknown };
@@ -307,6 +338,7 @@ export function layoutOf(type: CanonType): Layout {
         size: alignTo(size, align),
         align,
         flat,
+        offsets,
         load: (mem, ptr) => {
           if (isTuple) return parts.map(([, l], i) => l.load(mem, ptr + offsets[i]!));
           const out: Record<string, unknown> = {};
@@ -329,7 +361,7 @@ export function layoutOf(type: CanonType): Layout {
         load: (mem, ptr) => {
           const d = loadDisc(mem, ptr, size);
           const name = type.cases[d];
-          if (name === undefined) throw new CanonError(`invalid enum discriminant ${d}`);
+          if (name === undefined) return mem.invalid('enum', d);
           return name;
         },
         store: (mem, ptr, v) => {

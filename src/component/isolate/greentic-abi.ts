@@ -7,103 +7,10 @@
  * `npm run bench:component`). Layouts come from canon.ts and the WIT in `wit/`.
  */
 import { CanonError, type CanonType, GuestMemory, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
+import { bytes, hostError, httpRequest, httpResponse, opAck, requestOptions, secretsError, spanContext, tenantCtx19 } from './wit-types.js';
+import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from '../generated/node-abi.js';
 import { type DirectHostFunction, INVOKE_EXPORT, isHostImport, isNodeMain, needsOnlyDirectImports } from './direct-plan.js';
 import type { HostApi, HostResult } from './protocol.js';
-
-// greentic:interfaces-types@0.1.0
-const impersonation = t.record([
-  ['actor-id', t.string],
-  ['reason', t.option(t.string)],
-]);
-const tenantCtx19 = t.record([
-  ['env', t.string],
-  ['tenant', t.string],
-  ['tenant-id', t.string],
-  ['team', t.option(t.string)],
-  ['team-id', t.option(t.string)],
-  ['user', t.option(t.string)],
-  ['user-id', t.option(t.string)],
-  ['trace-id', t.option(t.string)],
-  ['i18n-id', t.option(t.string)],
-  ['correlation-id', t.option(t.string)],
-  ['attributes', t.list(t.tuple(t.string, t.string))],
-  ['session-id', t.option(t.string)],
-  ['flow-id', t.option(t.string)],
-  ['node-id', t.option(t.string)],
-  ['provider-id', t.option(t.string)],
-  ['deadline-ms', t.option(t.s64)],
-  ['attempt', t.u32],
-  ['idempotency-key', t.option(t.string)],
-  ['impersonation', t.option(impersonation)],
-]);
-const hostError = t.record([
-  ['code', t.string],
-  ['message', t.string],
-]);
-const spanContext = t.record([
-  ['tenant', t.string],
-  ['session-id', t.option(t.string)],
-  ['flow-id', t.string],
-  ['node-id', t.option(t.string)],
-  ['provider', t.string],
-  ['start-ms', t.option(t.s64)],
-  ['end-ms', t.option(t.s64)],
-]);
-const headers = t.list(t.tuple(t.string, t.string));
-const httpRequest = t.record([
-  ['method', t.string],
-  ['url', t.string],
-  ['headers', headers],
-  ['body', t.option(t.list(t.u8))],
-]);
-const httpResponse = t.record([
-  ['status', t.u16],
-  ['headers', headers],
-  ['body', t.option(t.list(t.u8))],
-]);
-const requestOptions = t.record([
-  ['timeout-ms', t.option(t.u32)],
-  ['allow-insecure', t.option(t.bool)],
-  ['follow-redirects', t.option(t.bool)],
-]);
-const opAck = t.enum('ok');
-const secretsError = t.enum('not-found', 'denied', 'invalid-key', 'internal');
-const bytes = t.list(t.u8);
-
-// greentic:types-core@0.6.0 and greentic:component/node@0.6.0
-const tenantCtx10 = t.record([
-  ['tenant-id', t.string],
-  ['team-id', t.option(t.string)],
-  ['user-id', t.option(t.string)],
-  ['env-id', t.string],
-  ['trace-id', t.string],
-  ['correlation-id', t.string],
-  ['deadline-ms', t.u64],
-  ['attempt', t.u32],
-  ['idempotency-key', t.option(t.string)],
-  ['i18n-id', t.string],
-]);
-const invocationEnvelope = t.record([
-  ['ctx', tenantCtx10],
-  ['flow-id', t.string],
-  ['step-id', t.string],
-  ['component-id', t.string],
-  ['attempt', t.u32],
-  ['payload-cbor', bytes],
-  ['metadata-cbor', t.option(bytes)],
-]);
-const invocationResult = t.record([
-  ['ok', t.bool],
-  ['output-cbor', bytes],
-  ['output-metadata-cbor', t.option(bytes)],
-]);
-const nodeError = t.record([
-  ['code', t.string],
-  ['message', t.string],
-  ['retryable', t.bool],
-  ['backoff-ms', t.option(t.u64)],
-  ['details', t.option(bytes)],
-]);
 
 /** JavaScript Promise Integration (workerd ships it; the TypeScript DOM/Workers libs do not declare it yet). */
 interface Jspi {
@@ -111,9 +18,6 @@ interface Jspi {
   promising<F extends (...args: number[]) => unknown>(fn: F): (...args: Parameters<F>) => Promise<ReturnType<F>>;
 }
 const jspi = WebAssembly as unknown as Jspi;
-
-/** The node@0.6.0 types, for tests that check their layouts. */
-export const nodeAbiTypes = { tenantCtx10, invocationEnvelope, invocationResult, nodeError };
 
 type Outcome = { tag: 'ok'; val?: unknown } | { tag: 'err'; val: unknown };
 
@@ -202,9 +106,6 @@ function compiledHostFunction(key: string): CompiledHostFunction | undefined {
 }
 
 const INVOKE_POST_RETURN = `cabi_post_${INVOKE_EXPORT}`;
-/** `invoke`'s parameter and result layouts, compiled on first use (other dialects never need them). */
-let invokeLayouts: { params: Layout; result: Layout } | null = null;
-const invokeLayoutsOf = () => (invokeLayouts ??= { params: layoutOf(t.tuple(t.string, invocationEnvelope)), result: layoutOf(t.result(invocationResult, nodeError)) });
 
 export interface DirectCallbacks {
   /** The host capability of the call in progress (throws outside an invocation). */
@@ -303,9 +204,8 @@ export class DirectPath {
   async invoke(op: string, envelope: Record<string, unknown>): Promise<NodeInvokeResult> {
     const main = this.main!;
     const ex = main.instance.exports as Record<string, (...a: number[]) => number>;
-    const { params: invokeParams, result: invokeResult } = invokeLayoutsOf();
-    const ptr = main.mem.alloc(invokeParams.size, invokeParams.align);
-    invokeParams.store(main.mem, ptr, [op, envelope]);
+    const ptr = main.mem.alloc(INVOKE_PARAMS_SIZE, INVOKE_PARAMS_ALIGN);
+    storeInvokeParams(main.mem, ptr, [op, envelope]);
     let ret: number;
     if (this.suspends) {
       this.promising ??= jspi.promising(ex[INVOKE_EXPORT]!);
@@ -313,7 +213,7 @@ export class DirectPath {
     } else {
       ret = ex[INVOKE_EXPORT]!(ptr) >>> 0;
     }
-    const res = invokeResult.load(main.mem, ret) as Outcome;
+    const res = loadInvokeResult(main.mem, ret) as Outcome;
     ex[INVOKE_POST_RETURN]?.(ret);
     if (res.tag === 'err') throw res.val;
     return res.val as NodeInvokeResult;

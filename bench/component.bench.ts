@@ -7,7 +7,7 @@
  *   componentize-js component;
  * - a state read from inside a component vs the same read done by the parent.
  * Timings are taken in Node over batches (HTTP hop amortised); per-op figures are batch / n.
- * Cold samples (a fresh Dynamic Worker each) start 250 ms after the previous one, floors included.
+ * Cold samples (a fresh Dynamic Worker each) start 250 ms (12 MB: 500 ms) after the previous one, floors included.
  * Production wiring passes the host as an RpcTarget (HostTarget); the `*_entrypoint` rows show the
  * same calls through `ctx.exports.ComponentHost` for comparison.
  */
@@ -104,21 +104,22 @@ async function main(): Promise<void> {
     // Each cold sample starts after a pause, so the teardown and garbage collection of the
     // isolates the previous samples created (tens of MB each for the 12 MB component) does not
     // land inside the next measurement, whichever kind it is.
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 250));
-    const coldRun = async (kind: string, sha: string): Promise<number> => {
-      await settle();
+    // After a 12 MB sample, V8 keeps optimising the code that ran on background threads for a
+    // while; the longer pause keeps that out of the next sample too.
+    const coldRun = async (kind: string, sha: string, pauseMs: number): Promise<number> => {
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
       return run(kind, sha, 1);
     };
     // The WASI fixture (instantiated through jco's glue) only gets the cold load and its floor.
-    for (const [size, sha, samples, parts] of [['small', small, 21, true], ['big', big, 11, true], ['wasi', wasi, 15, false]] as const) {
+    for (const [size, sha, samples, parts, pauseMs] of [['small', small, 21, true, 250], ['big', big, 15, true, 500], ['wasi', wasi, 15, false, 250]] as const) {
       await run('cold-baseline', sha, 1);
       await run('cold', sha, 1);
       for (let i = 0; i < samples; i++) {
-        cold[size].base.push(await coldRun('cold-baseline', sha));
-        cold[size].load.push(await coldRun('cold', sha));
+        cold[size].base.push(await coldRun('cold-baseline', sha, pauseMs));
+        cold[size].load.push(await coldRun('cold', sha, pauseMs));
         if (!parts) continue;
-        cold[size].prep.push(await coldRun('cold-prepare', sha));
-        cold[size].modules.push(await coldRun('cold-modules', sha));
+        cold[size].prep.push(await coldRun('cold-prepare', sha, pauseMs));
+        cold[size].modules.push(await coldRun('cold-modules', sha, pauseMs));
       }
     }
 

@@ -3,7 +3,8 @@
  * HTTP hop amortised. Operations: invoke (warm), ping (no-op RPC floor), cold (fresh isolate +
  * first invoke), cold-baseline (fresh isolate that only instantiates the same core modules),
  * cold-prepare / cold-modules (the cold load stopped after instantiation / after module loading),
- * host-read (state read from inside the component), direct-read (the same read by the parent).
+ * host-read (state read from inside the component), direct-read (the same read by the parent);
+ * `/phases` times instantiation and the first two invocations inside a fresh isolate.
  */
 import { ensureComponentArtifacts, loadArtifacts } from '../src/component/artifact-store.js';
 import { EdgeTranspiler } from '../src/component/edge-transpiler.js';
@@ -11,7 +12,7 @@ import type { HostProps } from '../src/component/host-entrypoint.js';
 import { edgeHostStores, hostTargetFactory } from '../src/component/host-entrypoint.js';
 import { createHostApi, grantsFor } from '../src/component/host-policy.js';
 import type { HostApi } from '../src/component/isolate/protocol.js';
-import { ComponentRunner } from '../src/component/runner.js';
+import { ComponentRunner, packIsolateModules } from '../src/component/runner.js';
 import type { Env } from '../src/env.js';
 
 export { ComponentHost } from '../src/component/host-entrypoint.js';
@@ -35,6 +36,33 @@ function runner(env: Env, ctx: ExecutionContext, sha: string, digest: string, rp
       cpuMs: Number(env.COMPONENT_CPU_MS || 50),
     },
   );
+}
+
+/**
+ * The production module set of a one-component pack, with a main module that times, inside the
+ * fresh isolate, instantiation (`prepare`), the first and the second invocation. Clocks in a
+ * Worker tick in whole milliseconds: callers average many samples.
+ */
+async function phases(env: Env, sha: string, op: string): Promise<Record<string, number | string | boolean>> {
+  const art = await loadArtifacts(env.PACKS, sha);
+  const modules = packIsolateModules([{ component: { id: 'c', sha256: sha, manifest }, art }], { glue: false });
+  modules['pack.js'] = modules['main.js']!;
+  modules['main.js'] = `import PackIsolate from './pack.js';
+const req = (n) => ({ component: 'c', op: ${JSON.stringify(op)}, ctx: { tenantId: 'bench', envId: 'bench', traceId: 't', correlationId: 't', deadlineMs: 0n, attempt: 1, i18nId: 'en' }, flowId: 'f', stepId: 's', attempt: 1, payloadCbor: new Uint8Array([0xa1, 0x61, 0x6e, n]), environment: [], fuel: 10000000, host: null });
+export default class extends PackIsolate {
+  async phases() {
+    const t0 = performance.now();
+    await this.prepare('c');
+    const t1 = performance.now();
+    const r = await this.invoke(req(1));
+    const t2 = performance.now();
+    await this.invoke(req(2));
+    const t3 = performance.now();
+    return { prepare: t1 - t0, first: t2 - t1, second: t3 - t2, ok: r.ok, via: r.via ?? '' };
+  }
+}`;
+  const worker = env.LOADER.get(`bench-phases:${sha}:${++coldSeq}:${Date.now()}`, () => ({ compatibilityDate: '2026-10-01', mainModule: 'main.js', modules, globalOutbound: null }));
+  return (worker.getEntrypoint() as unknown as { phases(): Promise<Record<string, number | string | boolean>> }).phases();
 }
 
 async function coldBaseline(env: Env, sha: string): Promise<void> {
@@ -76,6 +104,9 @@ export default {
       const bytes = new Uint8Array(await req.arrayBuffer());
       const res = await ensureComponentArtifacts(env.PACKS, bytes, new EdgeTranspiler(env.LOADER));
       return Response.json({ sha256: res.descriptor.sha256, transpiled: res.transpiled });
+    }
+    if (url.pathname === '/phases') {
+      return Response.json(await phases(env, url.searchParams.get('sha') ?? '', url.searchParams.get('op') ?? 'echo'));
     }
     const kind = url.searchParams.get('kind') ?? '';
     const sha = url.searchParams.get('sha') ?? '';

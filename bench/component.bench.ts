@@ -11,12 +11,7 @@
  * Production wiring passes the host as an RpcTarget (HostTarget); the `*_entrypoint` rows show the
  * same calls through `ctx.exports.ComponentHost` for comparison.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { unstable_dev } from 'wrangler';
-import { generateEdgeModules } from '../src/component/generate-edge-modules.js';
-import { buildFixtures } from '../test/workers/fixtures/build-fixtures.js';
+import { startBenchWorker } from './component-bench-worker.js';
 
 interface Row {
   bench: string;
@@ -35,33 +30,16 @@ const p50 = (xs: number[]): number => {
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
 async function main(): Promise<void> {
-  await generateEdgeModules();
-  const fixtures = await buildFixtures();
-  const script = fileURLToPath(new URL('../test/fixtures/components/build.ts', import.meta.url));
-  const out = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const jsEcho = readFileSync((JSON.parse(out.slice(out.indexOf('{'))) as Record<string, string>).echo!);
-
-  const worker = await unstable_dev(fileURLToPath(new URL('./component-bench.worker.ts', import.meta.url)), {
-    config: fileURLToPath(new URL('./component-bench.wrangler.toml', import.meta.url)),
-    experimental: { disableExperimentalWarning: true },
-    logLevel: 'warn',
-    persist: false,
-  } as Parameters<typeof unstable_dev>[1]);
+  const worker = await startBenchWorker();
+  const { small, big, wasi } = worker.components;
   try {
-    const upload = async (bytes: Uint8Array): Promise<string> => {
-      const res = await worker.fetch('http://bench/upload', { method: 'POST', body: bytes });
-      if (!res.ok) throw new Error(`upload failed: ${res.status} ${await res.text()}`);
-      return ((await res.json()) as { sha256: string }).sha256;
-    };
     const run = async (kind: string, sha: string, n: number, op = 'echo'): Promise<number> => {
       const t0 = performance.now();
-      const res = await worker.fetch(`http://bench/run?kind=${kind}&sha=${sha}&n=${n}&op=${encodeURIComponent(op)}`);
+      const res = await worker.fetch(`/run?kind=${kind}&sha=${sha}&n=${n}&op=${encodeURIComponent(op)}`);
       const body = await res.text();
       if (!res.ok) throw new Error(`${kind} failed: ${res.status} ${body}`);
       return (performance.now() - t0) / n;
     };
-    const small = await upload(fixtures.node);
-    const big = await upload(jsEcho);
 
     // Warm-up: isolates loaded, instances created, JIT settled.
     await run('invoke', small, 30);
@@ -95,7 +73,6 @@ async function main(): Promise<void> {
       hostReadEntrypoint.push(await run('host-read-entrypoint', small, N, 'r:bench-key'));
     }
 
-    const wasi = await upload(fixtures.wasi);
     const cold: Record<'small' | 'big' | 'wasi', { load: number[]; base: number[]; prep: number[]; modules: number[] }> = {
       small: { load: [], base: [], prep: [], modules: [] },
       big: { load: [], base: [], prep: [], modules: [] },

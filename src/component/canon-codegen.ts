@@ -3,7 +3,7 @@
  * node@0.6.0 invocation performs (`invoke` parameters in, its result out), generated from the same
  * type descriptions and layouts as canon.ts's `layoutOf`. A cold component isolate then compiles
  * two flat functions instead of `layoutOf` and the dozens of small closures it builds, which was
- * most of a first invocation's cost (see docs/compat.md). Run by generate-edge-modules.ts; the
+ * most of a first invocation's cost (see docs/component-performance.md). Run by generate-edge-modules.ts; the
  * output is `generated/node-abi.js` (its declarations, `node-abi.d.ts`, are committed).
  *
  * Supported: bool, u8/u16/u32/u64/s64, string, list<u8>, option, record and tuple (stores and

@@ -1,16 +1,19 @@
 /**
  * The direct path for node@0.6.0 components: the isolate lowers `invoke` arguments and lifts its
  * result itself, and serves the Greentic host imports (state, secrets, http, telemetry) with its
- * own JSPI trampolines, instead of going through jco's glue for them. jco's glue still
- * instantiates the component and serves WASI and `control`; for the hot path it would run its
- * component-model task runtime on every call (~35 µs per invoke, measured in
- * `npm run bench:component`). Layouts come from canon.ts and the WIT in `wit/`.
+ * own JSPI trampolines, instead of going through jco's glue for them. Where a component has glue
+ * (it imports WASI or `control`), the glue still instantiates it and serves those; for the hot
+ * path it would run its component-model task runtime on every call (~35 µs per invoke, measured
+ * in `npm run bench:component`). A component importing only host functions has no glue at all
+ * (`instantiateAlone`, see direct-plan.ts). Host-function layouts come from canon.ts and the WIT
+ * types in wit-types.ts; `invoke`'s own lowering and lifting is generated from the same types at
+ * build time (canon-codegen.ts).
  */
-import { CanonError, type CanonType, GuestMemory, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
-import { bytes, hostError, httpRequest, httpResponse, opAck, requestOptions, secretsError, spanContext, tenantCtx19 } from './wit-types.js';
 import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from '../generated/node-abi.js';
+import { CanonError, type CanonType, GuestMemory, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
 import { type DirectHostFunction, INVOKE_EXPORT, isHostImport, isNodeMain, needsOnlyDirectImports } from './direct-plan.js';
 import type { HostApi, HostResult } from './protocol.js';
+import { bytes, hostError, httpRequest, httpResponse, opAck, requestOptions, secretsError, spanContext, tenantCtx19 } from './wit-types.js';
 
 /** JavaScript Promise Integration (workerd ships it; the TypeScript DOM/Workers libs do not declare it yet). */
 interface Jspi {

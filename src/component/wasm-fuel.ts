@@ -4,7 +4,8 @@
  * through the exported global `__greentic_fuel`. This stops an infinite loop inside one isolate
  * even where `limits.cpuMs` is not enforced (workerd locally enforces no CPU limits at all), and
  * it is deterministic. The module's memories can also be capped so runaway allocation fails with
- * a failed `memory.grow` instead of exhausting the isolate.
+ * a failed `memory.grow` instead of exhausting the isolate. `coreModuleInterface` reads a module's
+ * imports and exports with the same reader, without compiling it.
  */
 
 export const FUEL_EXPORT = '__greentic_fuel';

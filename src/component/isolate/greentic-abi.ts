@@ -11,7 +11,7 @@
  */
 import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from '../generated/node-abi.js';
 import { CanonError, type CanonType, GuestMemory, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
-import { type DirectHostFunction, INVOKE_EXPORT, isHostImport, isNodeMain, needsOnlyDirectImports } from './direct-plan.js';
+import { type CoreInterface, type DirectHostFunction, INVOKE_EXPORT, isHostImport, isNodeMain, needsOnlyDirectImports } from './direct-plan.js';
 import type { HostApi, HostResult } from './protocol.js';
 import { bytes, hostError, httpRequest, httpResponse, opAck, requestOptions, secretsError, spanContext, tenantCtx19 } from './wit-types.js';
 
@@ -110,6 +110,8 @@ function compiledHostFunction(key: string): CompiledHostFunction | undefined {
 
 const INVOKE_POST_RETURN = `cabi_post_${INVOKE_EXPORT}`;
 
+const coreInterfaceOf = (module: WebAssembly.Module): CoreInterface => ({ imports: WebAssembly.Module.imports(module), exports: WebAssembly.Module.exports(module) });
+
 export interface DirectCallbacks {
   /** The host capability of the call in progress (throws outside an invocation). */
   host(): HostApi;
@@ -141,10 +143,10 @@ export class DirectPath {
   constructor(private readonly callbacks: DirectCallbacks) {}
 
   /** Called with each core module's imports before it is instantiated; returns the imports to use. */
-  imports(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Imports {
-    const wanted = WebAssembly.Module.imports(module).filter((i) => i.kind === 'function' && isHostImport(i.module));
+  imports(module: WebAssembly.Module, imports: WebAssembly.Imports, core: CoreInterface = coreInterfaceOf(module)): WebAssembly.Imports {
+    const wanted = core.imports.filter((i) => i.kind === 'function' && isHostImport(i.module));
     if (wanted.length > 0) this.hostImporters++;
-    if (!isNodeMain({ imports: [], exports: WebAssembly.Module.exports(module) })) return imports;
+    if (!isNodeMain(core)) return imports;
     const host = wanted.map((i) => [i, `${i.module}#${i.name}`] as const);
     if (host.some(([, key]) => !Object.hasOwn(HOST_FUNCTIONS, key))) {
       this.disabled = true;
@@ -175,11 +177,11 @@ export class DirectPath {
    * or the component's other core modules (see direct-plan.ts).
    */
   instantiateAlone(module: WebAssembly.Module, instantiate: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance): void {
-    const core = { imports: WebAssembly.Module.imports(module), exports: WebAssembly.Module.exports(module) };
+    const core = coreInterfaceOf(module);
     if (!isNodeMain(core) || !needsOnlyDirectImports(core)) {
       throw new CanonError('the main core module imports more than the Greentic host functions; it needs jco glue');
     }
-    const instance = instantiate(module, this.imports(module, {}));
+    const instance = instantiate(module, this.imports(module, {}, core));
     this.instantiated(module, instance);
   }
 

@@ -235,7 +235,8 @@ export interface MeterOptions {
 }
 
 /** Returns the module with loop metering (and optional memory cap) applied. */
-export function meterCoreModule(wasm: Uint8Array, opts: MeterOptions = {}): Uint8Array {
+/** Checks the header of a core module and splits it into its sections (bodies are views). */
+function sectionsOf(wasm: Uint8Array): Section[] {
   if (wasm.length < 8 || wasm[0] !== 0 || wasm[1] !== 0x61 || wasm[2] !== 0x73 || wasm[3] !== 0x6d || wasm[4] !== 1) {
     throw new WasmRewriteError('not a core WebAssembly module (bad magic or version)');
   }
@@ -247,6 +248,11 @@ export function meterCoreModule(wasm: Uint8Array, opts: MeterOptions = {}): Uint
     sections.push({ id, body: wasm.subarray(r.pos, r.pos + size) });
     r.skip(size);
   }
+  return sections;
+}
+
+export function meterCoreModule(wasm: Uint8Array, opts: MeterOptions = {}): Uint8Array {
+  const sections = sectionsOf(wasm);
   let importedGlobals = 0;
   let definedGlobals = 0;
   const cap = opts.memoryCapPages;
@@ -337,23 +343,15 @@ export interface CoreModuleInterface {
  * by their length, so a 12 MB module costs no more than a small one).
  */
 export function coreModuleInterface(wasm: Uint8Array): CoreModuleInterface {
-  if (wasm.length < 8 || wasm[0] !== 0 || wasm[1] !== 0x61 || wasm[2] !== 0x73 || wasm[3] !== 0x6d || wasm[4] !== 1) {
-    throw new WasmRewriteError('not a core WebAssembly module (bad magic or version)');
-  }
   const out: CoreModuleInterface = { imports: [], exports: [] };
   const kindOf = (b: number): ExternKind => {
     const kind = EXTERN_KINDS[b];
     if (!kind) throw new WasmRewriteError(`unknown extern kind ${b}`);
     return kind;
   };
-  const r = new Reader(wasm, 8);
-  while (r.pos < wasm.length) {
-    const id = r.byte();
-    const size = r.u32();
-    const start = r.pos;
-    r.skip(size);
+  for (const { id, body } of sectionsOf(wasm)) {
     if (id !== 2 && id !== 7) continue;
-    const s = new Reader(wasm, start, start + size);
+    const s = new Reader(body);
     const n = s.u32();
     for (let i = 0; i < n; i++) {
       if (id === 7) {

@@ -17,14 +17,15 @@ export interface BenchWorker {
   stop(): Promise<void>;
 }
 
-export async function startBenchWorker(): Promise<BenchWorker> {
+/** `workerScript`: the Worker to run (default component-bench.worker.ts; a probe Worker may wrap it). */
+export async function startBenchWorker(workerScript = fileURLToPath(new URL('./component-bench.worker.ts', import.meta.url))): Promise<BenchWorker> {
   await generateEdgeModules();
   const fixtures = await buildFixtures();
   const script = fileURLToPath(new URL('../test/fixtures/components/build.ts', import.meta.url));
   const out = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const jsEcho = readFileSync((JSON.parse(out.slice(out.indexOf('{'))) as Record<string, string>).echo!);
 
-  const worker = await unstable_dev(fileURLToPath(new URL('./component-bench.worker.ts', import.meta.url)), {
+  const worker = await unstable_dev(workerScript, {
     config: fileURLToPath(new URL('./component-bench.wrangler.toml', import.meta.url)),
     experimental: { disableExperimentalWarning: true },
     logLevel: 'warn',

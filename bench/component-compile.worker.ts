@@ -1,0 +1,71 @@
+/**
+ * Bench-only Worker for `npm run bench:component-compile`: `/twins` loads one fresh pack isolate
+ * holding the same component twice and times prepare + first invoke of each copy. With
+ * `mode=same` both copies use identical core-module bytes; with `mode=nonce` the second copy's
+ * main core module carries an extra custom section, so V8 compiles it as a separate module.
+ * Every other path goes to component-bench.worker.ts.
+ */
+import { loadArtifacts } from '../src/component/artifact-store.js';
+import { packIsolateModules } from '../src/component/runner.js';
+import type { Env } from '../src/env.js';
+import bench from './component-bench.worker.js';
+
+export { ComponentHost } from '../src/component/host-entrypoint.js';
+
+const manifest = { capabilities: { host: { state: { read: true, write: true } } } };
+let seq = 0;
+
+/** The module bytes plus a custom section named `nonce` holding `text` (semantics unchanged). */
+function withCustomSection(bytes: ArrayBuffer, text: string): ArrayBuffer {
+  const name = new TextEncoder().encode('nonce');
+  const body = [name.length, ...name, ...new TextEncoder().encode(text)];
+  if (body.length > 127) throw new Error('nonce too long for a one-byte section size');
+  const out = new Uint8Array(bytes.byteLength + 2 + body.length);
+  out.set(new Uint8Array(bytes));
+  out.set([0, body.length, ...body], bytes.byteLength);
+  return out.buffer;
+}
+
+async function twins(env: Env, sha: string, mode: string): Promise<number[]> {
+  const art = await loadArtifacts(env.PACKS, sha);
+  let second = art;
+  if (mode === 'nonce') {
+    const cores = { ...art.cores };
+    const main = Object.keys(cores).sort((a, b) => cores[b]!.byteLength - cores[a]!.byteLength)[0]!;
+    cores[main] = withCustomSection(cores[main]!, `${Date.now()}-${++seq}`);
+    second = { ...art, cores };
+  }
+  const modules = packIsolateModules(
+    [
+      { component: { id: 'c', sha256: sha, manifest }, art },
+      { component: { id: 'c2', sha256: sha, manifest }, art: second },
+    ],
+    { glue: false },
+  );
+  modules['pack.js'] = modules['main.js']!;
+  modules['main.js'] = `import PackIsolate from './pack.js';
+const req = (c) => ({ component: c, op: 'echo', ctx: { tenantId: 'bench', envId: 'bench', traceId: 't', correlationId: 't', deadlineMs: 0n, attempt: 1, i18nId: 'en' }, flowId: 'f', stepId: 's', attempt: 1, payloadCbor: new Uint8Array([0xa1, 0x61, 0x6e, 1]), environment: [], fuel: 10000000, host: null });
+export default class extends PackIsolate {
+  async twins() {
+    const t = [performance.now()];
+    for (const c of ['c', 'c2']) {
+      await this.prepare(c);
+      t.push(performance.now());
+      const r = await this.invoke(req(c));
+      if (!r.ok) throw new Error(c + ': ' + JSON.stringify(r.error));
+      t.push(performance.now());
+    }
+    return t.slice(1).map((x, i) => x - t[i]);
+  }
+}`;
+  const worker = env.LOADER.get(`bench-twins:${sha}:${++seq}:${Date.now()}`, () => ({ compatibilityDate: '2026-10-01', mainModule: 'main.js', modules, globalOutbound: null }));
+  return (worker.getEntrypoint() as unknown as { twins(): Promise<number[]> }).twins();
+}
+
+export default {
+  async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(req.url);
+    if (url.pathname === '/twins') return Response.json(await twins(env, url.searchParams.get('sha') ?? '', url.searchParams.get('mode') ?? 'same'));
+    return bench.fetch(req, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

@@ -39,30 +39,39 @@ function runner(env: Env, ctx: ExecutionContext, sha: string, digest: string, rp
 }
 
 /**
- * The production module set of a one-component pack, with a main module that times, inside the
- * fresh isolate, instantiation (`prepare`), the first and the second invocation. Clocks in a
- * Worker tick in whole milliseconds: callers average many samples.
+ * A fresh Dynamic Worker running a pack's production module set (from `packIsolateModules`),
+ * whose main module extends `PackIsolate` with the class members in `members`. Those members can
+ * call `req(component, op, n)`, which builds an invocation request without a host stub (payload
+ * `{ n }`). Clocks in a Worker tick in whole milliseconds: callers average many samples.
+ */
+export function timingIsolate<T>(env: Env, kind: string, modules: Record<string, string | { wasm: ArrayBuffer }>, members: string): T {
+  const all = { ...modules, 'pack.js': modules['main.js']!, 'main.js': `import PackIsolate from './pack.js';
+const req = (component, op, n) => ({ component, op, ctx: { tenantId: 'bench', envId: 'bench', traceId: 't', correlationId: 't', deadlineMs: 0n, attempt: 1, i18nId: 'en' }, flowId: 'f', stepId: 's', attempt: 1, payloadCbor: new Uint8Array([0xa1, 0x61, 0x6e, n]), environment: [], fuel: 10000000, host: null });
+export default class extends PackIsolate {
+${members}
+}` };
+  const worker = env.LOADER.get(`bench-${kind}:${++coldSeq}:${Date.now()}`, () => ({ compatibilityDate: '2026-10-01', mainModule: 'main.js', modules: all, globalOutbound: null }));
+  return worker.getEntrypoint() as unknown as T;
+}
+
+/**
+ * The production module set of a one-component pack, timing inside the fresh isolate
+ * instantiation (`prepare`), the first and the second invocation.
  */
 async function phases(env: Env, sha: string, op: string): Promise<Record<string, number | string | boolean>> {
   const art = await loadArtifacts(env.PACKS, sha);
   const modules = packIsolateModules([{ component: { id: 'c', sha256: sha, manifest }, art }], { glue: false });
-  modules['pack.js'] = modules['main.js']!;
-  modules['main.js'] = `import PackIsolate from './pack.js';
-const req = (n) => ({ component: 'c', op: ${JSON.stringify(op)}, ctx: { tenantId: 'bench', envId: 'bench', traceId: 't', correlationId: 't', deadlineMs: 0n, attempt: 1, i18nId: 'en' }, flowId: 'f', stepId: 's', attempt: 1, payloadCbor: new Uint8Array([0xa1, 0x61, 0x6e, n]), environment: [], fuel: 10000000, host: null });
-export default class extends PackIsolate {
-  async phases() {
+  const isolate = timingIsolate<{ phases(): Promise<Record<string, number | string | boolean>> }>(env, 'phases', modules, `  async phases() {
     const t0 = performance.now();
     await this.prepare('c');
     const t1 = performance.now();
-    const r = await this.invoke(req(1));
+    const r = await this.invoke(req('c', ${JSON.stringify(op)}, 1));
     const t2 = performance.now();
-    await this.invoke(req(2));
+    await this.invoke(req('c', ${JSON.stringify(op)}, 2));
     const t3 = performance.now();
     return { prepare: t1 - t0, first: t2 - t1, second: t3 - t2, ok: r.ok, via: r.via ?? '' };
-  }
-}`;
-  const worker = env.LOADER.get(`bench-phases:${sha}:${++coldSeq}:${Date.now()}`, () => ({ compatibilityDate: '2026-10-01', mainModule: 'main.js', modules, globalOutbound: null }));
-  return (worker.getEntrypoint() as unknown as { phases(): Promise<Record<string, number | string | boolean>> }).phases();
+  }`);
+  return isolate.phases();
 }
 
 async function coldBaseline(env: Env, sha: string): Promise<void> {

@@ -8,7 +8,7 @@
 import { loadArtifacts } from '../src/component/artifact-store.js';
 import { packIsolateModules } from '../src/component/runner.js';
 import type { Env } from '../src/env.js';
-import bench from './component-bench.worker.js';
+import bench, { timingIsolate } from './component-bench.worker.js';
 
 export { ComponentHost } from '../src/component/host-entrypoint.js';
 
@@ -42,24 +42,18 @@ async function twins(env: Env, sha: string, mode: string): Promise<number[]> {
     ],
     { glue: false },
   );
-  modules['pack.js'] = modules['main.js']!;
-  modules['main.js'] = `import PackIsolate from './pack.js';
-const req = (c) => ({ component: c, op: 'echo', ctx: { tenantId: 'bench', envId: 'bench', traceId: 't', correlationId: 't', deadlineMs: 0n, attempt: 1, i18nId: 'en' }, flowId: 'f', stepId: 's', attempt: 1, payloadCbor: new Uint8Array([0xa1, 0x61, 0x6e, 1]), environment: [], fuel: 10000000, host: null });
-export default class extends PackIsolate {
-  async twins() {
+  const isolate = timingIsolate<{ twins(): Promise<number[]> }>(env, 'twins', modules, `  async twins() {
     const t = [performance.now()];
     for (const c of ['c', 'c2']) {
       await this.prepare(c);
       t.push(performance.now());
-      const r = await this.invoke(req(c));
+      const r = await this.invoke(req(c, 'echo', 1));
       if (!r.ok) throw new Error(c + ': ' + JSON.stringify(r.error));
       t.push(performance.now());
     }
     return t.slice(1).map((x, i) => x - t[i]);
-  }
-}`;
-  const worker = env.LOADER.get(`bench-twins:${sha}:${++seq}:${Date.now()}`, () => ({ compatibilityDate: '2026-10-01', mainModule: 'main.js', modules, globalOutbound: null }));
-  return (worker.getEntrypoint() as unknown as { twins(): Promise<number[]> }).twins();
+  }`);
+  return isolate.twins();
 }
 
 export default {

@@ -7,6 +7,7 @@
  */
 import { loadArtifacts } from '../src/component/artifact-store.js';
 import { packIsolateModules } from '../src/component/runner.js';
+import { uleb } from '../src/component/wasm-fuel.js';
 import type { Env } from '../src/env.js';
 import bench, { timingIsolate } from './component-bench.worker.js';
 
@@ -18,11 +19,11 @@ let seq = 0;
 /** The module bytes plus a custom section named `nonce` holding `text` (semantics unchanged). */
 function withCustomSection(bytes: ArrayBuffer, text: string): ArrayBuffer {
   const name = new TextEncoder().encode('nonce');
-  const body = [name.length, ...name, ...new TextEncoder().encode(text)];
-  if (body.length > 127) throw new Error('nonce too long for a one-byte section size');
-  const out = new Uint8Array(bytes.byteLength + 2 + body.length);
+  const body = [...uleb(name.length), ...name, ...new TextEncoder().encode(text)];
+  const section = [0, ...uleb(body.length), ...body];
+  const out = new Uint8Array(bytes.byteLength + section.length);
   out.set(new Uint8Array(bytes));
-  out.set([0, body.length, ...body], bytes.byteLength);
+  out.set(section, bytes.byteLength);
   return out.buffer;
 }
 

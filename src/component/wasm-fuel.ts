@@ -59,7 +59,8 @@ class Reader {
   }
 }
 
-function uleb(n: number): number[] {
+/** Unsigned LEB128, as the binary format writes sizes and indices. */
+export function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let b = n % 128;

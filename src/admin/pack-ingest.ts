@@ -19,8 +19,12 @@ function componentsOf(opened: OpenedPack, digests: Map<string, string | null>): 
   return manifest.components.map((c) => {
     const wasm = opened.entries.get(componentWasmPath(manifest, c.id));
     const sha = digests.get(c.id) ?? null;
-    const capabilities: ManifestCapabilities = { capabilities: c.capabilities as ManifestCapabilities['capabilities'] };
-    return { id: c.id, ...(sha === null ? {} : { digest: `sha256:${sha}` }), manifest: capabilities, ...(wasm === undefined ? {} : { wasm }) };
+    // `resources.memory_mb` caps the component's memory at run time (runner.ts).
+    const declared: ManifestCapabilities & { resources?: unknown } = {
+      capabilities: c.capabilities as ManifestCapabilities['capabilities'],
+      ...(c.resources === undefined ? {} : { resources: c.resources }),
+    };
+    return { id: c.id, ...(sha === null ? {} : { digest: `sha256:${sha}` }), manifest: declared, ...(wasm === undefined ? {} : { wasm }) };
   });
 }
 

@@ -10,7 +10,7 @@ import type { HostProps } from './host-entrypoint.js';
 import { type ComponentGrants, grantsFor, type ManifestCapabilities, type TenantPolicy } from './host-policy.js';
 import { directMainOf } from './isolate/direct-plan.js';
 import type { ComponentSlot, DescribeReply, HostApi, InvokeReply, InvokeRequest, LogLineWire, NodeErrorWire } from './isolate/protocol.js';
-import { coreModuleInterface } from './wasm-fuel.js';
+import { capCoreModuleMemory, coreModuleInterface, MemoryLimitError } from './wasm-fuel.js';
 
 export const DEFAULT_COMPONENT_CPU_MS = 50;
 
@@ -31,6 +31,10 @@ export interface PackComponent {
   sha256: string;
   manifest?: ManifestCapabilities & {
     capabilities?: { wasi?: { env?: { allow?: string[] }; filesystem?: { mode?: string; mounts?: unknown[] } } };
+    /** Pack-embedded component manifest (greentic-types `resources`). */
+    resources?: { memory_mb?: number };
+    /** `component.manifest.json` form. */
+    limits?: { memory_mb?: number };
   };
 }
 
@@ -108,6 +112,18 @@ interface IsolateComponent {
   art: LoadedArtifacts;
 }
 
+/**
+ * The memory limit a component's manifest sets, in 64 KiB pages, when it is below the cap its
+ * artifacts were transpiled with (`resources.memory_mb` of the pack manifest or `limits.memory_mb`
+ * of `component.manifest.json`; the smaller wins), else null.
+ */
+export function memoryLimitPages(c: PackComponent, art: LoadedArtifacts): number | null {
+  const declared = [c.manifest?.resources?.memory_mb, c.manifest?.limits?.memory_mb].filter((mb): mb is number => typeof mb === 'number' && Number.isFinite(mb) && mb > 0);
+  if (declared.length === 0) return null;
+  const pages = Math.max(1, Math.floor(Math.min(...declared) * 16));
+  return pages < art.descriptor.memoryCapMb * 16 ? pages : null;
+}
+
 /** The core module a node@0.6.0 component can be instantiated from alone, or null (see direct-plan.ts). */
 export function directMainOfArtifacts(art: LoadedArtifacts): string | null {
   if (art.descriptor.dialect !== 'node@0.6.0') return null;
@@ -131,8 +147,25 @@ export function packIsolateModules(components: IsolateComponent[], opts: { glue:
     const { descriptor } = art;
     const directMain = opts.glue ? null : directMainOfArtifacts(art);
     const coreNames = directMain ? [directMain] : descriptor.coreModules;
+    const limit = memoryLimitPages(component, art);
+    let cores: Record<string, ArrayBuffer> = art.cores;
+    let memoryError: string | undefined;
+    if (limit !== null) {
+      try {
+        cores = Object.fromEntries(coreNames.map((m) => [m, capCoreModuleMemory(new Uint8Array(art.cores[m]!), limit).buffer as ArrayBuffer]));
+      } catch (err) {
+        if (!(err instanceof MemoryLimitError)) throw err;
+        // The component cannot start under its limit; the rest of the pack still loads.
+        memoryError = `component ${component.id} cannot run: ${err.message}`;
+      }
+    }
+    if (memoryError !== undefined) {
+      const slot: ComponentSlot = { id: component.id, dialect: descriptor.dialect, imports: [], exportName: descriptor.exportName, filesystem: 'none', memoryError };
+      lines.push(`registerComponent(${JSON.stringify(slot)}, null, {});`);
+      return;
+    }
     coreNames.forEach((m, j) => {
-      modules[`c${index}/${m}`] = { wasm: art.cores[m]! };
+      modules[`c${index}/${m}`] = { wasm: cores[m]! };
       lines.push(`import m${index}_${j} from './c${index}/${m}';`);
     });
     if (!directMain) {
@@ -147,8 +180,8 @@ export function packIsolateModules(components: IsolateComponent[], opts: { glue:
       filesystem: filesystemOf(component),
       ...(directMain ? { directMain } : {}),
     };
-    const cores = coreNames.map((m, j) => `${JSON.stringify(m)}: m${index}_${j}`).join(', ');
-    lines.push(`registerComponent(${JSON.stringify(slot)}, ${directMain ? 'null' : `g${index}.instantiate`}, { ${cores} });`);
+    const coreRefs = coreNames.map((m, j) => `${JSON.stringify(m)}: m${index}_${j}`).join(', ');
+    lines.push(`registerComponent(${JSON.stringify(slot)}, ${directMain ? 'null' : `g${index}.instantiate`}, { ${coreRefs} });`);
   });
   lines.push('export default PackIsolate;');
   modules['main.js'] = lines.join('\n');

@@ -203,15 +203,15 @@ interface Section {
   body: Uint8Array;
 }
 
-function limitsWithCap(r: Reader, capPages: number): number[] {
+function limitsWithCap(r: Reader, capPages: number): { bytes: number[]; min: number } {
   const flags = r.byte();
   const min = r.u32();
   const hasMax = (flags & 1) === 1;
   const max = hasMax ? r.u32() : undefined;
   // Only plain 32-bit memories are capped; shared or 64-bit ones keep their limits.
-  if (flags & ~1) return [flags, ...uleb(min), ...(max === undefined ? [] : uleb(max))];
+  if (flags & ~1) return { bytes: [flags, ...uleb(min), ...(max === undefined ? [] : uleb(max))], min };
   const newMax = Math.max(min, Math.min(max ?? capPages, capPages));
-  return [0x01, ...uleb(min), ...uleb(newMax)];
+  return { bytes: [0x01, ...uleb(min), ...uleb(newMax)], min };
 }
 
 /** Skips an import's type: function index, table, memory, global or tag. */
@@ -235,7 +235,6 @@ export interface MeterOptions {
   memoryCapPages?: number;
 }
 
-/** Returns the module with loop metering (and optional memory cap) applied. */
 /** Checks the header of a core module and splits it into its sections (bodies are views). */
 function sectionsOf(wasm: Uint8Array): Section[] {
   if (wasm.length < 8 || wasm[0] !== 0 || wasm[1] !== 0x61 || wasm[2] !== 0x73 || wasm[3] !== 0x6d || wasm[4] !== 1) {
@@ -252,11 +251,19 @@ function sectionsOf(wasm: Uint8Array): Section[] {
   return sections;
 }
 
-export function meterCoreModule(wasm: Uint8Array, opts: MeterOptions = {}): Uint8Array {
-  const sections = sectionsOf(wasm);
+/**
+ * Caps every plain 32-bit memory (imported or defined) at `capPages`, rewriting the import and
+ * memory sections in place, and returns the number of imported globals and the largest initial
+ * size among the memories (in pages). Without a cap the sections are only read.
+ */
+function capMemories(sections: Section[], cap: number | undefined): { importedGlobals: number; minPages: number } {
   let importedGlobals = 0;
-  let definedGlobals = 0;
-  const cap = opts.memoryCapPages;
+  let minPages = 0;
+  const capped = (r: Reader): number[] => {
+    const limits = limitsWithCap(r, cap ?? Number.MAX_SAFE_INTEGER);
+    minPages = Math.max(minPages, limits.min);
+    return limits.bytes;
+  };
   for (const s of sections) {
     if (s.id === 2) {
       const ir = new Reader(s.body);
@@ -267,25 +274,62 @@ export function meterCoreModule(wasm: Uint8Array, opts: MeterOptions = {}): Uint
         ir.name();
         ir.name();
         const kind = ir.byte();
-        if (kind === 2 && cap !== undefined) {
-          rebuilt.push(s.body.subarray(start, ir.pos), limitsWithCap(ir, cap));
+        if (kind === 2) {
+          rebuilt.push(s.body.subarray(start, ir.pos), capped(ir));
           continue;
         }
         skipImportDesc(ir, kind);
         if (kind === 3) importedGlobals++;
         rebuilt.push(s.body.subarray(start, ir.pos));
       }
-      s.body = concat(rebuilt);
-    } else if (s.id === 5 && cap !== undefined) {
+      if (cap !== undefined) s.body = concat(rebuilt);
+    } else if (s.id === 5) {
       const mr = new Reader(s.body);
       const n = mr.u32();
       const rebuilt: number[] = uleb(n);
-      for (let i = 0; i < n; i++) rebuilt.push(...limitsWithCap(mr, cap));
-      s.body = Uint8Array.from(rebuilt);
-    } else if (s.id === 6) {
-      definedGlobals = new Reader(s.body).u32();
+      for (let i = 0; i < n; i++) rebuilt.push(...capped(mr));
+      if (cap !== undefined) s.body = Uint8Array.from(rebuilt);
     }
   }
+  return { importedGlobals, minPages };
+}
+
+function assemble(wasm: Uint8Array, sections: Section[]): Uint8Array {
+  const out: (Uint8Array | number[])[] = [wasm.subarray(0, 8)];
+  for (const s of sections) out.push([s.id, ...uleb(s.body.length)], s.body);
+  return concat(out);
+}
+
+/**
+ * Lowers the maximum of every memory of an already metered module to `capPages` (a manifest's
+ * `memory_mb` below the transpile-time cap), so a `memory.grow` past it fails. Throws
+ * MemoryLimitError when a memory's initial size is already above the cap.
+ */
+export function capCoreModuleMemory(wasm: Uint8Array, capPages: number): Uint8Array {
+  const sections = sectionsOf(wasm);
+  const { minPages } = capMemories(sections, capPages);
+  if (minPages > capPages) throw new MemoryLimitError(minPages, capPages);
+  return assemble(wasm, sections);
+}
+
+export class MemoryLimitError extends Error {
+  readonly code = 'oom';
+  constructor(
+    readonly minPages: number,
+    readonly capPages: number,
+  ) {
+    super(`its memory starts at ${mib(minPages)} MiB, above its limit of ${mib(capPages)} MiB`);
+  }
+}
+
+const mib = (pages: number): string => String(Math.round((pages / 16) * 100) / 100);
+
+/** Returns the module with loop metering (and optional memory cap) applied. */
+export function meterCoreModule(wasm: Uint8Array, opts: MeterOptions = {}): Uint8Array {
+  const sections = sectionsOf(wasm);
+  const { importedGlobals } = capMemories(sections, opts.memoryCapPages);
+  const globalsSection = sections.find((s) => s.id === 6);
+  const definedGlobals = globalsSection ? new Reader(globalsSection.body).u32() : 0;
   const g = uleb(importedGlobals + definedGlobals);
   const check = [0x23, ...g, 0x45, 0x04, 0x40, 0x00, 0x0b, 0x23, ...g, 0x41, 0x01, 0x6b, 0x24, ...g];
   // Instantiation-time code (start functions, componentize-js wizer init) runs before the host
@@ -325,9 +369,7 @@ export function meterCoreModule(wasm: Uint8Array, opts: MeterOptions = {}): Uint
     }
     code.body = concat(parts);
   }
-  const out: (Uint8Array | number[])[] = [wasm.subarray(0, 8)];
-  for (const s of sections) out.push([s.id, ...uleb(s.body.length)], s.body);
-  return concat(out);
+  return assemble(wasm, sections);
 }
 
 export type ExternKind = 'function' | 'table' | 'memory' | 'global' | 'tag';

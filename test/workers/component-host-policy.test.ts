@@ -9,7 +9,7 @@ import {
   secretStorageKeys,
   stateStorageKey,
 } from '../../src/component/host-policy.js';
-import { FUEL_EXPORT, meterCoreModule, WasmRewriteError } from '../../src/component/wasm-fuel.js';
+import { capCoreModuleMemory, FUEL_EXPORT, MemoryLimitError, meterCoreModule, WasmRewriteError } from '../../src/component/wasm-fuel.js';
 
 function memoryStore(): KeyValueStore & { data: Map<string, Uint8Array> } {
   const data = new Map<string, Uint8Array>();
@@ -132,6 +132,24 @@ describe('meterCoreModule', () => {
     // loop header (0x03 0x40) is now followed by global.get 0 / i32.eqz / if … unreachable
     const loopAt = out.findIndex((b, i) => b === 0x03 && out[i + 1] === 0x40 && out[i + 2] === 0x23);
     expect(Array.from(out.slice(loopAt, loopAt + 9))).toEqual([0x03, 0x40, 0x23, 0x00, 0x45, 0x04, 0x40, 0x00, 0x0b]);
+  });
+
+  it('capCoreModuleMemory lowers a metered module\'s memory maximum and keeps the rest byte for byte', () => {
+    const metered = meterCoreModule(LOOP_MODULE, { memoryCapPages: 2048 });
+    const capped = capCoreModuleMemory(metered, 16);
+    // memory section: flags 1, min 1, max 16 (was 2048, a two-byte LEB128)
+    expect(Array.from(capped)).toEqual(expect.arrayContaining([0x05, 0x04, 0x01, 0x01, 0x01, 0x10]));
+    expect(capped.length).toBe(metered.length - 1);
+    const memoryAt = (b: Uint8Array) => b.findIndex((x, i) => x === 0x05 && b[i + 2] === 0x01 && b[i + 3] === 0x01);
+    expect(Array.from(capped.subarray(memoryAt(capped) + 6))).toEqual(Array.from(metered.subarray(memoryAt(metered) + 7)));
+    expect(WebAssembly.validate(capped)).toBe(true);
+  });
+
+  it('capCoreModuleMemory refuses a module whose memory starts above the limit', () => {
+    // (memory 1) = 64 KiB against a limit of 0 pages is impossible; 1 page against a cap of 1 fits.
+    expect(() => capCoreModuleMemory(LOOP_MODULE, 0)).toThrow(MemoryLimitError);
+    expect(() => capCoreModuleMemory(LOOP_MODULE, 0)).toThrow('its memory starts at 0.06 MiB, above its limit of 0 MiB');
+    expect(capCoreModuleMemory(LOOP_MODULE, 1).length).toBe(LOOP_MODULE.length + 1);
   });
 
   it('rejects bytes that are not a core module', () => {

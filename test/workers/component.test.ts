@@ -194,6 +194,31 @@ describe('node@0.6.0 components in a Dynamic Worker', () => {
     expect(await r.invoke(call('echo', { after: 'oom' }))).toMatchObject({ ok: true, output: { after: 'oom' } });
   });
 
+  for (const glue of [false, true]) {
+    it(`a manifest memory limit (resources.memory_mb) makes memory.grow past it fail, and the same call succeeds without one${glue ? ' (through jco glue)' : ''}`, async () => {
+      const limited = runner({ manifest: { ...allCaps, resources: { memory_mb: 8 } }, glue });
+      expect(await limited.invoke(call('m', { grew: 16 }))).toMatchObject({ ok: false, error: { code: 'trap', retryable: false } });
+      expect(await limited.invoke(call('echo', { after: 'm' }))).toMatchObject({ ok: true, output: { after: 'm' } });
+      expect(await runner({ glue }).invoke(call('m', { grew: 16 }))).toMatchObject({ ok: true, output: { grew: 16 } });
+    });
+  }
+
+  it('limits.memory_mb of component.manifest.json caps memory too, and the smaller of the two limits wins', async () => {
+    const tighter = runner({ manifest: { ...allCaps, limits: { memory_mb: 8 }, resources: { memory_mb: 64 } } });
+    expect(await tighter.invoke(call('m'))).toMatchObject({ ok: false, error: { code: 'trap' } });
+    const roomy = runner({ manifest: { ...allCaps, limits: { memory_mb: 64 }, resources: { memory_mb: 32 } } });
+    expect(await roomy.invoke(call('m', { grew: 16 }))).toMatchObject({ ok: true, output: { grew: 16 } });
+  });
+
+  it('a component whose memory starts above its limit fails with oom, and the pack\'s other components still run', async () => {
+    // The fixture's memory starts at 2 pages (128 KiB); a limit of 1 page cannot hold it.
+    const r = runner({ manifest: { ...allCaps, resources: { memory_mb: 1 / 16 } } });
+    const res = await r.invoke(call('echo', { x: 1 }));
+    expect(res).toMatchObject({ ok: false, error: { code: 'oom', retryable: false } });
+    expect((res as { error: { message: string } }).error.message).toBe('component fixture cannot run: its memory starts at 0.13 MiB, above its limit of 0.06 MiB');
+    expect(await r.invoke({ component: 'wasi', op: 'print', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: true });
+  });
+
   it('stdout becomes structured log lines returned with the result', async () => {
     const res = await runner().invoke({ component: 'wasi', op: 'print', input: {}, flowId: 'f', stepId: 's' });
     expect(res).toMatchObject({ ok: true, output: null, logs: [{ stream: 'stdout', line: 'hello from wasi' }] });

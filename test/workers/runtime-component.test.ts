@@ -59,11 +59,11 @@ nodes:
     routing: out
 `;
 
-function packSource(packId: string): Map<string, Uint8Array> {
+function packSource(packId: string, manifest: object = MANIFEST): Map<string, Uint8Array> {
   return new Map([
     ['pack.yaml', utf8.encode(`pack_id: ${packId}\nversion: 1.0.0\nkind: application\npublisher: tests\ncomponents:\n  - id: echoer\n    version: 1.0.0\n    wasm: components/echoer/echoer.wasm\nflows:\n  - id: main\n    file: flows/main.ygtc\n`)],
     ['components/echoer/echoer.wasm', nodeWasm],
-    ['components/echoer/component.manifest.json', utf8.encode(JSON.stringify(MANIFEST))],
+    ['components/echoer/component.manifest.json', utf8.encode(JSON.stringify(manifest))],
     ['flows/main.ygtc', utf8.encode(FLOW)],
   ]);
 }
@@ -95,6 +95,15 @@ describe('a message runs a real component end to end', () => {
     const result = await deliverIngress(testEnv, msg);
     expect(result.outcome).toMatchObject({ pack_id: 'component-pack', run_status: 'done' });
     expect(sent.map((m) => m.envelope.text)).toEqual(['echo: hello wasm']);
+  });
+
+  it('a pack component\'s resources.memory_mb reaches the component runner with its capabilities', async () => {
+    const key = generateKeyPair();
+    const signed = signPackArchive(buildPack(packSource('limited-pack', { ...MANIFEST, resources: { memory_mb: 8 } })).bytes, key.seed).bytes;
+    const inspected = await packUploadPipeline.inspect(signed, { policy: 'strict', trustedKeys: publicKeyToPem(key.publicKey) });
+    expect(inspected.ok).toBe(true);
+    const [echoer] = (inspected as { components: { id: string; manifest?: unknown }[] }).components;
+    expect(echoer).toMatchObject({ id: 'echoer', manifest: { capabilities: { host: { state: { read: true, write: true } } }, resources: { memory_mb: 8 } } });
   });
 
   it('a message for a tenant with no active pack is refused with NoActivePack (and retried by the queue)', async () => {

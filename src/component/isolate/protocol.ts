@@ -112,4 +112,6 @@ export interface ComponentSlot {
    * instantiated alone and node@0.6.0 `invoke` runs on the direct path (see direct-plan.ts).
    */
   directMain?: string;
+  /** Set when the component cannot start under its manifest's memory limit: every call fails with `oom`. */
+  memoryError?: string;
 }

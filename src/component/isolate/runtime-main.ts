@@ -36,6 +36,9 @@ const IMPORT_CALL_FUEL = 500;
 
 class FuelExhausted extends Error {}
 
+/** The component's memory cannot fit its manifest's limit (see `ComponentSlot.memoryError`). */
+class MemoryLimit extends Error {}
+
 interface Loaded {
   exports: Record<string, unknown>;
   fuel: WebAssembly.Global[];
@@ -189,6 +192,7 @@ function buildImports(entry: Entry): Record<string, unknown> {
 }
 
 async function load(entry: Entry): Promise<Loaded> {
+  if (entry.slot.memoryError !== undefined) throw new MemoryLimit(entry.slot.memoryError);
   const fuel: WebAssembly.Global[] = [];
   const direct = entry.slot.dialect === 'node@0.6.0' ? new DirectPath({ host: () => hostOf(entry), charge: () => charge(entry) }) : null;
   entry.fuel = fuel;
@@ -244,6 +248,7 @@ function failureOf(entry: Entry, loaded: Loaded | undefined, err: unknown): Node
   if (loaded?.fuel.some((g) => Number(g.value) <= 0)) {
     return { code: 'timeout', message: `component ${entry.slot.id} exceeded its CPU budget`, retryable: false };
   }
+  if (err instanceof MemoryLimit) return { code: 'oom', message: err.message, retryable: false };
   if (err instanceof WasiExit) return { code: 'exit', message: err.message, retryable: false };
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof RangeError && /memory|allocation/i.test(message)) {

@@ -3,14 +3,14 @@
 // listing names keys with a sha256 of each value, so `greentic-pack publish` can tell an unchanged
 // secret without reading it back.
 import { Hono } from 'hono';
-import { SECRET_KEY, secretStorageKeys } from '../component/host-policy.js';
+import { MAX_SECRET_BYTES, SECRET_KEY, secretStorageKeys } from '../component/host-policy.js';
 import type { Env } from '../env.js';
 import { readBoundedBody } from '../ingress/bounded-body.js';
 import { sha256HexAsync } from '../pack/digest.js';
 import { IDENTIFIER } from '../session/tenant-ctx.js';
 import { logEvent } from '../session/telemetry.js';
 
-export const MAX_SECRET_BYTES = 64 * 1024;
+export { MAX_SECRET_BYTES };
 
 /** One listed secret: its name and a digest of its value, never the value. */
 export interface SecretListing {

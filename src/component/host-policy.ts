@@ -18,7 +18,10 @@ export interface HostScope {
 export interface ComponentGrants {
   /** Secret keys the component's manifest declares. */
   secrets: string[];
-  /** secrets-store@1.1 `put` is allowed only when the manifest marks the key writable. */
+  /**
+   * secrets-store@1.1 `put` of a declared key (upstream: any allow-listed key). Manifests grant
+   * it; a local run without a manifest does not.
+   */
   secretsWritable: boolean;
   state: { read: boolean; write: boolean; delete: boolean };
   /** Hosts (exact, or `*.suffix`) the tenant allows this component to call; null = no http. */
@@ -77,7 +80,7 @@ export function grantsFor(manifest: ManifestCapabilities, tenant: TenantPolicy):
   const del = state.delete === true;
   return {
     secrets: [...secretKeys].sort(),
-    secretsWritable: false,
+    secretsWritable: true,
     state: { read: state.read === true, write: state.write === true || del, delete: del },
     http: host.http?.client
       ? {
@@ -112,6 +115,9 @@ export function hostAllowed(url: URL, allowHosts: string[]): boolean {
   });
 }
 
+/** The largest secret value stored, through the admin API or a component's `put`. */
+export const MAX_SECRET_BYTES = 64 * 1024;
+
 /** The secret-key rule the host enforces (and the admin secrets API, so a stored key is one a component can ask for). */
 export const SECRET_KEY = /^(?!\/)(?!.*\.\.)[A-Za-z0-9._\-/]+$/;
 
@@ -133,6 +139,7 @@ export function createHostApi(scope: HostScope, grants: ComponentGrants, stores:
     async secretsPut(key, value) {
       if (!SECRET_KEY.test(key)) return fail('invalid-key', `secret key "${key}" is not a valid key`);
       if (!grants.secretsWritable || !grants.secrets.includes(key)) return fail('denied', `${where} may not write secret "${key}"`);
+      if (value.byteLength > MAX_SECRET_BYTES) return fail('denied', `${where} may not store ${value.byteLength} bytes in secret "${key}" (limit ${MAX_SECRET_BYTES})`);
       await stores.secrets.put(secretStorageKeys(scope, key)[0]!, value);
       return ok(null);
     },

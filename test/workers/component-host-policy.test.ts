@@ -6,6 +6,7 @@ import {
   hostAllowed,
   type HostStores,
   type KeyValueStore,
+  MAX_SECRET_BYTES,
   secretStorageKeys,
   stateStorageKey,
 } from '../../src/component/host-policy.js';
@@ -79,7 +80,21 @@ describe('createHostApi', () => {
     expect(await api.secretsGet('MISSING')).toEqual({ ok: true, value: null });
     expect(await api.secretsGet('OTHER')).toMatchObject({ ok: false, error: { code: 'denied' } });
     expect(await api.secretsGet('../etc')).toMatchObject({ ok: false, error: { code: 'invalid-key' } });
-    expect(await api.secretsPut('TOKEN', bytes('x'))).toMatchObject({ ok: false, error: { code: 'denied' } });
+  });
+
+  it('secrets put: a declared key is stored under the team key; undeclared, oversized or manifest-less puts are denied', async () => {
+    const s = stores();
+    const api = createHostApi(scope, grantsFor({ secret_requirements: [{ key: 'TOKEN' }] }, { httpAllowHosts: [] }), s);
+    expect(await api.secretsPut('TOKEN', bytes('rotated'))).toEqual({ ok: true, value: null });
+    expect(await s.secrets.get(secretStorageKeys(scope, 'TOKEN')[0]!)).toEqual(bytes('rotated'));
+    expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('rotated') });
+    expect(await api.secretsPut('OTHER', bytes('x'))).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(await api.secretsPut('../etc', bytes('x'))).toMatchObject({ ok: false, error: { code: 'invalid-key' } });
+    const big = await api.secretsPut('TOKEN', new Uint8Array(MAX_SECRET_BYTES + 1));
+    expect(big).toMatchObject({ ok: false, error: { code: 'denied', message: expect.stringContaining(`limit ${MAX_SECRET_BYTES}`) } });
+    expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('rotated') });
+    const noManifest = createHostApi(scope, { ...grantsFor({ secret_requirements: [{ key: 'TOKEN' }] }, { httpAllowHosts: [] }), secretsWritable: false }, s);
+    expect(await noManifest.secretsPut('TOKEN', bytes('y'))).toMatchObject({ ok: false, error: { code: 'denied' } });
   });
 
   it('http: only allow-listed hosts are fetched; others are denied before any request', async () => {

@@ -395,6 +395,22 @@ describe.each(hostPaths)('host imports through %s (%s ABI path)', (host, path) =
     expect(await r.invoke(call('k:OTHER'))).toMatchObject({ ok: false, error: { code: 'denied' } });
   });
 
+  it('secrets-store 1.1: put stores a declared key for the tenant and get reads it back; an undeclared key is denied', async () => {
+    const tenant = `writer-${++packSeq}`;
+    const r = runner({ host, tenant });
+    const http10 = (op: string, input: unknown = {}) => r.invoke({ ...call(op, input), component: 'http10' });
+    expect(await http10('G:API_TOKEN')).toMatchObject({ ok: true, output: null });
+    expect(await http10('P:API_TOKEN', 'rotated')).toMatchObject({ ok: true });
+    expect(await http10('G:API_TOKEN')).toMatchObject({ ok: true, output: 'rotated' });
+    // Written under the team's key, which the 1.0 reader of the same pack sees first.
+    expect(await r.invoke(call('k:API_TOKEN'))).toMatchObject({ ok: true, output: 'rotated' });
+    const scope = { env: 'dev', tenant, team: 'support', pack: 'fixtures', component: 'http10' };
+    expect(new Uint8Array(await (await bindings.PACKS.get(secretStorageKeys(scope, 'API_TOKEN')[0]!))!.arrayBuffer())).toEqual(new Uint8Array([0x67, ...new TextEncoder().encode('rotated')]));
+    expect(await http10('P:OTHER', 'x')).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(await http10('G:OTHER')).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(await runner({ host, tenant: `${tenant}-b` }).invoke({ ...call('G:API_TOKEN'), component: 'http10' })).toMatchObject({ ok: true, output: null });
+  });
+
   it('http-client 1.1 and 1.0 reach only hosts on the tenant allow-list', async () => {
     const fetchSpy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (req) => {
       const url = new URL(req instanceof Request ? req.url : String(req));

@@ -1,6 +1,7 @@
-// Session state for `state.get` / `state.set` nodes and the component state-store import, scoped
-// by env/tenant/team/pack. Reads see this turn's own writes; writes are buffered and committed in
-// the same transaction as the rest of the turn, so a turn that fails leaves no partial state.
+// Session state for `state.get` / `state.set` nodes, scoped by env/tenant/team/pack. Reads see
+// this turn's own writes; writes are buffered and committed in the same transaction as the rest
+// of the turn, so a turn that fails leaves no partial state. (The component state-store import is
+// a separate, tenant-wide store in R2: component/host-policy.ts.)
 
 export type StateValue = unknown;
 

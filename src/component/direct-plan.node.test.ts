@@ -74,14 +74,14 @@ describe('directMainOf (which components load without jco glue)', () => {
 describe('DirectPath.instantiateAlone', () => {
   it('refuses a main module that imports more than the host functions it serves', async () => {
     const module = compile(await wat(mainModule('(import "wasi:cli/exit@0.2.0" "exit" (func (param i32)))')));
-    const direct = new DirectPath({ host: () => { throw new Error('no host'); }, charge: () => undefined });
+    const direct = new DirectPath({ host: () => { throw new Error('no host'); }, charge: () => undefined, shouldCancel: () => false });
     expect(() => direct.instantiateAlone(module, (m, imports) => new WebAssembly.Instance(m, imports))).toThrow(CanonError);
     expect(direct.ready).toBe(false);
   });
 
   it('instantiates a main module without imports on its own and is ready to invoke', async () => {
     const module = compile(await wat(mainModule('')));
-    const direct = new DirectPath({ host: () => { throw new Error('no host'); }, charge: () => undefined });
+    const direct = new DirectPath({ host: () => { throw new Error('no host'); }, charge: () => undefined, shouldCancel: () => false });
     direct.instantiateAlone(module, (m, imports) => new WebAssembly.Instance(m, imports));
     expect(direct.ready).toBe(true);
   });

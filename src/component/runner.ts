@@ -8,8 +8,9 @@ import { type LoadedArtifacts, loadArtifacts } from './artifact-store.js';
 import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_VERSION } from './generated/isolate-modules.js';
 import type { HostProps } from './host-entrypoint.js';
 import { type ComponentGrants, grantsFor, type ManifestCapabilities, type TenantPolicy } from './host-policy.js';
-import { directMainOf } from './isolate/direct-plan.js';
+import { directMainOf, planIsDirect } from './isolate/direct-plan.js';
 import type { ComponentSlot, DescribeReply, HostApi, InvokeReply, InvokeRequest, LogLineWire, NodeErrorWire } from './isolate/protocol.js';
+import type { ArtifactPlan } from './transpile.js';
 import { capCoreModuleMemory, coreModuleInterface, MemoryLimitError } from './wasm-fuel.js';
 
 export const DEFAULT_COMPONENT_CPU_MS = 50;
@@ -136,9 +137,19 @@ export function directMainOfArtifacts(art: LoadedArtifacts): string | null {
 }
 
 /**
+ * The instantiation plan a node@0.6.0 component runs from without glue, when its artifacts carry
+ * one and every function it lowers is served by the isolate (see direct-plan.ts), else null.
+ */
+export function directPlanOfArtifacts(art: LoadedArtifacts): ArtifactPlan | null {
+  const plan = art.descriptor.plan;
+  if (art.descriptor.dialect !== 'node@0.6.0' || !plan) return null;
+  return plan.modules.every((m) => Object.hasOwn(art.cores, m)) && planIsDirect(plan.graph) ? plan : null;
+}
+
+/**
  * The modules of a pack's Dynamic Worker: the runtime, then per component its jco glue and core
- * modules, or, for a component that qualifies for glue-free instantiation (unless `glue`), only
- * its main core module.
+ * modules; unless `glue`, a component that qualifies for glue-free instantiation gets only its
+ * main core module (host imports only) or its core modules and their instantiation plan.
  */
 export function packIsolateModules(components: IsolateComponent[], opts: { glue: boolean }): Record<string, string | { wasm: ArrayBuffer }> {
   const modules: Record<string, string | { wasm: ArrayBuffer }> = { 'runtime.js': ISOLATE_RUNTIME };
@@ -146,6 +157,8 @@ export function packIsolateModules(components: IsolateComponent[], opts: { glue:
   components.forEach(({ component, art }, index) => {
     const { descriptor } = art;
     const directMain = opts.glue ? null : directMainOfArtifacts(art);
+    const plan = opts.glue || directMain ? null : directPlanOfArtifacts(art);
+    const glueFree = directMain !== null || plan !== null;
     const coreNames = directMain ? [directMain] : descriptor.coreModules;
     const limit = memoryLimitPages(component, art);
     let cores: Record<string, ArrayBuffer> = art.cores;
@@ -168,7 +181,7 @@ export function packIsolateModules(components: IsolateComponent[], opts: { glue:
       modules[`c${index}/${m}`] = { wasm: cores[m]! };
       lines.push(`import m${index}_${j} from './c${index}/${m}';`);
     });
-    if (!directMain) {
+    if (!glueFree) {
       modules[`c${index}/${descriptor.glue}`] = art.glue;
       lines.push(`import * as g${index} from './c${index}/${descriptor.glue}';`);
     }
@@ -179,9 +192,10 @@ export function packIsolateModules(components: IsolateComponent[], opts: { glue:
       exportName: descriptor.exportName,
       filesystem: filesystemOf(component),
       ...(directMain ? { directMain } : {}),
+      ...(plan ? { plan } : {}),
     };
     const coreRefs = coreNames.map((m, j) => `${JSON.stringify(m)}: m${index}_${j}`).join(', ');
-    lines.push(`registerComponent(${JSON.stringify(slot)}, ${directMain ? 'null' : `g${index}.instantiate`}, { ${coreRefs} });`);
+    lines.push(`registerComponent(${JSON.stringify(slot)}, ${glueFree ? 'null' : `g${index}.instantiate`}, { ${coreRefs} });`);
   });
   lines.push('export default PackIsolate;');
   modules['main.js'] = lines.join('\n');

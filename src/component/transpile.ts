@@ -3,6 +3,7 @@
  * the component's sha256. The jco bindgen call itself is behind `BindgenGenerator` so the same
  * pipeline runs at the edge (a Dynamic Worker, edge-transpiler.ts) and in Node.
  */
+import { type InstantiationPlan, instantiationPlan, PlanError } from './component-plan.js';
 import { DIRECT_HOST_FUNCTIONS } from './isolate/direct-plan.js';
 import type { Dialect } from './isolate/protocol.js';
 import { meterCoreModule, WasmRewriteError } from './wasm-fuel.js';
@@ -62,6 +63,12 @@ export interface ArtifactDescriptor {
   glue: string;
   coreModules: string[];
   memoryCapMb: number;
+  /**
+   * The component's core instantiation graph (component-plan.ts), with `coreModules` in module
+   * index order; absent when the component uses something the plan cannot express, or for
+   * artifacts made before plans were recorded. Without it the component runs through the glue.
+   */
+  plan?: ArtifactPlan;
 }
 
 export interface ComponentArtifacts {
@@ -152,6 +159,36 @@ function checkComponentHeader(bytes: Uint8Array): void {
   }
 }
 
+/** An instantiation plan with the artifact file of each core module it instantiates. */
+export interface ArtifactPlan {
+  graph: InstantiationPlan;
+  /** `modules[i]`: the `coreModules` file holding the component's core module `i`. */
+  modules: string[];
+}
+
+/**
+ * The component's instantiation plan, with each embedded core module matched to the jco file
+ * holding the same bytes; undefined when the plan cannot express the component or a module has
+ * no such file.
+ */
+export function planOf(component: Uint8Array, jcoCores: [string, Uint8Array][]): ArtifactPlan | undefined {
+  let read;
+  try {
+    read = instantiationPlan(component);
+  } catch (err) {
+    if (err instanceof PlanError) return undefined;
+    throw err;
+  }
+  const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+  const modules: string[] = [];
+  for (const m of read.coreModules) {
+    const file = jcoCores.find(([name, data]) => !modules.includes(name) && same(m, data));
+    if (!file) return undefined;
+    modules.push(file[0]);
+  }
+  return { graph: read.plan, modules };
+}
+
 export async function transpileComponent(
   bytes: Uint8Array,
   generator: BindgenGenerator,
@@ -170,8 +207,10 @@ export async function transpileComponent(
   const coreModules: string[] = [];
   let glue = '';
   let glueText = '';
+  const jcoCores: [string, Uint8Array][] = [];
   for (const [name, data] of reply.files) {
     if (name.endsWith('.wasm')) {
+      jcoCores.push([name, new Uint8Array(data)]);
       try {
         files[name] = meterCoreModule(new Uint8Array(data), { memoryCapPages: memoryCapMb * 16 });
       } catch (err) {
@@ -187,6 +226,7 @@ export async function transpileComponent(
   }
   if (!glue) throw new ComponentError('component.transpile-failed', 'jco produced no JS glue');
   const importFunctions = reply.importFunctions ?? importFunctionsOf(glueText);
+  const plan = planOf(bytes, jcoCores);
   return {
     descriptor: {
       format: ARTIFACT_FORMAT,
@@ -200,6 +240,7 @@ export async function transpileComponent(
       glue,
       coreModules,
       memoryCapMb,
+      ...(plan ? { plan } : {}),
     },
     files,
   };

@@ -17,7 +17,7 @@ export class WasmRewriteError extends Error {
   }
 }
 
-class Reader {
+export class Reader {
   pos: number;
   constructor(
     readonly buf: Uint8Array,

@@ -3,8 +3,9 @@
  * component isolate serves without jco's per-call task runtime: type layouts (size, alignment,
  * flattening), loading values from and storing them into a guest's linear memory.
  *
- * Only the types those interfaces use are supported: bool, u8/u16/u32/u64/s64, string (UTF-8),
- * list, option, result, record, tuple and enum.
+ * Only the types those interfaces and the WASI functions the isolate lowers itself (wasi-abi.ts)
+ * use are supported: bool, u8/u16/u32/u64/s64, string (UTF-8), list, option, result, record,
+ * tuple, enum, variant, flags and resource handles (own/borrow, through a `HandleTable`).
  */
 
 export type CanonType =
@@ -14,7 +15,11 @@ export type CanonType =
   | { kind: 'result'; ok?: CanonType; err?: CanonType }
   | { kind: 'record'; fields: [string, CanonType][] }
   | { kind: 'tuple'; of: CanonType[] }
-  | { kind: 'enum'; cases: string[] };
+  | { kind: 'enum'; cases: string[] }
+  | { kind: 'variant'; cases: [string, CanonType | undefined][] }
+  | { kind: 'flags'; names: string[] }
+  /** `resource`: the resource's identity in the handle table, e.g. `wasi:io/streams#output-stream`. */
+  | { kind: 'own' | 'borrow'; resource: string };
 
 export const t = {
   bool: { kind: 'bool' } as CanonType,
@@ -31,7 +36,50 @@ export const t = {
   record: (fields: [string, CanonType][]): CanonType => ({ kind: 'record', fields }),
   tuple: (...of: CanonType[]): CanonType => ({ kind: 'tuple', of }),
   enum: (...cases: string[]): CanonType => ({ kind: 'enum', cases }),
+  /** Values are `{ tag, val }` with the case's WIT name as the tag, as jco writes them. */
+  variant: (cases: [string, CanonType?][]): CanonType => ({ kind: 'variant', cases: cases.map(([n, c]) => [n, c]) }),
+  /** Values are objects of booleans keyed by camelCase flag names. */
+  flags: (...names: string[]): CanonType => ({ kind: 'flags', names }),
+  own: (resource: string): CanonType => ({ kind: 'own', resource }),
+  borrow: (resource: string): CanonType => ({ kind: 'borrow', resource }),
 };
+
+/**
+ * A component instance's resource handles: what the guest holds as an i32 is an index here.
+ * Index 0 is never used, as in the canonical ABI. A handle names its resource type, so a guest
+ * cannot pass a stream where a descriptor is expected.
+ */
+export class HandleTable {
+  private readonly slots: ({ resource: string; value: unknown } | null)[] = [null];
+  private readonly free: number[] = [];
+
+  add(resource: string, value: unknown): number {
+    if (value === undefined || value === null) throw new CanonError(`expected a ${resource} resource, got ${String(value)}`);
+    const index = this.free.pop() ?? this.slots.length;
+    this.slots[index] = { resource, value };
+    return index;
+  }
+
+  /** The resource behind a borrowed handle. */
+  get(resource: string, index: number): unknown {
+    const slot = this.slots[index];
+    if (!slot || slot.resource !== resource) throw new CanonError(`handle ${index} is not a live ${resource}`);
+    return slot.value;
+  }
+
+  /** Takes an owned handle out of the table (ownership moves to the callee, or the resource is dropped). */
+  remove(resource: string, index: number): unknown {
+    const value = this.get(resource, index);
+    this.slots[index] = null;
+    this.free.push(index);
+    return value;
+  }
+
+  /** Live handles (tests). */
+  get size(): number {
+    return this.slots.length - 1 - this.free.length;
+  }
+}
 
 /** Maximum flattened parameters / results before the ABI passes a pointer instead (spec: 16 / 1). */
 export const MAX_FLAT_PARAMS = 16;
@@ -41,6 +89,8 @@ export class CanonError extends Error {}
 
 /** A guest's memory and allocator, with views re-created whenever the memory has grown. */
 export class GuestMemory {
+  /** The component instance's resource handles, for types that hold them (own/borrow). */
+  handles: HandleTable | null = null;
   private buffer: ArrayBuffer | null = null;
   private dv: DataView | null = null;
   private u8: Uint8Array | null = null;
@@ -140,6 +190,12 @@ export class GuestMemory {
   int(value: unknown, what: string, max: number): number {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) throw new CanonError(`expected a ${what}, got ${String(value)}`);
     return value;
+  }
+
+  /** The handle table, for lifting and lowering resource handles. */
+  table(): HandleTable {
+    if (!this.handles) throw new CanonError('resource handles used without a handle table');
+    return this.handles;
   }
 
   /** Throws the error for a discriminant outside its type's cases. */
@@ -262,10 +318,11 @@ export function layoutOf(type: CanonType): Layout {
           return out;
         },
         store: (mem, ptr, v) => {
-          if (!Array.isArray(v)) throw new CanonError('expected a list');
-          const n = v.length;
+          if (!Array.isArray(v) && !(ArrayBuffer.isView(v) && !(v instanceof DataView))) throw new CanonError('expected a list');
+          const items = v as ArrayLike<unknown>;
+          const n = items.length;
           const p = mem.alloc(n * el.size, el.align);
-          for (let i = 0; i < n; i++) el.store(mem, p + i * el.size, v[i]);
+          for (let i = 0; i < n; i++) el.store(mem, p + i * el.size, items[i]);
           const dv = mem.view();
           dv.setUint32(ptr, p, true);
           dv.setUint32(ptr + 4, n, true);
@@ -372,41 +429,178 @@ export function layoutOf(type: CanonType): Layout {
         },
       };
     }
+    case 'variant': {
+      const disc = discSize(type.cases.length);
+      const cases = type.cases.map(([name, c]) => [name, c ? layoutOf(c) : undefined] as const);
+      const payloadAlign = Math.max(1, ...cases.map(([, l]) => l?.align ?? 1));
+      const align = Math.max(disc, payloadAlign);
+      const off = alignTo(disc, payloadAlign);
+      return {
+        size: alignTo(off + Math.max(0, ...cases.map(([, l]) => l?.size ?? 0)), align),
+        align,
+        flat: 1 + Math.max(0, ...cases.map(([, l]) => l?.flat ?? 0)),
+        payload: off,
+        load: (mem, ptr) => {
+          const d = loadDisc(mem, ptr, disc);
+          const c = cases[d];
+          if (!c) return mem.invalid('variant', d);
+          return c[1] ? { tag: c[0], val: c[1].load(mem, ptr + off) } : { tag: c[0] };
+        },
+        store: (mem, ptr, v) => {
+          const tag = (v as { tag?: unknown } | null)?.tag;
+          const d = cases.findIndex(([name]) => name === tag || camel(name) === tag);
+          if (d < 0) throw new CanonError(`"${String(tag)}" is not a case of variant ${type.cases.map(([n]) => n).join('|')}`);
+          storeDisc(mem, ptr, disc, d);
+          cases[d]![1]?.store(mem, ptr + off, (v as { val?: unknown }).val);
+        },
+      };
+    }
+    case 'flags': {
+      if (type.names.length > 32) throw new CanonError('flags with more than 32 members');
+      const size = type.names.length <= 8 ? 1 : type.names.length <= 16 ? 2 : 4;
+      return {
+        size,
+        align: size,
+        flat: 1,
+        load: (mem, ptr) => flagsOf(type.names, loadDisc(mem, ptr, size)),
+        store: (mem, ptr, v) => storeDisc(mem, ptr, size, flagBits(type.names, v)),
+      };
+    }
+    case 'own':
+    case 'borrow': {
+      const { kind, resource } = type;
+      return {
+        size: 4,
+        align: 4,
+        flat: 1,
+        load: (mem, ptr) => liftHandle(mem, kind, resource, mem.view().getUint32(ptr, true)),
+        store: (mem, ptr, v) => mem.view().setUint32(ptr, lowerHandle(mem, kind, resource, v), true),
+      };
+    }
+  }
+}
+
+function flagsOf(names: string[], bits: number): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  names.forEach((n, i) => (out[camel(n)] = (bits & (1 << i)) !== 0));
+  return out;
+}
+
+function flagBits(names: string[], v: unknown): number {
+  if (typeof v !== 'object' || v === null) throw new CanonError('expected a flags object');
+  const set = v as Record<string, unknown>;
+  let bits = 0;
+  names.forEach((n, i) => {
+    if (set[camel(n)] || set[n]) bits |= 1 << i;
+  });
+  return bits >>> 0;
+}
+
+function liftHandle(mem: GuestMemory, kind: 'own' | 'borrow', resource: string, index: number): unknown {
+  return kind === 'own' ? mem.table().remove(resource, index) : mem.table().get(resource, index);
+}
+
+function lowerHandle(mem: GuestMemory, kind: 'own' | 'borrow', resource: string, v: unknown): number {
+  // A host function hands out new resources; lending a borrowed handle back is not a thing imports do.
+  if (kind === 'borrow') throw new CanonError(`cannot lower a borrow<${resource}> from the host`);
+  return mem.table().add(resource, v);
+}
+
+/**
+ * Lowers a result that flattens to one core value (returned directly instead of through a
+ * pointer): integers, bool, enum, flags and owned handles.
+ */
+export function lowerFlatResult(mem: GuestMemory, type: CanonType, v: unknown): number | bigint {
+  switch (type.kind) {
+    case 'bool':
+      return v ? 1 : 0;
+    case 'u8':
+    case 'u16':
+    case 'u32':
+      return mem.int(v, type.kind, UINT_MAX[type.kind]!);
+    case 'u64':
+      return BigInt.asIntN(64, BigInt(v as bigint | number));
+    case 's64':
+      return BigInt.asIntN(64, BigInt(v as bigint | number));
+    case 'enum': {
+      const i = type.cases.indexOf(String(v));
+      if (i < 0) throw new CanonError(`"${String(v)}" is not a case of enum ${type.cases.join('|')}`);
+      return i;
+    }
+    case 'flags':
+      return flagBits(type.names, v) | 0;
+    case 'own':
+    case 'borrow':
+      return lowerHandle(mem, type.kind, type.resource, v);
+    default:
+      throw new CanonError(`${type.kind} results are not returned as one core value`);
   }
 }
 
 /**
  * Reads flattened parameters (the core-wasm arguments of an import whose parameters did not
- * exceed MAX_FLAT_PARAMS). Supports the shapes the host imports use: strings, lists and 32-bit
- * scalars.
+ * exceed MAX_FLAT_PARAMS): strings, lists, integers, bool, enum, flags, handles, records and
+ * tuples of those, and option/result/variant whose cases carry no payload.
  */
-export function liftFlat(mem: GuestMemory, types: CanonType[], args: number[]): unknown[] {
-  const out: unknown[] = [];
-  let i = 0;
-  for (const ty of types) {
-    switch (ty.kind) {
-      case 'string':
-        out.push(mem.readString(args[i]! >>> 0, args[i + 1]! >>> 0));
-        i += 2;
-        break;
-      case 'list':
-        if (ty.of.kind !== 'u8') throw new CanonError('flat lifting supports list<u8> only');
-        out.push(mem.readBytes(args[i]! >>> 0, args[i + 1]! >>> 0));
-        i += 2;
-        break;
-      case 'u8':
-      case 'u16':
-      case 'u32':
-        out.push(args[i]! >>> 0);
-        i += 1;
-        break;
-      case 'bool':
-        out.push(args[i] !== 0);
-        i += 1;
-        break;
-      default:
-        throw new CanonError(`flat lifting does not support ${ty.kind}`);
+export function liftFlat(mem: GuestMemory, types: CanonType[], args: (number | bigint)[]): unknown[] {
+  const cursor = { i: 0 };
+  return types.map((ty) => liftFlatValue(mem, ty, args, cursor));
+}
+
+function liftFlatValue(mem: GuestMemory, ty: CanonType, args: (number | bigint)[], at: { i: number }): unknown {
+  const next = (): number => Number(args[at.i++]) >>> 0;
+  switch (ty.kind) {
+    case 'string': {
+      const p = next();
+      return mem.readString(p, next());
+    }
+    case 'list': {
+      const p = next();
+      const n = next();
+      if (ty.of.kind === 'u8') return mem.readBytes(p, n);
+      const el = layoutOf(ty.of);
+      if (p % el.align !== 0) throw new CanonError(`list pointer ${p} is not aligned to ${el.align}`);
+      const out: unknown[] = [];
+      for (let k = 0; k < n; k++) out.push(el.load(mem, p + k * el.size));
+      return out;
+    }
+    case 'u8':
+    case 'u16':
+    case 'u32':
+      return next();
+    case 'bool':
+      return next() !== 0;
+    case 'u64':
+      return BigInt.asUintN(64, BigInt(args[at.i++]!));
+    case 's64':
+      return BigInt.asIntN(64, BigInt(args[at.i++]!));
+    case 'enum': {
+      const d = next();
+      const name = ty.cases[d];
+      return name === undefined ? mem.invalid('enum', d) : name;
+    }
+    case 'flags':
+      return flagsOf(ty.names, next());
+    case 'own':
+    case 'borrow':
+      return liftHandle(mem, ty.kind, ty.resource, next());
+    case 'record':
+    case 'tuple': {
+      if (ty.kind === 'tuple') return ty.of.map((f) => liftFlatValue(mem, f, args, at));
+      const out: Record<string, unknown> = {};
+      for (const [name, f] of ty.fields) out[camel(name)] = liftFlatValue(mem, f, args, at);
+      return out;
+    }
+    case 'option':
+    case 'result':
+    case 'variant': {
+      const cases: [string, CanonType | undefined][] =
+        ty.kind === 'option' ? [['none', undefined], ['some', ty.of]] : ty.kind === 'result' ? [['ok', ty.ok], ['err', ty.err]] : ty.cases;
+      if (cases.some(([, c]) => c !== undefined)) throw new CanonError(`flat lifting of a ${ty.kind} with payloads is not supported`);
+      const d = next();
+      const c = cases[d];
+      if (!c) return mem.invalid(ty.kind, d);
+      return ty.kind === 'option' ? undefined : { tag: c[0] };
     }
   }
-  return out;
 }

@@ -1,4 +1,5 @@
 /** The RPC contract between the parent Worker and a component isolate (both directions). */
+import type { InstantiationPlan } from '../component-plan.js';
 
 export type HostResult<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
 
@@ -112,6 +113,11 @@ export interface ComponentSlot {
    * instantiated alone and node@0.6.0 `invoke` runs on the direct path (see direct-plan.ts).
    */
   directMain?: string;
+  /**
+   * Set when the component is instantiated from its plan without jco's glue (see
+   * component-plan.ts and `planIsDirect`): the plan and its core modules' names in index order.
+   */
+  plan?: { graph: InstantiationPlan; modules: string[] };
   /** Set when the component cannot start under its manifest's memory limit: every call fails with `oom`. */
   memoryError?: string;
 }

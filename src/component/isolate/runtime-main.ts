@@ -94,8 +94,7 @@ function hostOf(entry: Entry): HostApi {
 function greenticImports(entry: Entry, base: string): Record<string, unknown> | undefined {
   switch (base) {
     case 'greentic:component/control':
-      // Workers clocks only advance across I/O, so this flips between host calls, not mid-loop.
-      return { shouldCancel: () => entry.current.deadlineMs > 0 && Date.now() > entry.current.deadlineMs, yieldNow: () => {} };
+      return { shouldCancel: () => shouldCancel(entry), yieldNow: () => {} };
     case 'greentic:secrets-store/secrets-store':
       return {
         get: async (key: string) => {
@@ -174,8 +173,18 @@ function charged(entry: Entry, iface: Record<string, unknown>): Record<string, u
   return out;
 }
 
+/** `greentic:component/control.should-cancel`. Workers clocks only advance across I/O, so this flips between host calls, not mid-loop. */
+function shouldCancel(entry: Entry): boolean {
+  return entry.current.deadlineMs > 0 && Date.now() > entry.current.deadlineMs;
+}
+
+/** The component's WASI implementation: its call's environment and logs, the pack's assets if granted. */
+function wasiOf(entry: Entry): ReturnType<typeof wasiImports> {
+  return wasiImports(() => entry.current.wasi, { assets: entry.slot.filesystem === 'read_only' ? (assetFiles ?? new Map()) : null });
+}
+
 function buildImports(entry: Entry): Record<string, unknown> {
-  const wasi = wasiImports(() => entry.current.wasi, { assets: entry.slot.filesystem === 'read_only' ? (assetFiles ?? new Map()) : null });
+  const wasi = wasiOf(entry);
   const out: Record<string, unknown> = {};
   for (const spec of entry.slot.imports) {
     const at = spec.lastIndexOf('@');
@@ -194,7 +203,10 @@ function buildImports(entry: Entry): Record<string, unknown> {
 async function load(entry: Entry): Promise<Loaded> {
   if (entry.slot.memoryError !== undefined) throw new MemoryLimit(entry.slot.memoryError);
   const fuel: WebAssembly.Global[] = [];
-  const direct = entry.slot.dialect === 'node@0.6.0' ? new DirectPath({ host: () => hostOf(entry), charge: () => charge(entry) }) : null;
+  const direct =
+    entry.slot.dialect === 'node@0.6.0'
+      ? new DirectPath({ host: () => hostOf(entry), charge: () => charge(entry), shouldCancel: () => shouldCancel(entry) })
+      : null;
   entry.fuel = fuel;
   const newInstance = (module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Instance => {
     const instance = new WebAssembly.Instance(module, imports);
@@ -208,8 +220,13 @@ async function load(entry: Entry): Promise<Loaded> {
     return m;
   };
   if (!entry.instantiate) {
-    if (!direct || !entry.slot.directMain) throw new Error(`component ${entry.slot.id} was loaded without its jco glue`);
-    direct.instantiateAlone(coreModule(entry.slot.directMain), newInstance);
+    const { plan, directMain } = entry.slot;
+    if (direct && plan) {
+      direct.instantiatePlan(plan.graph, (i) => coreModule(plan.modules[i] ?? `#${i}`), newInstance, wasiOf(entry));
+      return { exports: {}, fuel, direct };
+    }
+    if (!direct || !directMain) throw new Error(`component ${entry.slot.id} was loaded without its jco glue`);
+    direct.instantiateAlone(coreModule(directMain), newInstance);
     return { exports: {}, fuel, direct };
   }
   const instantiateCore: CoreInstantiate = async (module, imports) => {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { nodeAbiModule } from './canon-codegen.js';
 import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from './generated/node-abi.js';
-import { CanonError, GuestMemory, layoutOf, liftFlat, t } from './isolate/canon.js';
+import { CanonError, GuestMemory, HandleTable, layoutOf, liftFlat, lowerFlatResult, t } from './isolate/canon.js';
 import { nodeAbiTypes } from './isolate/wit-types.js';
 
 /** A guest memory with a bump allocator standing in for the component's `cabi_realloc`. */
@@ -198,5 +198,58 @@ describe('generated node@0.6.0 lowering and lifting (generated/node-abi.js)', ()
       expect(error(() => loadInvokeResult(mem, 0))).toBe(error(() => layoutOf(invokeResult).load(mem, 0)));
       mem.view().setUint8(at, 0);
     }
+  });
+});
+
+describe('variants, flags and resource handles', () => {
+  const streamError = t.variant([['last-operation-failed', t.own('io#error')], ['closed']]);
+
+  it('lays out a variant as the component model does: discriminant, then the payload at its alignment', () => {
+    const l = layoutOf(t.variant([['a'], ['b', t.u64], ['c', t.string]]));
+    expect([l.size, l.align, l.payload, l.flat]).toEqual([16, 8, 8, 3]);
+    const { mem } = guest();
+    mem.handles = new HandleTable();
+    const layout = layoutOf(streamError);
+    layout.store(mem, 64, { tag: 'closed' });
+    expect(layout.load(mem, 64)).toEqual({ tag: 'closed' });
+    const err = { message: 'boom' };
+    layout.store(mem, 64, { tag: 'last-operation-failed', val: err });
+    // The payload went into the handle table; loading the own<error> takes it back out.
+    expect(mem.handles.size).toBe(1);
+    expect(layout.load(mem, 64)).toEqual({ tag: 'last-operation-failed', val: err });
+    expect(mem.handles.size).toBe(0);
+    expect(() => layout.store(mem, 64, { tag: 'open' })).toThrow(CanonError);
+  });
+
+  it('packs flags into bits and reads them back as camelCase booleans', () => {
+    const flags = t.flags('read', 'write', 'mutate-directory');
+    const { mem } = guest();
+    layoutOf(flags).store(mem, 8, { read: true, mutateDirectory: true });
+    expect(mem.view().getUint8(8)).toBe(0b101);
+    expect(layoutOf(flags).load(mem, 8)).toEqual({ read: true, write: false, mutateDirectory: true });
+    expect(lowerFlatResult(mem, flags, { write: true })).toBe(0b010);
+    expect(liftFlat(mem, [flags], [0b011])).toEqual([{ read: true, write: true, mutateDirectory: false }]);
+  });
+
+  it('a handle table lends borrowed handles, moves owned ones out and refuses a handle of another type or one already dropped', () => {
+    const { mem } = guest();
+    mem.handles = new HandleTable();
+    const stream = { name: 'stdout' };
+    const h = lowerFlatResult(mem, t.own('io#output-stream'), stream) as number;
+    expect(h).toBeGreaterThan(0);
+    expect(liftFlat(mem, [t.borrow('io#output-stream')], [h])).toEqual([stream]);
+    expect(() => liftFlat(mem, [t.borrow('fs#descriptor')], [h])).toThrow(/not a live fs#descriptor/);
+    expect(liftFlat(mem, [t.own('io#output-stream')], [h])).toEqual([stream]);
+    expect(() => liftFlat(mem, [t.borrow('io#output-stream')], [h])).toThrow(CanonError);
+    expect(() => liftFlat(mem, [t.borrow('io#output-stream')], [0])).toThrow(CanonError);
+    expect(() => lowerFlatResult(mem, t.borrow('io#output-stream'), stream)).toThrow(/cannot lower a borrow/);
+  });
+
+  it('lifts 64-bit and payload-free result arguments and lowers u64 results as BigInt', () => {
+    const { mem } = guest();
+    expect(liftFlat(mem, [t.u64, t.result()], [2n ** 63n + 5n, 1])).toEqual([2n ** 63n + 5n, { tag: 'err' }]);
+    expect(liftFlat(mem, [t.u64], [-1n])).toEqual([2n ** 64n - 1n]);
+    expect(lowerFlatResult(mem, t.u64, 7n)).toBe(7n);
+    expect(() => liftFlat(mem, [t.option(t.u32)], [1, 5])).toThrow(/payloads is not supported/);
   });
 });

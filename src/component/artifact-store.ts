@@ -3,7 +3,19 @@
  * last, so its presence means the set is complete) plus the glue and the metered core modules.
  * A digest already stored is never transpiled again.
  */
+import { instantiationPlan, PlanError } from './component-plan.js';
 import { ARTIFACT_FORMAT, type ArtifactDescriptor, type BindgenGenerator, GLUE_GENERATOR, sha256Hex, transpileComponent } from './transpile.js';
+
+/** Whether the component's instantiation graph can be recorded (component-plan.ts); reading it is cheap. */
+function hasPlan(component: Uint8Array): boolean {
+  try {
+    instantiationPlan(component);
+    return true;
+  } catch (err) {
+    if (err instanceof PlanError) return false;
+    throw err;
+  }
+}
 
 export function artifactPrefix(sha256: string): string {
   return `components/${sha256}/`;
@@ -23,8 +35,9 @@ export interface EnsureResult {
 }
 
 /**
- * Transpiles and stores a component unless artifacts for its digest already exist and come from
- * the current glue generator (older ones keep running until the component is uploaded again).
+ * Transpiles and stores a component unless artifacts for its digest already exist, come from the
+ * current glue generator and carry the instantiation plan when the component has one (older ones
+ * keep running, through the glue, until the component is uploaded again).
  */
 export async function ensureComponentArtifacts(
   bucket: R2Bucket,
@@ -34,7 +47,7 @@ export async function ensureComponentArtifacts(
 ): Promise<EnsureResult> {
   const sha256 = await sha256Hex(component);
   const existing = await readDescriptor(bucket, sha256);
-  if (existing && existing.generator === GLUE_GENERATOR) return { descriptor: existing, transpiled: false };
+  if (existing && existing.generator === GLUE_GENERATOR && (existing.plan || !hasPlan(component))) return { descriptor: existing, transpiled: false };
   const { descriptor, files } = await transpileComponent(component, generator, opts);
   const prefix = artifactPrefix(sha256);
   await Promise.all(Object.entries(files).map(([name, data]) => bucket.put(`${prefix}${name}`, data)));

@@ -3,7 +3,7 @@ import { buildFixtures } from '../../test/workers/fixtures/build-fixtures.js';
 import { instantiationPlan, type InstantiationPlan, PlanError } from './component-plan.js';
 import { planIsDirect } from './isolate/direct-plan.js';
 import { DirectPath } from './isolate/greentic-abi.js';
-import { wasiImports } from './isolate/wasi.js';
+import { type LogLine, wasiImports } from './isolate/wasi.js';
 import { nodeBindgenGenerator } from './node-host.js';
 import { planOf, transpileComponent } from './transpile.js';
 
@@ -84,7 +84,7 @@ describe('planOf and transpileComponent', () => {
 describe('DirectPath.instantiatePlan', () => {
   it('instantiates the WASI fixture without glue and invokes it: stdout reaches the call logs', async () => {
     const { plan, coreModules } = instantiationPlan(fixtures.wasi);
-    const logs: { stream: string; line: string }[] = [];
+    const logs: LogLine[] = [];
     const direct = new DirectPath({ host: () => { throw new Error('no host'); }, charge: () => undefined, shouldCancel: () => false });
     direct.instantiatePlan(plan, (i) => compile(coreModules[i]!), (m, imports) => new WebAssembly.Instance(m, imports), wasiImports(() => ({ environment: [], logs }), { assets: null }));
     expect(direct.ready).toBe(true);

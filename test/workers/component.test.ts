@@ -113,6 +113,16 @@ describe('transpile at the edge', () => {
     );
   });
 
+  it('artifacts stored before instantiation plans were recorded are transpiled again on upload and gain the plan', async () => {
+    const key = `components/${wasiSha}/descriptor.json`;
+    const stored = (await (await bindings.PACKS.get(key))!.json()) as Record<string, unknown>;
+    expect(stored.plan).toMatchObject({ modules: expect.any(Array), graph: { modules: 3 } });
+    await bindings.PACKS.put(key, JSON.stringify({ ...stored, plan: undefined }));
+    const again = await ensureComponentArtifacts(bindings.PACKS, wasiFixture, new EdgeTranspiler(bindings.LOADER));
+    expect(again.transpiled).toBe(true);
+    expect(again.descriptor.plan).toEqual(stored.plan);
+  });
+
   it('rejects a malformed component with a clear error and keeps transpiling afterwards', async () => {
     const transpiler = new EdgeTranspiler(bindings.LOADER);
     const garbage = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x07, 0xff, 0xff, 0xff]);
@@ -309,13 +319,54 @@ describe('the direct canonical-ABI path', () => {
     expect(Object.keys(withGlue).sort()).toEqual(['main.js', 'runtime.js', `c0/${art.descriptor.glue}`, ...art.descriptor.coreModules.map((m) => `c0/${m}`)].sort());
   });
 
-  it('a component importing WASI keeps its jco glue and every core module, and still invokes on the direct path', async () => {
+  it('a component importing WASI is loaded without jco glue from its instantiation plan: its isolate holds every core module and no glue', async () => {
     const art = await loadArtifacts(bindings.PACKS, wasiSha);
+    expect([...art.descriptor.plan!.modules].sort()).toEqual([...art.descriptor.coreModules].sort());
     const modules = packIsolateModules([{ component: { id: 'wasi', sha256: wasiSha }, art }], { glue: false });
-    expect(Object.keys(modules)).toContain(`c0/${art.descriptor.glue}`);
-    for (const m of art.descriptor.coreModules) expect(Object.keys(modules)).toContain(`c0/${m}`);
+    expect(Object.keys(modules).sort()).toEqual(['main.js', 'runtime.js', ...art.descriptor.coreModules.map((m) => `c0/${m}`)].sort());
+    expect(modules['main.js']).toContain('"plan":{"graph":');
     expect(modules['main.js']).not.toContain('directMain');
     expect(await runner().invoke({ component: 'wasi', op: 'now', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: true, via: 'direct' });
+  });
+
+  it('a WASI component whose artifacts carry no plan, or whose plan lowers a function the isolate does not serve, keeps its jco glue', async () => {
+    const art = await loadArtifacts(bindings.PACKS, wasiSha);
+    const unplanned = { ...art, descriptor: { ...art.descriptor, plan: undefined } };
+    const graph = art.descriptor.plan!.graph;
+    const sockets = { ...art, descriptor: { ...art.descriptor, plan: { ...art.descriptor.plan!, graph: { ...graph, funcs: [...graph.funcs, { kind: 'lower' as const, fn: 'wasi:sockets/tcp@0.2.0#[method]tcp-socket.connect' }] } } } };
+    for (const variant of [unplanned, sockets]) {
+      const modules = packIsolateModules([{ component: { id: 'wasi', sha256: wasiSha }, art: variant }], { glue: false });
+      expect(Object.keys(modules)).toContain(`c0/${art.descriptor.glue}`);
+      expect(modules['main.js']).not.toContain('"plan"');
+    }
+  });
+
+  it('WASI components give the same outputs, logs and node errors without glue as through jco glue', async () => {
+    const ops: [string, string][] = [
+      ['wasi', 'print'],
+      ['wasi', 'x'],
+      ['wasi', 'print'],
+      ['fs', 'hello.cbor'],
+      ['fs', 'cards/a.cbor'],
+      ['fs', 'missing.cbor'],
+      ['fs', '../../etc/passwd'],
+      ['fs-none', 'hello.cbor'],
+    ];
+    const results: Record<string, unknown[]> = {};
+    for (const path of ['direct', 'glue'] as const) {
+      const r = runner({ glue: path === 'glue' });
+      results[path] = [];
+      for (const [component, op] of ops) {
+        const res = await r.invoke({ component, op, input: {}, flowId: 'f', stepId: 's' });
+        results[path]!.push(res.ok ? { ok: true, output: res.output, logs: res.logs, via: res.via } : { ok: false, error: res.error, logs: res.logs });
+      }
+    }
+    const strip = (xs: unknown[]) => xs.map((x) => ({ ...(x as object), via: undefined }));
+    expect(strip(results.direct!)).toEqual(strip(results.glue!));
+    expect(results.direct!.filter((x) => (x as { via?: string }).via === 'direct')).toHaveLength(results.direct!.filter((x) => (x as { ok: boolean }).ok).length);
+    expect(results.direct![0]).toMatchObject({ ok: true, logs: [{ stream: 'stdout', line: 'hello from wasi' }] });
+    expect(results.direct![1]).toMatchObject({ ok: false, error: { code: 'exit' } });
+    expect(results.direct![3]).toMatchObject({ ok: true, output: 'card' });
   });
 
   it('describe of a component loaded without glue is answered by the pack glue isolate, and invoke keeps working', async () => {

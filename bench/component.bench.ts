@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
       return run(kind, sha, 1);
     };
-    // The WASI fixture (instantiated through jco's glue) only gets the cold load and its floor.
+    // The WASI fixture (instantiated from its plan, with shim and fixup modules) only gets the cold load and its floor.
     // Each cold sample is paired with a floor sample taken next to it, the pair's order
     // alternating (floor first, then cold first) so that neither side always follows the other.
     // The breakdown samples (prepare, modules) are taken on every other pair.
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     paired('cold_load_12mb_paired_p50', cold.big.load, cold.big.base, 'median per-pair ratio to loading + instantiating the same core modules ≤ 1.3');
     row('cold_load_small_p50', p50(cold.small.load), p50(cold.small.base), 'informational: ratio of the medians');
     row('cold_load_12mb_p50', p50(cold.big.load), p50(cold.big.base), 'informational: ratio of the medians');
-    row('cold_load_wasi_small_p50', p50(cold.wasi.load), p50(cold.wasi.base), 'informational: small WASI component (instantiated through jco glue)');
+    row('cold_load_wasi_small_p50', p50(cold.wasi.load), p50(cold.wasi.base), 'informational: small WASI component (shim, main and fixup modules from its plan, no glue)');
     row('cold_modules_small_p50', p50(cold.small.modules), p50(cold.small.base), 'informational: isolate modules loaded and pinged, nothing instantiated');
     row('cold_instantiate_small_p50', p50(cold.small.prep), p50(cold.small.base), 'informational: cold load without the first invoke');
     row('cold_instantiate_12mb_p50', p50(cold.big.prep), p50(cold.big.base), 'informational: cold load without the first invoke');

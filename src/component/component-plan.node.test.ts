@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { buildFixtures } from '../../test/workers/fixtures/build-fixtures.js';
 import { instantiationPlan, type InstantiationPlan, PlanError } from './component-plan.js';
-import { planIsDirect } from './isolate/direct-plan.js';
 import { DirectPath } from './isolate/greentic-abi.js';
+import { instantiatePlan, planIsDirect } from './isolate/plan-instantiate.js';
 import { type LogLine, wasiImports } from './isolate/wasi.js';
 import { nodeBindgenGenerator } from './node-host.js';
 import { planOf, transpileComponent } from './transpile.js';
@@ -81,12 +81,12 @@ describe('planOf and transpileComponent', () => {
   });
 });
 
-describe('DirectPath.instantiatePlan', () => {
+describe('instantiatePlan', () => {
   it('instantiates the WASI fixture without glue and invokes it: stdout reaches the call logs', async () => {
     const { plan, coreModules } = instantiationPlan(fixtures.wasi);
     const logs: LogLine[] = [];
     const direct = new DirectPath({ host: () => { throw new Error('no host'); }, charge: () => undefined, shouldCancel: () => false });
-    direct.instantiatePlan(plan, (i) => compile(coreModules[i]!), (m, imports) => new WebAssembly.Instance(m, imports), wasiImports(() => ({ environment: [], logs }), { assets: null }));
+    instantiatePlan(direct, plan, (i) => compile(coreModules[i]!), (m, imports) => new WebAssembly.Instance(m, imports), wasiImports(() => ({ environment: [], logs }), { assets: null }));
     expect(direct.ready).toBe(true);
     const envelope = {
       ctx: { tenantId: 't', envId: 'e', traceId: 'x', correlationId: 'x', deadlineMs: 0n, attempt: 1, i18nId: 'en' },

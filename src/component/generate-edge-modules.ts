@@ -5,8 +5,9 @@
  * - `transpiler-modules.js`: jco's js-component-bindgen (the transpiler itself) rewritten so every
  *   core module is a static `.wasm` import, because workerd refuses `fetch` + `WebAssembly.compile`
  *   of bytes; bundled with the preview2-shim browser build and our entrypoint into one module.
- * - `isolate-modules.js`: the component runtime (WASI shim, ABI dialects, host-import adapters)
- *   that runs inside each per-pack Dynamic Worker, including
+ * - `isolate-modules.js`: the component runtime (ABI dialects, host-import adapters, and in its
+ *   second build WASI and the instantiation-plan executor) that runs inside each per-pack
+ *   Dynamic Worker, including
  * - `node-abi.js`: generated node@0.6.0 `invoke` lowering and lifting (canon-codegen.ts).
  *
  * Run by `npm run generate:component` (wired into pretest/predev/pretypecheck/prebench) and by
@@ -165,12 +166,18 @@ export async function generateEdgeModules(): Promise<void> {
       '/** Reads `result<invocation-result, node-error>` as `{ tag, val }`. */\n' +
       'export declare function loadInvokeResult(mem: GuestMemory, ptr: number): unknown;\n',
   );
+  // Two self-contained runtimes: every cold isolate parses one, and only packs with a WASI
+  // component need the WASI implementation and the plan executor.
   const runtime = await bundle(join(here, 'isolate/runtime-main.ts'), ['cloudflare:workers']);
+  const runtimeWasi = await bundle(join(here, 'isolate/runtime-wasi.ts'), ['cloudflare:workers']);
   writeModule(
     'isolate-modules',
-    `export const ISOLATE_RUNTIME_VERSION = ${JSON.stringify(sha(runtime))};\n` +
-      `export const ISOLATE_RUNTIME = ${JSON.stringify(runtime)};\n`,
-    'export declare const ISOLATE_RUNTIME_VERSION: string;\nexport declare const ISOLATE_RUNTIME: string;\n',
+    `export const ISOLATE_RUNTIME_VERSION = ${JSON.stringify(sha(runtime + runtimeWasi))};\n` +
+      `export const ISOLATE_RUNTIME = ${JSON.stringify(runtime)};\n` +
+      `export const ISOLATE_RUNTIME_WASI = ${JSON.stringify(runtimeWasi)};\n`,
+    'export declare const ISOLATE_RUNTIME_VERSION: string;\n' +
+      '/** The component runtime for packs whose components import no WASI. */\nexport declare const ISOLATE_RUNTIME: string;\n' +
+      '/** The runtime with WASI and the instantiation-plan executor. */\nexport declare const ISOLATE_RUNTIME_WASI: string;\n',
   );
   writeAtomic(stamp, key);
   rmSync(workDir, { recursive: true, force: true });

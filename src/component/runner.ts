@@ -5,10 +5,11 @@
  */
 import { decodeCbor, encodeCanonicalCbor } from '../pack/cbor.js';
 import { type LoadedArtifacts, loadArtifacts } from './artifact-store.js';
-import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_VERSION } from './generated/isolate-modules.js';
+import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_VERSION, ISOLATE_RUNTIME_WASI } from './generated/isolate-modules.js';
 import type { HostProps } from './host-entrypoint.js';
 import { type ComponentGrants, grantsFor, type ManifestCapabilities, type TenantPolicy } from './host-policy.js';
-import { directMainOf, planIsDirect } from './isolate/direct-plan.js';
+import { directMainOf } from './isolate/direct-plan.js';
+import { planIsDirect } from './isolate/plan-instantiate.js';
 import type { ComponentSlot, DescribeReply, HostApi, InvokeReply, InvokeRequest, LogLineWire, NodeErrorWire } from './isolate/protocol.js';
 import type { ArtifactPlan } from './transpile.js';
 import { capCoreModuleMemory, coreModuleInterface, MemoryLimitError } from './wasm-fuel.js';
@@ -147,13 +148,16 @@ export function directPlanOfArtifacts(art: LoadedArtifacts): ArtifactPlan | null
 }
 
 /**
- * The modules of a pack's Dynamic Worker: the runtime, then per component its jco glue and core
- * modules; unless `glue`, a component that qualifies for glue-free instantiation gets only its
- * main core module (host imports only) or its core modules and their instantiation plan.
+ * The modules of a pack's Dynamic Worker: the runtime (with WASI only when a component needs it),
+ * then per component its jco glue and core modules; unless `glue`, a component that qualifies for
+ * glue-free instantiation gets only its main core module (host imports only) or its core modules
+ * and their instantiation plan.
  */
 export function packIsolateModules(components: IsolateComponent[], opts: { glue: boolean }): Record<string, string | { wasm: ArrayBuffer }> {
-  const modules: Record<string, string | { wasm: ArrayBuffer }> = { 'runtime.js': ISOLATE_RUNTIME };
+  const modules: Record<string, string | { wasm: ArrayBuffer }> = {};
   const lines = ["import { registerComponent, PackIsolate } from './runtime.js';"];
+  /** Whether a component loaded from its plan or importing WASI through its glue is in the pack. */
+  let needsWasi = false;
   components.forEach(({ component, art }, index) => {
     const { descriptor } = art;
     const directMain = opts.glue ? null : directMainOfArtifacts(art);
@@ -181,6 +185,7 @@ export function packIsolateModules(components: IsolateComponent[], opts: { glue:
       modules[`c${index}/${m}`] = { wasm: cores[m]! };
       lines.push(`import m${index}_${j} from './c${index}/${m}';`);
     });
+    needsWasi ||= plan !== null || (!glueFree && descriptor.imports.some((i) => i.startsWith('wasi:')));
     if (!glueFree) {
       modules[`c${index}/${descriptor.glue}`] = art.glue;
       lines.push(`import * as g${index} from './c${index}/${descriptor.glue}';`);
@@ -198,6 +203,7 @@ export function packIsolateModules(components: IsolateComponent[], opts: { glue:
     lines.push(`registerComponent(${JSON.stringify(slot)}, ${glueFree ? 'null' : `g${index}.instantiate`}, { ${coreRefs} });`);
   });
   lines.push('export default PackIsolate;');
+  modules['runtime.js'] = needsWasi ? ISOLATE_RUNTIME_WASI : ISOLATE_RUNTIME;
   modules['main.js'] = lines.join('\n');
   return modules;
 }

@@ -3,8 +3,9 @@
  * the component's sha256. The jco bindgen call itself is behind `BindgenGenerator` so the same
  * pipeline runs at the edge (a Dynamic Worker, edge-transpiler.ts) and in Node.
  */
-import { type InstantiationPlan, instantiationPlan, PlanError } from './component-plan.js';
+import { instantiationPlan, PlanError } from './component-plan.js';
 import { DIRECT_HOST_FUNCTIONS } from './isolate/direct-plan.js';
+import type { ArtifactPlanWire } from './isolate/protocol.js';
 import type { Dialect } from './isolate/protocol.js';
 import { meterCoreModule, WasmRewriteError } from './wasm-fuel.js';
 
@@ -159,12 +160,8 @@ function checkComponentHeader(bytes: Uint8Array): void {
   }
 }
 
-/** An instantiation plan with the artifact file of each core module it instantiates. */
-export interface ArtifactPlan {
-  graph: InstantiationPlan;
-  /** `modules[i]`: the `coreModules` file holding the component's core module `i`. */
-  modules: string[];
-}
+/** An instantiation plan with the artifact file (`coreModules` entry) of each core module it instantiates. */
+export type ArtifactPlan = ArtifactPlanWire;
 
 /**
  * The component's instantiation plan, with each embedded core module matched to the jco file

@@ -7,6 +7,7 @@ import { type HostProps, HostTarget } from '../../src/component/host-entrypoint.
 import { secretStorageKeys, type TenantPolicy } from '../../src/component/host-policy.js';
 import { componentInvoker } from '../../src/component/invoker.js';
 import type { HostApi } from '../../src/component/isolate/protocol.js';
+import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_WASI } from '../../src/component/generated/isolate-modules.js';
 import { loadArtifacts } from '../../src/component/artifact-store.js';
 import { ComponentRunner, type PackComponent, packIsolateModules } from '../../src/component/runner.js';
 import { ComponentError, transpileComponent } from '../../src/component/transpile.js';
@@ -313,6 +314,9 @@ describe('the direct canonical-ABI path', () => {
     const modules = packIsolateModules([{ component: { id: 'fixture', sha256: nodeSha }, art }], { glue: false });
     expect(Object.keys(modules).sort()).toEqual(['c0/component.core.wasm', 'main.js', 'runtime.js']);
     expect(modules['main.js']).toContain('"directMain":"component.core.wasm"');
+    // The lean runtime: no WASI implementation or plan executor to parse in this pack's isolate.
+    expect(modules['runtime.js']).toBe(ISOLATE_RUNTIME);
+    expect(ISOLATE_RUNTIME.length).toBeLessThan(ISOLATE_RUNTIME_WASI.length);
     expect(modules['main.js']).not.toContain(art.descriptor.glue);
     // The glue isolate (describe, forceGlue) gets the glue and every core module.
     const withGlue = packIsolateModules([{ component: { id: 'fixture', sha256: nodeSha }, art }], { glue: true });
@@ -326,6 +330,7 @@ describe('the direct canonical-ABI path', () => {
     expect(Object.keys(modules).sort()).toEqual(['main.js', 'runtime.js', ...art.descriptor.coreModules.map((m) => `c0/${m}`)].sort());
     expect(modules['main.js']).toContain('"plan":{"graph":');
     expect(modules['main.js']).not.toContain('directMain');
+    expect(modules['runtime.js']).toBe(ISOLATE_RUNTIME_WASI);
     expect(await runner().invoke({ component: 'wasi', op: 'now', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: true, via: 'direct' });
   });
 
@@ -338,6 +343,8 @@ describe('the direct canonical-ABI path', () => {
       const modules = packIsolateModules([{ component: { id: 'wasi', sha256: wasiSha }, art: variant }], { glue: false });
       expect(Object.keys(modules)).toContain(`c0/${art.descriptor.glue}`);
       expect(modules['main.js']).not.toContain('"plan"');
+      // The glue serves WASI from the WASI runtime.
+      expect(modules['runtime.js']).toBe(ISOLATE_RUNTIME_WASI);
     }
   });
 

@@ -9,10 +9,8 @@
  *
  * A component that imports more (WASI, `control`, a preview-1 adapter) can still skip the glue
  * when its instantiation plan (component-plan.ts, recorded at upload) lowers only functions the
- * isolate serves: `planIsDirect`. All its core modules are then loaded and wired by the plan.
+ * isolate serves (plan-instantiate.ts). All its core modules are then loaded and wired by the plan.
  */
-import type { InstantiationPlan } from '../component-plan.js';
-import { isDirectWasiFunction, isDirectWasiResource } from './wasi-abi.js';
 
 /** The node@0.6.0 export the direct path calls. */
 export const INVOKE_EXPORT = 'greentic:component/node@0.6.0#invoke';
@@ -35,6 +33,9 @@ export const DIRECT_HOST_FUNCTIONS = [
 
 export type DirectHostFunction = (typeof DIRECT_HOST_FUNCTIONS)[number];
 
+/** Whether a core import `module#name` is a Greentic host function the isolate serves itself. */
+export const isDirectHostFunction = (key: string): boolean => directHostFunctions.has(key);
+
 const directHostFunctions = new Set<string>(DIRECT_HOST_FUNCTIONS);
 
 export interface CoreInterface {
@@ -50,23 +51,6 @@ export function isHostImport(module: string): boolean {
 /** Whether an interface (`namespace:package/interface@version`) is `greentic:component/control`. */
 export function isControlImport(iface: string): boolean {
   return iface.startsWith('greentic:component/control@');
-}
-
-const CONTROL_FUNCTIONS = new Set(['should-cancel', 'yield-now']);
-
-/**
- * Whether a planned component can be instantiated without glue: every function it lowers is a
- * Greentic host function, a `control` function or a WASI 0.2 function the isolate serves, and
- * every resource it drops is a WASI resource the isolate hands out.
- */
-export function planIsDirect(plan: InstantiationPlan): boolean {
-  return plan.funcs.every((f) => {
-    if (f.kind === 'export') return true;
-    if (f.kind === 'drop') return isDirectWasiResource(f.resource);
-    const hash = f.fn.indexOf('#');
-    if (isControlImport(f.fn.slice(0, hash))) return CONTROL_FUNCTIONS.has(f.fn.slice(hash + 1));
-    return directHostFunctions.has(f.fn) || isDirectWasiFunction(f.fn);
-  });
 }
 
 /** Whether the module is a node@0.6.0 main module: it exports `invoke`, its memory and `cabi_realloc`. */

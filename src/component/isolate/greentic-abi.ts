@@ -10,10 +10,8 @@
  * build time (canon-codegen.ts).
  */
 import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from '../generated/node-abi.js';
-import type { InstantiationPlan, PlanFunc } from '../component-plan.js';
-import { CanonError, type CanonType, GuestMemory, HandleTable, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
-import { type CoreInterface, type DirectHostFunction, INVOKE_EXPORT, isControlImport, isHostImport, isNodeMain, needsOnlyDirectImports } from './direct-plan.js';
-import { wasiLowering, wasiResourceDrop } from './wasi-abi.js';
+import { CanonError, type CanonType, GuestMemory, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
+import { type CoreInterface, type DirectHostFunction, INVOKE_EXPORT, isHostImport, isNodeMain, needsOnlyDirectImports } from './direct-plan.js';
 import type { HostApi, HostResult } from './protocol.js';
 import { bytes, hostError, httpRequest, httpResponse, opAck, requestOptions, secretsError, spanContext, tenantCtx19 } from './wit-types.js';
 
@@ -123,12 +121,6 @@ export interface DirectCallbacks {
   shouldCancel(): boolean;
 }
 
-type CoreExports = Record<string, unknown>;
-
-/** A memory with nothing in it, for lowerings the component declared without a memory option. */
-const NO_REALLOC = (): number => {
-  throw new CanonError('this import was lowered without a realloc option');
-};
 
 export interface NodeInvokeResult {
   ok: boolean;
@@ -151,7 +143,7 @@ export class DirectPath {
   private disabled = false;
   private promising: ((ptr: number) => Promise<number>) | null = null;
 
-  constructor(private readonly callbacks: DirectCallbacks) {}
+  constructor(readonly callbacks: DirectCallbacks) {}
 
   /** Called with each core module's imports before it is instantiated; returns the imports to use. */
   imports(module: WebAssembly.Module, imports: WebAssembly.Imports, core: CoreInterface = coreInterfaceOf(module)): WebAssembly.Imports {
@@ -201,85 +193,22 @@ export class DirectPath {
   }
 
   /**
-   * Instantiates a component from its instantiation plan (component-plan.ts) without jco's glue:
-   * every core module in the plan's order, wired as the component wires them. Greentic host
-   * functions get this path's trampolines, `control` is answered here, WASI goes through
-   * wasi-abi.ts (the same implementations the glue calls, `wasi`) with one handle table for the
-   * component's resources. The parent checked that every lowered function is one of those.
+   * The core function for a lowered Greentic host import of a component instantiated from its
+   * plan (plan-instantiate.ts), reading and writing `mem`; undefined for a function this path
+   * does not serve.
    */
-  instantiatePlan(
-    plan: InstantiationPlan,
-    module: (index: number) => WebAssembly.Module,
-    instantiate: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance,
-    wasi: Record<string, Record<string, unknown>>,
-  ): void {
-    const instances: CoreExports[] = [];
-    const handles = new HandleTable();
-    const funcs = new Map<number, unknown>();
-    const item = ([instance, name]: [number, string]): unknown => {
-      const value = instances[instance]?.[name];
-      if (value === undefined) throw new CanonError(`core instance ${instance} has no export ${name}`);
-      return value;
-    };
-    const memoryOf = (f: Extract<PlanFunc, { kind: 'lower' }>): (() => GuestMemory) => {
-      let mem: GuestMemory | null = null;
-      // Resolved on first call: the memory belongs to an instance created after this import is wired.
-      return () => {
-        if (!mem) {
-          const memory = f.memory === undefined ? new WebAssembly.Memory({ initial: 0 }) : (item(plan.memories[f.memory]!) as WebAssembly.Memory);
-          const realloc = f.realloc === undefined ? NO_REALLOC : (func(f.realloc) as (a: number, b: number, c: number, d: number) => number);
-          mem = new GuestMemory(memory, realloc);
-          mem.handles = handles;
-        }
-        return mem;
-      };
-    };
-    const func = (index: number): unknown => {
-      if (funcs.has(index)) return funcs.get(index);
-      const f = plan.funcs[index];
-      if (!f) throw new CanonError(`the plan has no core function ${index}`);
-      const value = f.kind === 'export' ? item([f.instance, f.name]) : f.kind === 'drop' ? wasiResourceDrop(f.resource, memoryOf({ kind: 'lower', fn: f.resource })) : this.lowered(f, memoryOf(f), wasi);
-      funcs.set(index, value);
-      return value;
-    };
-    const sorts = { memory: plan.memories, table: plan.tables, global: plan.globals };
-    for (const inst of plan.instances) {
-      if (inst.kind === 'exports') {
-        const bag: CoreExports = {};
-        for (const [name, sort, index] of inst.exports) bag[name] = sort === 'func' ? func(index) : item(sorts[sort][index]!);
-        instances.push(bag);
-        continue;
-      }
-      const imports: Record<string, CoreExports> = {};
-      for (const [name, arg] of inst.args) imports[name] = instances[arg]!;
-      const instance = instantiate(module(inst.module), imports as WebAssembly.Imports);
-      const ex = instance.exports as CoreExports;
-      instances.push(ex);
-      if (!this.main && typeof ex[INVOKE_EXPORT] === 'function' && ex.memory instanceof WebAssembly.Memory && typeof ex.cabi_realloc === 'function') {
-        this.main = { instance, mem: new GuestMemory(ex.memory, ex.cabi_realloc as (a: number, b: number, c: number, d: number) => number) };
-      }
-    }
-    if (!this.main) throw new CanonError('no core instance of the component exports node@0.6.0 invoke with its memory and cabi_realloc');
+  hostImport(fn: string, mem: () => GuestMemory): object | undefined {
+    if (!Object.hasOwn(HOST_FUNCTIONS, fn)) return undefined;
+    this.suspends = true;
+    return this.trampoline(fn, mem);
   }
 
-  /** The core function for one lowered import of a planned component. */
-  private lowered(f: Extract<PlanFunc, { kind: 'lower' }>, mem: () => GuestMemory, wasi: Record<string, Record<string, unknown>>): unknown {
-    const { callbacks } = this;
-    const hash = f.fn.indexOf('#');
-    if (f.fn.startsWith('wasi:')) return wasiLowering(f.fn, wasi, mem, callbacks.charge);
-    if (isControlImport(f.fn.slice(0, hash))) {
-      const name = f.fn.slice(hash + 1);
-      if (name === 'should-cancel') {
-        return () => {
-          callbacks.charge();
-          return callbacks.shouldCancel() ? 1 : 0;
-        };
-      }
-      if (name === 'yield-now') return () => callbacks.charge();
-    }
-    if (!Object.hasOwn(HOST_FUNCTIONS, f.fn)) throw new CanonError(`${f.fn} is not a host function this isolate serves`);
-    this.suspends = true;
-    return this.trampoline(f.fn, mem);
+  /** Makes `instance` the component's main instance (its `invoke`, memory and `cabi_realloc`); false if it is not one. */
+  adoptMain(instance: WebAssembly.Instance): boolean {
+    const ex = instance.exports as Record<string, unknown>;
+    if (this.main || typeof ex[INVOKE_EXPORT] !== 'function' || !(ex.memory instanceof WebAssembly.Memory) || typeof ex.cabi_realloc !== 'function') return false;
+    this.main = { instance, mem: new GuestMemory(ex.memory, ex.cabi_realloc as (a: number, b: number, c: number, d: number) => number) };
+    return true;
   }
 
   /** Whether `invoke` can run on the direct path (decided once every core module is instantiated). */

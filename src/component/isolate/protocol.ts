@@ -99,6 +99,13 @@ export interface DescribeReply {
 
 export type Dialect = 'node@0.6.0' | 'component-runtime@0.6.0' | 'node@0.5.0' | 'node@0.4.0';
 
+/** A component's instantiation plan and the artifact file of each core module it instantiates. */
+export interface ArtifactPlanWire {
+  graph: InstantiationPlan;
+  /** `modules[i]`: the core module file holding the component's module `i`. */
+  modules: string[];
+}
+
 /** Per-component data baked into the isolate's generated main module. */
 export interface ComponentSlot {
   id: string;
@@ -115,9 +122,9 @@ export interface ComponentSlot {
   directMain?: string;
   /**
    * Set when the component is instantiated from its plan without jco's glue (see
-   * component-plan.ts and `planIsDirect`): the plan and its core modules' names in index order.
+   * component-plan.ts and plan-instantiate.ts): the plan and its core modules' names in index order.
    */
-  plan?: { graph: InstantiationPlan; modules: string[] };
+  plan?: ArtifactPlanWire;
   /** Set when the component cannot start under its manifest's memory limit: every call fails with `oom`. */
   memoryError?: string;
 }

@@ -3,9 +3,14 @@
  * registers each transpiled component, then exports `PackIsolate` as its default entrypoint.
  * Host imports are served by the `host` RPC stub that arrives with every call, so the isolate
  * never holds a capability longer than one invocation and cannot choose its tenant.
+ *
+ * This module is the lean runtime, for packs whose components need no WASI (Greentic host
+ * imports only): every cold isolate parses the runtime, so WASI and the plan executor live in
+ * runtime-wasi.ts, a second bundle that adds them through `enableWasi`.
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
 import type {
+  ArtifactPlanWire,
   ComponentSlot,
   DescribeReply,
   HostApi,
@@ -15,7 +20,36 @@ import type {
   NodeErrorWire,
 } from './protocol.js';
 import { DirectPath } from './greentic-abi.js';
-import { type AssetFiles, WasiExit, wasiImports, type WasiContext } from './wasi.js';
+import type { AssetFiles, WasiContext, wasiImports } from './wasi.js';
+
+type WasiImpls = ReturnType<typeof wasiImports>;
+
+/** What the WASI runtime bundle adds (runtime-wasi.ts). */
+export interface WasiSupport {
+  wasiImports: typeof wasiImports;
+  /** Whether a thrown value is `wasi:cli/exit`. */
+  isExit(err: unknown): err is Error;
+  instantiatePlan(
+    direct: DirectPath,
+    plan: ArtifactPlanWire['graph'],
+    module: (index: number) => WebAssembly.Module,
+    instantiate: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance,
+    wasi: WasiImpls,
+  ): void;
+}
+
+let wasiSupport: WasiSupport | null = null;
+
+/** Called once by the WASI runtime bundle when the isolate loads it. */
+export function enableWasi(support: WasiSupport): void {
+  wasiSupport = support;
+}
+
+function requireWasi(entry: Entry): WasiSupport {
+  // The parent loads the WASI runtime for every pack with a component that needs it (runner.ts).
+  if (!wasiSupport) throw new Error(`component ${entry.slot.id} needs WASI, which this pack isolate was loaded without`);
+  return wasiSupport;
+}
 
 type CoreInstantiate = (module: WebAssembly.Module, imports?: WebAssembly.Imports) => Promise<WebAssembly.Instance>;
 type Instantiate = (
@@ -179,12 +213,12 @@ function shouldCancel(entry: Entry): boolean {
 }
 
 /** The component's WASI implementation: its call's environment and logs, the pack's assets if granted. */
-function wasiOf(entry: Entry): ReturnType<typeof wasiImports> {
-  return wasiImports(() => entry.current.wasi, { assets: entry.slot.filesystem === 'read_only' ? (assetFiles ?? new Map()) : null });
+function wasiOf(entry: Entry): WasiImpls {
+  return requireWasi(entry).wasiImports(() => entry.current.wasi, { assets: entry.slot.filesystem === 'read_only' ? (assetFiles ?? new Map()) : null });
 }
 
 function buildImports(entry: Entry): Record<string, unknown> {
-  const wasi = wasiOf(entry);
+  let wasi: WasiImpls | undefined;
   const out: Record<string, unknown> = {};
   for (const spec of entry.slot.imports) {
     const at = spec.lastIndexOf('@');
@@ -192,7 +226,7 @@ function buildImports(entry: Entry): Record<string, unknown> {
     const version = at > 0 ? spec.slice(at + 1) : '';
     const impl = base.startsWith('wasi:')
       ? version === '' || version.startsWith('0.2.')
-        ? wasi[base]
+        ? (wasi ??= wasiOf(entry))[base]
         : undefined
       : greenticImports(entry, base);
     if (impl) out[spec] = charged(entry, impl);
@@ -222,7 +256,7 @@ async function load(entry: Entry): Promise<Loaded> {
   if (!entry.instantiate) {
     const { plan, directMain } = entry.slot;
     if (direct && plan) {
-      direct.instantiatePlan(plan.graph, (i) => coreModule(plan.modules[i] ?? `#${i}`), newInstance, wasiOf(entry));
+      requireWasi(entry).instantiatePlan(direct, plan.graph, (i) => coreModule(plan.modules[i] ?? `#${i}`), newInstance, wasiOf(entry));
       return { exports: {}, fuel, direct };
     }
     if (!direct || !directMain) throw new Error(`component ${entry.slot.id} was loaded without its jco glue`);
@@ -266,7 +300,7 @@ function failureOf(entry: Entry, loaded: Loaded | undefined, err: unknown): Node
     return { code: 'timeout', message: `component ${entry.slot.id} exceeded its CPU budget`, retryable: false };
   }
   if (err instanceof MemoryLimit) return { code: 'oom', message: err.message, retryable: false };
-  if (err instanceof WasiExit) return { code: 'exit', message: err.message, retryable: false };
+  if (wasiSupport?.isExit(err)) return { code: 'exit', message: err.message, retryable: false };
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof RangeError && /memory|allocation/i.test(message)) {
     return { code: 'oom', message: `component ${entry.slot.id} ran out of memory: ${message}`, retryable: false };

@@ -17,8 +17,12 @@ export interface BenchWorker {
   stop(): Promise<void>;
 }
 
-/** `workerScript`: the Worker to run (default component-bench.worker.ts; a probe Worker may wrap it). */
-export async function startBenchWorker(workerScript = fileURLToPath(new URL('./component-bench.worker.ts', import.meta.url))): Promise<BenchWorker> {
+/**
+ * `workerScript`: the Worker to run (default component-bench.worker.ts; a probe Worker may wrap
+ * it). `persistTo`: keep R2 in this folder, so a restarted bench Worker finds the components
+ * already transpiled.
+ */
+export async function startBenchWorker(workerScript = fileURLToPath(new URL('./component-bench.worker.ts', import.meta.url)), persistTo?: string): Promise<BenchWorker> {
   await generateEdgeModules();
   const fixtures = await buildFixtures();
   const script = fileURLToPath(new URL('../test/fixtures/components/build.ts', import.meta.url));
@@ -29,7 +33,7 @@ export async function startBenchWorker(workerScript = fileURLToPath(new URL('./c
     config: fileURLToPath(new URL('./component-bench.wrangler.toml', import.meta.url)),
     experimental: { disableExperimentalWarning: true },
     logLevel: 'warn',
-    persist: false,
+    ...(persistTo ? { persistTo } : { persist: false }),
   } as Parameters<typeof unstable_dev>[1]);
   const fetch = (path: string, init?: RequestInit) => worker.fetch(`http://bench${path}`, init as Parameters<typeof worker.fetch>[1]) as unknown as Promise<Response>;
   const upload = async (bytes: Uint8Array): Promise<string> => {

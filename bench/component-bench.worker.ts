@@ -75,7 +75,8 @@ async function phases(env: Env, sha: string, op: string): Promise<Record<string,
 }
 
 async function coldBaseline(env: Env, sha: string): Promise<void> {
-  const art = await loadArtifacts(env.PACKS, sha);
+  // The descriptor and the core modules, as the production cold path reads them for a glue-free component.
+  const art = await loadArtifacts(env.PACKS, sha, { glue: false });
   const modules: Record<string, string | { wasm: ArrayBuffer }> = {};
   const names = Object.keys(art.cores);
   names.forEach((n, i) => (modules[`m${i}.wasm`] = { wasm: art.cores[n]! }));

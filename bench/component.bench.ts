@@ -4,16 +4,22 @@
  * - warm invoke through the pack's Dynamic Worker vs a no-op RPC round trip to it;
  * - cold load (artifacts from R2, isolate load, instantiate, first invoke) vs a Dynamic Worker
  *   that only loads and instantiates the same core modules, for a small (WAT) and a ~12 MB
- *   componentize-js component;
+ *   componentize-js component (and, informational, a small WASI component);
  * - a state read from inside a component vs the same read done by the parent.
  * Timings are taken in Node over batches (HTTP hop amortised); per-op figures are batch / n.
- * Cold samples (a fresh Dynamic Worker each) start 250 ms (12 MB: 500 ms) after the previous one, floors included;
- * each cold sample is paired with a floor sample next to it (order alternating) and the target is
- * the median of the per-pair ratios.
+ * Cold samples run in fresh workerd processes, five pairs per process after one discarded pair:
+ * the Worker Loader keeps every isolate a benchmark creates, and after a few dozen 12 MB
+ * isolates the process's garbage collection adds ~70 ms to random samples on either side
+ * (see docs/component-performance.md). Samples start 250 ms (12 MB: 500 ms) apart; each cold
+ * sample is paired with a floor sample next to it (order alternating) and the target is the
+ * median of the per-pair ratios (the ratio of the medians is printed too).
  * Production wiring passes the host as an RpcTarget (HostTarget); the `*_entrypoint` rows show the
  * same calls through `ctx.exports.ComponentHost` for comparison.
  */
-import { startBenchWorker } from './component-bench-worker.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BenchWorker, startBenchWorker } from './component-bench-worker.js';
 
 interface Row {
   bench: string;
@@ -31,17 +37,27 @@ const p50 = (xs: number[]): number => {
 };
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
+/** Cold pairs per workerd process, after one discarded pair (the process's first load of the bytes compiles them). */
+const PAIRS_PER_PROCESS = 5;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `n` operations of `kind` in one request; returns ms per operation. */
+async function runOp(worker: BenchWorker, kind: string, sha: string, n: number, op = 'echo'): Promise<number> {
+  const t0 = performance.now();
+  const res = await worker.fetch(`/run?kind=${kind}&sha=${sha}&n=${n}&op=${encodeURIComponent(op)}`);
+  const body = await res.text();
+  if (!res.ok) throw new Error(`${kind} failed: ${res.status} ${body}`);
+  return (performance.now() - t0) / n;
+}
+
 async function main(): Promise<void> {
-  const worker = await startBenchWorker();
+  // R2 persists across the bench Worker's restarts, so components are transpiled once.
+  const persistTo = mkdtempSync(join(tmpdir(), 'greentic-bench-r2-'));
+  let worker = await startBenchWorker(undefined, persistTo);
   const { small, big, wasi } = worker.components;
   try {
-    const run = async (kind: string, sha: string, n: number, op = 'echo'): Promise<number> => {
-      const t0 = performance.now();
-      const res = await worker.fetch(`/run?kind=${kind}&sha=${sha}&n=${n}&op=${encodeURIComponent(op)}`);
-      const body = await res.text();
-      if (!res.ok) throw new Error(`${kind} failed: ${res.status} ${body}`);
-      return (performance.now() - t0) / n;
-    };
+    const run = (kind: string, sha: string, n: number, op = 'echo'): Promise<number> => runOp(worker, kind, sha, n, op);
 
     // Warm-up: isolates loaded, instances created, JIT settled.
     await run('invoke', small, 30);
@@ -80,23 +96,23 @@ async function main(): Promise<void> {
       big: { load: [], base: [], prep: [], modules: [] },
       wasi: { load: [], base: [], prep: [], modules: [] },
     };
-    // Each cold sample starts after a pause, so the teardown and garbage collection of the
-    // isolates the previous samples created (tens of MB each for the 12 MB component) does not
-    // land inside the next measurement, whichever kind it is.
-    // After a 12 MB sample, V8 keeps optimising the code that ran on background threads for a
-    // while; the longer pause keeps that out of the next sample too.
+    // Each cold sample starts after a pause, so the teardown of the isolate the previous sample
+    // created does not land inside it; after a 12 MB sample V8 keeps optimising on background
+    // threads for a while, hence the longer pause.
     const coldRun = async (kind: string, sha: string, pauseMs: number): Promise<number> => {
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      await pause(pauseMs);
       return run(kind, sha, 1);
     };
-    // The WASI fixture (instantiated from its plan, with shim and fixup modules) only gets the cold load and its floor.
-    // Each cold sample is paired with a floor sample taken next to it, the pair's order
-    // alternating (floor first, then cold first) so that neither side always follows the other.
-    // The breakdown samples (prepare, modules) are taken on every other pair.
+    // Pairs alternate their order (floor first, then cold first) so that neither side always
+    // follows the other; the breakdown samples (prepare, modules) are taken on every other pair.
     for (const [size, sha, samples, pauseMs] of [['small', small, 25, 250], ['big', big, 25, 500], ['wasi', wasi, 15, 250]] as const) {
-      await run('cold-baseline', sha, 1);
-      await run('cold', sha, 1);
       for (let i = 0; i < samples; i++) {
+        if (i % PAIRS_PER_PROCESS === 0) {
+          await worker.stop();
+          worker = await startBenchWorker(undefined, persistTo);
+          await coldRun('cold-baseline', sha, pauseMs);
+          await coldRun('cold', sha, pauseMs);
+        }
         if (i % 2 === 0) {
           cold[size].base.push(await coldRun('cold-baseline', sha, pauseMs));
           cold[size].load.push(await coldRun('cold', sha, pauseMs));
@@ -104,9 +120,10 @@ async function main(): Promise<void> {
           cold[size].load.push(await coldRun('cold', sha, pauseMs));
           cold[size].base.push(await coldRun('cold-baseline', sha, pauseMs));
         }
-        if (size === 'wasi' || i % 2 === 1) continue;
-        cold[size].prep.push(await coldRun('cold-prepare', sha, pauseMs));
-        cold[size].modules.push(await coldRun('cold-modules', sha, pauseMs));
+        if (i % 2 === 1) {
+          cold[size].prep.push(await coldRun('cold-prepare', sha, pauseMs));
+          cold[size].modules.push(await coldRun('cold-modules', sha, pauseMs));
+        }
       }
     }
 
@@ -127,24 +144,27 @@ async function main(): Promise<void> {
     };
     paired('cold_load_small_paired_p50', cold.small.load, cold.small.base, 'median per-pair ratio to loading + instantiating the same core modules ≤ 1.3');
     paired('cold_load_12mb_paired_p50', cold.big.load, cold.big.base, 'median per-pair ratio to loading + instantiating the same core modules ≤ 1.3');
+    paired('cold_load_wasi_small_paired_p50', cold.wasi.load, cold.wasi.base, 'informational: small WASI component (shim, main and fixup modules from its plan, no glue)');
     row('cold_load_small_p50', p50(cold.small.load), p50(cold.small.base), 'informational: ratio of the medians');
     row('cold_load_12mb_p50', p50(cold.big.load), p50(cold.big.base), 'informational: ratio of the medians');
-    row('cold_load_wasi_small_p50', p50(cold.wasi.load), p50(cold.wasi.base), 'informational: small WASI component (shim, main and fixup modules from its plan, no glue)');
-    row('cold_modules_small_p50', p50(cold.small.modules), p50(cold.small.base), 'informational: isolate modules loaded and pinged, nothing instantiated');
-    row('cold_instantiate_small_p50', p50(cold.small.prep), p50(cold.small.base), 'informational: cold load without the first invoke');
-    row('cold_instantiate_12mb_p50', p50(cold.big.prep), p50(cold.big.base), 'informational: cold load without the first invoke');
+    row('cold_load_wasi_small_p50', p50(cold.wasi.load), p50(cold.wasi.base), 'informational: ratio of the medians');
+    for (const [size, name] of [['small', 'small'], ['big', '12mb'], ['wasi', 'wasi_small']] as const) {
+      row(`cold_modules_${name}_p50`, p50(cold[size].modules), p50(cold[size].base), 'informational: isolate modules loaded and pinged, nothing instantiated');
+      row(`cold_instantiate_${name}_p50`, p50(cold[size].prep), p50(cold[size].base), 'informational: cold load without the first invoke');
+    }
     row('host_state_read_p50', p50(hostRead), p50(directRead), 'p50 ratio to the same read done by the parent ≤ 2');
     row('host_state_read_entrypoint_p50', p50(hostReadEntrypoint), p50(directRead), 'informational: host via ctx.exports.ComponentHost (loopback) instead of the RpcTarget');
 
-    console.log('metric                        value ms   baseline ms   ratio   target');
+    console.log('metric                             value ms   baseline ms   ratio   target');
     for (const r of rows) {
-      console.log(`${r.metric.padEnd(30)}${r.value.toFixed(3).padStart(8)}   ${r.baseline.toFixed(3).padStart(11)}   ${r.ratio.toFixed(2).padStart(5)}   ${r.target}`);
+      console.log(`${r.metric.padEnd(35)}${r.value.toFixed(3).padStart(8)}   ${r.baseline.toFixed(3).padStart(11)}   ${r.ratio.toFixed(2).padStart(5)}   ${r.target}`);
     }
     console.log(JSON.stringify(rows));
     // BENCH_RAW=1 prints every cold sample (ms, in run order) to see the spread behind the medians.
     if (process.env.BENCH_RAW) console.log(JSON.stringify(cold, (_k, v: unknown) => (typeof v === 'number' ? round(v) : v)));
   } finally {
     await worker.stop();
+    rmSync(persistTo, { recursive: true, force: true });
   }
 }
 

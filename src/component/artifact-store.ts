@@ -57,22 +57,36 @@ export async function ensureComponentArtifacts(
 
 export interface LoadedArtifacts {
   descriptor: ArtifactDescriptor;
-  glue: string;
+  /** The jco glue; null when loaded without it (`loadArtifacts` with `glue: false`). */
+  glue: string | null;
   cores: Record<string, ArrayBuffer>;
 }
 
-export async function loadArtifacts(bucket: R2Bucket, sha256: string): Promise<LoadedArtifacts> {
+function missing(sha256: string, what: string): Error {
+  return Object.assign(new Error(`${what} for component ${sha256}`), { code: 'component.artifacts-missing' });
+}
+
+/**
+ * A component's descriptor and core modules, and its glue unless `glue` is false (a component
+ * loaded glue-free does not need it; `loadGlue` fetches it later if it turns out to).
+ */
+export async function loadArtifacts(bucket: R2Bucket, sha256: string, opts: { glue?: boolean } = {}): Promise<LoadedArtifacts> {
   const descriptor = await readDescriptor(bucket, sha256);
-  if (!descriptor) throw Object.assign(new Error(`no transpiled artifacts for component ${sha256}`), { code: 'component.artifacts-missing' });
+  if (!descriptor) throw missing(sha256, 'no transpiled artifacts');
   const prefix = artifactPrefix(sha256);
-  const [glueObj, ...coreObjs] = await Promise.all([
-    bucket.get(`${prefix}${descriptor.glue}`),
+  const [glue, ...coreObjs] = await Promise.all([
+    opts.glue === false ? null : loadGlue(bucket, descriptor),
     ...descriptor.coreModules.map((m) => bucket.get(`${prefix}${m}`)),
   ]);
-  if (!glueObj || coreObjs.some((o) => !o)) {
-    throw Object.assign(new Error(`artifacts for component ${sha256} are incomplete`), { code: 'component.artifacts-missing' });
-  }
+  if (coreObjs.some((o) => !o)) throw missing(sha256, 'incomplete artifacts');
   const cores: Record<string, ArrayBuffer> = {};
   await Promise.all(descriptor.coreModules.map(async (m, i) => (cores[m] = await coreObjs[i]!.arrayBuffer())));
-  return { descriptor, glue: await glueObj.text(), cores };
+  return { descriptor, glue, cores };
+}
+
+/** The jco glue of a component whose artifacts are stored. */
+export async function loadGlue(bucket: R2Bucket, descriptor: ArtifactDescriptor): Promise<string> {
+  const obj = await bucket.get(`${artifactPrefix(descriptor.sha256)}${descriptor.glue}`);
+  if (!obj) throw missing(descriptor.sha256, 'incomplete artifacts');
+  return obj.text();
 }

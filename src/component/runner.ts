@@ -4,7 +4,7 @@
  * platform enforces it, plus loop fuel everywhere), and host imports through a per-call RPC stub.
  */
 import { decodeCbor, encodeCanonicalCbor } from '../pack/cbor.js';
-import { type LoadedArtifacts, loadArtifacts } from './artifact-store.js';
+import { type LoadedArtifacts, loadArtifacts, loadGlue } from './artifact-store.js';
 import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_VERSION, ISOLATE_RUNTIME_WASI } from './generated/isolate-modules.js';
 import type { HostProps } from './host-entrypoint.js';
 import { type ComponentGrants, grantsFor, type ManifestCapabilities, type TenantPolicy } from './host-policy.js';
@@ -187,6 +187,7 @@ export function packIsolateModules(components: IsolateComponent[], opts: { glue:
     });
     needsWasi ||= plan !== null || (!glueFree && descriptor.imports.some((i) => i.startsWith('wasi:')));
     if (!glueFree) {
+      if (art.glue === null) throw new Error(`component ${component.id} needs its jco glue, which was not loaded`);
       modules[`c${index}/${descriptor.glue}`] = art.glue;
       lines.push(`import * as g${index} from './c${index}/${descriptor.glue}';`);
     }
@@ -237,7 +238,9 @@ export class ComponentRunner {
     const worker = this.opts.loader.get(id, async () => {
       const components = await Promise.all(
         this.pack.components.map(async (component) => {
-          const art = await loadArtifacts(this.opts.bucket, component.sha256);
+          // The glue is fetched only for components that cannot load without it.
+          const art = await loadArtifacts(this.opts.bucket, component.sha256, { glue });
+          if (art.glue === null && !directMainOfArtifacts(art) && !directPlanOfArtifacts(art)) art.glue = await loadGlue(this.opts.bucket, art.descriptor);
           knownDialects.set(component.sha256, art.descriptor.dialect);
           knownNeedsHost.set(component.sha256, art.descriptor.imports.some((i) => i.startsWith('greentic:') && !i.startsWith('greentic:component/control')));
           return { component, art };

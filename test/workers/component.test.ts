@@ -348,6 +348,20 @@ describe('the direct canonical-ABI path', () => {
     }
   });
 
+  it('a glue-free pack isolate is built without reading the glue from R2; the glue isolate (describe) needs it', async () => {
+    // A copy of the WASI fixture under its own digest (one extra custom section), glue deleted.
+    const tag = [...new TextEncoder().encode('no-glue')];
+    const copy = new Uint8Array([...wasiFixture, 0x00, tag.length + 1, tag.length, ...tag]);
+    const { descriptor } = await ensureComponentArtifacts(bindings.PACKS, copy, new EdgeTranspiler(bindings.LOADER));
+    await bindings.PACKS.delete(`components/${descriptor.sha256}/${descriptor.glue}`);
+    const r = new ComponentRunner(
+      { packId: 'no-glue', digest: `no-glue-${++packSeq}`, components: [{ id: 'w', sha256: descriptor.sha256 }] },
+      { loader: bindings.LOADER, bucket: bindings.PACKS, host: hostFactories['RpcTarget HostTarget'], env: 'dev', tenant: 'acme', tenantPolicy: { httpAllowHosts: [] } },
+    );
+    expect(await r.invoke({ component: 'w', op: 'print', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: true, via: 'direct', logs: [{ line: 'hello from wasi' }] });
+    await expect(r.describe('w')).rejects.toThrow(/incomplete artifacts/);
+  });
+
   it('WASI components give the same outputs, logs and node errors without glue as through jco glue', async () => {
     const ops: [string, string][] = [
       ['wasi', 'print'],

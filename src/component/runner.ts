@@ -139,7 +139,7 @@ export function directMainOfArtifacts(art: LoadedArtifacts): string | null {
 
 /**
  * The instantiation plan a node@0.6.0 component runs from without glue, when its artifacts carry
- * one and every function it lowers is served by the isolate (see direct-plan.ts), else null.
+ * one and every function it lowers is served by the isolate (see plan-instantiate.ts), else null.
  */
 export function directPlanOfArtifacts(art: LoadedArtifacts): ArtifactPlan | null {
   const plan = art.descriptor.plan;

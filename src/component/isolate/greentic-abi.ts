@@ -1,11 +1,12 @@
 /**
  * The direct path for node@0.6.0 components: the isolate lowers `invoke` arguments and lifts its
  * result itself, and serves the Greentic host imports (state, secrets, http, telemetry) with its
- * own JSPI trampolines, instead of going through jco's glue for them. Where a component has glue
- * (it imports WASI or `control`), the glue still instantiates it and serves those; for the hot
- * path it would run its component-model task runtime on every call (~35 µs per invoke, measured
- * in `npm run bench:component`). A component importing only host functions has no glue at all
- * (`instantiateAlone`, see direct-plan.ts). Host-function layouts come from canon.ts and the WIT
+ * own JSPI trampolines, instead of going through jco's glue for them (whose component-model task
+ * runtime costs ~35 µs per invoke, measured in `npm run bench:component`). A component importing
+ * only host functions is instantiated from its main core module alone (`instantiateAlone`, see
+ * direct-plan.ts); one that also imports WASI or `control` from its instantiation plan
+ * (plan-instantiate.ts, through `hostImport` and `adoptMain`); one the plan cannot serve by jco's
+ * glue, which this path watches (`imports`, `instantiated`). Host-function layouts come from canon.ts and the WIT
  * types in wit-types.ts; `invoke`'s own lowering and lifting is generated from the same types at
  * build time (canon-codegen.ts).
  */
@@ -120,7 +121,6 @@ export interface DirectCallbacks {
   /** `greentic:component/control.should-cancel`: the invocation's deadline has passed. */
   shouldCancel(): boolean;
 }
-
 
 export interface NodeInvokeResult {
   ok: boolean;

@@ -24,7 +24,9 @@ export type PlanFunc =
   /** `fn`: `namespace:package/interface@version#function`, as the component imports it. */
   | { kind: 'lower'; fn: string; memory?: number; realloc?: number }
   /** `resource`: `namespace:package/interface@version#resource`. */
-  | { kind: 'drop'; resource: string };
+  | { kind: 'drop'; resource: string }
+  /** The same function as `func` (a shim export short-circuited by shim-plan.ts). */
+  | { kind: 'same'; func: number };
 
 export type PlanInstance =
   /** `module`: index into the component's core modules (jco's `component.core.wasm`, `…core2.wasm`, …). */

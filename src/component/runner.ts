@@ -147,6 +147,12 @@ export function directPlanOfArtifacts(art: LoadedArtifacts): ArtifactPlan | null
   return plan.modules.every((m) => Object.hasOwn(art.cores, m)) && planIsDirect(plan.graph) ? plan : null;
 }
 
+/** The core module files a plan instantiates. */
+function plannedModules(plan: ArtifactPlan): string[] {
+  const used = new Set(plan.graph.instances.flatMap((inst) => (inst.kind === 'instantiate' ? [plan.modules[inst.module]!] : [])));
+  return plan.modules.filter((m) => used.has(m));
+}
+
 /**
  * The modules of a pack's Dynamic Worker: the runtime (with WASI only when a component needs it),
  * then per component its jco glue and core modules; unless `glue`, a component that qualifies for
@@ -163,7 +169,8 @@ export function packIsolateModules(components: IsolateComponent[], opts: { glue:
     const directMain = opts.glue ? null : directMainOfArtifacts(art);
     const plan = opts.glue || directMain ? null : directPlanOfArtifacts(art);
     const glueFree = directMain !== null || plan !== null;
-    const coreNames = directMain ? [directMain] : descriptor.coreModules;
+    // A plan may leave modules out (a short-circuited shim and fixup): only those it instantiates load.
+    const coreNames = directMain ? [directMain] : plan ? plannedModules(plan) : descriptor.coreModules;
     const limit = memoryLimitPages(component, art);
     let cores: Record<string, ArrayBuffer> = art.cores;
     let memoryError: string | undefined;

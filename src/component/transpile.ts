@@ -4,6 +4,7 @@
  * pipeline runs at the edge (a Dynamic Worker, edge-transpiler.ts) and in Node.
  */
 import { instantiationPlan, PlanError } from './component-plan.js';
+import { shortCircuitShim } from './shim-plan.js';
 import { DIRECT_HOST_FUNCTIONS } from './isolate/direct-plan.js';
 import type { ArtifactPlanWire } from './isolate/protocol.js';
 import type { Dialect } from './isolate/protocol.js';
@@ -183,7 +184,7 @@ export function planOf(component: Uint8Array, jcoCores: [string, Uint8Array][]):
     if (!file) return undefined;
     modules.push(file[0]);
   }
-  return { graph: read.plan, modules };
+  return { graph: shortCircuitShim(read.plan, read.coreModules), modules };
 }
 
 export async function transpileComponent(

@@ -198,7 +198,7 @@ function meterBody(body: Uint8Array, check: number[]): Uint8Array | null {
   return concat(parts);
 }
 
-interface Section {
+export interface Section {
   id: number;
   body: Uint8Array;
 }
@@ -236,7 +236,7 @@ export interface MeterOptions {
 }
 
 /** Checks the header of a core module and splits it into its sections (bodies are views). */
-function sectionsOf(wasm: Uint8Array): Section[] {
+export function sectionsOf(wasm: Uint8Array): Section[] {
   if (wasm.length < 8 || wasm[0] !== 0 || wasm[1] !== 0x61 || wasm[2] !== 0x73 || wasm[3] !== 0x6d || wasm[4] !== 1) {
     throw new WasmRewriteError('not a core WebAssembly module (bad magic or version)');
   }

@@ -25,7 +25,7 @@ const CONTROL_FUNCTIONS = new Set(['should-cancel', 'yield-now']);
  */
 export function planIsDirect(plan: InstantiationPlan): boolean {
   return plan.funcs.every((f) => {
-    if (f.kind === 'export') return true;
+    if (f.kind === 'export' || f.kind === 'same') return true;
     if (f.kind === 'drop') return isDirectWasiResource(f.resource);
     const hash = f.fn.indexOf('#');
     if (isControlImport(f.fn.slice(0, hash))) return CONTROL_FUNCTIONS.has(f.fn.slice(hash + 1));
@@ -88,9 +88,27 @@ export function instantiatePlan(
     if (funcs.has(index)) return funcs.get(index);
     const f = plan.funcs[index];
     if (!f) throw new CanonError(`the plan has no core function ${index}`);
-    const value = f.kind === 'export' ? item([f.instance, f.name]) : f.kind === 'drop' ? wasiResourceDrop(f.resource, memoryOf(undefined, undefined)) : lowered(f);
+    let value: unknown;
+    if (f.kind === 'export') value = item([f.instance, f.name]);
+    else if (f.kind === 'drop') value = wasiResourceDrop(f.resource, memoryOf(undefined, undefined));
+    else if (f.kind === 'lower') value = lowered(f);
+    else value = same(f.func);
     funcs.set(index, value);
     return value;
+  };
+  /**
+   * A short-circuited shim slot: the function itself, or, when it is an export of an instance not
+   * created yet (a preview-1 adapter needs the main module's memory first), a forwarder that looks
+   * it up on its first call. Nothing below a forwarder may suspend (JSPI cannot suspend through a
+   * JavaScript frame); the adapter's imports are WASI, which never does.
+   */
+  const same = (index: number): unknown => {
+    const target = plan.funcs[index];
+    if (target?.kind === 'export' && instances[target.instance] === undefined) {
+      let fn: ((...args: unknown[]) => unknown) | null = null;
+      return (...args: unknown[]) => (fn ??= func(index) as (...a: unknown[]) => unknown)(...args);
+    }
+    return func(index);
   };
   const sorts = { memory: plan.memories, table: plan.tables, global: plan.globals };
   let main = false;

@@ -144,7 +144,7 @@ async function main(): Promise<void> {
     };
     paired('cold_load_small_paired_p50', cold.small.load, cold.small.base, 'median per-pair ratio to loading + instantiating the same core modules ≤ 1.3');
     paired('cold_load_12mb_paired_p50', cold.big.load, cold.big.base, 'median per-pair ratio to loading + instantiating the same core modules ≤ 1.3');
-    paired('cold_load_wasi_small_paired_p50', cold.wasi.load, cold.wasi.base, 'informational: small WASI component (shim, main and fixup modules from its plan, no glue)');
+    paired('cold_load_wasi_small_paired_p50', cold.wasi.load, cold.wasi.base, 'informational: small WASI component (its main module alone, from its plan; no glue)');
     row('cold_load_small_p50', p50(cold.small.load), p50(cold.small.base), 'informational: ratio of the medians');
     row('cold_load_12mb_p50', p50(cold.big.load), p50(cold.big.base), 'informational: ratio of the medians');
     row('cold_load_wasi_small_p50', p50(cold.wasi.load), p50(cold.wasi.base), 'informational: ratio of the medians');

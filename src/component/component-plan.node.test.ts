@@ -5,6 +5,7 @@ import { DirectPath } from './isolate/greentic-abi.js';
 import { instantiatePlan, planIsDirect } from './isolate/plan-instantiate.js';
 import { type LogLine, wasiImports } from './isolate/wasi.js';
 import { nodeBindgenGenerator } from './node-host.js';
+import { shortCircuitShim } from './shim-plan.js';
 import { planOf, transpileComponent } from './transpile.js';
 
 const fixtures = await buildFixtures();
@@ -82,22 +83,29 @@ describe('planOf and transpileComponent', () => {
 });
 
 describe('instantiatePlan', () => {
-  it('instantiates the WASI fixture without glue and invokes it: stdout reaches the call logs', async () => {
-    const { plan, coreModules } = instantiationPlan(fixtures.wasi);
-    const logs: LogLine[] = [];
-    const direct = new DirectPath({ host: () => { throw new Error('no host'); }, charge: () => undefined, shouldCancel: () => false });
-    instantiatePlan(direct, plan, (i) => compile(coreModules[i]!), (m, imports) => new WebAssembly.Instance(m, imports), wasiImports(() => ({ environment: [], logs }), { assets: null }));
-    expect(direct.ready).toBe(true);
-    const envelope = {
-      ctx: { tenantId: 't', envId: 'e', traceId: 'x', correlationId: 'x', deadlineMs: 0n, attempt: 1, i18nId: 'en' },
-      flowId: 'f',
-      stepId: 's',
-      componentId: 'c',
-      attempt: 1,
-      payloadCbor: new Uint8Array([0xf6]),
-    };
-    expect(await direct.invoke('print', envelope)).toMatchObject({ ok: true, outputCbor: new Uint8Array([0xf6]) });
-    expect(logs).toEqual([{ stream: 'stdout', line: 'hello from wasi' }]);
-    await expect(direct.invoke('x', envelope)).rejects.toThrow(/wasi:cli\/exit with failure/);
-  });
+  for (const shortCircuit of [false, true]) {
+    it(`instantiates the WASI fixture without glue${shortCircuit ? ', shim and fixup' : ''} and invokes it: stdout reaches the call logs`, async () => {
+      const read = instantiationPlan(fixtures.wasi);
+      const plan = shortCircuit ? shortCircuitShim(read.plan, read.coreModules) : read.plan;
+      const logs: LogLine[] = [];
+      const loaded: number[] = [];
+      const direct = new DirectPath({ host: () => { throw new Error('no host'); }, charge: () => undefined, shouldCancel: () => false });
+      const module = (i: number) => (loaded.push(i), compile(read.coreModules[i]!));
+      instantiatePlan(direct, plan, module, (m, imports) => new WebAssembly.Instance(m, imports), wasiImports(() => ({ environment: [], logs }), { assets: null }));
+      expect(direct.ready).toBe(true);
+      // Shim (1), main (0) and fixup (2); the short-circuited plan loads the main module alone.
+      expect(loaded).toEqual(shortCircuit ? [0] : [1, 0, 2]);
+      const envelope = {
+        ctx: { tenantId: 't', envId: 'e', traceId: 'x', correlationId: 'x', deadlineMs: 0n, attempt: 1, i18nId: 'en' },
+        flowId: 'f',
+        stepId: 's',
+        componentId: 'c',
+        attempt: 1,
+        payloadCbor: new Uint8Array([0xf6]),
+      };
+      expect(await direct.invoke('print', envelope)).toMatchObject({ ok: true, outputCbor: new Uint8Array([0xf6]) });
+      expect(logs).toEqual([{ stream: 'stdout', line: 'hello from wasi' }]);
+      await expect(direct.invoke('x', envelope)).rejects.toThrow(/wasi:cli\/exit with failure/);
+    });
+  }
 });

@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildFixtures } from '../../test/workers/fixtures/build-fixtures.js';
 import { instantiationPlan } from './component-plan.js';
-import { DirectPath } from './isolate/greentic-abi.js';
-import { instantiatePlan } from './isolate/plan-instantiate.js';
-import { type LogLine, wasiImports } from './isolate/wasi.js';
 import { fixupShape, shimSlots, shortCircuitShim } from './shim-plan.js';
 
 const tools = await import('@bytecodealliance/jco-transpile/wasm-tools');
 const wat = async (text: string): Promise<Uint8Array> => new Uint8Array(await tools.parse(text));
-const compile = (bytes: Uint8Array): WebAssembly.Module => new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
 const fixtures = await buildFixtures();
 
 /** A wit-component-shaped shim with two slots; `slot1` is the i32.const of function 1. */
@@ -53,25 +49,6 @@ describe('shortCircuitShim', () => {
     const same = short.funcs.filter((f) => f.kind === 'same') as { func: number }[];
     expect(same.length).toBeGreaterThan(0);
     for (const f of same) expect(short.funcs[f.func]!.kind).toBe('lower');
-  });
-
-  it('the short-circuited plan instantiates the main module alone and invokes it with the same result', async () => {
-    const { plan, coreModules } = instantiationPlan(fixtures.wasi);
-    const logs: LogLine[] = [];
-    const direct = new DirectPath({ host: () => { throw new Error('no host'); }, charge: () => undefined, shouldCancel: () => false });
-    const loaded: number[] = [];
-    instantiatePlan(direct, shortCircuitShim(plan, coreModules), (i) => (loaded.push(i), compile(coreModules[i]!)), (m, imports) => new WebAssembly.Instance(m, imports), wasiImports(() => ({ environment: [], logs }), { assets: null }));
-    expect(loaded).toEqual([0]);
-    const envelope = {
-      ctx: { tenantId: 't', envId: 'e', traceId: 'x', correlationId: 'x', deadlineMs: 0n, attempt: 1, i18nId: 'en' },
-      flowId: 'f',
-      stepId: 's',
-      componentId: 'c',
-      attempt: 1,
-      payloadCbor: new Uint8Array([0xf6]),
-    };
-    expect(await direct.invoke('print', envelope)).toMatchObject({ ok: true });
-    expect(logs).toEqual([{ stream: 'stdout', line: 'hello from wasi' }]);
   });
 
   it('leaves a plan whose shim module does not verify unchanged', () => {

@@ -177,7 +177,12 @@ export function planOf(component: Uint8Array, jcoCores: [string, Uint8Array][]):
     if (err instanceof PlanError) return undefined;
     throw err;
   }
-  const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+  // A plain loop: `every` with a callback costs ~100 ms on a 12 MB module, this ~20 ms.
+  const same = (a: Uint8Array, b: Uint8Array): boolean => {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  };
   const modules: string[] = [];
   for (const m of read.coreModules) {
     const file = jcoCores.find(([name, data]) => !modules.includes(name) && same(m, data));

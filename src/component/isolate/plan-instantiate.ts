@@ -37,6 +37,7 @@ const NO_REALLOC: Realloc = () => {
   throw new CanonError('this import was lowered without a realloc option');
 };
 
+/** Instantiates the plan's core modules in order; `direct` ends up holding the main instance (its `invoke`). */
 export function instantiatePlan(
   direct: DirectPath,
   plan: InstantiationPlan,

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildFixtures } from '../../test/workers/fixtures/build-fixtures.js';
 import { instantiationPlan, type InstantiationPlan, PlanError } from './component-plan.js';
@@ -50,6 +51,26 @@ describe('instantiationPlan', () => {
     expect(() => instantiationPlan(component([8, [0x01, 0x01, 0x00, 0x00, 0x00]]))).toThrow(/lowered function 0 is not an export of an imported instance/);
     // A core instance instantiating module 0 before any module is defined.
     expect(() => instantiationPlan(component([2, [0x01, 0x00, 0x00, 0x00]]))).toThrow(/module 0, which is not defined yet/);
+  });
+
+  it('a tampered component (random bytes overwritten or cut) yields a plan or a PlanError, never another exception', () => {
+    const base = fixtures.wasi;
+    // Half the edits land in the last third, where the component-level sections follow the core modules.
+    const position = fc.oneof(fc.nat(base.length - 1), fc.integer({ min: Math.floor((base.length * 2) / 3), max: base.length - 1 }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(position, fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), fc.nat(base.length), (edits, cut) => {
+        const bytes = base.slice(0, Math.max(8, cut));
+        for (const [at, value] of edits) if (at < bytes.length) bytes[at] = value;
+        try {
+          const { plan, coreModules } = instantiationPlan(bytes);
+          // The shim check reads the embedded modules, tampered or not, without throwing.
+          shortCircuitShim(plan, coreModules);
+        } catch (err) {
+          if (!(err instanceof PlanError)) throw err;
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('planIsDirect refuses a plan lowering a function or dropping a resource the isolate does not serve', () => {

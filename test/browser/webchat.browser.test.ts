@@ -85,6 +85,22 @@ async function seeBotSay(page: Page, text: string, timeout = 30_000): Promise<vo
 }
 
 let dev: Awaited<ReturnType<typeof startDev>> | undefined;
+
+/**
+ * Runs a test's browser steps on `page`: a failure carries the end of the dev server's output, and
+ * the page is saved as `test-artifacts/<screenshot>` whatever happened, before `close` runs.
+ */
+async function onPage(page: Page, screenshot: string, close: () => Promise<void>, steps: () => Promise<void>): Promise<void> {
+  try {
+    await steps();
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- dev server output ---\n${dev!.log().slice(-4000)}`);
+  } finally {
+    await mkdir(join(ROOT, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: join(ROOT, 'test-artifacts', screenshot), fullPage: true });
+    await close();
+  }
+}
 let persistTo = '';
 
 beforeAll(async () => {
@@ -154,7 +170,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('WebChat in a real browser against npm
     const page = await browser!.newPage({ viewport: { width: 900, height: 900 } });
     const consoleErrors: string[] = [];
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
-    try {
+    await onPage(page, 'webchat-demo.png', () => page.close(), async () => {
       await page.goto(dev!.url);
       await send(page, 'hello');
       // WebChat renders bot text as markdown, which turns ' into a typographic apostrophe.
@@ -177,29 +193,17 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('WebChat in a real browser against npm
       await seeBotSay(page, 'Welcome back, Ada!');
       expect(await page.getByText('Nice to meet you, Ada!').count()).toBeGreaterThan(0);
       expect(consoleErrors).toEqual([]);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- dev server output ---\n${dev!.log().slice(-4000)}`);
-    } finally {
-      await mkdir(join(ROOT, 'test-artifacts'), { recursive: true });
-      await page.screenshot({ path: join(ROOT, 'test-artifacts', 'webchat-demo.png'), fullPage: true });
-      await page.close();
-    }
+    });
   }, 180_000);
 
   it('"tools" is answered by the demo pack\'s TypeScript component, which reads the secret publish set', async () => {
     // A fresh browser context is a fresh conversation, so "tools" is its first message.
     const context = await browser!.newContext({ viewport: { width: 900, height: 900 } });
     const page = await context.newPage();
-    try {
+    await onPage(page, 'webchat-demo-tools.png', () => context.close(), async () => {
       await page.goto(dev!.url);
       await send(page, 'tools');
       await seeBotSay(page, 'one espresso for the tools demo. The demo API key is configured.', 60_000);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- dev server output ---\n${dev!.log().slice(-4000)}`);
-    } finally {
-      await mkdir(join(ROOT, 'test-artifacts'), { recursive: true });
-      await page.screenshot({ path: join(ROOT, 'test-artifacts', 'webchat-demo-tools.png'), fullPage: true });
-      await context.close();
-    }
+    });
   }, 120_000);
 });

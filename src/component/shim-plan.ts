@@ -28,18 +28,6 @@ function paramCounts(body: Uint8Array): number[] | null {
   return out;
 }
 
-function signedLeb(r: Reader): number {
-  let result = 0;
-  let shift = 0;
-  let b: number;
-  do {
-    b = r.byte();
-    result |= (b & 0x7f) << shift;
-    shift += 7;
-  } while (b & 0x80 && shift < 35);
-  return shift < 32 && b & 0x40 ? result | (-1 << shift) : result;
-}
-
 type Sections = Map<number, Uint8Array>;
 
 function sectionMap(wasm: Uint8Array, allowed: number[]): Sections | null {
@@ -81,7 +69,7 @@ export function shimSlots(wasm: Uint8Array): number | null {
       if (code.u32() !== 0) return null;
       const type = funcTypes[i]!;
       for (let j = 0; j < types[type]!; j++) if (code.byte() !== 0x20 || code.u32() !== j) return null;
-      if (code.byte() !== 0x41 || signedLeb(code) !== i) return null;
+      if (code.byte() !== 0x41 || code.s32() !== i) return null;
       if (code.byte() !== 0x11 || code.u32() !== type || code.byte() !== 0x00 || code.byte() !== 0x0b || code.pos !== end) return null;
     }
     return funcTypes.length;
@@ -123,7 +111,7 @@ export function fixupShape(wasm: Uint8Array, slots: number): { funcs: string; ta
     // One active segment for table 0 at offset 0: `(elem (i32.const 0) func …)`.
     const elems = new Reader(s.get(9)!);
     if (elems.u32() !== 1 || elems.u32() !== 0) return null;
-    if (elems.byte() !== 0x41 || signedLeb(elems) !== 0 || elems.byte() !== 0x0b) return null;
+    if (elems.byte() !== 0x41 || elems.s32() !== 0 || elems.byte() !== 0x0b) return null;
     if (elems.u32() !== slots) return null;
     for (let i = 0; i < slots; i++) if (elems.u32() !== funcIndexOf.get(String(i))) return null;
     return { funcs: funcModule, table: tableModule };

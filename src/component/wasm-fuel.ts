@@ -41,6 +41,19 @@ export class Reader {
       if (shift > 35) throw new WasmRewriteError(`LEB128 too long at byte ${this.pos}`);
     }
   }
+  /** A signed LEB128 of at most 32 bits (e.g. an `i32.const` operand). */
+  s32(): number {
+    let result = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = this.byte();
+      result |= (b & 0x7f) << shift;
+      shift += 7;
+      if (shift > 35) throw new WasmRewriteError(`LEB128 too long at byte ${this.pos}`);
+    } while (b & 0x80);
+    return shift < 32 && b & 0x40 ? result | (-1 << shift) : result;
+  }
   /** Skips a signed LEB128 of any width. */
   sleb(): void {
     while (this.byte() & 0x80) {

@@ -3,19 +3,8 @@
  * last, so its presence means the set is complete) plus the glue and the metered core modules.
  * A digest already stored is never transpiled again.
  */
-import { instantiationPlan, PlanError } from './component-plan.js';
+import { instantiationPlanOrNull } from './component-plan.js';
 import { ARTIFACT_FORMAT, type ArtifactDescriptor, type BindgenGenerator, GLUE_GENERATOR, sha256Hex, transpileComponent } from './transpile.js';
-
-/** Whether the component's instantiation graph can be recorded (component-plan.ts); reading it is cheap. */
-function hasPlan(component: Uint8Array): boolean {
-  try {
-    instantiationPlan(component);
-    return true;
-  } catch (err) {
-    if (err instanceof PlanError) return false;
-    throw err;
-  }
-}
 
 export function artifactPrefix(sha256: string): string {
   return `components/${sha256}/`;
@@ -47,7 +36,8 @@ export async function ensureComponentArtifacts(
 ): Promise<EnsureResult> {
   const sha256 = await sha256Hex(component);
   const existing = await readDescriptor(bucket, sha256);
-  if (existing && existing.generator === GLUE_GENERATOR && (existing.plan || !hasPlan(component))) return { descriptor: existing, transpiled: false };
+  // Artifacts from before plans were recorded are made again when the component has one (reading it is cheap).
+  if (existing && existing.generator === GLUE_GENERATOR && (existing.plan || !instantiationPlanOrNull(component))) return { descriptor: existing, transpiled: false };
   const { descriptor, files } = await transpileComponent(component, generator, opts);
   const prefix = artifactPrefix(sha256);
   await Promise.all(Object.entries(files).map(([name, data]) => bucket.put(`${prefix}${name}`, data)));

@@ -169,6 +169,16 @@ export function instantiationPlan(bytes: Uint8Array): ReadPlan {
   }
 }
 
+/** The instantiation plan, or null where `instantiationPlan` throws `PlanError`. */
+export function instantiationPlanOrNull(bytes: Uint8Array): ReadPlan | null {
+  try {
+    return instantiationPlan(bytes);
+  } catch (err) {
+    if (err instanceof PlanError) return null;
+    throw err;
+  }
+}
+
 function readPlan(bytes: Uint8Array): ReadPlan {
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d || bytes[6] !== 1 || bytes[7] !== 0) {
     throw new PlanError('not a WebAssembly component');

@@ -10,8 +10,7 @@ import type { HostProps } from './host-entrypoint.js';
 import { type ComponentGrants, grantsFor, type ManifestCapabilities, type TenantPolicy } from './host-policy.js';
 import { directMainOf } from './isolate/direct-plan.js';
 import { planIsDirect } from './isolate/plan-instantiate.js';
-import type { ComponentSlot, DescribeReply, HostApi, InvokeReply, InvokeRequest, LogLineWire, NodeErrorWire } from './isolate/protocol.js';
-import type { ArtifactPlan } from './transpile.js';
+import type { ArtifactPlanWire, ComponentSlot, DescribeReply, HostApi, InvokeReply, InvokeRequest, LogLineWire, NodeErrorWire } from './isolate/protocol.js';
 import { capCoreModuleMemory, coreModuleInterface, MemoryLimitError } from './wasm-fuel.js';
 
 export const DEFAULT_COMPONENT_CPU_MS = 50;
@@ -141,14 +140,14 @@ export function directMainOfArtifacts(art: LoadedArtifacts): string | null {
  * The instantiation plan a node@0.6.0 component runs from without glue, when its artifacts carry
  * one and every function it lowers is served by the isolate (see plan-instantiate.ts), else null.
  */
-export function directPlanOfArtifacts(art: LoadedArtifacts): ArtifactPlan | null {
+export function directPlanOfArtifacts(art: LoadedArtifacts): ArtifactPlanWire | null {
   const plan = art.descriptor.plan;
   if (art.descriptor.dialect !== 'node@0.6.0' || !plan) return null;
   return plan.modules.every((m) => Object.hasOwn(art.cores, m)) && planIsDirect(plan.graph) ? plan : null;
 }
 
 /** The core module files a plan instantiates. */
-function plannedModules(plan: ArtifactPlan): string[] {
+function plannedModules(plan: ArtifactPlanWire): string[] {
   const used = new Set(plan.graph.instances.flatMap((inst) => (inst.kind === 'instantiate' ? [plan.modules[inst.module]!] : [])));
   return plan.modules.filter((m) => used.has(m));
 }

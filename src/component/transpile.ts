@@ -3,11 +3,10 @@
  * the component's sha256. The jco bindgen call itself is behind `BindgenGenerator` so the same
  * pipeline runs at the edge (a Dynamic Worker, edge-transpiler.ts) and in Node.
  */
-import { instantiationPlan, PlanError } from './component-plan.js';
-import { shortCircuitShim } from './shim-plan.js';
+import { instantiationPlanOrNull } from './component-plan.js';
 import { DIRECT_HOST_FUNCTIONS } from './isolate/direct-plan.js';
-import type { ArtifactPlanWire } from './isolate/protocol.js';
-import type { Dialect } from './isolate/protocol.js';
+import type { ArtifactPlanWire, Dialect } from './isolate/protocol.js';
+import { shortCircuitShim } from './shim-plan.js';
 import { meterCoreModule, WasmRewriteError } from './wasm-fuel.js';
 
 export class ComponentError extends Error {
@@ -70,7 +69,7 @@ export interface ArtifactDescriptor {
    * index order; absent when the component uses something the plan cannot express, or for
    * artifacts made before plans were recorded. Without it the component runs through the glue.
    */
-  plan?: ArtifactPlan;
+  plan?: ArtifactPlanWire;
 }
 
 export interface ComponentArtifacts {
@@ -161,22 +160,14 @@ function checkComponentHeader(bytes: Uint8Array): void {
   }
 }
 
-/** An instantiation plan with the artifact file (`coreModules` entry) of each core module it instantiates. */
-export type ArtifactPlan = ArtifactPlanWire;
-
 /**
  * The component's instantiation plan, with each embedded core module matched to the jco file
  * holding the same bytes; undefined when the plan cannot express the component or a module has
  * no such file.
  */
-export function planOf(component: Uint8Array, jcoCores: [string, Uint8Array][]): ArtifactPlan | undefined {
-  let read;
-  try {
-    read = instantiationPlan(component);
-  } catch (err) {
-    if (err instanceof PlanError) return undefined;
-    throw err;
-  }
+export function planOf(component: Uint8Array, jcoCores: [string, Uint8Array][]): ArtifactPlanWire | undefined {
+  const read = instantiationPlanOrNull(component);
+  if (!read) return undefined;
   // A plain loop: `every` with a callback costs ~100 ms on a 12 MB module, this ~20 ms.
   const same = (a: Uint8Array, b: Uint8Array): boolean => {
     if (a.length !== b.length) return false;

@@ -310,12 +310,7 @@ export function layoutOf(type: CanonType): Layout {
         flat: 2,
         load: (mem, ptr) => {
           const dv = mem.view();
-          const p = dv.getUint32(ptr, true);
-          const n = dv.getUint32(ptr + 4, true);
-          if (p % el.align !== 0) throw new CanonError(`list pointer ${p} is not aligned to ${el.align}`);
-          const out: unknown[] = [];
-          for (let i = 0; i < n; i++) out.push(el.load(mem, p + i * el.size));
-          return out;
+          return readList(mem, el, dv.getUint32(ptr, true), dv.getUint32(ptr + 4, true));
         },
         store: (mem, ptr, v) => {
           if (!Array.isArray(v) && !(ArrayBuffer.isView(v) && !(v instanceof DataView))) throw new CanonError('expected a list');
@@ -480,6 +475,23 @@ export function layoutOf(type: CanonType): Layout {
   }
 }
 
+/** The `n` elements of a list stored at `p`. */
+function readList(mem: GuestMemory, el: Layout, p: number, n: number): unknown[] {
+  if (p % el.align !== 0) throw new CanonError(`list pointer ${p} is not aligned to ${el.align}`);
+  const out: unknown[] = [];
+  for (let i = 0; i < n; i++) out.push(el.load(mem, p + i * el.size));
+  return out;
+}
+
+/** Element layouts of lists lifted from flat arguments, compiled once per type description. */
+const elementLayouts = new WeakMap<CanonType, Layout>();
+
+function elementLayout(type: CanonType): Layout {
+  let l = elementLayouts.get(type);
+  if (!l) elementLayouts.set(type, (l = layoutOf(type)));
+  return l;
+}
+
 function flagsOf(names: string[], bits: number): Record<string, boolean> {
   const out: Record<string, boolean> = {};
   names.forEach((n, i) => (out[camel(n)] = (bits & (1 << i)) !== 0));
@@ -519,8 +531,8 @@ export function lowerFlatResult(mem: GuestMemory, type: CanonType, v: unknown): 
     case 'u32':
       return mem.int(v, type.kind, UINT_MAX[type.kind]!);
     case 'u64':
-      return BigInt.asIntN(64, BigInt(v as bigint | number));
     case 's64':
+      // An i64 result: the bits are what count, whatever the sign.
       return BigInt.asIntN(64, BigInt(v as bigint | number));
     case 'enum': {
       const i = type.cases.indexOf(String(v));
@@ -557,12 +569,7 @@ function liftFlatValue(mem: GuestMemory, ty: CanonType, args: (number | bigint)[
     case 'list': {
       const p = next();
       const n = next();
-      if (ty.of.kind === 'u8') return mem.readBytes(p, n);
-      const el = layoutOf(ty.of);
-      if (p % el.align !== 0) throw new CanonError(`list pointer ${p} is not aligned to ${el.align}`);
-      const out: unknown[] = [];
-      for (let k = 0; k < n; k++) out.push(el.load(mem, p + k * el.size));
-      return out;
+      return ty.of.kind === 'u8' ? mem.readBytes(p, n) : readList(mem, elementLayout(ty.of), p, n);
     }
     case 'u8':
     case 'u16':

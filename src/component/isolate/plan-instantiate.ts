@@ -54,15 +54,24 @@ export function instantiatePlan(
     if (value === undefined) throw new CanonError(`core instance ${instance} has no export ${name}`);
     return value;
   };
-  /** The lowering's memory and realloc, resolved on first call: they belong to an instance created after the import is wired. */
+  /**
+   * The lowering's memory and realloc, resolved on first call: they belong to an instance created
+   * after the import is wired. Lowerings with the same options share one GuestMemory (and its
+   * views), and all lowerings without a memory share one empty memory.
+   */
+  const memories = new Map<string, GuestMemory>();
   const memoryOf = (memory: number | undefined, realloc: number | undefined): (() => GuestMemory) => {
-    let mem: GuestMemory | null = null;
+    const key = `${memory ?? ''}:${realloc ?? ''}`;
+    let mem: GuestMemory | undefined;
     return () => {
+      if (mem) return mem;
+      mem = memories.get(key);
       if (!mem) {
         // A lowering without a memory option moves only scalars and handles.
         const m = memory === undefined ? new WebAssembly.Memory({ initial: 0 }) : (item(plan.memories[memory]!) as WebAssembly.Memory);
         mem = new GuestMemory(m, realloc === undefined ? NO_REALLOC : (func(realloc) as Realloc));
         mem.handles = handles;
+        memories.set(key, mem);
       }
       return mem;
     };

@@ -146,6 +146,14 @@ export function directPlanOfArtifacts(art: LoadedArtifacts): ArtifactPlanWire | 
   return plan.modules.every((m) => Object.hasOwn(art.cores, m)) && planIsDirect(plan.graph) ? plan : null;
 }
 
+/** How a component loads without jco's glue (main module alone, or from its plan), or null when it needs the glue. */
+function glueFreeLoad(art: LoadedArtifacts): { directMain: string; plan: null } | { directMain: null; plan: ArtifactPlanWire } | null {
+  const directMain = directMainOfArtifacts(art);
+  if (directMain) return { directMain, plan: null };
+  const plan = directPlanOfArtifacts(art);
+  return plan ? { directMain: null, plan } : null;
+}
+
 /** The core module files a plan instantiates. */
 function plannedModules(plan: ArtifactPlanWire): string[] {
   const used = new Set(plan.graph.instances.flatMap((inst) => (inst.kind === 'instantiate' ? [plan.modules[inst.module]!] : [])));
@@ -165,9 +173,10 @@ export function packIsolateModules(components: IsolateComponent[], opts: { glue:
   let needsWasi = false;
   components.forEach(({ component, art }, index) => {
     const { descriptor } = art;
-    const directMain = opts.glue ? null : directMainOfArtifacts(art);
-    const plan = opts.glue || directMain ? null : directPlanOfArtifacts(art);
-    const glueFree = directMain !== null || plan !== null;
+    const free = opts.glue ? null : glueFreeLoad(art);
+    const directMain = free?.directMain ?? null;
+    const plan = free?.plan ?? null;
+    const glueFree = free !== null;
     // A plan may leave modules out (a short-circuited shim and fixup): only those it instantiates load.
     const coreNames = directMain ? [directMain] : plan ? plannedModules(plan) : descriptor.coreModules;
     const limit = memoryLimitPages(component, art);
@@ -246,7 +255,7 @@ export class ComponentRunner {
         this.pack.components.map(async (component) => {
           // The glue is fetched only for components that cannot load without it.
           const art = await loadArtifacts(this.opts.bucket, component.sha256, { glue });
-          if (art.glue === null && !directMainOfArtifacts(art) && !directPlanOfArtifacts(art)) art.glue = await loadGlue(this.opts.bucket, art.descriptor);
+          if (art.glue === null && !glueFreeLoad(art)) art.glue = await loadGlue(this.opts.bucket, art.descriptor);
           knownDialects.set(component.sha256, art.descriptor.dialect);
           knownNeedsHost.set(component.sha256, art.descriptor.imports.some((i) => i.startsWith('greentic:') && !i.startsWith('greentic:component/control')));
           return { component, art };

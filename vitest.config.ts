@@ -34,7 +34,11 @@ export default defineConfig({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               // Test-only values: the admin token secret and the D1 migrations the setup file applies.
-              bindings: { ADMIN_TOKEN: 'test-admin-token', WEBCHAT_TOKEN_SECRET: 'test-webchat-secret', TEST_D1_MIGRATIONS: await readD1Migrations('./migrations/d1') },
+              bindings: {
+                ADMIN_TOKEN: 'test-admin-token',
+                WEBCHAT_TOKEN_SECRET: 'test-webchat-secret',
+                TEST_D1_MIGRATIONS: await readD1Migrations('./migrations/d1'),
+              },
             },
           })),
         ],

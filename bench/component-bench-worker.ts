@@ -22,7 +22,10 @@ export interface BenchWorker {
  * it). `persistTo`: keep R2 in this folder, so a restarted bench Worker finds the components
  * already transpiled.
  */
-export async function startBenchWorker(workerScript = fileURLToPath(new URL('./component-bench.worker.ts', import.meta.url)), persistTo?: string): Promise<BenchWorker> {
+export async function startBenchWorker(
+  workerScript = fileURLToPath(new URL('./component-bench.worker.ts', import.meta.url)),
+  persistTo?: string,
+): Promise<BenchWorker> {
   await generateEdgeModules();
   const fixtures = await buildFixtures();
   const script = fileURLToPath(new URL('../test/fixtures/components/build.ts', import.meta.url));
@@ -35,7 +38,8 @@ export async function startBenchWorker(workerScript = fileURLToPath(new URL('./c
     logLevel: 'warn',
     ...(persistTo ? { persistTo } : { persist: false }),
   } as Parameters<typeof unstable_dev>[1]);
-  const fetch = (path: string, init?: RequestInit) => worker.fetch(`http://bench${path}`, init as Parameters<typeof worker.fetch>[1]) as unknown as Promise<Response>;
+  const fetch = (path: string, init?: RequestInit) =>
+    worker.fetch(`http://bench${path}`, init as Parameters<typeof worker.fetch>[1]) as unknown as Promise<Response>;
   const upload = async (bytes: Uint8Array): Promise<string> => {
     const res = await fetch('/upload', { method: 'POST', body: bytes });
     if (!res.ok) throw new Error(`upload failed: ${res.status} ${await res.text()}`);

@@ -45,12 +45,21 @@ function runner(env: Env, ctx: ExecutionContext, sha: string, digest: string, rp
  * `{ n }`). Clocks in a Worker tick in whole milliseconds: callers average many samples.
  */
 export function timingIsolate<T>(env: Env, kind: string, modules: Record<string, string | { wasm: ArrayBuffer }>, members: string): T {
-  const all = { ...modules, 'pack.js': modules['main.js']!, 'main.js': `import PackIsolate from './pack.js';
+  const all = {
+    ...modules,
+    'pack.js': modules['main.js']!,
+    'main.js': `import PackIsolate from './pack.js';
 const req = (component, op, n) => ({ component, op, ctx: { tenantId: 'bench', envId: 'bench', traceId: 't', correlationId: 't', deadlineMs: 0n, attempt: 1, i18nId: 'en' }, flowId: 'f', stepId: 's', attempt: 1, payloadCbor: new Uint8Array([0xa1, 0x61, 0x6e, n]), environment: [], fuel: 10000000, host: null });
 export default class extends PackIsolate {
 ${members}
-}` };
-  const worker = env.LOADER.get(`bench-${kind}:${++coldSeq}:${Date.now()}`, () => ({ compatibilityDate: '2026-10-01', mainModule: 'main.js', modules: all, globalOutbound: null }));
+}`,
+  };
+  const worker = env.LOADER.get(`bench-${kind}:${++coldSeq}:${Date.now()}`, () => ({
+    compatibilityDate: '2026-10-01',
+    mainModule: 'main.js',
+    modules: all,
+    globalOutbound: null,
+  }));
   return worker.getEntrypoint() as unknown as T;
 }
 
@@ -61,7 +70,11 @@ ${members}
 async function phases(env: Env, sha: string, op: string): Promise<Record<string, number | string | boolean>> {
   const art = await loadArtifacts(env.PACKS, sha);
   const modules = packIsolateModules([{ component: { id: 'c', sha256: sha, manifest }, art }], { glue: false });
-  const isolate = timingIsolate<{ phases(): Promise<Record<string, number | string | boolean>> }>(env, 'phases', modules, `  async phases() {
+  const isolate = timingIsolate<{ phases(): Promise<Record<string, number | string | boolean>> }>(
+    env,
+    'phases',
+    modules,
+    `  async phases() {
     const t0 = performance.now();
     await this.prepare('c');
     const t1 = performance.now();
@@ -70,7 +83,8 @@ async function phases(env: Env, sha: string, op: string): Promise<Record<string,
     await this.invoke(req('c', ${JSON.stringify(op)}, 2));
     const t3 = performance.now();
     return { prepare: t1 - t0, first: t2 - t1, second: t3 - t2, ok: r.ok, via: r.via ?? '' };
-  }`);
+  }`,
+  );
   return isolate.phases();
 }
 
@@ -125,7 +139,11 @@ export default {
     // Production wiring uses the RpcTarget host; `*-entrypoint` kinds go through ctx.exports.ComponentHost.
     const viaEntrypoint = kind.endsWith('-entrypoint');
     const warm = runner(env, ctx, sha, `warm-${sha}${viaEntrypoint ? '-ep' : ''}`, !viaEntrypoint);
-    const direct = createHostApi({ env: 'bench', tenant: 'bench', pack: 'bench', component: 'c' }, grantsFor(manifest, { httpAllowHosts: [] }), edgeHostStores(env));
+    const direct = createHostApi(
+      { env: 'bench', tenant: 'bench', pack: 'bench', component: 'c' },
+      grantsFor(manifest, { httpAllowHosts: [] }),
+      edgeHostStores(env),
+    );
     for (let i = 0; i < n; i++) {
       switch (kind) {
         case 'invoke':
@@ -140,7 +158,13 @@ export default {
           await warm.ping();
           break;
         case 'cold': {
-          const r = await runner(env, ctx, sha, `cold-${sha}-${++coldSeq}-${Date.now()}`, true).invoke({ component: 'c', op, input: { text: 'x' }, flowId: 'f', stepId: 's' });
+          const r = await runner(env, ctx, sha, `cold-${sha}-${++coldSeq}-${Date.now()}`, true).invoke({
+            component: 'c',
+            op,
+            input: { text: 'x' },
+            flowId: 'f',
+            stepId: 's',
+          });
           if (!r.ok) return Response.json({ error: r.error }, { status: 500 });
           break;
         }

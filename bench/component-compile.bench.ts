@@ -26,7 +26,15 @@ async function main(): Promise<void> {
         all.push(JSON.parse(body) as number[]);
       }
       const mean = [0, 1, 2, 3].map((k) => Math.round((all.reduce((a, r) => a + r[k]!, 0) / all.length) * 100) / 100);
-      rows.push({ bench: 'component-compile', mode, samples: SAMPLES, prepare_1_ms: mean[0], invoke_1_ms: mean[1], prepare_2_ms: mean[2], invoke_2_ms: mean[3] });
+      rows.push({
+        bench: 'component-compile',
+        mode,
+        samples: SAMPLES,
+        prepare_1_ms: mean[0],
+        invoke_1_ms: mean[1],
+        prepare_2_ms: mean[2],
+        invoke_2_ms: mean[3],
+      });
       console.log(`${mode.padEnd(8)}${String(SAMPLES).padStart(7)}${mean.map((m) => m.toFixed(2).padStart(11)).join('')}`);
     }
     console.log(JSON.stringify(rows));

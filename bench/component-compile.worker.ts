@@ -43,7 +43,11 @@ async function twins(env: Env, sha: string, mode: string): Promise<number[]> {
     ],
     { glue: false },
   );
-  const isolate = timingIsolate<{ twins(): Promise<number[]> }>(env, 'twins', modules, `  async twins() {
+  const isolate = timingIsolate<{ twins(): Promise<number[]> }>(
+    env,
+    'twins',
+    modules,
+    `  async twins() {
     const t = [performance.now()];
     for (const c of ['c', 'c2']) {
       await this.prepare(c);
@@ -53,14 +57,16 @@ async function twins(env: Env, sha: string, mode: string): Promise<number[]> {
       t.push(performance.now());
     }
     return t.slice(1).map((x, i) => x - t[i]);
-  }`);
+  }`,
+  );
   return isolate.twins();
 }
 
 export default {
   async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(req.url);
-    if (url.pathname === '/twins') return Response.json(await twins(env, url.searchParams.get('sha') ?? '', url.searchParams.get('mode') ?? 'same'));
+    if (url.pathname === '/twins')
+      return Response.json(await twins(env, url.searchParams.get('sha') ?? '', url.searchParams.get('mode') ?? 'same'));
     return bench.fetch(req, env, ctx);
   },
 } satisfies ExportedHandler<Env>;

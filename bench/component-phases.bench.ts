@@ -38,9 +38,19 @@ async function main(): Promise<void> {
         all.push(p);
       }
       const mean = (k: 'prepare' | 'first' | 'second') => Math.round((all.reduce((a, p) => a + p[k], 0) / all.length) * 100) / 100;
-      const row = { bench: 'component-phases', component: name, samples, prepare_ms: mean('prepare'), first_invoke_ms: mean('first'), second_invoke_ms: mean('second'), via: all[0]!.via };
+      const row = {
+        bench: 'component-phases',
+        component: name,
+        samples,
+        prepare_ms: mean('prepare'),
+        first_invoke_ms: mean('first'),
+        second_invoke_ms: mean('second'),
+        via: all[0]!.via,
+      };
       rows.push(row);
-      console.log(`${name.padEnd(17)}${String(samples).padStart(7)}${row.prepare_ms.toFixed(2).padStart(13)}${row.first_invoke_ms.toFixed(2).padStart(18)}${row.second_invoke_ms.toFixed(2).padStart(19)}   ${row.via}`);
+      console.log(
+        `${name.padEnd(17)}${String(samples).padStart(7)}${row.prepare_ms.toFixed(2).padStart(13)}${row.first_invoke_ms.toFixed(2).padStart(18)}${row.second_invoke_ms.toFixed(2).padStart(19)}   ${row.via}`,
+      );
     }
     console.log(JSON.stringify(rows));
   } finally {

@@ -105,7 +105,11 @@ async function main(): Promise<void> {
     };
     // Pairs alternate their order (floor first, then cold first) so that neither side always
     // follows the other; the breakdown samples (prepare, modules) are taken on every other pair.
-    for (const [size, sha, samples, pauseMs] of [['small', small, 25, 250], ['big', big, 25, 500], ['wasi', wasi, 15, 250]] as const) {
+    for (const [size, sha, samples, pauseMs] of [
+      ['small', small, 25, 250],
+      ['big', big, 25, 500],
+      ['wasi', wasi, 15, 250],
+    ] as const) {
       for (let i = 0; i < samples; i++) {
         if (i % PAIRS_PER_PROCESS === 0) {
           await worker.stop();
@@ -129,7 +133,15 @@ async function main(): Promise<void> {
 
     const rows: Row[] = [];
     const row = (metric: string, value: number, baseline: number, target: string) =>
-      rows.push({ bench: 'component', metric, value: round(value), unit: 'ms', baseline: round(baseline), ratio: round(value / baseline), target });
+      rows.push({
+        bench: 'component',
+        metric,
+        value: round(value),
+        unit: 'ms',
+        baseline: round(baseline),
+        ratio: round(value / baseline),
+        target,
+      });
     row('warm_invoke_p50', p50(warm), p50(ping), 'p50 ratio to a no-op RPC round trip to the Dynamic Worker ≤ 1.5');
     row('warm_invoke_entrypoint_p50', p50(warmEntrypoint), p50(ping), 'informational: host via ctx.exports.ComponentHost');
     row('warm_invoke_js_12mb_p50', p50(warmJs), p50(ping), 'informational (componentize-js component; same floor)');
@@ -142,22 +154,53 @@ async function main(): Promise<void> {
       const r = pairedRatio(load, base);
       rows.push({ bench: 'component', metric, value: round(p50(load)), unit: 'ms', baseline: round(p50(base)), ratio: round(r), target });
     };
-    paired('cold_load_small_paired_p50', cold.small.load, cold.small.base, 'median per-pair ratio to loading + instantiating the same core modules ≤ 1.3');
-    paired('cold_load_12mb_paired_p50', cold.big.load, cold.big.base, 'median per-pair ratio to loading + instantiating the same core modules ≤ 1.3');
-    paired('cold_load_wasi_small_paired_p50', cold.wasi.load, cold.wasi.base, 'informational: small WASI component (its main module alone, from its plan; no glue)');
+    paired(
+      'cold_load_small_paired_p50',
+      cold.small.load,
+      cold.small.base,
+      'median per-pair ratio to loading + instantiating the same core modules ≤ 1.3',
+    );
+    paired(
+      'cold_load_12mb_paired_p50',
+      cold.big.load,
+      cold.big.base,
+      'median per-pair ratio to loading + instantiating the same core modules ≤ 1.3',
+    );
+    paired(
+      'cold_load_wasi_small_paired_p50',
+      cold.wasi.load,
+      cold.wasi.base,
+      'informational: small WASI component (its main module alone, from its plan; no glue)',
+    );
     row('cold_load_small_p50', p50(cold.small.load), p50(cold.small.base), 'informational: ratio of the medians');
     row('cold_load_12mb_p50', p50(cold.big.load), p50(cold.big.base), 'informational: ratio of the medians');
     row('cold_load_wasi_small_p50', p50(cold.wasi.load), p50(cold.wasi.base), 'informational: ratio of the medians');
-    for (const [size, name] of [['small', 'small'], ['big', '12mb'], ['wasi', 'wasi_small']] as const) {
-      row(`cold_modules_${name}_p50`, p50(cold[size].modules), p50(cold[size].base), 'informational: isolate modules loaded and pinged, nothing instantiated');
+    for (const [size, name] of [
+      ['small', 'small'],
+      ['big', '12mb'],
+      ['wasi', 'wasi_small'],
+    ] as const) {
+      row(
+        `cold_modules_${name}_p50`,
+        p50(cold[size].modules),
+        p50(cold[size].base),
+        'informational: isolate modules loaded and pinged, nothing instantiated',
+      );
       row(`cold_instantiate_${name}_p50`, p50(cold[size].prep), p50(cold[size].base), 'informational: cold load without the first invoke');
     }
     row('host_state_read_p50', p50(hostRead), p50(directRead), 'p50 ratio to the same read done by the parent ≤ 2');
-    row('host_state_read_entrypoint_p50', p50(hostReadEntrypoint), p50(directRead), 'informational: host via ctx.exports.ComponentHost (loopback) instead of the RpcTarget');
+    row(
+      'host_state_read_entrypoint_p50',
+      p50(hostReadEntrypoint),
+      p50(directRead),
+      'informational: host via ctx.exports.ComponentHost (loopback) instead of the RpcTarget',
+    );
 
     console.log('metric                             value ms   baseline ms   ratio   target');
     for (const r of rows) {
-      console.log(`${r.metric.padEnd(35)}${r.value.toFixed(3).padStart(8)}   ${r.baseline.toFixed(3).padStart(11)}   ${r.ratio.toFixed(2).padStart(5)}   ${r.target}`);
+      console.log(
+        `${r.metric.padEnd(35)}${r.value.toFixed(3).padStart(8)}   ${r.baseline.toFixed(3).padStart(11)}   ${r.ratio.toFixed(2).padStart(5)}   ${r.target}`,
+      );
     }
     console.log(JSON.stringify(rows));
     // BENCH_RAW=1 prints every cold sample (ms, in run order) to see the spread behind the medians.

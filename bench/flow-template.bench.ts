@@ -54,11 +54,38 @@ const cond = measure('conditions', N, () => {
 });
 
 const rows = [
-  { bench: 'flow-template', metric: 'render_node_mapping', value: render, unit: 'us', baseline, ratio: render / baseline, target: '< 20 us engine overhead per node step' },
-  { bench: 'flow-template', metric: 'evaluate_4_conditions', value: cond, unit: 'us', baseline, ratio: cond / baseline, target: '< 20 us engine overhead per node step' },
+  {
+    bench: 'flow-template',
+    metric: 'render_node_mapping',
+    value: render,
+    unit: 'us',
+    baseline,
+    ratio: render / baseline,
+    target: '< 20 us engine overhead per node step',
+  },
+  {
+    bench: 'flow-template',
+    metric: 'evaluate_4_conditions',
+    value: cond,
+    unit: 'us',
+    baseline,
+    ratio: cond / baseline,
+    target: '< 20 us engine overhead per node step',
+  },
 ];
 console.log('metric                   value (µs)  baseline copy (µs)  ratio');
 for (const r of rows) {
-  console.log(`${r.metric.padEnd(24)} ${r.value.toFixed(3).padStart(10)}  ${r.baseline.toFixed(3).padStart(18)}  ${r.ratio.toFixed(2).padStart(5)}`);
+  console.log(
+    `${r.metric.padEnd(24)} ${r.value.toFixed(3).padStart(10)}  ${r.baseline.toFixed(3).padStart(18)}  ${r.ratio.toFixed(2).padStart(5)}`,
+  );
 }
-console.log(JSON.stringify(rows.map((r) => ({ ...r, value: Number(r.value.toFixed(3)), baseline: Number(r.baseline.toFixed(3)), ratio: Number(r.ratio.toFixed(3)) }))));
+console.log(
+  JSON.stringify(
+    rows.map((r) => ({
+      ...r,
+      value: Number(r.value.toFixed(3)),
+      baseline: Number(r.baseline.toFixed(3)),
+      ratio: Number(r.ratio.toFixed(3)),
+    })),
+  ),
+);

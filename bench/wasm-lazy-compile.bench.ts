@@ -18,7 +18,10 @@ const FUNCTIONS = 8000;
 function moduleText(): string {
   const parts = ['(module'];
   for (let i = 0; i < FUNCTIONS; i++) {
-    const body = Array.from({ length: 40 }, (_v, k) => `(local.set 1 (i32.add (i32.mul (local.get 1) (i32.const ${k + i})) (i32.xor (local.get 1) (i32.const ${k}))))`).join(' ');
+    const body = Array.from(
+      { length: 40 },
+      (_v, k) => `(local.set 1 (i32.add (i32.mul (local.get 1) (i32.const ${k + i})) (i32.xor (local.get 1) (i32.const ${k}))))`,
+    ).join(' ');
     parts.push(`(func $f${i} (param i32) (result i32) (local i32) (local.set 1 (local.get 0)) ${body} (local.get 1))`);
   }
   parts.push('(func (export "run") (result i32) (local i32)');
@@ -62,7 +65,13 @@ async function main(): Promise<void> {
   for (let i = 0; i < 3; i++) node.push(await inWorkerThread(bytes));
   node.forEach((r, i) => {
     console.log(`node${String(i + 1).padStart(10)}${fmt(r)}`);
-    rows.push({ bench: 'wasm-lazy-compile', runtime: 'node', isolate: i + 1, first_run_ms: Math.round(r[0]! * 10) / 10, second_run_ms: Math.round(r[1]! * 10) / 10 });
+    rows.push({
+      bench: 'wasm-lazy-compile',
+      runtime: 'node',
+      isolate: i + 1,
+      first_run_ms: Math.round(r[0]! * 10) / 10,
+      second_run_ms: Math.round(r[1]! * 10) / 10,
+    });
   });
   const worker = await unstable_dev(fileURLToPath(new URL('./wasm-lazy-compile.worker.ts', import.meta.url)), {
     config: fileURLToPath(new URL('./component-bench.wrangler.toml', import.meta.url)),

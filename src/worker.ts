@@ -29,7 +29,10 @@ app.get('/readyz', async (c) => {
   return c.json({ status: r.ready ? 'ready' : 'not_ready', ...r }, r.ready ? 200 : 503);
 });
 
-app.route('/admin/v1', adminApi(() => uploadPipeline));
+app.route(
+  '/admin/v1',
+  adminApi(() => uploadPipeline),
+);
 app.route('/v1/messaging/webchat/:tenant', webchatApi());
 
 app.all('/v1/webhook/:tenant/:flow', handleWebhook);

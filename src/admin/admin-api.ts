@@ -22,10 +22,23 @@ import { secretsApi } from './secrets-api.js';
 import { readBoundedBody } from '../ingress/bounded-body.js';
 import { MAX_PACK_BYTES, type PackUploadPipeline, trustPolicyOf } from './upload.js';
 
-const activationBody = z.union([z.object({ version: z.string().min(1) }).strict(), z.object({ digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) }).strict()]);
+const activationBody = z.union([
+  z.object({ version: z.string().min(1) }).strict(),
+  z.object({ digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) }).strict(),
+]);
 
 function publicPack(p: PackRecord) {
-  return { pack_id: p.pack_id, version: p.version, digest: p.digest, kind: p.kind, publisher: p.publisher, size: p.size, signed_by: p.signed_by, trust: p.trust, uploaded_at: p.uploaded_at };
+  return {
+    pack_id: p.pack_id,
+    version: p.version,
+    digest: p.digest,
+    kind: p.kind,
+    publisher: p.publisher,
+    size: p.size,
+    signed_by: p.signed_by,
+    trust: p.trust,
+    uploaded_at: p.uploaded_at,
+  };
 }
 
 export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{ Bindings: Env }> {
@@ -34,8 +47,13 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
 
   api.post('/packs', async (c) => {
     const bytes = await readBoundedBody(c.req.raw, MAX_PACK_BYTES);
-    if (bytes === undefined) return c.json({ error: 'pack_too_large', message: `the pack is larger than the limit of ${MAX_PACK_BYTES} bytes` }, 413);
-    if (bytes.length === 0) return c.json({ error: 'empty_body', message: 'send the .gtpack bytes as the request body (Content-Type: application/octet-stream)' }, 400);
+    if (bytes === undefined)
+      return c.json({ error: 'pack_too_large', message: `the pack is larger than the limit of ${MAX_PACK_BYTES} bytes` }, 413);
+    if (bytes.length === 0)
+      return c.json(
+        { error: 'empty_body', message: 'send the .gtpack bytes as the request body (Content-Type: application/octet-stream)' },
+        400,
+      );
     const ingest = pipeline();
     if (ingest === undefined) return c.json({ error: 'upload_unavailable', message: 'pack verification is not wired in this build' }, 503);
 
@@ -47,11 +65,25 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
     const inspection = await ingest.inspect(bytes, { policy, trustedKeys: c.env.PACK_TRUSTED_KEYS ?? '' });
     if (!inspection.ok || inspection.pack_id === undefined || inspection.version === undefined) {
       logEvent('warn', 'admin.pack_rejected', { digest, policy, reason: inspection.reason });
-      return c.json({ error: 'pack_rejected', message: inspection.reason ?? `the pack failed verification under the "${policy}" trust policy`, policy, report: inspection.report }, 422);
+      return c.json(
+        {
+          error: 'pack_rejected',
+          message: inspection.reason ?? `the pack failed verification under the "${policy}" trust policy`,
+          policy,
+          report: inspection.report,
+        },
+        422,
+      );
     }
     const clash = await findPackByVersion(c.env.PACK_INDEX, inspection.pack_id, inspection.version);
     if (clash !== null) {
-      return c.json({ error: 'version_exists', message: `${inspection.pack_id}@${inspection.version} was already uploaded with digest ${clash.digest}; bump the version` }, 409);
+      return c.json(
+        {
+          error: 'version_exists',
+          message: `${inspection.pack_id}@${inspection.version} was already uploaded with digest ${clash.digest}; bump the version`,
+        },
+        409,
+      );
     }
 
     await c.env.PACKS.put(archiveKey(digest), bytes, { httpMetadata: { contentType: 'application/zip' } });
@@ -78,7 +110,12 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
       model_key: modelKey,
       uploaded_at: new Date().toISOString(),
     });
-    logEvent('info', 'admin.pack_uploaded', { 'greentic.pack.id': inspection.pack_id, 'greentic.pack.version': inspection.version, digest, policy });
+    logEvent('info', 'admin.pack_uploaded', {
+      'greentic.pack.id': inspection.pack_id,
+      'greentic.pack.version': inspection.version,
+      digest,
+      policy,
+    });
     return c.json({ pack_id: inspection.pack_id, version: inspection.version, digest }, 201);
   });
 
@@ -102,13 +139,28 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
       return c.json({ error: 'invalid_body', message: 'send JSON {"version": "<version>"} or {"digest": "sha256:<hex>"}' }, 400);
     }
     const body = activationBody.safeParse(raw);
-    if (!body.success) return c.json({ error: 'invalid_body', message: 'send JSON {"version": "<version>"} or {"digest": "sha256:<hex>"}' }, 400);
-    const pack = 'version' in body.data ? await findPackByVersion(c.env.PACK_INDEX, packId, body.data.version) : await findPackByDigest(c.env.PACK_INDEX, body.data.digest);
+    if (!body.success)
+      return c.json({ error: 'invalid_body', message: 'send JSON {"version": "<version>"} or {"digest": "sha256:<hex>"}' }, 400);
+    const pack =
+      'version' in body.data
+        ? await findPackByVersion(c.env.PACK_INDEX, packId, body.data.version)
+        : await findPackByDigest(c.env.PACK_INDEX, body.data.digest);
     if (pack === null || pack.pack_id !== packId) {
-      return c.json({ error: 'pack_not_found', message: `no uploaded pack ${packId} with ${JSON.stringify(body.data)}; upload it with POST /admin/v1/packs` }, 404);
+      return c.json(
+        {
+          error: 'pack_not_found',
+          message: `no uploaded pack ${packId} with ${JSON.stringify(body.data)}; upload it with POST /admin/v1/packs`,
+        },
+        404,
+      );
     }
     await activatePack(c.env.PACK_INDEX, c.env.GREENTIC_ENV, tenant, packId, pack.digest, new Date().toISOString());
-    logEvent('info', 'admin.pack_activated', { 'greentic.env': c.env.GREENTIC_ENV, 'greentic.tenant.id': tenant, 'greentic.pack.id': packId, 'greentic.pack.version': pack.version });
+    logEvent('info', 'admin.pack_activated', {
+      'greentic.env': c.env.GREENTIC_ENV,
+      'greentic.tenant.id': tenant,
+      'greentic.pack.id': packId,
+      'greentic.pack.version': pack.version,
+    });
     return c.json({ env: c.env.GREENTIC_ENV, tenant, pack_id: packId, version: pack.version, digest: pack.digest }, 200);
   });
 
@@ -116,7 +168,11 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
     const tenant = c.req.param('tenant');
     const packId = c.req.param('pack_id');
     const removed = await deactivatePack(c.env.PACK_INDEX, c.env.GREENTIC_ENV, tenant, packId);
-    if (!removed) return c.json({ error: 'not_active', message: `pack ${packId} is not active for tenant "${tenant}" in env "${c.env.GREENTIC_ENV}"` }, 404);
+    if (!removed)
+      return c.json(
+        { error: 'not_active', message: `pack ${packId} is not active for tenant "${tenant}" in env "${c.env.GREENTIC_ENV}"` },
+        404,
+      );
     return c.body(null, 204);
   });
 

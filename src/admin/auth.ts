@@ -18,12 +18,17 @@ export function adminAuth(): MiddlewareHandler<{ Bindings: Env }> {
   return async (c, next) => {
     const expected = c.env.ADMIN_TOKEN;
     if (expected === undefined || expected === '') {
-      return c.json({ error: 'admin_disabled', message: 'the admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN)' }, 403);
+      return c.json(
+        { error: 'admin_disabled', message: 'the admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN)' },
+        403,
+      );
     }
     const header = c.req.header('authorization');
     const match = header === undefined ? null : /^Bearer\s+(.+)$/i.exec(header.trim());
     if (match === null) {
-      return c.json({ error: 'unauthorized', message: 'admin token required: send "Authorization: Bearer <ADMIN_TOKEN>"' }, 401, { 'WWW-Authenticate': 'Bearer' });
+      return c.json({ error: 'unauthorized', message: 'admin token required: send "Authorization: Bearer <ADMIN_TOKEN>"' }, 401, {
+        'WWW-Authenticate': 'Bearer',
+      });
     }
     if (!(await tokensEqual(match[1]!, expected))) {
       return c.json({ error: 'forbidden', message: 'the admin token is not valid' }, 403);

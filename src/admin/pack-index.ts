@@ -30,7 +30,19 @@ export async function recordPack(db: D1Database, pack: PackRecord): Promise<void
       `INSERT INTO packs (digest, pack_id, version, kind, publisher, size, signed_by, trust, archive_key, model_key, uploaded_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(pack.digest, pack.pack_id, pack.version, pack.kind, pack.publisher, pack.size, pack.signed_by, pack.trust, pack.archive_key, pack.model_key, pack.uploaded_at)
+    .bind(
+      pack.digest,
+      pack.pack_id,
+      pack.version,
+      pack.kind,
+      pack.publisher,
+      pack.size,
+      pack.signed_by,
+      pack.trust,
+      pack.archive_key,
+      pack.model_key,
+      pack.uploaded_at,
+    )
     .run();
 }
 
@@ -47,7 +59,14 @@ export async function listPacks(db: D1Database): Promise<PackRecord[]> {
   return results;
 }
 
-export async function activatePack(db: D1Database, env: string, tenant: string, packId: string, digest: string, now: string): Promise<void> {
+export async function activatePack(
+  db: D1Database,
+  env: string,
+  tenant: string,
+  packId: string,
+  digest: string,
+  now: string,
+): Promise<void> {
   await db
     .prepare(
       `INSERT INTO activations (env, tenant, pack_id, digest, activated_at) VALUES (?, ?, ?, ?, ?)

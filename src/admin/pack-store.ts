@@ -56,7 +56,8 @@ export function loadPackModel(bucket: R2Bucket, digest: string, key = modelKey(d
   if (cached !== undefined) return cached;
   const loading = (async () => {
     const object = await bucket.get(key);
-    if (object === null) throw new PackStoreError('PackModelMissing', `pack ${digest} has no runtime model at R2 key "${key}"; re-upload the pack`);
+    if (object === null)
+      throw new PackStoreError('PackModelMissing', `pack ${digest} has no runtime model at R2 key "${key}"; re-upload the pack`);
     return (await object.json()) as PackModel;
   })();
   modelCache.set(digest, loading);

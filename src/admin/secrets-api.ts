@@ -38,14 +38,22 @@ async function listTenantSecrets(bucket: R2Bucket, env: string, tenant: string):
       const name = decodeURIComponent(obj.key.slice(prefix.length));
       // Keys with another encoded segment belong to no tenant-wide secret (defensive: never list them).
       if (name === '' || obj.key.slice(prefix.length).includes('/')) continue;
-      out.push({ key: name, sha256: obj.customMetadata?.sha256 ?? '', size: obj.size, updated_at: obj.customMetadata?.updated_at ?? obj.uploaded.toISOString() });
+      out.push({
+        key: name,
+        sha256: obj.customMetadata?.sha256 ?? '',
+        size: obj.size,
+        updated_at: obj.customMetadata?.updated_at ?? obj.uploaded.toISOString(),
+      });
     }
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor !== undefined);
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-const badTenant = (tenant: string) => ({ error: 'invalid_tenant', message: `tenant "${tenant}" is not an identifier (letters, digits, ".", "_", "-")` });
+const badTenant = (tenant: string) => ({
+  error: 'invalid_tenant',
+  message: `tenant "${tenant}" is not an identifier (letters, digits, ".", "_", "-")`,
+});
 const badKey = (key: string) => ({
   error: 'invalid_key',
   message: `secret key "${key}" is not valid: use letters, digits, ".", "_", "-" and "/" (not leading, no "..") — the rule components' secret reads follow`,
@@ -67,15 +75,26 @@ export function secretsApi(): Hono<{ Bindings: Env }> {
     if (!IDENTIFIER.test(tenant)) return c.json(badTenant(tenant), 400);
     if (!SECRET_KEY.test(key)) return c.json(badKey(key), 400);
     const value = await readBoundedBody(c.req.raw, MAX_SECRET_BYTES);
-    if (value === undefined) return c.json({ error: 'secret_too_large', message: `the value of secret "${key}" is larger than the limit of ${MAX_SECRET_BYTES} bytes` }, 413);
-    if (value.length === 0) return c.json({ error: 'empty_body', message: `send the value of secret "${key}" as the request body; to remove it, use DELETE` }, 400);
+    if (value === undefined)
+      return c.json(
+        { error: 'secret_too_large', message: `the value of secret "${key}" is larger than the limit of ${MAX_SECRET_BYTES} bytes` },
+        413,
+      );
+    if (value.length === 0)
+      return c.json(
+        { error: 'empty_body', message: `send the value of secret "${key}" as the request body; to remove it, use DELETE` },
+        400,
+      );
     const sha256 = await sha256HexAsync(value);
     const storageKey = tenantSecretStorageKey(c.env.GREENTIC_ENV, tenant, key);
     const existing = await c.env.PACKS.head(storageKey);
     const updatedAt = new Date().toISOString();
     await c.env.PACKS.put(storageKey, value, { customMetadata: { sha256, updated_at: updatedAt } });
     logEvent('info', 'admin.secret_set', { 'greentic.env': c.env.GREENTIC_ENV, 'greentic.tenant.id': tenant, key });
-    return c.json({ env: c.env.GREENTIC_ENV, tenant, key, sha256, size: value.length, updated_at: updatedAt }, existing === null ? 201 : 200);
+    return c.json(
+      { env: c.env.GREENTIC_ENV, tenant, key, sha256, size: value.length, updated_at: updatedAt },
+      existing === null ? 201 : 200,
+    );
   });
 
   api.delete('/tenants/:tenant/secrets/:key{.+}', async (c) => {
@@ -85,7 +104,10 @@ export function secretsApi(): Hono<{ Bindings: Env }> {
     if (!SECRET_KEY.test(key)) return c.json(badKey(key), 400);
     const storageKey = tenantSecretStorageKey(c.env.GREENTIC_ENV, tenant, key);
     if ((await c.env.PACKS.head(storageKey)) === null) {
-      return c.json({ error: 'secret_not_found', message: `tenant "${tenant}" has no secret "${key}" in env "${c.env.GREENTIC_ENV}"` }, 404);
+      return c.json(
+        { error: 'secret_not_found', message: `tenant "${tenant}" has no secret "${key}" in env "${c.env.GREENTIC_ENV}"` },
+        404,
+      );
     }
     await c.env.PACKS.delete(storageKey);
     logEvent('info', 'admin.secret_deleted', { 'greentic.env': c.env.GREENTIC_ENV, 'greentic.tenant.id': tenant, key });

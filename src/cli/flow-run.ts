@@ -148,7 +148,9 @@ function summary(result: FlowRunResult, snapshotFile: string | undefined): strin
   if (result.status === 'done') {
     lines.push('status: done');
   } else {
-    lines.push(`status: waiting (${result.reason}) — next node "${result.snapshot.next_node}"${result.snapshot.next_flow ? ` of flow "${result.snapshot.next_flow}"` : ''}`);
+    lines.push(
+      `status: waiting (${result.reason}) — next node "${result.snapshot.next_node}"${result.snapshot.next_flow ? ` of flow "${result.snapshot.next_flow}"` : ''}`,
+    );
   }
   lines.push('output:', JSON.stringify(result.output, null, 2));
   if (result.status === 'waiting') {

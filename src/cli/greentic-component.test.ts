@@ -35,11 +35,25 @@ beforeAll(async () => {
 
 describe('greentic-component new', () => {
   it('writes the TypeScript template with manifest, README, world, dependency WIT and guest types', async () => {
-    for (const rel of ['component.manifest.json', 'README.md', 'src/index.ts', 'src/cbor.ts', 'wit/world.wit', 'wit/deps/component@0.6.0/package.wit', 'types/interfaces/greentic-component-node@0.6.0.d.ts']) {
+    for (const rel of [
+      'component.manifest.json',
+      'README.md',
+      'src/index.ts',
+      'src/cbor.ts',
+      'wit/world.wit',
+      'wit/deps/component@0.6.0/package.wit',
+      'types/interfaces/greentic-component-node@0.6.0.d.ts',
+    ]) {
       expect(existsSync(join(dir, rel)), rel).toBe(true);
     }
     const manifest = JSON.parse(await readFile(join(dir, 'component.manifest.json'), 'utf8')) as Record<string, unknown>;
-    expect(manifest).toMatchObject({ id: 'com.example.cli-echo', name: 'cli-echo', world: 'greentic:component/component@0.6.0', describe_export: 'describe', default_operation: 'handle_message' });
+    expect(manifest).toMatchObject({
+      id: 'com.example.cli-echo',
+      name: 'cli-echo',
+      world: 'greentic:component/component@0.6.0',
+      describe_export: 'describe',
+      default_operation: 'handle_message',
+    });
     expect(await readFile(join(dir, 'wit/world.wit'), 'utf8')).toContain('package component:cli-echo@0.1.0;');
     // The scaffold owns a real copy of the codec, not a re-export into this repository.
     expect(await readFile(join(dir, 'src/cbor.ts'), 'utf8')).toBe(await readFile(new URL('../pack/cbor.ts', import.meta.url), 'utf8'));
@@ -132,12 +146,25 @@ describe('greentic-component invoke', () => {
   it('echoes the input', async () => {
     const r = await run('invoke', wasm, 'handle_message', '--input', '{"text":"hello"}', '--json');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toEqual({ ok: true, result_ok: true, output: { ok: true, echo: { text: 'hello', operation: 'handle_message' } } });
+    expect(JSON.parse(r.out)).toEqual({
+      ok: true,
+      result_ok: true,
+      output: { ok: true, echo: { text: 'hello', operation: 'handle_message' } },
+    });
   });
 
   it('state written by one invoke is read by the next with --state', async () => {
     const state = join(work, 'state');
-    const w = await run('invoke', wasm, 'remember', '--input', '{"key":"greeting","value":{"text":"hi","n":2}}', '--state', state, '--json');
+    const w = await run(
+      'invoke',
+      wasm,
+      'remember',
+      '--input',
+      '{"key":"greeting","value":{"text":"hi","n":2}}',
+      '--state',
+      state,
+      '--json',
+    );
     expect(JSON.parse(w.out)).toMatchObject({ output: { ok: true } });
     const r = await run('invoke', wasm, 'recall', '--input', '{"key":"greeting"}', '--state', state, '--json');
     expect(JSON.parse(r.out)).toMatchObject({ output: { ok: true, value: { text: 'hi', n: 2 } } });

@@ -198,7 +198,10 @@ async function newCommand(args: string[], io: Io): Promise<number> {
   const [name, extra] = positionals;
   if (!name || extra !== undefined) throw new UsageError('expected exactly one <name>');
   if (!WIT_IDENTIFIER.test(name)) {
-    throw new CliError('InvalidName', `"${name}" is not a WIT identifier: use lowercase words of letters and digits joined by "-", each starting with a letter (e.g. "my-echo")`);
+    throw new CliError(
+      'InvalidName',
+      `"${name}" is not a WIT identifier: use lowercase words of letters and digits joined by "-", each starting with a letter (e.g. "my-echo")`,
+    );
   }
   const dir = resolve(values.dir ?? name);
   if (existsSync(dir) && (await readdir(dir)).length > 0) {
@@ -217,7 +220,8 @@ async function newCommand(args: string[], io: Io): Promise<number> {
   for (const rel of await listFiles(TEMPLATE_DIR)) {
     if (rel.startsWith('types/')) continue; // regenerated below from the current WIT
     // The template's cbor.ts re-exports the project codec; a scaffold gets its own copy of it.
-    const text = rel === join('src', 'cbor.ts') ? await readFile(CODEC_SOURCE, 'utf8') : fill(await readFile(join(TEMPLATE_DIR, rel), 'utf8'));
+    const text =
+      rel === join('src', 'cbor.ts') ? await readFile(CODEC_SOURCE, 'utf8') : fill(await readFile(join(TEMPLATE_DIR, rel), 'utf8'));
     await put(rel, text);
   }
   for (const pkg of await readWitPackages(HOST_WIT_DIR)) {
@@ -230,7 +234,10 @@ async function newCommand(args: string[], io: Io): Promise<number> {
   await put('.gitignore', 'dist/\n.state/\nsecrets.json\n');
 
   if (values.json) io.out(`${JSON.stringify({ dir, files: written.sort() }, null, 2)}\n`);
-  else io.out(`created ${name} in ${dir} (${written.length} files)\nnext: npx greentic-component build --dir ${relative(process.cwd(), dir) || '.'}\n`);
+  else
+    io.out(
+      `created ${name} in ${dir} (${written.length} files)\nnext: npx greentic-component build --dir ${relative(process.cwd(), dir) || '.'}\n`,
+    );
   return 0;
 }
 
@@ -349,7 +356,8 @@ async function invokeCommand(args: string[], io: Io): Promise<number> {
   });
   const [wasmPath, op, extra] = positionals;
   if (!wasmPath || !op || extra !== undefined) throw new UsageError('expected <wasm> <op>');
-  const inputText = values.input === undefined ? '{}' : values.input.startsWith('@') ? await readFile(values.input.slice(1), 'utf8') : values.input;
+  const inputText =
+    values.input === undefined ? '{}' : values.input.startsWith('@') ? await readFile(values.input.slice(1), 'utf8') : values.input;
   let input: unknown;
   try {
     input = JSON.parse(inputText) as unknown;
@@ -370,7 +378,9 @@ async function invokeCommand(args: string[], io: Io): Promise<number> {
     return 1;
   }
   if (values.json) {
-    io.out(`${JSON.stringify({ ok: true, result_ok: outcome.resultOk, output: outcome.output, ...(outcome.metadata !== undefined ? { metadata: outcome.metadata } : {}) }, null, 2)}\n`);
+    io.out(
+      `${JSON.stringify({ ok: true, result_ok: outcome.resultOk, output: outcome.output, ...(outcome.metadata !== undefined ? { metadata: outcome.metadata } : {}) }, null, 2)}\n`,
+    );
   } else {
     io.out(`${JSON.stringify(outcome.output, null, 2)}\n`);
   }
@@ -407,7 +417,13 @@ async function transpileCommand(args: string[], io: Io): Promise<number> {
     await writeFile(p, bytes);
     listing.push({ name, size: bytes.length });
   }
-  if (values.json) io.out(`${JSON.stringify({ out, sha256: artifacts.descriptor.sha256, dialect: artifacts.descriptor.dialect, files: listing }, null, 2)}\n`);
-  else io.out(`${listing.map((f) => `${f.name}  ${f.size} bytes`).join('\n')}\n${artifacts.descriptor.dialect} component ${artifacts.descriptor.sha256} written to ${out}\n`);
+  if (values.json)
+    io.out(
+      `${JSON.stringify({ out, sha256: artifacts.descriptor.sha256, dialect: artifacts.descriptor.dialect, files: listing }, null, 2)}\n`,
+    );
+  else
+    io.out(
+      `${listing.map((f) => `${f.name}  ${f.size} bytes`).join('\n')}\n${artifacts.descriptor.dialect} component ${artifacts.descriptor.sha256} written to ${out}\n`,
+    );
   return 0;
 }

@@ -121,7 +121,9 @@ describe('greentic-flow compile', () => {
     const result = await run(['compile', file]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`${file}:2:7 UnknownFlowType type "timer" is not a known flow type (messaging, event, events, component-config, job, http)\n`);
+    expect(result.stderr).toBe(
+      `${file}:2:7 UnknownFlowType type "timer" is not a known flow type (messaging, event, events, component-config, job, http)\n`,
+    );
   });
 
   it('more than one file is a usage error', async () => {

@@ -122,10 +122,7 @@ function ioDiagnostic(file: string, message: string): Diagnostic {
 }
 
 /** Loads the flow and its sidecars; returns the summary so `compile` can apply it. */
-async function checkFile(
-  file: string,
-  applySummary: boolean,
-): Promise<{ report: FileReport; flow?: unknown }> {
+async function checkFile(file: string, applySummary: boolean): Promise<{ report: FileReport; flow?: unknown }> {
   let source: string;
   try {
     source = await readFile(file, 'utf8');

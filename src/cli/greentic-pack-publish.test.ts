@@ -27,7 +27,12 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 describe('greentic-pack publish (offline checks; the live path is tested in test/browser)', () => {
   it('reads the repository bundle: tenant demo runs the demo pack', async () => {
     const bundle = await loadBundle('greentic.demo.yaml');
-    expect(bundle).toMatchObject({ tenant: 'demo', team: 'default', packs: [{ path: 'packs/demo' }], tenants: { demo: { packs: ['greentic.demo'] } } });
+    expect(bundle).toMatchObject({
+      tenant: 'demo',
+      team: 'default',
+      packs: [{ path: 'packs/demo' }],
+      tenants: { demo: { packs: ['greentic.demo'] } },
+    });
   });
 
   it('exits 2 with the usage when --bundle, --url or the token is missing', async () => {
@@ -48,8 +53,14 @@ describe('greentic-pack publish (offline checks; the live path is tested in test
     // A source without components: it builds in a fresh clone, where no component wasm exists yet.
     const src = join(dir, 'plain-pack');
     await mkdir(join(src, 'flows'), { recursive: true });
-    await writeFile(join(src, 'pack.yaml'), 'pack_id: plain\nversion: 0.1.0\nkind: application\npublisher: tests\ncomponents: []\nflows:\n  - id: main\n    file: flows/main.ygtc\n');
-    await writeFile(join(src, 'flows', 'main.ygtc'), 'id: main\ntype: messaging\nnodes:\n  hi:\n    emit.response: { text: "hi" }\n    routing: out\n');
+    await writeFile(
+      join(src, 'pack.yaml'),
+      'pack_id: plain\nversion: 0.1.0\nkind: application\npublisher: tests\ncomponents: []\nflows:\n  - id: main\n    file: flows/main.ygtc\n',
+    );
+    await writeFile(
+      join(src, 'flows', 'main.ygtc'),
+      'id: main\ntype: messaging\nnodes:\n  hi:\n    emit.response: { text: "hi" }\n    routing: out\n',
+    );
     const file = join(dir, 'ok.yaml');
     await writeFile(file, `packs:\n  - ${src}\n`);
     const r = await run(['--bundle', file, '--url', 'http://127.0.0.1:1', '--token', 't']);
@@ -78,7 +89,13 @@ function memoryBucket() {
     delete: async (key: string) => {
       objects.delete(key);
     },
-    list: async (opts: { prefix?: string }) => ({ objects: [...objects.keys()].filter((k) => k.startsWith(opts.prefix ?? '')).sort().map((k) => meta(k)!), truncated: false }),
+    list: async (opts: { prefix?: string }) => ({
+      objects: [...objects.keys()]
+        .filter((k) => k.startsWith(opts.prefix ?? ''))
+        .sort()
+        .map((k) => meta(k)!),
+      truncated: false,
+    }),
   };
   return bucket;
 }
@@ -87,7 +104,10 @@ function memoryBucket() {
 function runnerAdmin() {
   const bucket = memoryBucket();
   const env = { ADMIN_TOKEN: 'admin-t', GREENTIC_ENV: 'dev', PACKS: bucket } as unknown as Env;
-  const app = new Hono<{ Bindings: Env }>().route('/admin/v1', adminApi(() => undefined));
+  const app = new Hono<{ Bindings: Env }>().route(
+    '/admin/v1',
+    adminApi(() => undefined),
+  );
   const calls: string[] = [];
   const doFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const req = new Request(input, init);
@@ -97,10 +117,19 @@ function runnerAdmin() {
   return { bucket, calls, fetch: doFetch };
 }
 
-async function publish(args: string[], admin: ReturnType<typeof runnerAdmin>, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+async function publish(
+  args: string[],
+  admin: ReturnType<typeof runnerAdmin>,
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await cmdPublish([...args, '--url', 'http://runner.test', '--token', 'admin-t'], { out: (t) => (out += t), err: (t) => (err += t), env, fetch: admin.fetch });
+  const code = await cmdPublish([...args, '--url', 'http://runner.test', '--token', 'admin-t'], {
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+    env,
+    fetch: admin.fetch,
+  });
   return { code, out, err };
 }
 
@@ -123,7 +152,13 @@ describe('greentic-pack publish: tenant secrets', () => {
 
     const first = await publish(['--bundle', bundle, '--secrets', values, '--json'], admin);
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.out)).toMatchObject({ packs: [], secrets: [{ tenant: 'acme', key: 'DEMO_API_KEY', status: 'set' }, { tenant: 'acme', key: 'OTHER_KEY', status: 'set' }] });
+    expect(JSON.parse(first.out)).toMatchObject({
+      packs: [],
+      secrets: [
+        { tenant: 'acme', key: 'DEMO_API_KEY', status: 'set' },
+        { tenant: 'acme', key: 'OTHER_KEY', status: 'set' },
+      ],
+    });
     expect(first.out).not.toContain('k-123');
     const stored = admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY');
     expect(new TextDecoder().decode(stored?.bytes)).toBe('k-123');
@@ -136,7 +171,9 @@ describe('greentic-pack publish: tenant secrets', () => {
     await writeFile(values, JSON.stringify({ DEMO_API_KEY: 'k-rotated', OTHER_KEY: 'o-456' }));
     const rotated = await publish(['--bundle', bundle, '--secrets', values, '--json'], admin);
     expect(JSON.parse(rotated.out).secrets.map((s: { status: string }) => s.status)).toEqual(['set', 'unchanged']);
-    expect(admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY')?.customMetadata.sha256).toBe(sha256Hex(new TextEncoder().encode('k-rotated')));
+    expect(admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY')?.customMetadata.sha256).toBe(
+      sha256Hex(new TextEncoder().encode('k-rotated')),
+    );
   });
 
   it('takes a value missing from --secrets from the environment variable of the same name', async () => {

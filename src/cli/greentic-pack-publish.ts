@@ -43,7 +43,10 @@ const packRefSchema = z.union([z.string().min(1), z.object({ path: z.string().mi
 
 /** greentic-start's bundle shape (`tenant`, `team`, `services`, `providers`, …) plus the packs to activate. */
 export const bundleSchema = z.looseObject({
-  tenant: z.string().regex(/^[A-Za-z0-9._-]+$/).default('demo'),
+  tenant: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .default('demo'),
   team: z.string().default('default'),
   services: z.record(z.string(), z.unknown()).optional(),
   providers: z.record(z.string(), z.unknown()).optional(),
@@ -56,7 +59,10 @@ export const bundleSchema = z.looseObject({
   tenants: z
     .record(
       z.string().regex(/^[A-Za-z0-9._-]+$/),
-      z.object({ packs: z.array(z.string().min(1)).default([]), secrets: z.array(z.string().regex(SECRET_KEY, 'a secret name (letters, digits, ".", "_", "-", "/")')).default([]) }),
+      z.object({
+        packs: z.array(z.string().min(1)).default([]),
+        secrets: z.array(z.string().regex(SECRET_KEY, 'a secret name (letters, digits, ".", "_", "-", "/")')).default([]),
+      }),
     )
     .optional(),
 });
@@ -126,7 +132,11 @@ export async function loadBundle(file: string): Promise<Bundle> {
 }
 
 /** The archive for one bundle entry: a built (and signed, with a key) source directory, or a .gtpack file as is. */
-export async function packBytes(path: string, seed: Uint8Array | undefined, progress: (line: string) => void = () => {}): Promise<Uint8Array> {
+export async function packBytes(
+  path: string,
+  seed: Uint8Array | undefined,
+  progress: (line: string) => void = () => {},
+): Promise<Uint8Array> {
   const info = await stat(path);
   if (!info.isDirectory()) return new Uint8Array(await readFile(path));
   const built = buildPack(await readPackTree(path), { onProgress: progress });
@@ -143,12 +153,21 @@ export async function loadSecretsFile(file: string): Promise<Record<string, stri
     throw new PublishError('InvalidSecrets', `${file}: not JSON (${(err as Error).message})`);
   }
   const parsed = z.record(z.string(), z.string()).safeParse(raw);
-  if (!parsed.success) throw new PublishError('InvalidSecrets', `${file}: expected a JSON object mapping secret names to string values: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new PublishError(
+      'InvalidSecrets',
+      `${file}: expected a JSON object mapping secret names to string values: ${z.prettifyError(parsed.error)}`,
+    );
   return parsed.data;
 }
 
 /** Every listed secret's value (the file first, then the environment); all missing names in one error. */
-function secretValues(bundleFile: string, bundle: Bundle, given: Record<string, string>, env: Record<string, string | undefined>): Map<string, string> {
+function secretValues(
+  bundleFile: string,
+  bundle: Bundle,
+  given: Record<string, string>,
+  env: Record<string, string | undefined>,
+): Map<string, string> {
   const values = new Map<string, string>();
   const missing: string[] = [];
   for (const [tenant, spec] of Object.entries(bundle.tenants ?? {})) {
@@ -159,12 +178,23 @@ function secretValues(bundleFile: string, bundle: Bundle, given: Record<string, 
     }
   }
   if (missing.length > 0) {
-    throw new PublishError('MissingSecret', `${bundleFile} lists secrets with no value: ${missing.join(', ')}; pass them in --secrets FILE.json or as environment variables`);
+    throw new PublishError(
+      'MissingSecret',
+      `${bundleFile} lists secrets with no value: ${missing.join(', ')}; pass them in --secrets FILE.json or as environment variables`,
+    );
   }
   return values;
 }
 
-async function call(io: PublishIo, url: string, token: string, method: string, path: string, body?: BodyInit, contentType?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+async function call(
+  io: PublishIo,
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: BodyInit,
+  contentType?: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const doFetch = io.fetch ?? fetch;
   let res: Response;
   try {
@@ -211,9 +241,18 @@ export async function publishBundle(
   const packs: PackOutcome[] = [];
   for (const ref of bundle.packs) {
     const source = typeof ref === 'string' ? ref : ref.path;
-    const bytes = options.archive !== undefined ? await options.archive(resolve(root, source)) : await packBytes(resolve(root, source), options.seed);
+    const bytes =
+      options.archive !== undefined ? await options.archive(resolve(root, source)) : await packBytes(resolve(root, source), options.seed);
     const digest = `sha256:${sha256Hex(bytes)}`;
-    const r = await call(io, options.url, options.token, 'POST', '/admin/v1/packs', bytes as unknown as BodyInit, 'application/octet-stream');
+    const r = await call(
+      io,
+      options.url,
+      options.token,
+      'POST',
+      '/admin/v1/packs',
+      bytes as unknown as BodyInit,
+      'application/octet-stream',
+    );
     if (r.status !== 200 && r.status !== 201) throw failure('POST', '/admin/v1/packs', r);
     const opened = openPack(bytes);
     const packId = String(r.json.pack_id ?? opened.manifest?.pack_id);
@@ -229,7 +268,12 @@ export async function publishBundle(
     const listPath = `/admin/v1/tenants/${tenant}/secrets`;
     const current = await call(io, options.url, options.token, 'GET', listPath);
     if (current.status !== 200) throw failure('GET', listPath, current);
-    const stored = new Map(((Array.isArray(current.json.secrets) ? current.json.secrets : []) as { key?: string; sha256?: string }[]).map((s) => [s.key, s.sha256]));
+    const stored = new Map(
+      ((Array.isArray(current.json.secrets) ? current.json.secrets : []) as { key?: string; sha256?: string }[]).map((s) => [
+        s.key,
+        s.sha256,
+      ]),
+    );
     for (const key of spec.secrets) {
       const bytes = new TextEncoder().encode(values.get(key));
       if (stored.get(key) === sha256Hex(bytes)) {
@@ -245,7 +289,10 @@ export async function publishBundle(
     }
   }
 
-  const plan: Record<string, string[]> = bundle.tenants !== undefined ? Object.fromEntries(Object.entries(bundle.tenants).map(([t, v]) => [t, v.packs])) : { [bundle.tenant]: packs.map((p) => p.pack_id) };
+  const plan: Record<string, string[]> =
+    bundle.tenants !== undefined
+      ? Object.fromEntries(Object.entries(bundle.tenants).map(([t, v]) => [t, v.packs]))
+      : { [bundle.tenant]: packs.map((p) => p.pack_id) };
   const activations: ActivationOutcome[] = [];
   for (const [tenant, ids] of Object.entries(plan)) {
     if (ids.length === 0) continue;
@@ -255,7 +302,11 @@ export async function publishBundle(
     const active = (Array.isArray(current.json.packs) ? current.json.packs : []) as { pack_id?: string; digest?: string }[];
     for (const id of ids) {
       const pack = packs.find((p) => p.pack_id === id);
-      if (pack === undefined) throw new PublishError('UnknownPack', `tenant "${tenant}" activates "${id}", which is not among the bundle's packs (${packs.map((p) => p.pack_id).join(', ') || 'none'})`);
+      if (pack === undefined)
+        throw new PublishError(
+          'UnknownPack',
+          `tenant "${tenant}" activates "${id}", which is not among the bundle's packs (${packs.map((p) => p.pack_id).join(', ') || 'none'})`,
+        );
       if (active.some((a) => a.pack_id === id && a.digest === pack.digest)) {
         activations.push({ tenant, pack_id: id, version: pack.version, status: 'unchanged' });
         io.err(`unchanged tenant ${tenant}: ${id}@${pack.version} already active\n`);
@@ -277,7 +328,15 @@ export async function cmdPublish(args: string[], io: PublishIo): Promise<number>
   try {
     ({ values } = parseArgs({
       args,
-      options: { bundle: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, key: { type: 'string' }, secrets: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        bundle: { type: 'string' },
+        url: { type: 'string' },
+        token: { type: 'string' },
+        key: { type: 'string' },
+        secrets: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -297,7 +356,11 @@ export async function cmdPublish(args: string[], io: PublishIo): Promise<number>
   try {
     const seed = values.key === undefined ? undefined : parsePrivateKeyPem(await readFile(values.key, 'utf8'), values.key);
     const secrets = values.secrets === undefined ? undefined : await loadSecretsFile(values.secrets);
-    const result = await publishBundle(values.bundle, { url: values.url, token, ...(seed === undefined ? {} : { seed }), ...(secrets === undefined ? {} : { secrets }) }, io);
+    const result = await publishBundle(
+      values.bundle,
+      { url: values.url, token, ...(seed === undefined ? {} : { seed }), ...(secrets === undefined ? {} : { secrets }) },
+      io,
+    );
     if (values.json === true) io.out(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } catch (err) {

@@ -102,7 +102,10 @@ function help(io: Io, text: string): number {
   return 0;
 }
 
-function parse(args: string[], options: ParseArgsOptionsConfig): ReturnType<typeof parseArgs<{ options: ParseArgsOptionsConfig; allowPositionals: true; strict: true }>> {
+function parse(
+  args: string[],
+  options: ParseArgsOptionsConfig,
+): ReturnType<typeof parseArgs<{ options: ParseArgsOptionsConfig; allowPositionals: true; strict: true }>> {
   try {
     return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
@@ -113,7 +116,6 @@ function parse(args: string[], options: ParseArgsOptionsConfig): ReturnType<type
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
-
 
 async function archivePath(p: string): Promise<string> {
   const s = await stat(p).catch(() => undefined);
@@ -150,7 +152,12 @@ async function cmdNew(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdBuild(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, { in: { type: 'string' }, 'gtpack-out': { type: 'string' }, dev: { type: 'boolean' }, json: { type: 'boolean' } });
+  const { values } = parse(args, {
+    in: { type: 'string' },
+    'gtpack-out': { type: 'string' },
+    dev: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
   if (values.help) return help(io, HELP.build!);
   const dir = str(values.in);
   if (dir === undefined) throw new UsageError('build needs --in DIR');
@@ -163,7 +170,10 @@ async function cmdBuild(args: string[], io: Io): Promise<number> {
   await mkdir(resolve(out, '..'), { recursive: true });
   await writeFile(out, result.bytes);
   const sha = sha256Hex(result.bytes);
-  if (values.json) io.out(`${JSON.stringify({ out, sha256: sha, size: result.bytes.length, entries: result.entries, warnings: result.warnings }, null, 2)}\n`);
+  if (values.json)
+    io.out(
+      `${JSON.stringify({ out, sha256: sha, size: result.bytes.length, entries: result.entries, warnings: result.warnings }, null, 2)}\n`,
+    );
   else io.err(`built ${out} (${result.bytes.length} bytes, sha256:${sha})\n`);
   return 0;
 }
@@ -232,14 +242,22 @@ async function cmdSign(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdVerify(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { pack: { type: 'string' }, key: { type: 'string', multiple: true }, policy: { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, {
+    pack: { type: 'string' },
+    key: { type: 'string', multiple: true },
+    policy: { type: 'string' },
+    json: { type: 'boolean' },
+  });
   if (values.help) return help(io, HELP.verify!);
   const pack = str(values.pack) ?? positionals[0];
   if (pack === undefined) throw new UsageError('verify needs --pack FILE');
   const policy = str(values.policy) ?? 'strict';
   if (policy !== 'strict' && policy !== 'dev') throw new UsageError(`--policy must be strict or dev, not "${policy}"`);
   const keyFiles = Array.isArray(values.key) ? values.key.filter((k): k is string => typeof k === 'string') : [];
-  const trustedKeys = keyFiles.length > 0 ? await Promise.all(keyFiles.map(async (f) => parsePublicKey(await readFile(f, 'utf8'), f))) : parseTrustedKeys(io.env.PACK_TRUSTED_KEYS ?? '');
+  const trustedKeys =
+    keyFiles.length > 0
+      ? await Promise.all(keyFiles.map(async (f) => parsePublicKey(await readFile(f, 'utf8'), f)))
+      : parseTrustedKeys(io.env.PACK_TRUSTED_KEYS ?? '');
   const bytes = new Uint8Array(await readFile(await archivePath(pack)));
   const report = await verifyPack(bytes, { policy: policy as TrustPolicy, trustedKeys });
   if (values.json) io.out(`${JSON.stringify(report, null, 2)}\n`);

@@ -4,7 +4,14 @@
  * A digest already stored is never transpiled again.
  */
 import { instantiationPlanOrNull } from './component-plan.js';
-import { ARTIFACT_FORMAT, type ArtifactDescriptor, type BindgenGenerator, GLUE_GENERATOR, sha256Hex, transpileComponent } from './transpile.js';
+import {
+  ARTIFACT_FORMAT,
+  type ArtifactDescriptor,
+  type BindgenGenerator,
+  GLUE_GENERATOR,
+  sha256Hex,
+  transpileComponent,
+} from './transpile.js';
 
 export function artifactPrefix(sha256: string): string {
   return `components/${sha256}/`;
@@ -37,7 +44,8 @@ export async function ensureComponentArtifacts(
   const sha256 = await sha256Hex(component);
   const existing = await readDescriptor(bucket, sha256);
   // Artifacts from before plans were recorded are made again when the component has one (reading it is cheap).
-  if (existing && existing.generator === GLUE_GENERATOR && (existing.plan || !instantiationPlanOrNull(component))) return { descriptor: existing, transpiled: false };
+  if (existing && existing.generator === GLUE_GENERATOR && (existing.plan || !instantiationPlanOrNull(component)))
+    return { descriptor: existing, transpiled: false };
   const { descriptor, files } = await transpileComponent(component, generator, opts);
   const prefix = artifactPrefix(sha256);
   await Promise.all(Object.entries(files).map(([name, data]) => bucket.put(`${prefix}${name}`, data)));

@@ -18,7 +18,12 @@ describe('component build', () => {
   it('a cached fixture is returned without rebuilding', async () => {
     const first = await buildFixtureComponents({ only: ['echo'], onProgress: () => {} });
     const lines: string[] = [];
-    const again = await buildComponent({ dir: new URL('../../test/fixtures/components/echo', import.meta.url).pathname, name: 'echo', cacheRoot: FIXTURE_CACHE, onProgress: (l) => lines.push(l) });
+    const again = await buildComponent({
+      dir: new URL('../../test/fixtures/components/echo', import.meta.url).pathname,
+      name: 'echo',
+      cacheRoot: FIXTURE_CACHE,
+      onProgress: (l) => lines.push(l),
+    });
     expect(again.cached).toBe(true);
     expect(again.wasmPath).toBe(first.echo);
     expect(lines).toEqual([expect.stringContaining('echo: cached')]);
@@ -59,7 +64,10 @@ describe('component build', () => {
   });
 
   it('two worlds and no world name is WorldAmbiguous', async () => {
-    const dir = await componentDir({ 'src/index.ts': 'export const x = 1;\n', 'wit/world.wit': 'package a:b;\nworld one {}\nworld two {}\n' });
+    const dir = await componentDir({
+      'src/index.ts': 'export const x = 1;\n',
+      'wit/world.wit': 'package a:b;\nworld one {}\nworld two {}\n',
+    });
     await expect(buildComponent({ dir, onProgress: () => {} })).rejects.toMatchObject({ code: 'WorldAmbiguous' });
   });
 

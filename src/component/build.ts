@@ -237,7 +237,6 @@ function uleb(n: number): number[] {
   return bytes;
 }
 
-
 function formatBytes(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
 }
@@ -295,7 +294,16 @@ export async function buildComponent(opts: BuildComponentOptions): Promise<Build
 
   const finish = async (cached: boolean): Promise<BuildComponentResult> => {
     const bytes = await readFile(wasmPath);
-    return { name, wasmPath, key, sha256: await sha256HexAsync(bytes), size: bytes.length, cached, durationMs: performance.now() - started, world: world as string };
+    return {
+      name,
+      wasmPath,
+      key,
+      sha256: await sha256HexAsync(bytes),
+      size: bytes.length,
+      cached,
+      durationMs: performance.now() - started,
+      world: world as string,
+    };
   };
 
   if (existsSync(wasmPath)) {
@@ -310,7 +318,9 @@ export async function buildComponent(opts: BuildComponentOptions): Promise<Build
   }
   try {
     if (existsSync(wasmPath)) return finish(true);
-    progress(`${name}: componentizing world ${wit.pkg.replace(/@.*$/, '')}/${world} with componentize-js ${versions.componentize} (about 15 s)…`);
+    progress(
+      `${name}: componentizing world ${wit.pkg.replace(/@.*$/, '')}/${world} with componentize-js ${versions.componentize} (about 15 s)…`,
+    );
     const { componentize } = await import('@bytecodealliance/componentize-js');
     let component: Uint8Array;
     try {

@@ -35,7 +35,18 @@ describe('canonical ABI layouts', () => {
     const value = [
       'echo',
       {
-        ctx: { tenantId: 't1', teamId: 'team', userId: undefined, envId: 'dev', traceId: 'tr', correlationId: 'co', deadlineMs: 42n, attempt: 3, idempotencyKey: 'idem', i18nId: 'en' },
+        ctx: {
+          tenantId: 't1',
+          teamId: 'team',
+          userId: undefined,
+          envId: 'dev',
+          traceId: 'tr',
+          correlationId: 'co',
+          deadlineMs: 42n,
+          attempt: 3,
+          idempotencyKey: 'idem',
+          i18nId: 'en',
+        },
         flowId: 'f',
         stepId: 's',
         componentId: 'c',
@@ -193,7 +204,11 @@ describe('generated node@0.6.0 lowering and lifting (generated/node-abi.js)', ()
       expect(error(() => storeInvokeParams(guest().mem, 0, value))).toBe(m);
     }
     const { mem } = guest();
-    for (const [at, byte] of [[0, 2], [20, 5], [8, 3]] as const) {
+    for (const [at, byte] of [
+      [0, 2],
+      [20, 5],
+      [8, 3],
+    ] as const) {
       mem.view().setUint8(at, byte);
       expect(error(() => loadInvokeResult(mem, 0))).toBe(error(() => layoutOf(invokeResult).load(mem, 0)));
       mem.view().setUint8(at, 0);

@@ -10,7 +10,8 @@ import { shortCircuitShim } from './shim-plan.js';
 import { planOf, transpileComponent } from './transpile.js';
 
 const fixtures = await buildFixtures();
-const compile = (bytes: Uint8Array): WebAssembly.Module => new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
+const compile = (bytes: Uint8Array): WebAssembly.Module =>
+  new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
 
 /** A component binary: the preamble and the given sections (`[id, body]`). */
 function component(...sections: [number, number[]][]): Uint8Array {
@@ -26,7 +27,13 @@ describe('instantiationPlan', () => {
     expect(coreModules).toHaveLength(3);
     const steps = plan.instances.filter((i) => i.kind === 'instantiate');
     expect(steps.map((s) => s.module)).toEqual([1, 0, 2]);
-    expect(steps[1]!.args.map(([name]) => name)).toEqual(['wasi:random/random@0.2.3', 'wasi:clocks/wall-clock@0.2.0', 'wasi:cli/stdout@0.2.1', 'wasi:io/streams@0.2.1', 'wasi:cli/exit@0.2.1']);
+    expect(steps[1]!.args.map(([name]) => name)).toEqual([
+      'wasi:random/random@0.2.3',
+      'wasi:clocks/wall-clock@0.2.0',
+      'wasi:cli/stdout@0.2.1',
+      'wasi:io/streams@0.2.1',
+      'wasi:cli/exit@0.2.1',
+    ]);
     const lowers = plan.funcs.filter((f) => f.kind === 'lower');
     // Functions that write results into guest memory are lowered with the main module's memory.
     expect(lowers).toContainEqual({ kind: 'lower', fn: 'wasi:clocks/wall-clock@0.2.0#now', memory: 0 });
@@ -48,7 +55,9 @@ describe('instantiationPlan', () => {
     // canon resource.new: resources defined by the component itself.
     expect(() => instantiationPlan(component([8, [0x01, 0x02, 0x00]]))).toThrow(/resources defined by the component/);
     // canon lower of function 0 when no function exists.
-    expect(() => instantiationPlan(component([8, [0x01, 0x01, 0x00, 0x00, 0x00]]))).toThrow(/lowered function 0 is not an export of an imported instance/);
+    expect(() => instantiationPlan(component([8, [0x01, 0x01, 0x00, 0x00, 0x00]]))).toThrow(
+      /lowered function 0 is not an export of an imported instance/,
+    );
     // A core instance instantiating module 0 before any module is defined.
     expect(() => instantiationPlan(component([2, [0x01, 0x00, 0x00, 0x00]]))).toThrow(/module 0, which is not defined yet/);
   });
@@ -58,23 +67,34 @@ describe('instantiationPlan', () => {
     // Half the edits land in the last third, where the component-level sections follow the core modules.
     const position = fc.oneof(fc.nat(base.length - 1), fc.integer({ min: Math.floor((base.length * 2) / 3), max: base.length - 1 }));
     fc.assert(
-      fc.property(fc.array(fc.tuple(position, fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), fc.nat(base.length), (edits, cut) => {
-        const bytes = base.slice(0, Math.max(8, cut));
-        for (const [at, value] of edits) if (at < bytes.length) bytes[at] = value;
-        try {
-          const { plan, coreModules } = instantiationPlan(bytes);
-          // The shim check reads the embedded modules, tampered or not, without throwing.
-          shortCircuitShim(plan, coreModules);
-        } catch (err) {
-          if (!(err instanceof PlanError)) throw err;
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(position, fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        fc.nat(base.length),
+        (edits, cut) => {
+          const bytes = base.slice(0, Math.max(8, cut));
+          for (const [at, value] of edits) if (at < bytes.length) bytes[at] = value;
+          try {
+            const { plan, coreModules } = instantiationPlan(bytes);
+            // The shim check reads the embedded modules, tampered or not, without throwing.
+            shortCircuitShim(plan, coreModules);
+          } catch (err) {
+            if (!(err instanceof PlanError)) throw err;
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   it('planIsDirect refuses a plan lowering a function or dropping a resource the isolate does not serve', () => {
-    const plan = (funcs: InstantiationPlan['funcs']): InstantiationPlan => ({ modules: 0, instances: [], funcs, memories: [], tables: [], globals: [] });
+    const plan = (funcs: InstantiationPlan['funcs']): InstantiationPlan => ({
+      modules: 0,
+      instances: [],
+      funcs,
+      memories: [],
+      tables: [],
+      globals: [],
+    });
     expect(planIsDirect(plan([{ kind: 'lower', fn: 'wasi:io/streams@0.2.4#[method]output-stream.write', memory: 0 }]))).toBe(true);
     expect(planIsDirect(plan([{ kind: 'lower', fn: 'wasi:sockets/tcp@0.2.0#[method]tcp-socket.connect' }]))).toBe(false);
     expect(planIsDirect(plan([{ kind: 'lower', fn: 'wasi:io/streams@0.3.0#[method]output-stream.write' }]))).toBe(false);
@@ -110,9 +130,21 @@ describe('instantiatePlan', () => {
       const plan = shortCircuit ? shortCircuitShim(read.plan, read.coreModules) : read.plan;
       const logs: LogLine[] = [];
       const loaded: number[] = [];
-      const direct = new DirectPath({ host: () => { throw new Error('no host'); }, charge: () => undefined, shouldCancel: () => false });
+      const direct = new DirectPath({
+        host: () => {
+          throw new Error('no host');
+        },
+        charge: () => undefined,
+        shouldCancel: () => false,
+      });
       const module = (i: number) => (loaded.push(i), compile(read.coreModules[i]!));
-      instantiatePlan(direct, plan, module, (m, imports) => new WebAssembly.Instance(m, imports), wasiImports(() => ({ environment: [], logs }), { assets: null }));
+      instantiatePlan(
+        direct,
+        plan,
+        module,
+        (m, imports) => new WebAssembly.Instance(m, imports),
+        wasiImports(() => ({ environment: [], logs }), { assets: null }),
+      );
       expect(direct.ready).toBe(true);
       // Shim (1), main (0) and fixup (2); the short-circuited plan loads the main module alone.
       expect(loaded).toEqual(shortCircuit ? [0] : [1, 0, 2]);

@@ -180,7 +180,15 @@ export function instantiationPlanOrNull(bytes: Uint8Array): ReadPlan | null {
 }
 
 function readPlan(bytes: Uint8Array): ReadPlan {
-  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d || bytes[6] !== 1 || bytes[7] !== 0) {
+  if (
+    bytes.length < 8 ||
+    bytes[0] !== 0 ||
+    bytes[1] !== 0x61 ||
+    bytes[2] !== 0x73 ||
+    bytes[3] !== 0x6d ||
+    bytes[6] !== 1 ||
+    bytes[7] !== 0
+  ) {
     throw new PlanError('not a WebAssembly component');
   }
   const plan: InstantiationPlan = { modules: 0, instances: [], funcs: [], memories: [], tables: [], globals: [] };
@@ -252,7 +260,11 @@ function readPlan(bytes: Uint8Array): ReadPlan {
         break;
       default:
         throw new PlanError(
-          id === 9 ? 'component start functions are not supported' : id === 12 ? 'component values are not supported' : `unknown component section ${id}`,
+          id === 9
+            ? 'component start functions are not supported'
+            : id === 12
+              ? 'component values are not supported'
+              : `unknown component section ${id}`,
         );
     }
     if (id !== 0 && id !== 1 && id !== 3 && id !== 4 && s.pos !== end) throw new PlanError(`section ${id} has ${end - s.pos} unread bytes`);
@@ -344,7 +356,9 @@ function canonOptions(s: Reader): CanonOptions {
         s.u32();
         break;
       default:
-        throw new PlanError(b === 0x06 || b === 0x07 ? 'async canonical options are not supported' : `unknown canonical option 0x${b.toString(16)}`);
+        throw new PlanError(
+          b === 0x06 || b === 0x07 ? 'async canonical options are not supported' : `unknown canonical option 0x${b.toString(16)}`,
+        );
     }
   }
   return opts;
@@ -376,23 +390,35 @@ function canon(s: Reader, plan: InstantiationPlan, spaces: Spaces): void {
     }
     default:
       throw new PlanError(
-        op === 0x02 || op === 0x04 ? 'resources defined by the component are not supported' : `canonical built-in 0x${op.toString(16)} is not supported`,
+        op === 0x02 || op === 0x04
+          ? 'resources defined by the component are not supported'
+          : `canonical built-in 0x${op.toString(16)} is not supported`,
       );
   }
 }
 
 /** Every reference in the plan points at something defined before it is used. */
 function check(plan: InstantiationPlan): void {
-  const sizes: Record<CoreSort, number> = { func: plan.funcs.length, memory: plan.memories.length, table: plan.tables.length, global: plan.globals.length };
+  const sizes: Record<CoreSort, number> = {
+    func: plan.funcs.length,
+    memory: plan.memories.length,
+    table: plan.tables.length,
+    global: plan.globals.length,
+  };
   plan.instances.forEach((inst, i) => {
     if (inst.kind === 'instantiate') {
-      for (const [name, arg] of inst.args) if (arg >= i) throw new PlanError(`core instance ${i} argument ${name} refers to instance ${arg}, not yet created`);
+      for (const [name, arg] of inst.args)
+        if (arg >= i) throw new PlanError(`core instance ${i} argument ${name} refers to instance ${arg}, not yet created`);
     } else {
-      for (const [name, sort, index] of inst.exports) if (index >= sizes[sort]) throw new PlanError(`core instance ${i} export ${name}: no ${sort} ${index}`);
+      for (const [name, sort, index] of inst.exports)
+        if (index >= sizes[sort]) throw new PlanError(`core instance ${i} export ${name}: no ${sort} ${index}`);
     }
   });
   for (const f of plan.funcs) {
-    if (f.kind === 'lower' && ((f.memory !== undefined && f.memory >= plan.memories.length) || (f.realloc !== undefined && f.realloc >= plan.funcs.length))) {
+    if (
+      f.kind === 'lower' &&
+      ((f.memory !== undefined && f.memory >= plan.memories.length) || (f.realloc !== undefined && f.realloc >= plan.funcs.length))
+    ) {
       throw new PlanError(`lowered ${f.fn} names a memory or realloc that does not exist`);
     }
   }

@@ -6,7 +6,8 @@ import { coreModuleInterface, WasmRewriteError } from './wasm-fuel.js';
 
 const tools = await import('@bytecodealliance/jco-transpile/wasm-tools');
 /** Node compiles bytes synchronously; the Workers types (shared tsconfig) declare Module abstract. */
-const compile = (bytes: Uint8Array): WebAssembly.Module => new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
+const compile = (bytes: Uint8Array): WebAssembly.Module =>
+  new (WebAssembly.Module as unknown as new (b: Uint8Array) => WebAssembly.Module)(bytes);
 const wat = async (text: string): Promise<Uint8Array> => new Uint8Array(await tools.parse(text));
 
 /** A node@0.6.0 main module: exports invoke, memory and cabi_realloc; `imports` are WAT import lines. */
@@ -74,14 +75,26 @@ describe('directMainOf (which components load without jco glue)', () => {
 describe('DirectPath.instantiateAlone', () => {
   it('refuses a main module that imports more than the host functions it serves', async () => {
     const module = compile(await wat(mainModule('(import "wasi:cli/exit@0.2.0" "exit" (func (param i32)))')));
-    const direct = new DirectPath({ host: () => { throw new Error('no host'); }, charge: () => undefined, shouldCancel: () => false });
+    const direct = new DirectPath({
+      host: () => {
+        throw new Error('no host');
+      },
+      charge: () => undefined,
+      shouldCancel: () => false,
+    });
     expect(() => direct.instantiateAlone(module, (m, imports) => new WebAssembly.Instance(m, imports))).toThrow(CanonError);
     expect(direct.ready).toBe(false);
   });
 
   it('instantiates a main module without imports on its own and is ready to invoke', async () => {
     const module = compile(await wat(mainModule('')));
-    const direct = new DirectPath({ host: () => { throw new Error('no host'); }, charge: () => undefined, shouldCancel: () => false });
+    const direct = new DirectPath({
+      host: () => {
+        throw new Error('no host');
+      },
+      charge: () => undefined,
+      shouldCancel: () => false,
+    });
     direct.instantiateAlone(module, (m, imports) => new WebAssembly.Instance(m, imports));
     expect(direct.ready).toBe(true);
   });

@@ -36,7 +36,16 @@ export function edgeHostStores(env: Env): HostStores {
     http: (req) => fetch(req),
     telemetry: {
       log(scope, fields) {
-        console.log(JSON.stringify({ level: 'info', source: 'component', tenant: scope.tenant, pack: scope.pack, component: scope.component, fields: Object.fromEntries(fields) }));
+        console.log(
+          JSON.stringify({
+            level: 'info',
+            source: 'component',
+            tenant: scope.tenant,
+            pack: scope.pack,
+            component: scope.component,
+            fields: Object.fromEntries(fields),
+          }),
+        );
       },
     },
   };

@@ -139,7 +139,8 @@ export function createHostApi(scope: HostScope, grants: ComponentGrants, stores:
     async secretsPut(key, value) {
       if (!SECRET_KEY.test(key)) return fail('invalid-key', `secret key "${key}" is not a valid key`);
       if (!grants.secretsWritable || !grants.secrets.includes(key)) return fail('denied', `${where} may not write secret "${key}"`);
-      if (value.byteLength > MAX_SECRET_BYTES) return fail('denied', `${where} may not store ${value.byteLength} bytes in secret "${key}" (limit ${MAX_SECRET_BYTES})`);
+      if (value.byteLength > MAX_SECRET_BYTES)
+        return fail('denied', `${where} may not store ${value.byteLength} bytes in secret "${key}" (limit ${MAX_SECRET_BYTES})`);
       await stores.secrets.put(secretStorageKeys(scope, key)[0]!, value);
       return ok(null);
     },
@@ -167,13 +168,19 @@ export function createHostApi(scope: HostScope, grants: ComponentGrants, stores:
       }
       if (!grants.http) return fail('denied', `${where} has no http client capability`);
       if (url.protocol !== 'https:' && url.protocol !== 'http:') return fail('denied', `scheme ${url.protocol} is not allowed`);
-      if (!hostAllowed(url, grants.http.allowHosts)) return fail('denied', `host ${url.hostname} is not on tenant ${scope.tenant}'s allow-list`);
+      if (!hostAllowed(url, grants.http.allowHosts))
+        return fail('denied', `host ${url.hostname} is not on tenant ${scope.tenant}'s allow-list`);
       const timeout = Math.min(timeoutMs ?? grants.http.defaultTimeoutMs, grants.http.maxTimeoutMs);
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), timeout);
       try {
         const res = await stores.http(
-          new Request(url, { method: req.method, headers: req.headers, body: req.body && req.method !== 'GET' ? req.body : undefined, signal: controller.signal }),
+          new Request(url, {
+            method: req.method,
+            headers: req.headers,
+            body: req.body && req.method !== 'GET' ? req.body : undefined,
+            signal: controller.signal,
+          }),
         );
         const body = new Uint8Array(await res.arrayBuffer());
         return ok({ status: res.status, headers: [...res.headers], body: body.length ? body : undefined });

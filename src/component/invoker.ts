@@ -17,7 +17,10 @@ export function componentInvoker(runnerFor: (packId: string) => ComponentRunner 
   return {
     async invoke(target: ComponentTarget, operation: string, input: JsonValue, ctx: InvocationContext): Promise<InvokeResult> {
       if (target.kind !== 'component') {
-        return { ok: false, error: { code: 'unsupported_node_kind', message: `the component host does not serve ${target.kind} calls`, retryable: false } };
+        return {
+          ok: false,
+          error: { code: 'unsupported_node_kind', message: `the component host does not serve ${target.kind} calls`, retryable: false },
+        };
       }
       const runner = await runnerFor(ctx.packId);
       const res = await runner.invoke({

@@ -45,7 +45,12 @@ async function load(opts: NodeHostOptions = {}): Promise<NodeComponent> {
 describe('node host: describe and invoke', () => {
   it('describe() lists the fixture operations with CBOR schemas decoded', async () => {
     const d = await (await load()).describe();
-    expect(d).toMatchObject({ abi: 'greentic:component/node@0.6.0', name: 'echo', version: '0.1.0', capabilities: ['host:state', 'host:secrets'] });
+    expect(d).toMatchObject({
+      abi: 'greentic:component/node@0.6.0',
+      name: 'echo',
+      version: '0.1.0',
+      capabilities: ['host:state', 'host:secrets'],
+    });
     expect(d.ops.map((o) => o.name)).toEqual(['echo', 'count', 'recall', 'secret', 'fail', 'trap', 'spin']);
     expect(d.ops[0]?.input).toEqual({
       content_type: 'application/cbor',
@@ -58,7 +63,11 @@ describe('node host: describe and invoke', () => {
     expect(out).toEqual({
       ok: true,
       resultOk: true,
-      output: { ok: true, echo: { text: 'hi', n: 1.5, operation: 'echo' }, ctx: { tenant: 'local', env: 'dev', flow: 'local', step: 'local', attempt: 0 } },
+      output: {
+        ok: true,
+        echo: { text: 'hi', n: 1.5, operation: 'echo' },
+        ctx: { tenant: 'local', env: 'dev', flow: 'local', step: 'local', attempt: 0 },
+      },
     });
   });
 
@@ -97,7 +106,9 @@ describe('node host: state store', () => {
   });
 
   it('reading a missing key gives state.read.miss', async () => {
-    expect(await (await load({ state: memoryStore() })).invoke('recall', { key: 'absent' })).toMatchObject({ output: { ok: false, error: 'state.read.miss' } });
+    expect(await (await load({ state: memoryStore() })).invoke('recall', { key: 'absent' })).toMatchObject({
+      output: { ok: false, error: 'state.read.miss' },
+    });
   });
 
   it('a write the manifest does not grant gives state.write.denied', async () => {
@@ -113,15 +124,21 @@ describe('node host: state store', () => {
 
 describe('node host: secrets', () => {
   it('a declared secret supplied to the run is returned', async () => {
-    expect(await (await load({ secrets: { FIXTURE_TOKEN: 's3cret' } })).invoke('secret', { name: 'FIXTURE_TOKEN' })).toMatchObject({ output: { ok: true, value: 's3cret' } });
+    expect(await (await load({ secrets: { FIXTURE_TOKEN: 's3cret' } })).invoke('secret', { name: 'FIXTURE_TOKEN' })).toMatchObject({
+      output: { ok: true, value: 's3cret' },
+    });
   });
 
   it('a declared secret with no value reads as none (the edge rule)', async () => {
-    expect(await (await load({ secrets: {} })).invoke('secret', { name: 'FIXTURE_TOKEN' })).toMatchObject({ output: { ok: true, value: null } });
+    expect(await (await load({ secrets: {} })).invoke('secret', { name: 'FIXTURE_TOKEN' })).toMatchObject({
+      output: { ok: true, value: null },
+    });
   });
 
   it('a supplied secret the manifest does not declare is denied', async () => {
-    expect(await (await load({ secrets: { OTHER: 'x' } })).invoke('secret', { name: 'OTHER' })).toMatchObject({ output: { ok: false, error: 'denied' } });
+    expect(await (await load({ secrets: { OTHER: 'x' } })).invoke('secret', { name: 'OTHER' })).toMatchObject({
+      output: { ok: false, error: 'denied' },
+    });
   });
 
   it('without a manifest exactly the supplied secrets are granted', async () => {
@@ -131,7 +148,9 @@ describe('node host: secrets', () => {
   });
 
   it('a key with ".." is an invalid-key', async () => {
-    expect(await (await load({ grants: localGrants([]) })).invoke('secret', { name: '../etc' })).toMatchObject({ output: { ok: false, error: 'invalid-key' } });
+    expect(await (await load({ grants: localGrants([]) })).invoke('secret', { name: '../etc' })).toMatchObject({
+      output: { ok: false, error: 'invalid-key' },
+    });
   });
 });
 
@@ -146,7 +165,9 @@ describe('node host: malformed input', () => {
   });
 
   it('a truncated component is WasmInvalid and names the file', async () => {
-    const err = await loadComponentInNode(wasm.subarray(0, 4096), 'cut.wasm', { cacheDir: await mkdtemp(join(tmpdir(), 'gc-tp-')) }).catch((e: unknown) => e);
+    const err = await loadComponentInNode(wasm.subarray(0, 4096), 'cut.wasm', { cacheDir: await mkdtemp(join(tmpdir(), 'gc-tp-')) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(NodeHostError);
     expect(err).toMatchObject({ code: 'WasmInvalid' });
     expect((err as Error).message).toContain('cut.wasm');
@@ -159,10 +180,14 @@ describe('node host: malformed input', () => {
 
 describe('grantsFromManifest', () => {
   it('applies the edge rules: declared secret keys, state flags (delete implies write), http only with an allow-list', () => {
-    const g = grantsFromManifest({
-      capabilities: { host: { state: { read: true, delete: true }, secrets: { required: [{ key: 'A' }] }, http: { client: true } } },
-      secret_requirements: [{ key: 'B' }],
-    }, 'm.json', ['api.example.com']);
+    const g = grantsFromManifest(
+      {
+        capabilities: { host: { state: { read: true, delete: true }, secrets: { required: [{ key: 'A' }] }, http: { client: true } } },
+        secret_requirements: [{ key: 'B' }],
+      },
+      'm.json',
+      ['api.example.com'],
+    );
     expect(g.secrets).toEqual(['A', 'B']);
     expect(g.state).toEqual({ read: true, write: true, delete: true });
     expect(g.http?.allowHosts).toEqual(['api.example.com']);

@@ -45,7 +45,13 @@ export type { ComponentGrants };
 
 /** Grants for a local run without a manifest: state open, only the supplied secrets, no HTTP. */
 export function localGrants(secretKeys: string[]): ComponentGrants {
-  return { secrets: [...secretKeys].sort(), secretsWritable: false, state: { read: true, write: true, delete: true }, http: null, telemetry: true };
+  return {
+    secrets: [...secretKeys].sort(),
+    secretsWritable: false,
+    state: { read: true, write: true, delete: true },
+    http: null,
+    telemetry: true,
+  };
 }
 
 /** Grants from a parsed `component.manifest.json`, with the edge's rules (host-policy.ts). */
@@ -142,7 +148,13 @@ export interface DescribedComponent {
   version: string;
   summary?: string;
   capabilities: string[];
-  ops: { name: string; summary?: string; input: DescribedSchema; output: DescribedSchema; examples: { title: string; input: unknown; output: unknown }[] }[];
+  ops: {
+    name: string;
+    summary?: string;
+    input: DescribedSchema;
+    output: DescribedSchema;
+    examples: { title: string; input: unknown; output: unknown }[];
+  }[];
   schemas: { id: string; content_type: string; blake3_hash: string; version: string; uri?: string }[];
   setup?: unknown;
 }
@@ -168,7 +180,10 @@ export function checkComponentHeader(bytes: Uint8Array, where: string): void {
     throw new NodeHostError('WasmInvalid', `${where}: not a WebAssembly binary (missing \\0asm header)`);
   }
   if (bytes[6] === 0 && bytes[7] === 0) {
-    throw new NodeHostError('NotAComponent', `${where}: is a core WebAssembly module, not a component (build it for wasm32-wasip2 or with componentize-js)`);
+    throw new NodeHostError(
+      'NotAComponent',
+      `${where}: is a core WebAssembly module, not a component (build it for wasm32-wasip2 or with componentize-js)`,
+    );
   }
 }
 
@@ -176,7 +191,6 @@ interface TranspiledFiles {
   dir: string;
   imports: string[];
 }
-
 
 /** jco-transpiles `wasm` for Node (async instantiation, imports supplied at run time), cached by digest. */
 export async function transpileForNode(wasm: Uint8Array, where: string, cacheDir = DEFAULT_NODE_TRANSPILE_CACHE): Promise<TranspiledFiles> {
@@ -225,7 +239,13 @@ interface RawDescriptor {
   version: string;
   summary?: string;
   capabilities: string[];
-  ops: { name: string; summary?: string; input: RawIoSchema; output: RawIoSchema; examples: { title: string; inputCbor: Uint8Array; outputCbor: Uint8Array }[] }[];
+  ops: {
+    name: string;
+    summary?: string;
+    input: RawIoSchema;
+    output: RawIoSchema;
+    examples: { title: string; inputCbor: Uint8Array; outputCbor: Uint8Array }[];
+  }[];
   schemas: { id: string; contentType: string; blake3Hash: string; version: string; bytes?: Uint8Array; uri?: string }[];
   setup?: unknown;
 }
@@ -260,7 +280,11 @@ function decodeOrRaw(bytes: Uint8Array | undefined): unknown {
 function describeSchema(s: RawIoSchema): DescribedSchema {
   const key = s.schema.tag.replace(/-/g, '_');
   const val = s.schema.val instanceof Uint8Array ? decodeOrRaw(s.schema.val) : s.schema.val;
-  return { content_type: s.contentType, ...(s.schemaVersion !== undefined ? { schema_version: s.schemaVersion } : {}), schema: { [key]: val } };
+  return {
+    content_type: s.contentType,
+    ...(s.schemaVersion !== undefined ? { schema_version: s.schemaVersion } : {}),
+    schema: { [key]: val },
+  };
 }
 
 export function describedComponent(d: RawDescriptor): DescribedComponent {
@@ -277,7 +301,13 @@ export function describedComponent(d: RawDescriptor): DescribedComponent {
       output: describeSchema(o.output),
       examples: o.examples.map((e) => ({ title: e.title, input: decodeOrRaw(e.inputCbor), output: decodeOrRaw(e.outputCbor) })),
     })),
-    schemas: d.schemas.map((s) => ({ id: s.id, content_type: s.contentType, blake3_hash: s.blake3Hash, version: s.version, ...(s.uri !== undefined ? { uri: s.uri } : {}) })),
+    schemas: d.schemas.map((s) => ({
+      id: s.id,
+      content_type: s.contentType,
+      blake3_hash: s.blake3Hash,
+      version: s.version,
+      ...(s.uri !== undefined ? { uri: s.uri } : {}),
+    })),
     ...(d.setup !== undefined ? { setup: cborValueToJson(d.setup) } : {}),
   };
 }
@@ -567,7 +597,10 @@ export async function readWasmFile(path: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path));
   } catch (e) {
-    throw new NodeHostError('WasmUnreadable', `${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new NodeHostError(
+      'WasmUnreadable',
+      `${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
   }
 }
 

@@ -10,7 +10,16 @@ import type { HostProps } from './host-entrypoint.js';
 import { type ComponentGrants, grantsFor, type ManifestCapabilities, type TenantPolicy } from './host-policy.js';
 import { directMainOf } from './isolate/direct-plan.js';
 import { planIsDirect } from './isolate/plan-instantiate.js';
-import type { ArtifactPlanWire, ComponentSlot, DescribeReply, HostApi, InvokeReply, InvokeRequest, LogLineWire, NodeErrorWire } from './isolate/protocol.js';
+import type {
+  ArtifactPlanWire,
+  ComponentSlot,
+  DescribeReply,
+  HostApi,
+  InvokeReply,
+  InvokeRequest,
+  LogLineWire,
+  NodeErrorWire,
+} from './isolate/protocol.js';
 import { capCoreModuleMemory, coreModuleInterface, MemoryLimitError } from './wasm-fuel.js';
 
 export const DEFAULT_COMPONENT_CPU_MS = 50;
@@ -119,7 +128,9 @@ interface IsolateComponent {
  * of `component.manifest.json`; the smaller wins), else null.
  */
 export function memoryLimitPages(c: PackComponent, art: LoadedArtifacts): number | null {
-  const declared = [c.manifest?.resources?.memory_mb, c.manifest?.limits?.memory_mb].filter((mb): mb is number => typeof mb === 'number' && Number.isFinite(mb) && mb > 0);
+  const declared = [c.manifest?.resources?.memory_mb, c.manifest?.limits?.memory_mb].filter(
+    (mb): mb is number => typeof mb === 'number' && Number.isFinite(mb) && mb > 0,
+  );
   if (declared.length === 0) return null;
   const pages = Math.max(1, Math.floor(Math.min(...declared) * 16));
   return pages < art.descriptor.memoryCapMb * 16 ? pages : null;
@@ -129,7 +140,9 @@ export function memoryLimitPages(c: PackComponent, art: LoadedArtifacts): number
 export function directMainOfArtifacts(art: LoadedArtifacts): string | null {
   if (art.descriptor.dialect !== 'node@0.6.0') return null;
   try {
-    return directMainOf(Object.fromEntries(Object.entries(art.cores).map(([name, bytes]) => [name, coreModuleInterface(new Uint8Array(bytes))])));
+    return directMainOf(
+      Object.fromEntries(Object.entries(art.cores).map(([name, bytes]) => [name, coreModuleInterface(new Uint8Array(bytes))])),
+    );
   } catch {
     // A module this reader cannot parse still gets its chance through jco's glue.
     return null;
@@ -166,7 +179,10 @@ function plannedModules(plan: ArtifactPlanWire): string[] {
  * glue-free instantiation gets only its main core module (host imports only) or its core modules
  * and their instantiation plan.
  */
-export function packIsolateModules(components: IsolateComponent[], opts: { glue: boolean }): Record<string, string | { wasm: ArrayBuffer }> {
+export function packIsolateModules(
+  components: IsolateComponent[],
+  opts: { glue: boolean },
+): Record<string, string | { wasm: ArrayBuffer }> {
   const modules: Record<string, string | { wasm: ArrayBuffer }> = {};
   const lines = ["import { registerComponent, PackIsolate } from './runtime.js';"];
   /** Whether a component loaded from its plan or importing WASI through its glue is in the pack. */
@@ -184,7 +200,9 @@ export function packIsolateModules(components: IsolateComponent[], opts: { glue:
     let memoryError: string | undefined;
     if (limit !== null) {
       try {
-        cores = Object.fromEntries(coreNames.map((m) => [m, capCoreModuleMemory(new Uint8Array(art.cores[m]!), limit).buffer as ArrayBuffer]));
+        cores = Object.fromEntries(
+          coreNames.map((m) => [m, capCoreModuleMemory(new Uint8Array(art.cores[m]!), limit).buffer as ArrayBuffer]),
+        );
       } catch (err) {
         if (!(err instanceof MemoryLimitError)) throw err;
         // The component cannot start under its limit; the rest of the pack still loads.
@@ -192,7 +210,14 @@ export function packIsolateModules(components: IsolateComponent[], opts: { glue:
       }
     }
     if (memoryError !== undefined) {
-      const slot: ComponentSlot = { id: component.id, dialect: descriptor.dialect, imports: [], exportName: descriptor.exportName, filesystem: 'none', memoryError };
+      const slot: ComponentSlot = {
+        id: component.id,
+        dialect: descriptor.dialect,
+        imports: [],
+        exportName: descriptor.exportName,
+        filesystem: 'none',
+        memoryError,
+      };
       lines.push(`registerComponent(${JSON.stringify(slot)}, null, {});`);
       return;
     }
@@ -257,7 +282,10 @@ export class ComponentRunner {
           const art = await loadArtifacts(this.opts.bucket, component.sha256, { glue });
           if (art.glue === null && !glueFreeLoad(art)) art.glue = await loadGlue(this.opts.bucket, art.descriptor);
           knownDialects.set(component.sha256, art.descriptor.dialect);
-          knownNeedsHost.set(component.sha256, art.descriptor.imports.some((i) => i.startsWith('greentic:') && !i.startsWith('greentic:component/control')));
+          knownNeedsHost.set(
+            component.sha256,
+            art.descriptor.imports.some((i) => i.startsWith('greentic:') && !i.startsWith('greentic:component/control')),
+          );
           return { component, art };
         }),
       );
@@ -265,7 +293,9 @@ export class ComponentRunner {
         compatibilityDate: '2026-10-01',
         mainModule: 'main.js',
         modules: packIsolateModules(components, { glue }),
-        env: { ASSETS: Object.fromEntries(Object.entries(this.pack.assets ?? {}).map(([p, b]) => [`/assets/${p.replace(/^\/+/, '')}`, b])) },
+        env: {
+          ASSETS: Object.fromEntries(Object.entries(this.pack.assets ?? {}).map(([p, b]) => [`/assets/${p.replace(/^\/+/, '')}`, b])),
+        },
         globalOutbound: null,
         limits: { cpuMs: this.cpuMs },
       };
@@ -284,7 +314,14 @@ export class ComponentRunner {
   private hostFor(c: PackComponent): HostApi {
     let grants = this.grants.get(c.id);
     if (!grants) this.grants.set(c.id, (grants = grantsFor(c.manifest ?? {}, this.opts.tenantPolicy)));
-    return this.opts.host({ env: this.opts.env, tenant: this.opts.tenant, team: this.opts.team, pack: this.pack.packId, component: c.id, grants });
+    return this.opts.host({
+      env: this.opts.env,
+      tenant: this.opts.tenant,
+      team: this.opts.team,
+      pack: this.pack.packId,
+      component: c.id,
+      grants,
+    });
   }
 
   /** No-op RPC round trip to the pack isolate (the benchmark's floor). */
@@ -317,7 +354,9 @@ export class ComponentRunner {
     }
     const payload = call.input;
     const allow = c.manifest?.capabilities?.wasi?.env?.allow ?? [];
-    const environment = allow.filter((k) => this.opts.environment?.[k] !== undefined).map((k): [string, string] => [k, this.opts.environment![k]!]);
+    const environment = allow
+      .filter((k) => this.opts.environment?.[k] !== undefined)
+      .map((k): [string, string] => [k, this.opts.environment![k]!]);
     const attempt = call.attempt ?? 1;
     const traceId = call.traceId ?? crypto.randomUUID();
     const req: InvokeRequest = {
@@ -341,7 +380,10 @@ export class ComponentRunner {
       payloadCbor: encodeCanonicalCbor(payload, { allowFloats: true }),
       metadataCbor: call.metadata === undefined ? undefined : encodeCanonicalCbor(call.metadata, { allowFloats: true }),
       // Only the legacy JSON dialects read it; skip the work when the component is known to be CBOR.
-      payloadJson: knownDialects.get(c.sha256) === 'node@0.5.0' || knownDialects.get(c.sha256) === 'node@0.4.0' || !knownDialects.has(c.sha256) ? JSON.stringify(payload) : undefined,
+      payloadJson:
+        knownDialects.get(c.sha256) === 'node@0.5.0' || knownDialects.get(c.sha256) === 'node@0.4.0' || !knownDialects.has(c.sha256)
+          ? JSON.stringify(payload)
+          : undefined,
       environment,
       fuel: this.cpuMs * FUEL_PER_CPU_MS,
       glue: this.opts.forceGlue || undefined,
@@ -355,14 +397,29 @@ export class ComponentRunner {
       // The isolate itself failed (platform CPU/memory limit, crash): the next call loads a fresh one.
       const message = err instanceof Error ? err.message : String(err);
       const timeout = /cpu|time limit|exceeded/i.test(message);
-      return { ok: false, error: { code: timeout ? 'timeout' : 'isolate', message: `component ${c.id}: ${message}`, retryable: !timeout }, logs: [] };
+      return {
+        ok: false,
+        error: { code: timeout ? 'timeout' : 'isolate', message: `component ${c.id}: ${message}`, retryable: !timeout },
+        logs: [],
+      };
     }
     if (!reply.ok) return { ok: false, error: this.failure(reply.error), logs: reply.logs };
     try {
       const output = reply.outputJson !== undefined ? JSON.parse(reply.outputJson) : decodeOutput(reply.outputCbor, 'output-cbor');
-      return { ok: true, output, metadata: decodeOutput(reply.outputMetadataCbor, 'output-metadata-cbor') ?? undefined, logs: reply.logs, fuelUsed: reply.fuelUsed, via: reply.via };
+      return {
+        ok: true,
+        output,
+        metadata: decodeOutput(reply.outputMetadataCbor, 'output-metadata-cbor') ?? undefined,
+        logs: reply.logs,
+        fuelUsed: reply.fuelUsed,
+        via: reply.via,
+      };
     } catch (err) {
-      return { ok: false, error: { code: 'component.bad-output', message: `component ${c.id}: ${(err as Error).message}`, retryable: false }, logs: reply.logs };
+      return {
+        ok: false,
+        error: { code: 'component.bad-output', message: `component ${c.id}: ${(err as Error).message}`, retryable: false },
+        logs: reply.logs,
+      };
     }
   }
 

@@ -126,7 +126,9 @@ export function fixupShape(wasm: Uint8Array, slots: number): { funcs: string; ta
  * plan unchanged otherwise. `coreModules`: the component's embedded modules, in index order.
  */
 export function shortCircuitShim(plan: InstantiationPlan, coreModules: Uint8Array[]): InstantiationPlan {
-  const steps = plan.instances.map((inst, index) => ({ inst, index })).filter((x): x is { inst: Extract<PlanInstance, { kind: 'instantiate' }>; index: number } => x.inst.kind === 'instantiate');
+  const steps = plan.instances
+    .map((inst, index) => ({ inst, index }))
+    .filter((x): x is { inst: Extract<PlanInstance, { kind: 'instantiate' }>; index: number } => x.inst.kind === 'instantiate');
   for (const shim of steps) {
     if (shim.inst.args.length !== 0) continue;
     const slots = shimSlots(coreModules[shim.inst.module]!);
@@ -142,7 +144,10 @@ export function shortCircuitShim(plan: InstantiationPlan, coreModules: Uint8Arra
       const table = plan.instances[tableFrom];
       const tableOk =
         tableFrom === shim.index ||
-        (table?.kind === 'exports' && table.exports.length === 1 && table.exports[0]![1] === 'table' && plan.tables[table.exports[0]![2]]?.[0] === shim.index);
+        (table?.kind === 'exports' &&
+          table.exports.length === 1 &&
+          table.exports[0]![1] === 'table' &&
+          plan.tables[table.exports[0]![2]]?.[0] === shim.index);
       const slotFunc = new Map(bag.exports.filter(([, sort]) => sort === 'func').map(([name, , index]) => [name, index]));
       if (!tableOk || slotFunc.size !== slots || bag.exports.length !== slots) continue;
       return rewrite(plan, shim.index, fixup.index, slotFunc);
@@ -154,7 +159,8 @@ export function shortCircuitShim(plan: InstantiationPlan, coreModules: Uint8Arra
 function rewrite(plan: InstantiationPlan, shim: number, fixup: number, slotFunc: Map<string, number>): InstantiationPlan {
   // Nothing but aliases of its functions and its table (used by the fixup) may refer to the shim.
   if (plan.memories.some(([i]) => i === shim) || plan.globals.some(([i]) => i === shim)) return plan;
-  if (plan.instances.some((inst, i) => i !== fixup && inst.kind === 'instantiate' && inst.args.some(([, arg]) => arg === shim))) return plan;
+  if (plan.instances.some((inst, i) => i !== fixup && inst.kind === 'instantiate' && inst.args.some(([, arg]) => arg === shim)))
+    return plan;
   const shimTables = new Set(plan.tables.flatMap(([i], index) => (i === shim ? [index] : [])));
   const fromShim = (f: PlanFunc | undefined): boolean => f?.kind === 'export' && f.instance === shim;
   const funcs = plan.funcs.map((f): PlanFunc => {
@@ -165,7 +171,10 @@ function rewrite(plan: InstantiationPlan, shim: number, fixup: number, slotFunc:
   if (funcs.some(fromShim)) return plan;
   // A table of the shim may only reach the fixup (through the argument bag the fixup takes).
   const fixupArgs = new Set((plan.instances[fixup] as Extract<PlanInstance, { kind: 'instantiate' }>).args.map(([, arg]) => arg));
-  const strayTable = plan.instances.some((inst, i) => !fixupArgs.has(i) && inst.kind === 'exports' && inst.exports.some(([, sort, index]) => sort === 'table' && shimTables.has(index)));
+  const strayTable = plan.instances.some(
+    (inst, i) =>
+      !fixupArgs.has(i) && inst.kind === 'exports' && inst.exports.some(([, sort, index]) => sort === 'table' && shimTables.has(index)),
+  );
   if (strayTable) return plan;
   const empty: PlanInstance = { kind: 'exports', exports: [] };
   const instances = plan.instances.map((inst, i) => (i === shim || i === fixup ? empty : inst));

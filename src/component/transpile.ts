@@ -156,7 +156,10 @@ function checkComponentHeader(bytes: Uint8Array): void {
   }
   // Layer byte 1 = component; 0 = core module.
   if (bytes[6] !== 1) {
-    throw new ComponentError('component.malformed', 'a core WebAssembly module, not a component (build it with `jco new`/`wasm-tools component new`)');
+    throw new ComponentError(
+      'component.malformed',
+      'a core WebAssembly module, not a component (build it with `jco new`/`wasm-tools component new`)',
+    );
   }
 }
 
@@ -192,7 +195,10 @@ export async function transpileComponent(
   const sha256 = await sha256Hex(bytes);
   const reply = await generator.generate(bytes, bindgenOptions());
   if (!reply.ok || !reply.files) {
-    throw new ComponentError('component.transpile-failed', `jco could not transpile component ${sha256.slice(0, 12)}: ${reply.error ?? 'unknown error'}`);
+    throw new ComponentError(
+      'component.transpile-failed',
+      `jco could not transpile component ${sha256.slice(0, 12)}: ${reply.error ?? 'unknown error'}`,
+    );
   }
   const exports = reply.exports ?? [];
   const { dialect, exportName } = detectDialect(exports);

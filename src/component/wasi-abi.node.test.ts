@@ -17,7 +17,13 @@ function setup(assets: Map<string, Uint8Array> | null = null) {
   const logs: LogLine[] = [];
   const impls = wasiImports(() => ({ environment: [['LANG', 'en']], logs }), { assets });
   let calls = 0;
-  const fn = (name: string) => wasiLowering(name, impls, () => mem, () => calls++);
+  const fn = (name: string) =>
+    wasiLowering(
+      name,
+      impls,
+      () => mem,
+      () => calls++,
+    );
   return { mem, logs, fn, dv: () => new DataView(memory.buffer), calls: () => calls };
 }
 

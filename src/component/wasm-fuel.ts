@@ -134,7 +134,7 @@ function instruction(r: Reader, op: number): boolean {
     blockType(r);
     return true;
   }
-  if (op === 0x02 || op === 0x04 || op === 0x06) return blockType(r), false;
+  if (op === 0x02 || op === 0x04 || op === 0x06) return (blockType(r), false);
   if (op === 0x1f) {
     blockType(r);
     const n = r.u32();
@@ -150,39 +150,39 @@ function instruction(r: Reader, op: number): boolean {
     for (let i = 0; i <= n; i++) r.u32();
     return false;
   }
-  if (op === 0x11 || op === 0x13) return r.u32(), r.u32(), false;
-  if ([0x07, 0x08, 0x09, 0x0c, 0x0d, 0x10, 0x12, 0x14, 0x15, 0x18, 0xd2, 0xd5, 0xd6].includes(op)) return r.u32(), false;
-  if (op >= 0x20 && op <= 0x26) return r.u32(), false;
-  if (op >= 0x28 && op <= 0x3e) return memarg(r), false;
-  if (op === 0x3f || op === 0x40) return r.u32(), false;
-  if (op === 0x41 || op === 0x42) return r.sleb(), false;
-  if (op === 0x43) return r.skip(4), false;
-  if (op === 0x44) return r.skip(8), false;
+  if (op === 0x11 || op === 0x13) return (r.u32(), r.u32(), false);
+  if ([0x07, 0x08, 0x09, 0x0c, 0x0d, 0x10, 0x12, 0x14, 0x15, 0x18, 0xd2, 0xd5, 0xd6].includes(op)) return (r.u32(), false);
+  if (op >= 0x20 && op <= 0x26) return (r.u32(), false);
+  if (op >= 0x28 && op <= 0x3e) return (memarg(r), false);
+  if (op === 0x3f || op === 0x40) return (r.u32(), false);
+  if (op === 0x41 || op === 0x42) return (r.sleb(), false);
+  if (op === 0x43) return (r.skip(4), false);
+  if (op === 0x44) return (r.skip(8), false);
   if (op === 0x1c) {
     const n = r.u32();
     for (let i = 0; i < n; i++) valType(r);
     return false;
   }
-  if (op === 0xd0) return r.sleb(), false;
+  if (op === 0xd0) return (r.sleb(), false);
   if (op === 0xfc) {
     const sub = r.u32();
     if (sub <= 7) return false;
-    if (sub === 8 || sub === 10 || sub === 12 || sub === 14) return r.u32(), r.u32(), false;
-    if (sub <= 17) return r.u32(), false;
+    if (sub === 8 || sub === 10 || sub === 12 || sub === 14) return (r.u32(), r.u32(), false);
+    if (sub <= 17) return (r.u32(), false);
     throw new WasmRewriteError(`unsupported 0xfc ${sub} instruction`);
   }
   if (op === 0xfd) {
     const sub = r.u32();
-    if (sub <= 11 || sub === 92 || sub === 93) return memarg(r), false;
-    if (sub === 12 || sub === 13) return r.skip(16), false;
-    if (sub >= 21 && sub <= 34) return r.skip(1), false;
-    if (sub >= 84 && sub <= 91) return memarg(r), r.skip(1), false;
+    if (sub <= 11 || sub === 92 || sub === 93) return (memarg(r), false);
+    if (sub === 12 || sub === 13) return (r.skip(16), false);
+    if (sub >= 21 && sub <= 34) return (r.skip(1), false);
+    if (sub >= 84 && sub <= 91) return (memarg(r), r.skip(1), false);
     return false;
   }
   if (op === 0xfe) {
     const sub = r.u32();
-    if (sub === 3) return r.skip(1), false;
-    return memarg(r), false;
+    if (sub === 3) return (r.skip(1), false);
+    return (memarg(r), false);
   }
   if ((op >= 0x45 && op <= 0xc4) || [0x00, 0x01, 0x05, 0x0a, 0x0b, 0x0f, 0x19, 0x1a, 0x1b, 0xd1, 0xd3, 0xd4].includes(op)) return false;
   throw new WasmRewriteError(`unsupported opcode 0x${op.toString(16)} at byte ${r.pos - 1}`);

@@ -51,13 +51,23 @@ describe('wit/ packages', () => {
     const node = files['interfaces/greentic-component-node.d.ts'] ?? '';
     expect(node).toContain('export function describe(): ComponentDescriptor;');
     expect(node).toContain('export function invoke(op: string, envelope: InvocationEnvelope): InvocationResult;');
-    for (const field of ['ctx: TenantCtx', 'flowId: FlowId', 'stepId: StepId', 'componentId: ComponentId', 'attempt: number', 'payloadCbor: Uint8Array', 'metadataCbor?: Uint8Array']) {
+    for (const field of [
+      'ctx: TenantCtx',
+      'flowId: FlowId',
+      'stepId: StepId',
+      'componentId: ComponentId',
+      'attempt: number',
+      'payloadCbor: Uint8Array',
+      'metadataCbor?: Uint8Array',
+    ]) {
       expect(node).toContain(field);
     }
   });
 
   it('an unknown world is reported with code WitInvalid', async () => {
-    await expect(generateGuestTypes(await allPackagesText(), 'greentic:component/nope@0.6.0')).rejects.toMatchObject({ code: 'WitInvalid' });
+    await expect(generateGuestTypes(await allPackagesText(), 'greentic:component/nope@0.6.0')).rejects.toMatchObject({
+      code: 'WitInvalid',
+    });
   });
 
   it('the template ships guest types generated from the current WIT', async () => {

@@ -61,7 +61,10 @@ export async function handleEgressBatch(batch: MessageBatch<unknown>, env: Env, 
       }
       const sender = senders[parsed.data.envelope.channel];
       if (sender === undefined) {
-        logEvent('error', 'egress.no_sender', { 'messaging.destination': parsed.data.subject, 'greentic.provider': parsed.data.envelope.channel });
+        logEvent('error', 'egress.no_sender', {
+          'messaging.destination': parsed.data.subject,
+          'greentic.provider': parsed.data.envelope.channel,
+        });
         message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
         return;
       }
@@ -69,7 +72,10 @@ export async function handleEgressBatch(batch: MessageBatch<unknown>, env: Env, 
         await sender.send(parsed.data, env);
         message.ack();
       } catch (err) {
-        const delay = err instanceof EgressSendError && err.retryAfterSeconds !== undefined ? err.retryAfterSeconds : retryDelaySeconds(message.attempts);
+        const delay =
+          err instanceof EgressSendError && err.retryAfterSeconds !== undefined
+            ? err.retryAfterSeconds
+            : retryDelaySeconds(message.attempts);
         logEvent('warn', 'egress.send_failed', {
           'messaging.destination': parsed.data.subject,
           'messaging.message.id': parsed.data.idempotency_key,

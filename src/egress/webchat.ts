@@ -93,7 +93,8 @@ function conversationOf(envelope: ChannelMessageEnvelope): string {
 export const webchatEgressSender: EgressSender = {
   async send(message: EgressMessage, env: Env): Promise<void> {
     const envelope = message.envelope;
-    if (envelope.channel !== WEBCHAT_CHANNEL) throw new EgressSendError('WrongChannel', `the webchat sender got a "${envelope.channel}" reply`, false);
+    if (envelope.channel !== WEBCHAT_CHANNEL)
+      throw new EgressSendError('WrongChannel', `the webchat sender got a "${envelope.channel}" reply`, false);
     const stub = conversationStub(env, envelope.tenant.tenant, conversationOf(envelope));
     const bot = { id: DEFAULT_BOT.id, name: env.WEBCHAT_BOT_NAME ?? DEFAULT_BOT.name };
     await stub.appendBotActivity(message.idempotency_key, replyActivity(message, bot));

@@ -80,7 +80,13 @@ nodes:
 `),
     );
     const routing = prepared.nodes.get('a')?.routing;
-    expect(routing).toMatchObject({ t: 'custom', hasCondition: true, hasErrorRoute: true, successPort: 'on_submit', failurePort: 'on_timeout' });
+    expect(routing).toMatchObject({
+      t: 'custom',
+      hasCondition: true,
+      hasErrorRoute: true,
+      successPort: 'on_submit',
+      failurePort: 'on_timeout',
+    });
     expect(prepared.nodes.get('a')?.needsRender).toBe(true);
   });
 

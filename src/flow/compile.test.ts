@@ -173,7 +173,8 @@ describe('compileFlow: mappings and telemetry', () => {
   });
 
   it('out_map or output becomes the output mapping; absent means {}', () => {
-    const src = 'id: demo\ntype: messaging\nnodes:\n  a:\n    run: {}\n    out_map: { r: x }\n  b:\n    run: {}\n    output: { s: y }\n  c:\n    run: {}\n';
+    const src =
+      'id: demo\ntype: messaging\nnodes:\n  a:\n    run: {}\n    out_map: { r: x }\n  b:\n    run: {}\n    output: { s: y }\n  c:\n    run: {}\n';
     const flow = compile(src);
     expect(flow.nodes.a?.output).toEqual({ mapping: { r: 'x' } });
     expect(flow.nodes.b?.output).toEqual({ mapping: { s: 'y' } });
@@ -236,7 +237,8 @@ describe('compileFlow: flow level', () => {
   });
 
   it('authored entrypoints are kept (sorted) and an authored default wins over start', () => {
-    const src = 'id: d\ntype: job\nstart: x\nentrypoints: { telegram: y, default: y, "http:/a": x }\nnodes:\n  x: { run: {} }\n  y: { run: {} }\n';
+    const src =
+      'id: d\ntype: job\nstart: x\nentrypoints: { telegram: y, default: y, "http:/a": x }\nnodes:\n  x: { run: {} }\n  y: { run: {} }\n';
     const entrypoints = compile(src).entrypoints;
     expect(entrypoints).toEqual({ default: 'y', 'http:/a': 'x', telegram: 'y' });
     expect(Object.keys(entrypoints)).toEqual(['default', 'http:/a', 'telegram']);
@@ -247,7 +249,8 @@ describe('compileFlow: flow level', () => {
   });
 
   it('metadata carries title, description, sorted unique tags and parameters as extra', () => {
-    const src = 'id: d\ntype: job\ntitle: T\ndescription: D\ntags: [zeta, alpha, zeta]\nparameters: { vars_init: { n: { default: 1 } } }\nmeta: { greentic: {} }\nnodes:\n  x: { run: {} }\n';
+    const src =
+      'id: d\ntype: job\ntitle: T\ndescription: D\ntags: [zeta, alpha, zeta]\nparameters: { vars_init: { n: { default: 1 } } }\nmeta: { greentic: {} }\nnodes:\n  x: { run: {} }\n';
     expect(compile(src).metadata).toEqual({
       title: 'T',
       description: 'D',
@@ -308,7 +311,8 @@ describe('compileFlow: resolve summary (greentic-pack build)', () => {
   });
 
   it('builtin nodes need no summary entry', () => {
-    const src = 'id: d\ntype: messaging\nnodes:\n  a: { emit.response: { text: hi } }\n  b: { mcp: { server: s, tool: t } }\n  c: { session.wait: {} }\n';
+    const src =
+      'id: d\ntype: messaging\nnodes:\n  a: { emit.response: { text: hi } }\n  b: { mcp: { server: s, tool: t } }\n  c: { session.wait: {} }\n';
     const flow = compile(src, summary({}));
     expect(flow.nodes.a?.component).toEqual({ id: 'component.exec', operation: 'emit.response' });
     expect(flow.nodes.b?.component).toEqual({ id: 'mcp' });

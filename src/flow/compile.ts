@@ -5,14 +5,7 @@
  */
 import type { Diagnostic } from './errors.js';
 import { dottedPath, escapePointerSegment } from './errors.js';
-import {
-  COMPONENT_EXEC,
-  isBuiltinNode,
-  isCompileBuiltinOp,
-  isGreenticId,
-  MCP_OP,
-  RESERVED_NODE_KEYS,
-} from './identifiers.js';
+import { COMPONENT_EXEC, isBuiltinNode, isCompileBuiltinOp, isGreenticId, MCP_OP, RESERVED_NODE_KEYS } from './identifiers.js';
 import type { FlowDoc } from './loader.js';
 import type { CompiledNode, Flow, FlowKind, JsonObject, JsonValue, Routing, Telemetry } from './model.js';
 import { legacyRouteSchema, routeSchema, type RouteDoc } from './schema.js';
@@ -303,12 +296,7 @@ export function compileFlow(doc: FlowDoc, opts: CompileOptions = {}): CompileRes
   return { flow, diagnostics: sink.diagnostics };
 }
 
-function compileNode(
-  nodeId: string,
-  raw: JsonObject,
-  legacy: boolean,
-  sink: DiagnosticSink,
-): Omit<CompiledNode, 'routing'> | undefined {
+function compileNode(nodeId: string, raw: JsonObject, legacy: boolean, sink: DiagnosticSink): Omit<CompiledNode, 'routing'> | undefined {
   let opKey: string | undefined;
   let payload: JsonValue | undefined;
   let opSibling: string | undefined;
@@ -403,7 +391,12 @@ function applyResolveSummary(nodes: Record<string, CompiledNode>, summary: Resol
     const entry = Object.hasOwn(summary.nodes, nodeId) ? summary.nodes[nodeId] : undefined;
     if (isBuiltinNode(node)) continue;
     if (!entry) {
-      sink.error('ResolveSummary', pointer, `node "${nodeId}" has no entry in the resolve summary (run the resolve step for this flow)`, 'key');
+      sink.error(
+        'ResolveSummary',
+        pointer,
+        `node "${nodeId}" has no entry in the resolve summary (run the resolve step for this flow)`,
+        'key',
+      );
       continue;
     }
     if (node.component.id === '' || node.component.id === COMPONENT_EXEC) {

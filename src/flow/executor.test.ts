@@ -49,7 +49,14 @@ function scriptedInvoker(script: Record<string, (input: JsonValue, call: number)
       const handler = script[`${target.id}.${operation}`];
       if (handler === undefined) return { ok: false, error: { code: 'not_found', message: `${target.id}.${operation}`, retryable: false } };
       const result = handler(input, calls.length);
-      if (typeof result === 'object' && result !== null && !Array.isArray(result) && (result.ok === true || result.ok === false) && ('output' in result || 'error' in result) && Object.keys(result).length === 2) {
+      if (
+        typeof result === 'object' &&
+        result !== null &&
+        !Array.isArray(result) &&
+        (result.ok === true || result.ok === false) &&
+        ('output' in result || 'error' in result) &&
+        Object.keys(result).length === 2
+      ) {
         return result as InvokeResult;
       }
       return { ok: true, output: result as JsonValue };
@@ -481,7 +488,11 @@ nodes:
     expect(first.snapshot.next_node).toBe('form');
     expect(first.output).toEqual({ rendered: 'form' });
 
-    const submit = { text: '', metadata: { action: 'submit', summary: 'Printer on fire', priority: 'high', channel_token: 'secret' }, id: 'act-1' };
+    const submit = {
+      text: '',
+      metadata: { action: 'submit', summary: 'Printer on fire', priority: 'high', channel_token: 'secret' },
+      id: 'act-1',
+    };
     const second = waiting(await executor.resume(JSON.parse(JSON.stringify(first.snapshot)) as FlowSnapshot, submit, { flow }));
     expect(second.nodeOutputs.form?.payload).toEqual({ rendered: 'form', answers: { summary: 'Printer on fire', priority: 'high' } });
     // `confirm` routes on the same action text, but the action was consumed: it parks.
@@ -647,7 +658,9 @@ nodes:
   intro: { emit.response: { text: intro }, routing: [ { to: invoice } ] }
   invoice: { emit.response: { text: "invoice {{state.input.n}} {{prev.n}}" }, routing: out }
 `);
-    const { invoker } = scriptedInvoker({ 'router.pick': () => ({ greentic_control: { v: 1, action: 'jump', flow: 'billing', node: 'invoice', payload: { n: 9 } } }) });
+    const { invoker } = scriptedInvoker({
+      'router.pick': () => ({ greentic_control: { v: 1, action: 'jump', flow: 'billing', node: 'invoice', payload: { n: 9 } } }),
+    });
     const resolver = { getFlow: (id: string) => (id === 'billing' ? billing : undefined) };
     expect(done(await new FlowExecutor({ invoker, resolver }).run(main, {})).output).toEqual([{ text: 'invoice 9 9' }]);
   });
@@ -690,7 +703,9 @@ nodes:
     routing: [ { to: say } ]
   say: { emit.response: { text: "{{node.lookup.issue.title}}" }, routing: out }
 `);
-    const { invoker, calls } = scriptedInvoker({ 'github.get_issue': (input) => ({ title: `issue ${(input as { number: number }).number}` }) });
+    const { invoker, calls } = scriptedInvoker({
+      'github.get_issue': (input) => ({ title: `issue ${(input as { number: number }).number}` }),
+    });
     const result = done(await new FlowExecutor({ invoker }).run(mcp, { n: 12 }));
     expect(calls[0]).toEqual({ target: { kind: 'mcp', id: 'github' }, operation: 'get_issue', input: { number: 12 } });
     expect(result.output).toEqual([{ text: 'issue 12' }]);
@@ -767,10 +782,17 @@ nodes:
     const invoker: ComponentInvoker = {
       invoke() {
         calls++;
-        return calls < 3 ? { ok: false, error: { code: 'E_UPSTREAM', message: 'service unavailable' } } : { ok: true, output: { ok: true, n: calls } };
+        return calls < 3
+          ? { ok: false, error: { code: 'E_UPSTREAM', message: 'service unavailable' } }
+          : { ok: true, output: { ok: true, n: calls } };
       },
     };
-    const executor = new FlowExecutor({ invoker, retry: { maxAttempts: 4, baseDelayMs: 100 }, sleep: async (ms) => void sleeps.push(ms), random: () => 0 });
+    const executor = new FlowExecutor({
+      invoker,
+      retry: { maxAttempts: 4, baseDelayMs: 100 },
+      sleep: async (ms) => void sleeps.push(ms),
+      random: () => 0,
+    });
     const result = done(await executor.run(flow, {}));
     expect(result.attempts).toBe(3);
     expect(result.output).toEqual({ ok: true, n: 3 });
@@ -780,7 +802,12 @@ nodes:
   it('gives up after maxAttempts and rethrows the last error for non-messaging flows', async () => {
     const sleeps: number[] = [];
     const invoker: ComponentInvoker = { invoke: () => ({ ok: false, error: { code: 'E', message: 'request timeout' } }) };
-    const executor = new FlowExecutor({ invoker, retry: { maxAttempts: 3, baseDelayMs: 10 }, sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 });
+    const executor = new FlowExecutor({
+      invoker,
+      retry: { maxAttempts: 3, baseDelayMs: 10 },
+      sleep: async (ms) => void sleeps.push(ms),
+      random: () => 0.5,
+    });
     const err = await failure(executor.run(flow, {}));
     expect(err.message).toContain('request timeout');
     // base is raised to 50 ms; jitter adds up to one base.

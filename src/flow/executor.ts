@@ -25,13 +25,7 @@ import {
   parseSnapshot,
 } from './execution-state.js';
 import type { Flow, JsonObject, JsonValue } from './model.js';
-import {
-  assembleOutput,
-  DEFAULT_FAILURE_TEXT,
-  type FirstFailure,
-  messagingFailureOutput,
-  withFailureMetadata,
-} from './output.js';
+import { assembleOutput, DEFAULT_FAILURE_TEXT, type FirstFailure, messagingFailureOutput, withFailureMetadata } from './output.js';
 import { nowView, renderValue, type TemplateContext, TemplateError } from './template.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -59,12 +53,7 @@ export interface InvocationContext {
 export type InvokeResult = { ok: true; output: JsonValue } | { ok: false; error: NodeError };
 
 export interface ComponentInvoker {
-  invoke(
-    target: ComponentTarget,
-    operation: string,
-    input: JsonValue,
-    ctx: InvocationContext,
-  ): InvokeResult | Promise<InvokeResult>;
+  invoke(target: ComponentTarget, operation: string, input: JsonValue, ctx: InvocationContext): InvokeResult | Promise<InvokeResult>;
 }
 
 /** Keys are bare `state.get`/`state.set` keys: the caller scopes the store by env/tenant/team/pack. */
@@ -196,9 +185,7 @@ type Step =
 
 type Route = { t: 'end' } | { t: 'next'; to: string } | { t: 'pause' };
 
-type WalkEnd =
-  | { kind: 'end' }
-  | { kind: 'pause'; nextNode: string; reason: string; awaitingSubmit: boolean; output: JsonValue };
+type WalkEnd = { kind: 'end' } | { kind: 'pause'; nextNode: string; reason: string; awaitingSubmit: boolean; output: JsonValue };
 
 interface Turn {
   steps: number;
@@ -431,7 +418,8 @@ export class FlowExecutor {
       });
     }
     const flowId = snap.next_flow ?? snap.flow_id;
-    const flow = options.flow !== undefined && options.flow.id === flowId ? options.flow : await this.resolveFlow(flowId, undefined, snap.flow_id);
+    const flow =
+      options.flow !== undefined && options.flow.id === flowId ? options.flow : await this.resolveFlow(flowId, undefined, snap.flow_id);
     try {
       return await this.resumeAttempt(flow, snap, input);
     } catch (err) {
@@ -679,7 +667,13 @@ export class FlowExecutor {
             retryable: false,
           });
         }
-        return { kind: 'pause', nextNode: next.to, reason: step.reason, awaitingSubmit: false, output: assembleOutput(frame.state.egress, undefined) };
+        return {
+          kind: 'pause',
+          nextNode: next.to,
+          reason: step.reason,
+          awaitingSubmit: false,
+          output: assembleOutput(frame.state.egress, undefined),
+        };
       }
 
       const next = this.route(frame, pnode, output, step.outcome);
@@ -925,7 +919,8 @@ export class FlowExecutor {
 
   private async stateGet(payload: JsonValue): Promise<Step> {
     const key = isJsonObject(payload) ? str(payload.key) : undefined;
-    if (key === undefined) return { out: 'error', error: nodeError('invalid_node_input', 'state.get needs a non-empty string "key"', false) };
+    if (key === undefined)
+      return { out: 'error', error: nodeError('invalid_node_input', 'state.get needs a non-empty string "key"', false) };
     const pending = this.store.get(key);
     const value = pending instanceof Promise ? await pending : pending;
     return { out: 'ok', payload: { key, value: value ?? null, found: value !== undefined } };
@@ -946,15 +941,19 @@ export class FlowExecutor {
     const mapping = pnode.mapping;
     if (!isJsonObject(mapping)) return { out: 'error', error: nodeError('invalid_node_input', 'var.set needs {name, value}', false) };
     const rawName = mapping.name;
-    const name = str(typeof rawName === 'string' && rawName.includes('{{') ? renderValue(rawName, frame.ctx, frame.turn.warnings) : rawName);
-    if (name === undefined) return { out: 'error', error: nodeError('invalid_node_input', 'var.set needs a non-empty string "name"', false) };
+    const name = str(
+      typeof rawName === 'string' && rawName.includes('{{') ? renderValue(rawName, frame.ctx, frame.turn.warnings) : rawName,
+    );
+    if (name === undefined)
+      return { out: 'error', error: nodeError('invalid_node_input', 'var.set needs a non-empty string "name"', false) };
     const value = this.renderPointerAllowed(frame, mapping.value ?? null, frame.ctx);
     frame.state.vars[name] = value;
     return { out: 'ok', payload: { ok: true } };
   }
 
   private flowGoto(frame: Frame, payload: JsonValue): Step {
-    if (!isJsonObject(payload)) return { out: 'error', error: nodeError('invalid_node_input', 'flow.goto needs {flow_id | flow, node?, input?}', false) };
+    if (!isJsonObject(payload))
+      return { out: 'error', error: nodeError('invalid_node_input', 'flow.goto needs {flow_id | flow, node?, input?}', false) };
     const target = str(payload.flow_id) ?? str(payload.flow);
     if (target === undefined) return { out: 'error', error: nodeError('invalid_node_input', 'flow.goto needs "flow_id" or "flow"', false) };
     const step: Step = { out: 'jump', payload, flow: target };
@@ -966,7 +965,8 @@ export class FlowExecutor {
   }
 
   private async flowCall(frame: Frame, pnode: PreparedNode, payload: JsonValue): Promise<Step> {
-    if (!isJsonObject(payload)) return { out: 'error', error: nodeError('invalid_node_input', 'flow.call needs {flow_id | flow, input?}', false) };
+    if (!isJsonObject(payload))
+      return { out: 'error', error: nodeError('invalid_node_input', 'flow.call needs {flow_id | flow, input?}', false) };
     const target = str(payload.flow_id) ?? str(payload.flow);
     if (target === undefined) return { out: 'error', error: nodeError('invalid_node_input', 'flow.call needs "flow_id" or "flow"', false) };
     const caller = frame.flow.flow;
@@ -1013,7 +1013,13 @@ export class FlowExecutor {
     };
   }
 
-  private async callInvoker(frame: Frame, pnode: PreparedNode, target: ComponentTarget, operation: string, input: JsonValue): Promise<Step> {
+  private async callInvoker(
+    frame: Frame,
+    pnode: PreparedNode,
+    target: ComponentTarget,
+    operation: string,
+    input: JsonValue,
+  ): Promise<Step> {
     if (this.invoker === undefined) {
       return {
         out: 'error',
@@ -1043,7 +1049,10 @@ export class FlowExecutor {
     if (pnode.kind === 'exec') {
       componentId = str(obj?.component) ?? str(obj?.component_ref);
       if (componentId === undefined) {
-        return { out: 'error', error: nodeError('invalid_node_input', 'component.exec needs "component" (or "component_ref") in its payload', false) };
+        return {
+          out: 'error',
+          error: nodeError('invalid_node_input', 'component.exec needs "component" (or "component_ref") in its payload', false),
+        };
       }
     } else {
       componentId = pnode.node.component.id;
@@ -1061,7 +1070,14 @@ export class FlowExecutor {
       }
     }
     if (operation === undefined) {
-      return { out: 'error', error: nodeError('missing_operation', `component "${componentId}" has no operation (node operation, payload "operation"/"op")`, false) };
+      return {
+        out: 'error',
+        error: nodeError(
+          'missing_operation',
+          `component "${componentId}" has no operation (node operation, payload "operation"/"op")`,
+          false,
+        ),
+      };
     }
     let input: JsonValue = payload;
     const target: ComponentTarget = { kind: 'component', id: componentId };
@@ -1100,11 +1116,15 @@ export class FlowExecutor {
     const mapping = isJsonObject(pnode.mapping) ? pnode.mapping : EMPTY;
     const { in_map: inMap, out_map: outMap, ...rest } = mapping;
     const obj = renderValue(rest, frame.ctx, frame.turn.warnings);
-    if (!isJsonObject(obj)) return { out: 'error', error: nodeError('invalid_node_input', 'provider.invoke needs an object payload', false) };
+    if (!isJsonObject(obj))
+      return { out: 'error', error: nodeError('invalid_node_input', 'provider.invoke needs an object payload', false) };
     const operation = str(obj.op) ?? str(obj.operation);
     const providerId = str(obj.provider_id) ?? str(obj.provider_type);
     if (operation === undefined || providerId === undefined) {
-      return { out: 'error', error: nodeError('invalid_node_input', 'provider.invoke needs "op" (or "operation") and "provider_id" or "provider_type"', false) };
+      return {
+        out: 'error',
+        error: nodeError('invalid_node_input', 'provider.invoke needs "op" (or "operation") and "provider_id" or "provider_type"', false),
+      };
     }
     let input: JsonValue = obj.input ?? {};
     if (inMap !== undefined) {

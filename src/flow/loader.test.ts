@@ -114,9 +114,7 @@ describe('loadFlow: node shape', () => {
   });
 
   it('a node with two operation keys is NodeComponentShape', () => {
-    expect(errors(flow('  a:\n    emit.log: {}\n    emit.response: {}\n')).map((d) => d.code)).toEqual([
-      'NodeComponentShape',
-    ]);
+    expect(errors(flow('  a:\n    emit.log: {}\n    emit.response: {}\n')).map((d) => d.code)).toEqual(['NodeComponentShape']);
   });
 
   it('component.exec may sit next to one more key (legacy exec shape)', () => {
@@ -124,9 +122,7 @@ describe('loadFlow: node shape', () => {
   });
 
   it('component.exec next to two more keys is NodeComponentShape', () => {
-    expect(errors(flow('  a:\n    component.exec: {}\n    x: 1\n    y: 2\n')).map((d) => d.code)).toEqual([
-      'NodeComponentShape',
-    ]);
+    expect(errors(flow('  a:\n    component.exec: {}\n    x: 1\n    y: 2\n')).map((d) => d.code)).toEqual(['NodeComponentShape']);
   });
 
   it('schema_version 1 flows are exempt from the one-operation-key rule', () => {
@@ -202,9 +198,7 @@ describe('loadFlow: routing', () => {
   });
 
   it('route fields of the wrong type are Routing errors', () => {
-    expect(errors(flow('  a:\n    run: {}\n    routing: [ { out: "yes" } ]\n')).map((d) => d.pointer)).toEqual([
-      '/nodes/a/routing/0/out',
-    ]);
+    expect(errors(flow('  a:\n    run: {}\n    routing: [ { out: "yes" } ]\n')).map((d) => d.pointer)).toEqual(['/nodes/a/routing/0/out']);
   });
 
   it('a route to an unknown node is MissingNode pointing at the target', () => {
@@ -252,9 +246,7 @@ describe('loadFlow: entry points', () => {
   it('an entrypoint naming no node is a warning, not an error', () => {
     const result = loadFlow('id: demo\ntype: messaging\nentrypoints: { telegram: nope }\nnodes:\n  a:\n    run: {}\n');
     expect(result.doc).toBeDefined();
-    expect(result.diagnostics.map((d) => [d.severity, d.code, d.pointer])).toEqual([
-      ['warning', 'MissingNode', '/entrypoints/telegram'],
-    ]);
+    expect(result.diagnostics.map((d) => [d.severity, d.code, d.pointer])).toEqual([['warning', 'MissingNode', '/entrypoints/telegram']]);
   });
 });
 

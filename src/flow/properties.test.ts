@@ -20,11 +20,7 @@ const validFlowArb = fc
       fc.constant({ out: true }),
       fc.constant({ reply: true }),
     );
-    const routingArb = fc.oneof(
-      fc.constant(undefined),
-      fc.constantFrom('out', 'reply'),
-      fc.array(routeArb, { maxLength: 4 }),
-    );
+    const routingArb = fc.oneof(fc.constant(undefined), fc.constantFrom('out', 'reply'), fc.array(routeArb, { maxLength: 4 }));
     const nodeArb = fc.record(
       {
         op: fc.constantFrom(...OP_KEYS),

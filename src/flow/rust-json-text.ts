@@ -55,7 +55,8 @@ export function rustJsonText(value: JsonValue): string {
  * `str::trim` in Rust strips Unicode White_Space, which differs from JavaScript's `trim` (JS also
  * strips U+FEFF, Rust also strips U+0085).
  */
-const RUST_TRIM = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+const RUST_TRIM =
+  /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
 
 export function rustTrim(text: string): string {
   return text.replace(RUST_TRIM, '');

@@ -1,14 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonValue } from './model.js';
-import {
-  TEMPLATE_LIMITS,
-  TemplateError,
-  nowView,
-  renderString,
-  renderValue,
-  type TemplateContext,
-} from './template.js';
+import { TEMPLATE_LIMITS, TemplateError, nowView, renderString, renderValue, type TemplateContext } from './template.js';
 
 function context(overrides: Partial<TemplateContext> = {}): TemplateContext {
   const entry: JsonValue = {
@@ -165,9 +158,7 @@ describe('Handlebars blocks and helpers', () => {
   it('../ reaches the enclosing scope inside #each and #with', () => {
     expect(render('{{#each prev.items}}{{../vars.lang}}{{n}} {{/each}}')).toBe('en1 en2 en3 ');
     expect(render('{{#with entry.profile}}{{name}}/{{../vars.lang}}{{/with}}')).toBe('Ann/en');
-    expect(render('{{#each prev.items}}{{#each ../entry.profile.tags}}{{../n}}{{this}} {{/each}}{{/each}}')).toBe(
-      '1x 1y 2x 2y 3x 3y ',
-    );
+    expect(render('{{#each prev.items}}{{#each ../entry.profile.tags}}{{../n}}{{this}} {{/each}}{{/each}}')).toBe('1x 1y 2x 2y 3x 3y ');
   });
 
   it('#if and #unless follow handlebars-rs truthiness', () => {
@@ -298,7 +289,31 @@ describe('errors and limits', () => {
         fc.oneof(
           fc.string(),
           fc
-            .array(fc.constantFrom('{{', '}}', '{{#each prev.items}}', '{{/each}}', '{{#if', '}}x', '{{else}}', '../', '@index', 'this', '~', '{{{', '}}}', '"', '(', ')', 'lookup', ' ', 'a', '.0', '[0]'))
+            .array(
+              fc.constantFrom(
+                '{{',
+                '}}',
+                '{{#each prev.items}}',
+                '{{/each}}',
+                '{{#if',
+                '}}x',
+                '{{else}}',
+                '../',
+                '@index',
+                'this',
+                '~',
+                '{{{',
+                '}}}',
+                '"',
+                '(',
+                ')',
+                'lookup',
+                ' ',
+                'a',
+                '.0',
+                '[0]',
+              ),
+            )
             .map((parts) => parts.join('')),
         ),
         (template) => {

@@ -160,12 +160,7 @@ export function nowView(date: Date): JsonObject {
  * Renders a node input mapping. Objects and arrays are rebuilt (the input is never mutated and
  * typed inserts are copies), non-string scalars are returned as they are.
  */
-export function renderValue(
-  value: JsonValue,
-  ctx: TemplateContext | JsonObject,
-  warnings?: string[],
-  options?: RenderOptions,
-): JsonValue {
+export function renderValue(value: JsonValue, ctx: TemplateContext | JsonObject, warnings?: string[], options?: RenderOptions): JsonValue {
   try {
     return renderValueAt(value, ctx, warnings, options?.allowPointer === true, 0);
   } catch (err) {
@@ -204,13 +199,7 @@ export function compileTemplate(template: string): AST.Program {
 // ---------------------------------------------------------------------------------------------
 // Value walking
 
-function renderValueAt(
-  value: JsonValue,
-  ctx: JsonObject,
-  warnings: string[] | undefined,
-  allowPointer: boolean,
-  depth: number,
-): JsonValue {
+function renderValueAt(value: JsonValue, ctx: JsonObject, warnings: string[] | undefined, allowPointer: boolean, depth: number): JsonValue {
   if (typeof value === 'string') return renderTemplateString(value, ctx, warnings, allowPointer);
   if (value === null || typeof value !== 'object') return value;
   if (depth >= TEMPLATE_LIMITS.maxValueDepth) {
@@ -250,12 +239,7 @@ function cloneJson(value: JsonValue, depth = 0): JsonValue {
   return out;
 }
 
-function renderTemplateString(
-  raw: string,
-  ctx: JsonObject,
-  warnings: string[] | undefined,
-  allowPointer: boolean,
-): JsonValue {
+function renderTemplateString(raw: string, ctx: JsonObject, warnings: string[] | undefined, allowPointer: boolean): JsonValue {
   const hasMustache = raw.includes('{{');
   if (allowPointer && !hasMustache && raw.startsWith('/')) {
     const hit = resolvePointer(ctx, raw);
@@ -903,13 +887,7 @@ function renderBlock(node: AST.BlockStatement, frame: Frame, state: RenderState)
 
 const nullLiteral = { type: 'NullLiteral' } as AST.NullLiteral;
 
-function renderEach(
-  node: AST.BlockStatement,
-  value: Value,
-  frame: Frame,
-  state: RenderState,
-  blockParams: readonly string[],
-): void {
+function renderEach(node: AST.BlockStatement, value: Value, frame: Frame, state: RenderState, blockParams: readonly string[]): void {
   if (!truthy(value) || value === null || typeof value !== 'object') {
     renderProgram(node.inverse, frame, state);
     return;

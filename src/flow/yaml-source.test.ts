@@ -50,13 +50,18 @@ describe('YAML source: hostile input', () => {
 
   it('an alias bomb (billion laughs) is rejected without expanding it', () => {
     let bomb = 'a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
-    for (let i = 1; i < 10; i++) bomb += `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`;
+    for (let i = 1; i < 10; i++)
+      bomb += `a${i}: &a${i} [${Array(9)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]\n`;
     const [d] = yamlErrors(bomb);
     expect(d?.message).toMatch(/expands to more than \d+ values|more than \d+ aliases/);
   });
 
   it('too many alias references are rejected', () => {
-    const many = `x: &x 1\nlist: [${Array(DEFAULT_YAML_LIMITS.maxAliases + 1).fill('*x').join(', ')}]\n`;
+    const many = `x: &x 1\nlist: [${Array(DEFAULT_YAML_LIMITS.maxAliases + 1)
+      .fill('*x')
+      .join(', ')}]\n`;
     expect(yamlErrors(many)[0]?.message).toMatch(/more than 1000 aliases/);
   });
 

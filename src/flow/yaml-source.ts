@@ -85,11 +85,7 @@ export function utf8Length(text: string): number {
 
 class LimitExceeded extends Error {}
 
-export function parseYamlSource(
-  source: string,
-  file: string,
-  limits: YamlLimits = DEFAULT_YAML_LIMITS,
-): ParsedYaml {
+export function parseYamlSource(source: string, file: string, limits: YamlLimits = DEFAULT_YAML_LIMITS): ParsedYaml {
   const map = new SourceMap(file);
   const diagnostics: Diagnostic[] = [];
   const yamlError = (message: string, pos: SourcePosition, pointer = ''): void => {

@@ -18,7 +18,9 @@ export function sanitizeSubjectSegment(segment: string | undefined): string {
 export type BusDirection = 'ingress' | 'egress';
 
 export function messagingSubject(direction: BusDirection, env: string, tenant: string, team: string | undefined, channel: string): string {
-  return ['greentic', 'messaging', direction, env, tenant, team ?? 'default', channel].map((s, i) => (i < 3 ? s : sanitizeSubjectSegment(s))).join('.');
+  return ['greentic', 'messaging', direction, env, tenant, team ?? 'default', channel]
+    .map((s, i) => (i < 3 ? s : sanitizeSubjectSegment(s)))
+    .join('.');
 }
 
 export const ingressMessageSchema = z.object({
@@ -53,7 +55,10 @@ export async function publishIngress(env: Env, input: ChannelMessageEnvelopeInpu
   if (message.envelope.tenant.env !== env.GREENTIC_ENV) {
     throw new Error(`WrongEnvironment: envelope env "${message.envelope.tenant.env}" is not this deployment's "${env.GREENTIC_ENV}"`);
   }
-  await env.INGRESS.send(message, options.delaySeconds === undefined ? { contentType: 'json' } : { contentType: 'json', delaySeconds: options.delaySeconds });
+  await env.INGRESS.send(
+    message,
+    options.delaySeconds === undefined ? { contentType: 'json' } : { contentType: 'json', delaySeconds: options.delaySeconds },
+  );
   return message;
 }
 

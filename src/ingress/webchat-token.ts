@@ -51,7 +51,12 @@ export function newConversationId(): string {
   return base64url(crypto.getRandomValues(new Uint8Array(16)));
 }
 
-export async function mintToken(secret: string, tenant: string, conversationId: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<{ token: string; claims: WebchatTokenClaims }> {
+export async function mintToken(
+  secret: string,
+  tenant: string,
+  conversationId: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<{ token: string; claims: WebchatTokenClaims }> {
   const claims: WebchatTokenClaims = { tid: tenant, cid: conversationId, iat: nowSeconds, exp: nowSeconds + TOKEN_TTL_SECONDS };
   const body = `${HEADER}.${base64url(encoder.encode(JSON.stringify(claims)))}`;
   const sig = new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(body)));
@@ -65,10 +70,20 @@ function isClaims(value: unknown): value is WebchatTokenClaims {
 }
 
 /** Verifies signature (constant time, via WebCrypto) and expiry. */
-export async function verifyToken(secret: string, token: string | undefined, nowSeconds = Math.floor(Date.now() / 1000)): Promise<TokenCheck> {
-  if (token === undefined || token === '' || token === 'undefined') return { ok: false, code: 'TokenMissing', message: 'send "Authorization: Bearer <token>" (POST /v1/messaging/webchat/{tenant}/token mints one)' };
+export async function verifyToken(
+  secret: string,
+  token: string | undefined,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<TokenCheck> {
+  if (token === undefined || token === '' || token === 'undefined')
+    return {
+      ok: false,
+      code: 'TokenMissing',
+      message: 'send "Authorization: Bearer <token>" (POST /v1/messaging/webchat/{tenant}/token mints one)',
+    };
   const parts = token.split('.');
-  if (parts.length !== 3 || parts[0] !== HEADER) return { ok: false, code: 'TokenMalformed', message: 'the token is not a WebChat token issued by this deployment' };
+  if (parts.length !== 3 || parts[0] !== HEADER)
+    return { ok: false, code: 'TokenMalformed', message: 'the token is not a WebChat token issued by this deployment' };
   const sig = fromBase64url(parts[2]!);
   const payload = fromBase64url(parts[1]!);
   if (sig === null || payload === null) return { ok: false, code: 'TokenMalformed', message: 'the token is not valid base64url' };
@@ -81,6 +96,11 @@ export async function verifyToken(secret: string, token: string | undefined, now
     return { ok: false, code: 'TokenMalformed', message: 'the token payload is not JSON' };
   }
   if (!isClaims(claims)) return { ok: false, code: 'TokenMalformed', message: 'the token lacks its tenant/conversation claims' };
-  if (claims.exp <= nowSeconds) return { ok: false, code: 'TokenExpired', message: `the token expired at ${new Date(claims.exp * 1000).toISOString()}; mint a new one` };
+  if (claims.exp <= nowSeconds)
+    return {
+      ok: false,
+      code: 'TokenExpired',
+      message: `the token expired at ${new Date(claims.exp * 1000).toISOString()}; mint a new one`,
+    };
   return { ok: true, claims };
 }

@@ -40,11 +40,21 @@ export function replyToIdOf(inReplyTo: string): string | undefined {
 export const webchatActivitySchema = z.looseObject({
   type: z.string().min(1).max(64),
   from: z.looseObject({ id: z.string().min(1).max(256), name: z.string().max(256).optional(), role: z.string().optional() }),
-  text: z.string().max(64 * 1024).optional(),
+  text: z
+    .string()
+    .max(64 * 1024)
+    .optional(),
   locale: z.string().max(64).optional(),
   value: z.unknown().optional(),
   attachments: z
-    .array(z.looseObject({ contentType: z.string().min(1), contentUrl: z.string().optional(), content: z.unknown().optional(), name: z.string().optional() }))
+    .array(
+      z.looseObject({
+        contentType: z.string().min(1),
+        contentUrl: z.string().optional(),
+        content: z.unknown().optional(),
+        name: z.string().optional(),
+      }),
+    )
     .max(50)
     .optional(),
 });
@@ -88,14 +98,16 @@ type Auth = { ok: true; claims: WebchatTokenClaims; secret: string } | { ok: fal
 /** Checks the token and that it was issued for this tenant (and conversation, when the path names one). */
 async function authorize(c: Ctx, token: string | undefined, conversationId?: string): Promise<Auth> {
   const secret = secretOf(c);
-  if (secret === undefined) return { ok: false, response: dlError(c, 503, 'ServiceUnavailable', 'WebChat is disabled: set the WEBCHAT_TOKEN_SECRET secret') };
+  if (secret === undefined)
+    return { ok: false, response: dlError(c, 503, 'ServiceUnavailable', 'WebChat is disabled: set the WEBCHAT_TOKEN_SECRET secret') };
   const check = await verifyToken(secret, token);
   if (!check.ok) {
     // 403 ends a WebChat session for good, so it is reserved for real expiry (Direct Line reference §4.1).
     return { ok: false, response: dlError(c, check.code === 'TokenExpired' ? 403 : 401, check.code, check.message) };
   }
   const tenant = c.req.param('tenant');
-  if (check.claims.tid !== tenant) return { ok: false, response: dlError(c, 403, 'Forbidden', `the token was not issued for tenant "${tenant}"`) };
+  if (check.claims.tid !== tenant)
+    return { ok: false, response: dlError(c, 403, 'Forbidden', `the token was not issued for tenant "${tenant}"`) };
   if (conversationId !== undefined && check.claims.cid !== conversationId) {
     return { ok: false, response: dlError(c, 403, 'Forbidden', 'the token was not issued for this conversation') };
   }
@@ -122,7 +134,13 @@ function submitMetadata(value: unknown): Record<string, string> {
   return out;
 }
 
-export function activityEnvelope(env: Env, tenant: string, conversationId: string, activityId: string, activity: WebchatActivity): ChannelMessageEnvelopeInput {
+export function activityEnvelope(
+  env: Env,
+  tenant: string,
+  conversationId: string,
+  activityId: string,
+  activity: WebchatActivity,
+): ChannelMessageEnvelopeInput {
   const user = activity.from.id;
   const sessionId = canonicalSessionKey(tenant, WEBCHAT_CHANNEL, conversationId, user);
   const metadata: Record<string, string> = { ...submitMetadata(activity.value), conversation_id: conversationId, activity_id: activityId };
@@ -165,7 +183,10 @@ export function webchatApi(): Hono<{ Bindings: Env }> {
   api.use('*', async (c, next) => {
     const origin = c.req.header('origin');
     if (c.req.method === 'OPTIONS') {
-      return new Response(null, { status: 204, headers: { ...CORS_HEADERS, 'Access-Control-Allow-Origin': origin ?? '*', Vary: 'Origin' } });
+      return new Response(null, {
+        status: 204,
+        headers: { ...CORS_HEADERS, 'Access-Control-Allow-Origin': origin ?? '*', Vary: 'Origin' },
+      });
     }
     await next();
     if (c.res.status === 101) return;
@@ -176,7 +197,8 @@ export function webchatApi(): Hono<{ Bindings: Env }> {
 
   api.use('*', async (c, next) => {
     const tenant = c.req.param('tenant');
-    if (tenant === undefined || !IDENTIFIER.test(tenant)) return dlError(c, 400, 'BadArgument', `tenant "${tenant ?? ''}" is not an identifier`);
+    if (tenant === undefined || !IDENTIFIER.test(tenant))
+      return dlError(c, 400, 'BadArgument', `tenant "${tenant ?? ''}" is not an identifier`);
     await next();
   });
 
@@ -209,7 +231,10 @@ export function webchatApi(): Hono<{ Bindings: Env }> {
     const { tid, cid } = auth.claims;
     const started = await conversationStub(c.env, tid, cid).start(tid, cid, body.data?.user?.id ?? null);
     const { token } = await mintToken(auth.secret, tid, cid);
-    return c.json({ conversationId: cid, token, expires_in: TOKEN_TTL_SECONDS, streamUrl: streamUrl(c, tid, cid, token) }, started.created ? 201 : 200);
+    return c.json(
+      { conversationId: cid, token, expires_in: TOKEN_TTL_SECONDS, streamUrl: streamUrl(c, tid, cid, token) },
+      started.created ? 201 : 200,
+    );
   });
 
   api.get('/v3/directline/conversations/:id', async (c) => {
@@ -220,7 +245,12 @@ export function webchatApi(): Hono<{ Bindings: Env }> {
     if (info === null) return dlError(c, 404, 'NotFound', `conversation ${id} does not exist`);
     const { token } = await mintToken(auth.secret, auth.claims.tid, id);
     const watermark = c.req.query('watermark');
-    return c.json({ conversationId: id, token, expires_in: TOKEN_TTL_SECONDS, streamUrl: streamUrl(c, auth.claims.tid, id, token, watermark) });
+    return c.json({
+      conversationId: id,
+      token,
+      expires_in: TOKEN_TTL_SECONDS,
+      streamUrl: streamUrl(c, auth.claims.tid, id, token, watermark),
+    });
   });
 
   api.get('/v3/directline/conversations/:id/activities', async (c) => {
@@ -256,16 +286,24 @@ export function webchatApi(): Hono<{ Bindings: Env }> {
     if (activity.type === 'message') {
       try {
         // Re-published on a duplicate post too: the ingress dedup makes it idempotent, and it heals a lost publish.
-        await publishIngress(c.env, activityEnvelope(c.env, auth.claims.tid, id, stored.id, activity), { idempotencyKey: `${KEY_PREFIX}${stored.id}` });
+        await publishIngress(c.env, activityEnvelope(c.env, auth.claims.tid, id, stored.id, activity), {
+          idempotencyKey: `${KEY_PREFIX}${stored.id}`,
+        });
       } catch (err) {
-        logEvent('error', 'webchat.publish_failed', { 'greentic.tenant.id': auth.claims.tid, 'messaging.message.id': stored.id, error: err instanceof Error ? err.message : String(err) });
+        logEvent('error', 'webchat.publish_failed', {
+          'greentic.tenant.id': auth.claims.tid,
+          'messaging.message.id': stored.id,
+          error: err instanceof Error ? err.message : String(err),
+        });
         return dlError(c, 502, 'BotError', 'the message was stored but could not be handed to the bot; send it again');
       }
     }
     return c.json({ id: stored.id });
   });
 
-  api.post('/v3/directline/conversations/:id/upload', (c) => dlError(c, 400, 'BadArgument', 'file uploads are not supported by this deployment'));
+  api.post('/v3/directline/conversations/:id/upload', (c) =>
+    dlError(c, 400, 'BadArgument', 'file uploads are not supported by this deployment'),
+  );
 
   api.get('/v3/directline/conversations/:id/stream', async (c) => {
     const id = c.req.param('id');

@@ -54,7 +54,10 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
 export function webhookResponse(output: JsonValue): Response {
   if (typeof output === 'string') return new Response(output, { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' } });
   if (!isObject(output)) return Response.json(output, { status: 200 });
-  const status = typeof output['status'] === 'number' && Number.isInteger(output['status']) && output['status'] >= 200 && output['status'] <= 599 ? output['status'] : 200;
+  const status =
+    typeof output['status'] === 'number' && Number.isInteger(output['status']) && output['status'] >= 200 && output['status'] <= 599
+      ? output['status']
+      : 200;
   const headers = new Headers();
   if (isObject(output['headers'])) {
     for (const [k, v] of Object.entries(output['headers'])) if (typeof v === 'string') headers.set(k, v);
@@ -97,8 +100,10 @@ const STATUS_OF: Record<string, number> = {
 export async function handleWebhook(c: Context<{ Bindings: Env }>): Promise<Response> {
   const tenant = c.req.param('tenant') ?? '';
   const flowId = c.req.param('flow') ?? '';
-  if (!IDENTIFIER.test(tenant)) return problem(400, 'invalid_tenant', `tenant ${JSON.stringify(tenant)} is not an identifier (letters, digits, ".", "_", "-")`);
-  if (!IDENTIFIER.test(flowId)) return problem(400, 'invalid_flow', `flow ${JSON.stringify(flowId)} is not an identifier (letters, digits, ".", "_", "-")`);
+  if (!IDENTIFIER.test(tenant))
+    return problem(400, 'invalid_tenant', `tenant ${JSON.stringify(tenant)} is not an identifier (letters, digits, ".", "_", "-")`);
+  if (!IDENTIFIER.test(flowId))
+    return problem(400, 'invalid_flow', `flow ${JSON.stringify(flowId)} is not an identifier (letters, digits, ".", "_", "-")`);
   const body = await readBoundedBody(c.req.raw, WEBHOOK_MAX_BODY_BYTES);
   if (body === undefined) return problem(413, 'payload_too_large', `request body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes`);
   const idempotencyKey = c.req.header('idempotency-key');
@@ -106,10 +111,21 @@ export async function handleWebhook(c: Context<{ Bindings: Env }>): Promise<Resp
     return problem(400, 'invalid_idempotency_key', 'header Idempotency-Key must be 1 to 256 characters');
   }
   const env = c.env;
-  const name = channelObjectName({ env: env.GREENTIC_ENV, tenant, team: 'default', channel: WEBHOOK_CHANNEL }, flowId, parseShardCount(env.SESSION_SHARDS));
+  const name = channelObjectName(
+    { env: env.GREENTIC_ENV, tenant, team: 'default', channel: WEBHOOK_CHANNEL },
+    flowId,
+    parseShardCount(env.SESSION_SHARDS),
+  );
   // The narrow view keeps the RPC stub's inferred type shallow (the full class type is too deep for tsc).
-  const stub = env.CHANNEL.get(env.CHANNEL.idFromName(name)) as unknown as { runWebhook(req: WebhookRunRequest): Promise<WebhookRunResult> };
-  const result = (await stub.runWebhook({ tenant, flowId, input: webhookInput(c.req.raw, body), ...(idempotencyKey === undefined ? {} : { idempotencyKey }) })) as WebhookRunResult;
+  const stub = env.CHANNEL.get(env.CHANNEL.idFromName(name)) as unknown as {
+    runWebhook(req: WebhookRunRequest): Promise<WebhookRunResult>;
+  };
+  const result = (await stub.runWebhook({
+    tenant,
+    flowId,
+    input: webhookInput(c.req.raw, body),
+    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+  })) as WebhookRunResult;
   const replayed = result.replayed ? { 'idempotent-replayed': 'true' } : undefined;
   if (result.status === 'error') {
     const res = problem(STATUS_OF[result.code] ?? 500, result.code, result.message);
@@ -117,7 +133,10 @@ export async function handleWebhook(c: Context<{ Bindings: Env }>): Promise<Resp
     return res;
   }
   if (result.status === 'waiting') {
-    return Response.json({ status: 'pending', reason: result.reason, output: result.output }, { status: 202, ...(replayed === undefined ? {} : { headers: replayed }) });
+    return Response.json(
+      { status: 'pending', reason: result.reason, output: result.output },
+      { status: 202, ...(replayed === undefined ? {} : { headers: replayed }) },
+    );
   }
   const res = webhookResponse(result.output);
   if (replayed !== undefined) {

@@ -152,7 +152,14 @@ function locateWasm(files: ReadonlyMap<string, Uint8Array>, wasm: string, where:
 
 /** Walk up from the wasm's directory to the pack root looking for the component manifest. */
 function findComponentManifest(files: ReadonlyMap<string, Uint8Array>, wasmPath: string, id: string): string | undefined {
-  const names = ['component.manifest.cbor', 'component.manifest.json', 'component.json', `${id}.manifest.cbor`, `${id}.manifest.json`, `${id}.json`];
+  const names = [
+    'component.manifest.cbor',
+    'component.manifest.json',
+    'component.json',
+    `${id}.manifest.cbor`,
+    `${id}.manifest.json`,
+    `${id}.json`,
+  ];
   let dir = dirname(wasmPath);
   for (;;) {
     for (const n of names) if (files.has(join(dir, n))) return join(dir, n);
@@ -204,7 +211,10 @@ function deriveCapabilities(components: readonly ComponentManifest[]): string[] 
   return [...caps].sort();
 }
 
-function compileFlows(files: ReadonlyMap<string, Uint8Array>, cfg: PackYaml): Array<{ entry: PackFlowEntry; file: string; source: string }> {
+function compileFlows(
+  files: ReadonlyMap<string, Uint8Array>,
+  cfg: PackYaml,
+): Array<{ entry: PackFlowEntry; file: string; source: string }> {
   const declared =
     cfg.flows && cfg.flows.length > 0
       ? cfg.flows.map((f) => ({ id: f.id, file: normalizePath(f.file), tags: f.tags ?? [], entrypoints: f.entrypoints ?? [] }))
@@ -224,7 +234,8 @@ function compileFlows(files: ReadonlyMap<string, Uint8Array>, cfg: PackYaml): Ar
     if (summaryText !== undefined) {
       const parsed = parseResolveSummary(summaryText, summaryPath);
       const errs = parsed.diagnostics.filter((x) => x.severity === 'error');
-      if (errs.length > 0 || parsed.value === undefined) throw new PackError('FlowCompile', errs.map(formatDiagnostic).join('\n'), summaryPath);
+      if (errs.length > 0 || parsed.value === undefined)
+        throw new PackError('FlowCompile', errs.map(formatDiagnostic).join('\n'), summaryPath);
       resolveSummary = parsed.value;
     }
     const compiled = compileFlowSource(source, resolveSummary === undefined ? { file: d.file } : { file: d.file, resolveSummary });
@@ -236,7 +247,14 @@ function compileFlows(files: ReadonlyMap<string, Uint8Array>, cfg: PackYaml): Ar
   });
 }
 
-const RESERVED_ROOT_FILES = new Set(['pack.yaml', 'pack.manifest.json', 'manifest.json', 'manifest.cbor', 'provenance.json', 'secret-requirements.json']);
+const RESERVED_ROOT_FILES = new Set([
+  'pack.yaml',
+  'pack.manifest.json',
+  'manifest.json',
+  'manifest.cbor',
+  'provenance.json',
+  'secret-requirements.json',
+]);
 const SKIPPED_ROOT_DIRS = new Set(['components', 'flows', 'dist', 'target', 'node_modules']);
 
 function isReservedRootFile(name: string): boolean {
@@ -298,7 +316,11 @@ function fallbackLock(components: ReadonlyArray<{ manifest: ComponentManifest; w
   return encodePackLock({ version: 1, components: entries });
 }
 
-function packArchive(manifestBytes: Uint8Array, groups: Array<Map<string, Uint8Array>>, mediaTypes: ReadonlyMap<string, string> = new Map()): { bytes: Uint8Array; entries: string[] } {
+function packArchive(
+  manifestBytes: Uint8Array,
+  groups: Array<Map<string, Uint8Array>>,
+  mediaTypes: ReadonlyMap<string, string> = new Map(),
+): { bytes: Uint8Array; entries: string[] } {
   const entries: ZipWriteEntry[] = [{ name: 'manifest.cbor', data: manifestBytes }];
   const written = new Set(['manifest.cbor']);
   for (const group of groups) {
@@ -310,7 +332,12 @@ function packArchive(manifestBytes: Uint8Array, groups: Array<Map<string, Uint8A
   }
   const sbom: SbomEntry[] = entries
     .filter((e) => !isSbomExempt(e.name))
-    .map((e) => ({ path: e.name, size: e.data.length, media_type: mediaTypes.get(e.name) ?? mediaTypeFor(e.name), hash_blake3: blake3Hex(e.data) }));
+    .map((e) => ({
+      path: e.name,
+      size: e.data.length,
+      media_type: mediaTypes.get(e.name) ?? mediaTypeFor(e.name),
+      hash_blake3: blake3Hex(e.data),
+    }));
   entries.push({ name: 'sbom.cbor', data: encodeSbom(sbom) });
   return { bytes: writeZip(entries), entries: entries.map((e) => e.name) };
 }
@@ -329,13 +356,19 @@ export function buildPack(files: ReadonlyMap<string, Uint8Array>, opts: BuildOpt
       const where = `pack.yaml:/components/${i}`;
       const wasmPath = locateWasm(files, c.wasm, where);
       const manifestPath = findComponentManifest(files, wasmPath, c.id);
-      if (manifestPath === undefined) throw sourceError(`component "${c.id}" has no component manifest (component.manifest.json next to ${wasmPath})`, where);
+      if (manifestPath === undefined)
+        throw sourceError(`component "${c.id}" has no component manifest (component.manifest.json next to ${wasmPath})`, where);
       const manifest = loadComponentManifest(files, manifestPath);
       if (manifest.id !== c.id || manifest.version !== c.version) {
         throw sourceError(`${manifestPath} declares ${manifest.id}@${manifest.version}, pack.yaml says ${c.id}@${c.version}`, where);
       }
       progress(`component ${c.id} (${wasmPath})`);
-      return { manifest, wasm: files.get(wasmPath)!, describe: files.get(`${wasmPath}.describe.cbor`), manifestBytes: encodeComponentManifest(manifest) };
+      return {
+        manifest,
+        wasm: files.get(wasmPath)!,
+        describe: files.get(`${wasmPath}.describe.cbor`),
+        manifestBytes: encodeComponentManifest(manifest),
+      };
     });
 
   const flows = compileFlows(files, cfg);
@@ -371,7 +404,12 @@ export function buildPack(files: ReadonlyMap<string, Uint8Array>, opts: BuildOpt
     publisher: cfg.publisher,
     components: components.map((c) => c.manifest),
     flows: flows.map((f) => f.entry),
-    dependencies: (cfg.dependencies ?? []).map((d) => ({ alias: d.alias, pack_id: d.pack_id, version_req: d.version_req, required_capabilities: d.required_capabilities ?? [] })),
+    dependencies: (cfg.dependencies ?? []).map((d) => ({
+      alias: d.alias,
+      pack_id: d.pack_id,
+      version_req: d.version_req,
+      required_capabilities: d.required_capabilities ?? [],
+    })),
     capabilities: deriveCapabilities(components.map((c) => c.manifest)).map((name) => ({ name })),
     signatures: { signatures: [] },
     extensions,
@@ -399,7 +437,9 @@ export function buildPack(files: ReadonlyMap<string, Uint8Array>, opts: BuildOpt
   const assets = assetEntries(files, cfg, dev, warnings);
   if (!assets.has('pack.lock.cbor') && components.length > 0) {
     assets.set('pack.lock.cbor', fallbackLock(components));
-    warnings.push('pack.lock.cbor was missing: wrote one with describe_hash = wasm sha256 (role "unknown"); run resolve for real describe hashes');
+    warnings.push(
+      'pack.lock.cbor was missing: wrote one with describe_hash = wasm sha256 (role "unknown"); run resolve for real describe hashes',
+    );
   }
   const { bytes, entries } = packArchive(manifestBytes, [devFlows, ...componentGroups, assets]);
   progress(`wrote ${entries.length} entries, ${bytes.length} bytes`);
@@ -411,9 +451,14 @@ export function buildPack(files: ReadonlyMap<string, Uint8Array>, opts: BuildOpt
  * archived manifest and rewrite the archive with the new manifest and a regenerated SBOM, so the
  * signed `.gtpack` is self-contained. Entry order and media types are kept.
  */
-export function signPackArchive(archive: Uint8Array, seed: Uint8Array, keyIdOverride?: string): { bytes: Uint8Array; manifest: PackManifest } {
+export function signPackArchive(
+  archive: Uint8Array,
+  seed: Uint8Array,
+  keyIdOverride?: string,
+): { bytes: Uint8Array; manifest: PackManifest } {
   const opened = openPack(archive);
-  if (opened.manifest === undefined) throw new PackError('ManifestDecode', 'legacy-format packs cannot be signed; rebuild the pack', 'manifest.cbor');
+  if (opened.manifest === undefined)
+    throw new PackError('ManifestDecode', 'legacy-format packs cannot be signed; rebuild the pack', 'manifest.cbor');
   const signed = signManifest(opened.manifest, seed, keyIdOverride);
   const manifestBytes = encodePackManifest(signed);
   const mediaTypes = new Map<string, string>();

@@ -11,15 +11,27 @@ describe('canonical CBOR', () => {
   });
 
   it('sorts Map entries too, so insertion order cannot leak into canonical bytes', () => {
-    const m = new Map<string, number>([['version', 1], ['id', 2]]);
+    const m = new Map<string, number>([
+      ['version', 1],
+      ['id', 2],
+    ]);
     expect(encodeCanonicalCbor(m)).toEqual(encodeCanonicalCbor({ id: 2, version: 1 }));
   });
 
   it('writes integers in their minimal width', () => {
     const cases: Array<[number | bigint, string]> = [
-      [0, '00'], [23, '17'], [24, '1818'], [255, '18ff'], [256, '190100'], [65535, '19ffff'],
-      [65536, '1a00010000'], [2 ** 32, '1b0000000100000000'], [-1, '20'], [-25, '3818'],
-      [18446744073709551615n, '1bffffffffffffffff'], [-18446744073709551616n, '3bffffffffffffffff'],
+      [0, '00'],
+      [23, '17'],
+      [24, '1818'],
+      [255, '18ff'],
+      [256, '190100'],
+      [65535, '19ffff'],
+      [65536, '1a00010000'],
+      [2 ** 32, '1b0000000100000000'],
+      [-1, '20'],
+      [-25, '3818'],
+      [18446744073709551615n, '1bffffffffffffffff'],
+      [-18446744073709551616n, '3bffffffffffffffff'],
     ];
     for (const [v, h] of cases) expect(hex(encodeCanonicalCbor(v))).toBe(h);
   });
@@ -44,7 +56,10 @@ describe('canonical CBOR', () => {
 
 describe('struct-order encoding (manifest.cbor)', () => {
   it('keeps Map insertion order while sorting plain objects bytewise', () => {
-    const v = new Map<string, unknown>([['zeta', 1], ['alpha', { bb: 1, a: 2 }]]);
+    const v = new Map<string, unknown>([
+      ['zeta', 1],
+      ['alpha', { bb: 1, a: 2 }],
+    ]);
     const bytes = encodeCbor(v, { keyOrder: 'bytewise', preserveMapOrder: true });
     expect(hex(bytes)).toBe('a2' + '647a657461' + '01' + '65616c706861' + 'a2' + '6161' + '02' + '626262' + '01');
   });

@@ -190,13 +190,8 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-function sortKeys(
-  entries: Array<[Uint8Array, string, unknown]>,
-  order: 'length-first' | 'bytewise',
-): void {
-  entries.sort((x, y) =>
-    order === 'length-first' && x[0].length !== y[0].length ? x[0].length - y[0].length : compareBytes(x[0], y[0]),
-  );
+function sortKeys(entries: Array<[Uint8Array, string, unknown]>, order: 'length-first' | 'bytewise'): void {
+  entries.sort((x, y) => (order === 'length-first' && x[0].length !== y[0].length ? x[0].length - y[0].length : compareBytes(x[0], y[0])));
 }
 
 function encodeInto(sink: ByteSink, value: unknown, opts: Required<EncodeOptions>, path: string, depth: number): void {

@@ -86,7 +86,9 @@ export function parseTrustedKeys(text: string): Uint8Array[] {
 }
 
 function pem(label: string, der: Uint8Array): string {
-  const b64 = base64Encode(der).replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = base64Encode(der)
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 

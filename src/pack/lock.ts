@@ -23,7 +23,10 @@ export interface PackLock {
 export function encodePackLock(lock: PackLock): Uint8Array {
   const components: Record<string, PackLockComponent> = {};
   for (const [k, c] of Object.entries(lock.components)) {
-    components[k] = { ...c, operations: [...c.operations].sort((a, b) => (a.operation_id < b.operation_id ? -1 : a.operation_id > b.operation_id ? 1 : 0)) };
+    components[k] = {
+      ...c,
+      operations: [...c.operations].sort((a, b) => (a.operation_id < b.operation_id ? -1 : a.operation_id > b.operation_id ? 1 : 0)),
+    };
   }
   return encodeCanonicalCbor({ version: lock.version, components });
 }

@@ -67,7 +67,9 @@ describe('manifest.cbor codec', () => {
     expect(flow.nodes.extract_event!.routing).toEqual({ next: { node_id: 'route_to_messaging' } });
     expect(flow.nodes.route_to_messaging!.component.id).toBe('component.exec');
     expect(flow.nodes.route_to_messaging!.routing).toEqual({ custom: [{ next: 'send_response' }] });
-    expect(flow.nodes.echo_result!.routing).toEqual({ branch: { on_status: { '200': 'send_response', error: 'send_response' }, default: null } });
+    expect(flow.nodes.echo_result!.routing).toEqual({
+      branch: { on_status: { '200': 'send_response', error: 'send_response' }, default: null },
+    });
     expect(flow.nodes.send_response!.routing).toBe('end');
     expect(m.capabilities).toEqual([{ name: 'wasi:fs:none', description: null }]);
   });
@@ -128,17 +130,20 @@ describe('manifest.cbor codec', () => {
 
   it('throws only ManifestDecode errors for damaged manifest bytes (fuzz)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(quickstartManifestBytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (edits) => {
-        const bytes = quickstartManifestBytes.slice();
-        for (const [at, v] of edits) bytes[at] = v;
-        try {
-          const m = decodePackManifest(bytes);
-          encodePackManifest(m);
-        } catch (e) {
-          expect(e).toBeInstanceOf(PackError);
-          expect((e as PackError).code).toBe('ManifestDecode');
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(quickstartManifestBytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        (edits) => {
+          const bytes = quickstartManifestBytes.slice();
+          for (const [at, v] of edits) bytes[at] = v;
+          try {
+            const m = decodePackManifest(bytes);
+            encodePackManifest(m);
+          } catch (e) {
+            expect(e).toBeInstanceOf(PackError);
+            expect((e as PackError).code).toBe('ManifestDecode');
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -119,12 +119,7 @@ export interface PackManifest {
 // Shapes: how a serde struct is written. `always` fields are written even when absent (with
 // their serde default), `nullable` ones become null, `skip` ones are omitted when None/empty.
 
-type Shape =
-  | { t: 'json' }
-  | { t: 'struct'; fields: Field[] }
-  | { t: 'array'; of: Shape }
-  | { t: 'map'; of: Shape }
-  | { t: 'set' };
+type Shape = { t: 'json' } | { t: 'struct'; fields: Field[] } | { t: 'array'; of: Shape } | { t: 'map'; of: Shape } | { t: 'set' };
 type Mode = 'always' | 'nullable' | 'skipNone' | 'skipEmpty';
 interface Field {
   name: string;
@@ -159,7 +154,10 @@ const capabilitiesShape = struct(
     struct(
       f(
         'filesystem',
-        struct(f('mode', json), f('mounts', arr(struct(f('name', json), f('host_class', json), f('guest_path', json))), 'always', emptyArr)),
+        struct(
+          f('mode', json),
+          f('mounts', arr(struct(f('name', json), f('host_class', json), f('guest_path', json))), 'always', emptyArr),
+        ),
         'skipNone',
       ),
       f('env', struct(f('allow', json, 'always', emptyArr)), 'skipNone'),
@@ -200,14 +198,33 @@ const encodedComponentRest: Field[] = [
   f('configurators', struct(f('basic', json, 'skipNone'), f('full', json, 'skipNone')), 'nullable'),
   f('operations', arr(operationShape), 'always', emptyArr),
   f('config_schema', json, 'nullable'),
-  f('resources', struct(f('cpu_millis', json, 'skipNone'), f('memory_mb', json, 'skipNone'), f('average_latency_ms', json, 'skipNone')), 'always', emptyObj),
-  f('dev_flows', map(struct(f('format', json, 'always', () => 'flow-ir-json'), f('graph', json, 'always', () => null))), 'always', emptyObj),
+  f(
+    'resources',
+    struct(f('cpu_millis', json, 'skipNone'), f('memory_mb', json, 'skipNone'), f('average_latency_ms', json, 'skipNone')),
+    'always',
+    emptyObj,
+  ),
+  f(
+    'dev_flows',
+    map(
+      struct(
+        f('format', json, 'always', () => 'flow-ir-json'),
+        f('graph', json, 'always', () => null),
+      ),
+    ),
+    'always',
+    emptyObj,
+  ),
 ];
 /** Component manifests as their own serde struct (the canonical-CBOR sidecar files use this). */
 export const componentManifestFields: readonly string[] = ['id', ...encodedComponentRest.map((x) => x.name)];
 
 const mappingShape = struct(f('mapping', json, 'always', () => null));
-const telemetryShape = struct(f('span_name', json, 'skipNone'), f('attributes', map(json), 'always', emptyObj), f('sampling', json, 'skipNone'));
+const telemetryShape = struct(
+  f('span_name', json, 'skipNone'),
+  f('attributes', map(json), 'always', emptyObj),
+  f('sampling', json, 'skipNone'),
+);
 const metadataShape = struct(
   f('title', json, 'skipNone'),
   f('description', json, 'skipNone'),
@@ -222,7 +239,11 @@ const extensionRefShape = struct(
   f('location', json, 'skipNone'),
   f('inline', json, 'skipNone'),
 );
-const bootstrapShape = struct(f('install_flow', json, 'skipNone'), f('upgrade_flow', json, 'skipNone'), f('installer_component', json, 'skipNone'));
+const bootstrapShape = struct(
+  f('install_flow', json, 'skipNone'),
+  f('upgrade_flow', json, 'skipNone'),
+  f('installer_component', json, 'skipNone'),
+);
 
 function encodeError(message: string, pointer: string): PackError {
   return new PackError('ManifestEncode', message, `manifest.cbor${pointer}`);
@@ -270,7 +291,12 @@ function toTree(value: unknown, shape: Shape, ptr: string): unknown {
   }
 }
 
-function structTree(value: Record<string, unknown>, fields: readonly Field[], ptr: string, out = new Map<string, unknown>()): Map<string, unknown> {
+function structTree(
+  value: Record<string, unknown>,
+  fields: readonly Field[],
+  ptr: string,
+  out = new Map<string, unknown>(),
+): Map<string, unknown> {
   for (const field of fields) {
     let v = value[field.name];
     const p = `${ptr}/${field.name}`;
@@ -406,7 +432,9 @@ export function encodePackManifest(m: PackManifest): Uint8Array {
     m.flows.map((entry, i) => {
       const ptr = `/flows/${i}`;
       const flow = entry.flow;
-      const nodes = Object.entries(flow.nodes).map(([nodeId, node], j) => encodeNode(nodeId, node, compIx, nodeIx, `${ptr}/flow/nodes/${j}`));
+      const nodes = Object.entries(flow.nodes).map(([nodeId, node], j) =>
+        encodeNode(nodeId, node, compIx, nodeIx, `${ptr}/flow/nodes/${j}`),
+      );
       const entrypoints: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(flow.entrypoints ?? {})) setKey(entrypoints, k, v);
       const encodedFlow = new Map<string, unknown>([
@@ -440,7 +468,13 @@ export function encodePackManifest(m: PackManifest): Uint8Array {
   );
   top.set(
     'capabilities',
-    m.capabilities.map((c, i) => new Map<string, unknown>([['name', capIx(c.name, `/capabilities/${i}/name`)], ['description', c.description ?? null]])),
+    m.capabilities.map(
+      (c, i) =>
+        new Map<string, unknown>([
+          ['name', capIx(c.name, `/capabilities/${i}/name`)],
+          ['description', c.description ?? null],
+        ]),
+    ),
   );
   if (m.secret_requirements !== undefined && m.secret_requirements.length > 0) {
     top.set('secret_requirements', toTree(m.secret_requirements, arr(secretRequirement), '/secret_requirements'));
@@ -450,7 +484,8 @@ export function encodePackManifest(m: PackManifest): Uint8Array {
   if (m.extensions !== undefined && m.extensions !== null && Object.keys(m.extensions).length > 0) {
     top.set('extensions', toTree(m.extensions, map(extensionRefShape), '/extensions'));
   }
-  if (m.agents !== undefined && m.agents !== null && Object.keys(m.agents).length > 0) top.set('agents', toTree(m.agents, map(json), '/agents'));
+  if (m.agents !== undefined && m.agents !== null && Object.keys(m.agents).length > 0)
+    top.set('agents', toTree(m.agents, map(json), '/agents'));
   try {
     return encodeCbor(top, { keyOrder: 'bytewise', preserveMapOrder: true, allowFloats: true });
   } catch (e) {
@@ -670,7 +705,8 @@ export function manifestFromValue(raw: unknown): PackManifest {
   };
   const name = d.optStr(o.name, '/name');
   if (name !== undefined) manifest.name = name;
-  if (o.secret_requirements !== undefined) manifest.secret_requirements = d.list(o.secret_requirements, '/secret_requirements') as SecretRequirement[];
+  if (o.secret_requirements !== undefined)
+    manifest.secret_requirements = d.list(o.secret_requirements, '/secret_requirements') as SecretRequirement[];
   if (o.bootstrap !== undefined && o.bootstrap !== null) manifest.bootstrap = d.obj(o.bootstrap, '/bootstrap') as PackManifest['bootstrap'];
   if (o.extensions !== undefined && o.extensions !== null) {
     const ext = d.obj(o.extensions, '/extensions');

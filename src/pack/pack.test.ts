@@ -78,7 +78,9 @@ describe('building a pack', () => {
     expect(m.flows.map((f) => [f.id, f.kind, f.entrypoints])).toEqual([['main', 'messaging', ['default']]]);
     expect(m.flows[0]!.flow.nodes.call_echo!.component.id).toBe('acme.echo');
     expect(m.capabilities.map((c) => c.name)).toEqual(['host:messaging', 'wasi:random']);
-    const pins = m.extensions!['greentic.pack.component_manifests@v1']!.inline as { entries: Array<{ content_hash: string; manifest_file: string }> };
+    const pins = m.extensions!['greentic.pack.component_manifests@v1']!.inline as {
+      entries: Array<{ content_hash: string; manifest_file: string }>;
+    };
     const file = opened.entries.get(pins.entries[0]!.manifest_file)!;
     expect(pins.entries[0]!.content_hash).toBe(`sha256:${sha256Hex(file)}`);
     expect(m.extensions!['greentic.pack-mode.v1']!.inline).toEqual({ mode: 'prod' });
@@ -102,7 +104,10 @@ describe('building a pack', () => {
 
   it('reports flow compile errors with file:line:col', () => {
     const src = samplePackSource();
-    src.set('flows/main.ygtc', enc.encode('id: main\ntype: messaging\nnodes:\n  a:\n    emit.response: {}\n    routing: [ { to: nowhere } ]\n'));
+    src.set(
+      'flows/main.ygtc',
+      enc.encode('id: main\ntype: messaging\nnodes:\n  a:\n    emit.response: {}\n    routing: [ { to: nowhere } ]\n'),
+    );
     try {
       buildPack(src);
       expect.unreachable();
@@ -146,7 +151,9 @@ describe('verifying a pack', () => {
     const report = await verifyPack(signed, { policy: 'strict', trustedKeys: [key.publicKey] });
     expect(report.errors).toEqual([]);
     expect(report.ok).toBe(true);
-    expect(report.signatures).toEqual([{ key_id: keyId(key.publicKey), algorithm: 'ed25519', status: 'valid', verified_by: keyId(key.publicKey) }]);
+    expect(report.signatures).toEqual([
+      { key_id: keyId(key.publicKey), algorithm: 'ed25519', status: 'valid', verified_by: keyId(key.publicKey) },
+    ]);
     expect(report.sbom.status).toBe('ok');
   });
 
@@ -182,7 +189,9 @@ describe('verifying a pack', () => {
     const edited = encodePackManifest({ ...m, publisher: 'Mallory' });
     // Re-pack with a fresh SBOM so only the signature can catch the edit.
     const entries = readZip(signed).map((e) => ({ name: e.name, data: e.name === 'manifest.cbor' ? edited : e.data }));
-    const sbom = decodeCbor(entries.find((e) => e.name === 'sbom.cbor')!.data) as { files: Array<{ path: string; size: number; media_type: string; hash_blake3: string }> };
+    const sbom = decodeCbor(entries.find((e) => e.name === 'sbom.cbor')!.data) as {
+      files: Array<{ path: string; size: number; media_type: string; hash_blake3: string }>;
+    };
     const { blake3Hex } = await import('./digest.js');
     const files = sbom.files.map((f) => (f.path === 'manifest.cbor' ? { ...f, size: edited.length, hash_blake3: blake3Hex(edited) } : f));
     const tampered = writeZip(entries.map((e) => (e.name === 'sbom.cbor' ? { name: e.name, data: encodeSbom(files) } : e)));
@@ -194,7 +203,9 @@ describe('verifying a pack', () => {
 
   it('names a component whose bytes changed after the build in an SBOM hash-mismatch error', async () => {
     const bytes = build();
-    const wasm = readZip(bytes).find((e) => e.name === 'components/acme.echo.wasm')!.data.slice();
+    const wasm = readZip(bytes)
+      .find((e) => e.name === 'components/acme.echo.wasm')!
+      .data.slice();
     wasm[5] = (wasm[5] as number) ^ 0xff;
     const report = await verifyPack(rezip(bytes, { 'components/acme.echo.wasm': wasm }), { policy: 'strict', trustedKeys: [] });
     expect(report.sbom.status).toBe('mismatch');
@@ -217,7 +228,10 @@ describe('verifying a pack', () => {
   it('reports a component manifest that no longer matches its sha256 pin', async () => {
     const bytes = build();
     const report = await verifyPack(rezip(bytes, { 'components/acme.echo.manifest.cbor': enc.encode('x') }), { policy: 'dev' });
-    expect(report.sbom.problems.map((p) => [p.code, p.path])).toContainEqual(['component-manifest-hash', 'components/acme.echo.manifest.cbor']);
+    expect(report.sbom.problems.map((p) => [p.code, p.path])).toContainEqual([
+      'component-manifest-hash',
+      'components/acme.echo.manifest.cbor',
+    ]);
   });
 
   it('reports a pack.lock.cbor whose resolved_digest does not pin the bundled wasm', async () => {
@@ -277,8 +291,24 @@ describe('reader leniency', () => {
   it('opens a legacy-format manifest and rejects it under strict', async () => {
     const { encodeCanonicalCbor } = await import('./cbor.js');
     const legacy = encodeCanonicalCbor({
-      meta: { packVersion: 1, pack_id: 'old.pack', version: '1.0.0', name: 'Old', entry_flows: ['main'], created_at_utc: '2024-01-01T00:00:00Z' },
-      flows: [{ id: 'main', kind: 'messaging', entry: 'start', file_yaml: 'flows/main/flow.ygtc', file_json: 'flows/main/flow.json', hash_blake3: '00' }],
+      meta: {
+        packVersion: 1,
+        pack_id: 'old.pack',
+        version: '1.0.0',
+        name: 'Old',
+        entry_flows: ['main'],
+        created_at_utc: '2024-01-01T00:00:00Z',
+      },
+      flows: [
+        {
+          id: 'main',
+          kind: 'messaging',
+          entry: 'start',
+          file_yaml: 'flows/main/flow.ygtc',
+          file_json: 'flows/main/flow.json',
+          hash_blake3: '00',
+        },
+      ],
       components: [],
     });
     const zip = writeZip([{ name: 'manifest.cbor', data: legacy }]);
@@ -296,7 +326,10 @@ describe('reader leniency', () => {
 
 describe('archive guards', () => {
   const one = (name: string, extra: Partial<Parameters<typeof rawZip>[0][number]> = {}): Uint8Array =>
-    rawZip([{ name: 'manifest.cbor', data: new Uint8Array([0xa0]) }, { name, data: enc.encode('x'), ...extra }]);
+    rawZip([
+      { name: 'manifest.cbor', data: new Uint8Array([0xa0]) },
+      { name, data: enc.encode('x'), ...extra },
+    ]);
 
   it.each([
     ['/etc/passwd', 'absolute path'],
@@ -351,7 +384,11 @@ describe('archive guards', () => {
 
   it('stops inflating an entry whose header understates its size', () => {
     const zeros = new Uint8Array(2 * 1024 * 1024);
-    expectPackError(() => openPack(one('assets/liar', { data: zeros, method: 'deflate', declaredSize: 1000 })), 'CompressionBomb', 'assets/liar');
+    expectPackError(
+      () => openPack(one('assets/liar', { data: zeros, method: 'deflate', declaredSize: 1000 })),
+      'CompressionBomb',
+      'assets/liar',
+    );
   });
 
   it('rejects input that is not a ZIP at all', () => {
@@ -370,15 +407,21 @@ describe('archive guards', () => {
     const base = build();
     const cdStart = new DataView(base.buffer).getUint32(base.length - 6, true);
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: cdStart, max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), (edits) => {
-        const bytes = base.slice();
-        for (const [at, v] of edits) bytes[at] = v;
-        try {
-          openPack(bytes);
-        } catch (e) {
-          if (!(e instanceof PackError)) throw e;
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: cdStart, max: base.length - 1 }), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (edits) => {
+          const bytes = base.slice();
+          for (const [at, v] of edits) bytes[at] = v;
+          try {
+            openPack(bytes);
+          } catch (e) {
+            if (!(e instanceof PackError)) throw e;
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -386,15 +429,19 @@ describe('archive guards', () => {
   it('throws only typed errors for mutated archives (fuzz)', async () => {
     const base = build();
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), fc.nat(base.length), async (edits, cut) => {
-        const bytes = base.slice(0, Math.max(cut, base.length - 64));
-        for (const [at, v] of edits) if (at < bytes.length) bytes[at] = v;
-        try {
-          await verifyPack(bytes, { policy: 'strict' });
-        } catch (e) {
-          if (!(e instanceof PackError)) throw e;
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        fc.nat(base.length),
+        async (edits, cut) => {
+          const bytes = base.slice(0, Math.max(cut, base.length - 64));
+          for (const [at, v] of edits) if (at < bytes.length) bytes[at] = v;
+          try {
+            await verifyPack(bytes, { policy: 'strict' });
+          } catch (e) {
+            if (!(e instanceof PackError)) throw e;
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

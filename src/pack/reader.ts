@@ -35,7 +35,8 @@ function legacyFromValue(raw: Record<string, unknown>): LegacyManifest {
   const meta = raw.meta as Record<string, unknown>;
   const packId = str(meta.pack_id);
   const version = str(meta.version);
-  if (packId === undefined || version === undefined) throw new PackError('ManifestDecode', 'legacy manifest meta lacks pack_id or version', 'manifest.cbor/meta');
+  if (packId === undefined || version === undefined)
+    throw new PackError('ManifestDecode', 'legacy manifest meta lacks pack_id or version', 'manifest.cbor/meta');
   const list = (v: unknown): Array<Record<string, unknown>> =>
     Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)) : [];
   const out: LegacyManifest = {
@@ -48,7 +49,11 @@ function legacyFromValue(raw: Record<string, unknown>): LegacyManifest {
       return e;
     }),
     components: list(raw.components).map((c) => {
-      const e: LegacyManifest['components'][number] = { name: str(c.name) ?? '', version: str(c.version) ?? '', file_wasm: str(c.file_wasm) ?? '' };
+      const e: LegacyManifest['components'][number] = {
+        name: str(c.name) ?? '',
+        version: str(c.version) ?? '',
+        file_wasm: str(c.file_wasm) ?? '',
+      };
       const h = str(c.hash_blake3);
       if (h !== undefined) e.hash_blake3 = h;
       const w = str(c.world);
@@ -72,7 +77,11 @@ export function openPack(bytes: Uint8Array, opts: OpenOptions = {}): OpenedPack 
   if (manifestBytes === undefined) {
     // greentic-designer "DW application packs" carry manifest.json + metadata.json at the top level.
     if (entries.has('manifest.json') && entries.has('metadata.json')) {
-      throw new PackError('DesignerPack', 'this is a greentic-designer DW application pack (manifest.json + metadata.json), not a greentic-pack .gtpack; build it with greentic-pack first', 'manifest.json');
+      throw new PackError(
+        'DesignerPack',
+        'this is a greentic-designer DW application pack (manifest.json + metadata.json), not a greentic-pack .gtpack; build it with greentic-pack first',
+        'manifest.json',
+      );
     }
     throw new PackError('ManifestMissing', 'the archive has no manifest.cbor', 'manifest.cbor');
   }

@@ -37,14 +37,16 @@ export function encodeSbom(entries: readonly SbomEntry[]): Uint8Array {
 export function decodeSbom(bytes: Uint8Array, entryName: 'sbom.cbor' | 'sbom.json'): SbomEntry[] {
   let raw: unknown;
   try {
-    raw = entryName === 'sbom.cbor' ? decodeCbor(bytes) : JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
+    raw =
+      entryName === 'sbom.cbor' ? decodeCbor(bytes) : JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
   } catch (e) {
     const why = e instanceof CborError ? e.message : e instanceof Error ? e.message : String(e);
     throw new PackError('SbomDecode', `cannot decode: ${why}`, entryName);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PackError('SbomDecode', 'expected a map', entryName);
   const doc = raw as Record<string, unknown>;
-  if (doc.format !== SBOM_FORMAT) throw new PackError('SbomDecode', `format is ${JSON.stringify(doc.format)}, expected "${SBOM_FORMAT}"`, entryName);
+  if (doc.format !== SBOM_FORMAT)
+    throw new PackError('SbomDecode', `format is ${JSON.stringify(doc.format)}, expected "${SBOM_FORMAT}"`, entryName);
   if (!Array.isArray(doc.files)) throw new PackError('SbomDecode', 'files is not a list', `${entryName}/files`);
   return doc.files.map((f: unknown, i: number) => {
     const where = `${entryName}/files/${i}`;
@@ -53,6 +55,11 @@ export function decodeSbom(bytes: Uint8Array, entryName: 'sbom.cbor' | 'sbom.jso
     if (typeof e.path !== 'string') throw new PackError('SbomDecode', 'path is not a string', where);
     if (typeof e.hash_blake3 !== 'string') throw new PackError('SbomDecode', 'hash_blake3 is not a string', where);
     if (typeof e.size !== 'number') throw new PackError('SbomDecode', 'size is not a number', where);
-    return { path: e.path, size: e.size, media_type: typeof e.media_type === 'string' ? e.media_type : 'application/octet-stream', hash_blake3: e.hash_blake3 };
+    return {
+      path: e.path,
+      size: e.size,
+      media_type: typeof e.media_type === 'string' ? e.media_type : 'application/octet-stream',
+      hash_blake3: e.hash_blake3,
+    };
   });
 }

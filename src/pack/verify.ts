@@ -61,7 +61,12 @@ export interface PackReport {
   components: Array<{ id: string; version: string; world: string; path: string; sha256: string | null; size: number | null }>;
   assets: number;
   entries: number;
-  sbom: { status: 'ok' | 'missing' | 'invalid' | 'mismatch'; source: 'sbom.cbor' | 'sbom.json' | null; files: number; problems: IntegrityProblem[] };
+  sbom: {
+    status: 'ok' | 'missing' | 'invalid' | 'mismatch';
+    source: 'sbom.cbor' | 'sbom.json' | null;
+    files: number;
+    problems: IntegrityProblem[];
+  };
   signatures: SignatureCheck[];
   /** Why the pack is rejected (empty when `ok`). */
   errors: string[];
@@ -78,7 +83,12 @@ interface SbomOutcome {
 function checkSbom(entries: Map<string, Uint8Array>): SbomOutcome {
   const source = entries.has('sbom.cbor') ? 'sbom.cbor' : entries.has('sbom.json') ? 'sbom.json' : null;
   if (source === null) {
-    return { status: 'missing', source, files: 0, problems: [{ code: 'sbom-missing', path: 'sbom.cbor', message: 'the archive has no sbom.cbor or sbom.json' }] };
+    return {
+      status: 'missing',
+      source,
+      files: 0,
+      problems: [{ code: 'sbom-missing', path: 'sbom.cbor', message: 'the archive has no sbom.cbor or sbom.json' }],
+    };
   }
   let listed: SbomEntry[];
   try {
@@ -99,7 +109,8 @@ function checkSbom(entries: Map<string, Uint8Array>): SbomOutcome {
       problems.push({ code: 'missing-file', path, message: `${source} lists it but the archive does not contain it` });
       continue;
     }
-    if (data.length !== item.size) problems.push({ code: 'size-mismatch', path, message: `${data.length} bytes, ${source} says ${item.size}` });
+    if (data.length !== item.size)
+      problems.push({ code: 'size-mismatch', path, message: `${data.length} bytes, ${source} says ${item.size}` });
     const actual = blake3Hex(data);
     if (actual !== item.hash_blake3.toLowerCase()) {
       problems.push({ code: 'hash-mismatch', path, message: `BLAKE3 is ${actual}, ${source} says ${item.hash_blake3}` });
@@ -112,7 +123,10 @@ function checkSbom(entries: Map<string, Uint8Array>): SbomOutcome {
 }
 
 /** Lock `resolved_digest` must pin the wasm actually bundled for that component. */
-function checkLock(entries: Map<string, Uint8Array>, comps: Array<{ id: string; path: string; sha256: string | null }>): IntegrityProblem[] {
+function checkLock(
+  entries: Map<string, Uint8Array>,
+  comps: Array<{ id: string; path: string; sha256: string | null }>,
+): IntegrityProblem[] {
   const bytes = entries.get('pack.lock.cbor');
   if (bytes === undefined) return [];
   let lock;
@@ -126,7 +140,11 @@ function checkLock(entries: Map<string, Uint8Array>, comps: Array<{ id: string; 
     const locked = lock.components[c.id];
     if (locked === undefined || c.sha256 === null || !locked.resolved_digest.startsWith('sha256:')) continue;
     if (locked.resolved_digest.toLowerCase() !== `sha256:${c.sha256}`) {
-      problems.push({ code: 'lock-digest-mismatch', path: c.path, message: `sha256:${c.sha256}, pack.lock.cbor pins ${locked.resolved_digest}` });
+      problems.push({
+        code: 'lock-digest-mismatch',
+        path: c.path,
+        message: `sha256:${c.sha256}, pack.lock.cbor pins ${locked.resolved_digest}`,
+      });
     }
   }
   return problems;
@@ -154,7 +172,11 @@ function checkComponentManifests(m: PackManifest, entries: Map<string, Uint8Arra
     const path = e.manifest_file;
     const bytes = entries.get(path);
     if (bytes === undefined) {
-      problems.push({ code: 'component-manifest-missing', path, message: `manifest for component "${e.component_id}" is not in the archive` });
+      problems.push({
+        code: 'component-manifest-missing',
+        path,
+        message: `manifest for component "${e.component_id}" is not in the archive`,
+      });
       continue;
     }
     if (e.encoding !== 'cbor') {
@@ -172,7 +194,11 @@ function checkComponentManifests(m: PackManifest, entries: Map<string, Uint8Arra
     try {
       decoded = componentManifestFromValue(decodeCbor(bytes, { preserveFloats: true }), path);
     } catch (err) {
-      problems.push({ code: 'component-manifest-differs', path, message: `cannot decode: ${err instanceof Error ? err.message : String(err)}` });
+      problems.push({
+        code: 'component-manifest-differs',
+        path,
+        message: `cannot decode: ${err instanceof Error ? err.message : String(err)}`,
+      });
       continue;
     }
     if (decoded.id !== e.component_id) {
@@ -181,7 +207,11 @@ function checkComponentManifests(m: PackManifest, entries: Map<string, Uint8Arra
     }
     const inline = m.components.find((c) => c.id === e.component_id);
     if (inline !== undefined && !sameBytes(encodeComponentManifest(inline), encodeComponentManifest(decoded))) {
-      problems.push({ code: 'component-manifest-differs', path, message: `differs from the copy of "${e.component_id}" inside manifest.cbor` });
+      problems.push({
+        code: 'component-manifest-differs',
+        path,
+        message: `differs from the copy of "${e.component_id}" inside manifest.cbor`,
+      });
     }
   }
   return problems;
@@ -207,7 +237,11 @@ export function componentWasmPath(m: PackManifest, componentId: string): string 
   return `components/${componentId}.wasm`;
 }
 
-function baseReport(opened: OpenedPack, bytes: Uint8Array, policy: TrustPolicy): Omit<PackReport, 'digest' | 'components' | 'sbom' | 'signatures' | 'ok' | 'errors' | 'warnings'> {
+function baseReport(
+  opened: OpenedPack,
+  bytes: Uint8Array,
+  policy: TrustPolicy,
+): Omit<PackReport, 'digest' | 'components' | 'sbom' | 'signatures' | 'ok' | 'errors' | 'warnings'> {
   const assets = [...opened.entries.keys()].filter((p) => p.startsWith('assets/')).length;
   if (opened.manifest !== undefined) {
     const m = opened.manifest;
@@ -254,14 +288,21 @@ export async function verifyPack(bytes: Uint8Array, opts: VerifyOptions): Promis
           const path = componentWasmPath(opened.manifest!, c.id);
           return { id: c.id, version: c.version, world: c.world, path, data: opened.entries.get(path) };
         })
-      : opened.legacy!.components.map((c) => ({ id: c.name, version: c.version, world: c.world ?? '', path: c.file_wasm, data: opened.entries.get(c.file_wasm) }));
+      : opened.legacy!.components.map((c) => ({
+          id: c.name,
+          version: c.version,
+          world: c.world ?? '',
+          path: c.file_wasm,
+          data: opened.entries.get(c.file_wasm),
+        }));
   const shaP = Promise.all(comps.map((c) => (c.data === undefined ? Promise.resolve(null) : sha256HexAsync(c.data))));
 
   const sbom = checkSbom(opened.entries);
   const problems = [...sbom.problems];
   if (opened.manifest !== undefined) problems.push(...checkComponentManifests(opened.manifest, opened.entries));
   for (const c of comps) {
-    if (c.data === undefined) problems.push({ code: 'component-wasm-missing', path: c.path, message: `component "${c.id}" has no wasm in the archive` });
+    if (c.data === undefined)
+      problems.push({ code: 'component-wasm-missing', path: c.path, message: `component "${c.id}" has no wasm in the archive` });
   }
   const signatures = opened.manifest !== undefined ? checkSignatures(opened.manifest, opts.trustedKeys ?? []) : [];
 
@@ -286,7 +327,10 @@ export async function verifyPack(bytes: Uint8Array, opts: VerifyOptions): Promis
 
   const [digest, shas] = await Promise.all([digestP, shaP]);
   // The lock check needs the component SHA-256s, so it reports after the other integrity checks.
-  for (const p of checkLock(opened.entries, comps.map((c, i) => ({ id: c.id, path: c.path, sha256: shas[i] ?? null })))) {
+  for (const p of checkLock(
+    opened.entries,
+    comps.map((c, i) => ({ id: c.id, path: c.path, sha256: shas[i] ?? null })),
+  )) {
     problems.push(p);
     complain(`${p.code}: ${p.path}: ${p.message}`);
   }
@@ -294,7 +338,14 @@ export async function verifyPack(bytes: Uint8Array, opts: VerifyOptions): Promis
     ...baseReport(opened, bytes, opts.policy),
     ok: errors.length === 0,
     digest: `sha256:${digest}`,
-    components: comps.map((c, i) => ({ id: c.id, version: c.version, world: c.world, path: c.path, sha256: shas[i] ?? null, size: c.data?.length ?? null })),
+    components: comps.map((c, i) => ({
+      id: c.id,
+      version: c.version,
+      world: c.world,
+      path: c.path,
+      sha256: shas[i] ?? null,
+      size: c.data?.length ?? null,
+    })),
     sbom: { status: sbom.status, source: sbom.source, files: sbom.files, problems },
     signatures,
     errors,

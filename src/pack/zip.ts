@@ -129,7 +129,8 @@ function readCentral(bytes: Uint8Array, view: DataView): CentralRecord[] {
   if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
     throw new PackError('ZipUnsupported', 'ZIP64 archives are not supported (packs are limited to 64 MiB)', 'archive');
   }
-  if (disk !== 0 || cdDisk !== 0 || onDisk !== count) throw new PackError('ZipUnsupported', 'multi-disk archives are not supported', 'archive');
+  if (disk !== 0 || cdDisk !== 0 || onDisk !== count)
+    throw new PackError('ZipUnsupported', 'multi-disk archives are not supported', 'archive');
   if (cdOffset + cdSize > eocd) throw new PackError('ZipCorrupt', 'central directory runs past its end record', 'archive');
   const out: CentralRecord[] = [];
   let p = cdOffset;
@@ -202,7 +203,8 @@ function inflateBounded(name: string, input: Uint8Array, expected: number, limit
     const code = expected >= limit ? 'EntryTooLarge' : 'CompressionBomb';
     throw new PackError(code, `inflates past its declared size of ${expected} bytes`, name);
   }
-  if (failure !== undefined) throw new PackError('ZipCorrupt', `deflate data is corrupt (${String((failure as Error).message ?? failure)})`, name);
+  if (failure !== undefined)
+    throw new PackError('ZipCorrupt', `deflate data is corrupt (${String((failure as Error).message ?? failure)})`, name);
   if (written !== expected) throw new PackError('ZipCorrupt', `inflated to ${written} bytes, header says ${expected}`, name);
   return out;
 }
@@ -246,7 +248,8 @@ export function readZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
     if (seen.has(r.name)) throw new PackError('DuplicateEntry', 'the archive holds this name more than once', r.name);
     seen.add(r.name);
     if (r.flags & 1) throw new PackError('ZipUnsupported', 'encrypted entries are not supported', r.name);
-    if (r.method !== 0 && r.method !== 8) throw new PackError('ZipUnsupported', `compression method ${r.method} (only STORED and DEFLATE)`, r.name);
+    if (r.method !== 0 && r.method !== 8)
+      throw new PackError('ZipUnsupported', `compression method ${r.method} (only STORED and DEFLATE)`, r.name);
     if (r.size > limits.maxEntryBytes) {
       throw new PackError('EntryTooLarge', `${r.size} bytes uncompressed exceeds the ${limits.maxEntryBytes}-byte entry limit`, r.name);
     }
@@ -256,18 +259,24 @@ export function readZip(bytes: Uint8Array, limits: ZipLimits = DEFAULT_ZIP_LIMIT
     }
     if (r.method === 0 && r.compressedSize !== r.size) throw new PackError('ZipCorrupt', 'STORED entry with differing sizes', r.name);
     if (r.method === 8 && r.size > limits.ratioFloorBytes && r.size > r.compressedSize * limits.maxCompressionRatio) {
-      throw new PackError('CompressionBomb', `compression ratio ${Math.round(r.size / Math.max(1, r.compressedSize))}:1 exceeds ${limits.maxCompressionRatio}:1`, r.name);
+      throw new PackError(
+        'CompressionBomb',
+        `compression ratio ${Math.round(r.size / Math.max(1, r.compressedSize))}:1 exceeds ${limits.maxCompressionRatio}:1`,
+        r.name,
+      );
     }
     files.push(r);
   }
   // Pass 2: locate, bound-check and extract.
   return files.map((r) => {
     const lo = r.localOffset;
-    if (lo + 30 > bytes.length || view.getUint32(lo, true) !== SIG_LOCAL) throw new PackError('ZipCorrupt', 'local header is missing', r.name);
+    if (lo + 30 > bytes.length || view.getUint32(lo, true) !== SIG_LOCAL)
+      throw new PackError('ZipCorrupt', 'local header is missing', r.name);
     const nameLen = view.getUint16(lo + 26, true);
     const extraLen = view.getUint16(lo + 28, true);
     const localName = bytes.subarray(lo + 30, lo + 30 + nameLen);
-    if (!sameName(localName, r.name)) throw new PackError('ZipCorrupt', 'local header names a different file than the central directory', r.name);
+    if (!sameName(localName, r.name))
+      throw new PackError('ZipCorrupt', 'local header names a different file than the central directory', r.name);
     const start = lo + 30 + nameLen + extraLen;
     const end = start + r.compressedSize;
     if (end > bytes.length) throw new PackError('ZipCorrupt', 'entry data runs past the end of the archive', r.name);
@@ -299,7 +308,8 @@ export function writeZip(entries: readonly ZipWriteEntry[]): Uint8Array {
     localSize += 30 + (names[i] as Uint8Array).length + e.data.length;
     centralSize += 46 + (names[i] as Uint8Array).length;
   });
-  if (localSize + centralSize > 0xffffffff || entries.length > 0xfffe) throw new PackError('ZipUnsupported', 'archive too large for a non-ZIP64 writer', 'archive');
+  if (localSize + centralSize > 0xffffffff || entries.length > 0xfffe)
+    throw new PackError('ZipUnsupported', 'archive too large for a non-ZIP64 writer', 'archive');
   const out = new Uint8Array(localSize + centralSize + 22);
   const view = new DataView(out.buffer);
   const offsets: number[] = [];

@@ -171,7 +171,11 @@ export class ChannelSession extends DurableObject<Env> {
   private async drain(sessionKey: string, seq: number, key: string): Promise<DeliveryResult> {
     for (;;) {
       const head = this.sql
-        .exec<InboxRow>('SELECT seq, idempotency_key, session_key, message_json FROM inbox WHERE session_key = ? AND seq <= ? ORDER BY seq LIMIT 1', sessionKey, seq)
+        .exec<InboxRow>(
+          'SELECT seq, idempotency_key, session_key, message_json FROM inbox WHERE session_key = ? AND seq <= ? ORDER BY seq LIMIT 1',
+          sessionKey,
+          seq,
+        )
         .toArray()[0];
       if (head === undefined) break;
       try {
@@ -179,13 +183,17 @@ export class ChannelSession extends DurableObject<Env> {
       } catch (err) {
         this.recordFailedAttempt(head, err);
         if (head.idempotency_key !== key) {
-          throw new ChannelSessionError('PreviousMessageFailed', `an earlier message of this session (${head.idempotency_key}) failed and will be retried first: ${errorText(err)}`);
+          throw new ChannelSessionError(
+            'PreviousMessageFailed',
+            `an earlier message of this session (${head.idempotency_key}) failed and will be retried first: ${errorText(err)}`,
+          );
         }
         throw err;
       }
     }
     const outcome = this.findOutcome(key);
-    if (outcome === undefined) throw new ChannelSessionError('TurnFailed', `message ${key} was dropped after ${INBOX_MAX_ATTEMPTS} failed attempts`);
+    if (outcome === undefined)
+      throw new ChannelSessionError('TurnFailed', `message ${key} was dropped after ${INBOX_MAX_ATTEMPTS} failed attempts`);
     return { status: 'processed', idempotency_key: key, session_key: sessionKey, outcome };
   }
 
@@ -229,39 +237,72 @@ export class ChannelSession extends DurableObject<Env> {
     const now = Date.now();
     const scopeHash = waitScopeHash(envelope.reply_scope ?? { conversation: envelope.session_id });
 
-    await withSpan('session.turn', { ...tenantAttributes(ctx), trace_id: ctx.trace_id, 'messaging.message.id': message.idempotency_key, seq: row.seq }, async (span) => {
-      const wait = this.sql.exec<WaitRow>('SELECT * FROM waits WHERE session_key = ? AND scope_hash = ?', envelope.session_id, scopeHash).toArray()[0];
-      const active = await this.activePacks(ctx);
-      let routed: RoutedFlow;
-      let resumeFrom: WaitRow | undefined;
-      const pinned = wait !== undefined && wait.expires_at > now ? active.find((p) => p.pack_id === wait.pack_id) : undefined;
-      if (wait !== undefined && pinned !== undefined) {
-        // A parked run finishes on the pack version it started with, even if another was activated since.
-        const model = await this.loadModel(wait.pack_digest);
-        const flow = model.flows.find((f) => f.id === wait.flow_id);
-        if (flow === undefined) throw new RoutingError('FlowNotFound', `${where}: parked flow "${wait.flow_id}" is missing from pack ${wait.pack_digest}`);
-        routed = { pack: { ...pinned, digest: wait.pack_digest, version: model.version }, model, flow };
-        resumeFrom = wait;
-      } else {
-        if (wait !== undefined) logEvent('info', 'session.wait_discarded', { ...tenantAttributes(ctx), reason: wait.expires_at <= now ? 'expired' : 'pack_deactivated' });
-        const loaded: LoadedPack[] = await Promise.all(active.map(async (pack) => ({ pack, model: await this.loadModel(pack.digest, pack.model_key) })));
-        routed = selectEntryFlow(loaded, 'messaging', where);
-      }
-      const turnCtx: TenantCtx = { ...ctx, flow_id: routed.flow.id };
-      span.setAttributes({ 'greentic.pack.id': routed.pack.pack_id, 'greentic.pack.version': routed.pack.version, 'greentic.flow.id': routed.flow.id, resumed: resumeFrom !== undefined });
-      const state = new TurnStateStore(this.sql, stateScope(ctx.env, ctx.tenant, ctx.team ?? 'default', routed.pack.pack_id));
-      const input = envelope as unknown as JsonValue;
-      const result = await this.runFlow(span, { env: this.env, ctx: turnCtx, model: routed.model, flow: routed.flow, state, span }, input, resumeFrom);
-      span.setAttributes({ 'greentic.run.status': result.status });
-      this.commitTurn(row, message, routed, result, state, scopeHash, wait, resumeFrom !== undefined, now);
-    });
+    await withSpan(
+      'session.turn',
+      { ...tenantAttributes(ctx), trace_id: ctx.trace_id, 'messaging.message.id': message.idempotency_key, seq: row.seq },
+      async (span) => {
+        const wait = this.sql
+          .exec<WaitRow>('SELECT * FROM waits WHERE session_key = ? AND scope_hash = ?', envelope.session_id, scopeHash)
+          .toArray()[0];
+        const active = await this.activePacks(ctx);
+        let routed: RoutedFlow;
+        let resumeFrom: WaitRow | undefined;
+        const pinned = wait !== undefined && wait.expires_at > now ? active.find((p) => p.pack_id === wait.pack_id) : undefined;
+        if (wait !== undefined && pinned !== undefined) {
+          // A parked run finishes on the pack version it started with, even if another was activated since.
+          const model = await this.loadModel(wait.pack_digest);
+          const flow = model.flows.find((f) => f.id === wait.flow_id);
+          if (flow === undefined)
+            throw new RoutingError('FlowNotFound', `${where}: parked flow "${wait.flow_id}" is missing from pack ${wait.pack_digest}`);
+          routed = { pack: { ...pinned, digest: wait.pack_digest, version: model.version }, model, flow };
+          resumeFrom = wait;
+        } else {
+          if (wait !== undefined)
+            logEvent('info', 'session.wait_discarded', {
+              ...tenantAttributes(ctx),
+              reason: wait.expires_at <= now ? 'expired' : 'pack_deactivated',
+            });
+          const loaded: LoadedPack[] = await Promise.all(
+            active.map(async (pack) => ({ pack, model: await this.loadModel(pack.digest, pack.model_key) })),
+          );
+          routed = selectEntryFlow(loaded, 'messaging', where);
+        }
+        const turnCtx: TenantCtx = { ...ctx, flow_id: routed.flow.id };
+        span.setAttributes({
+          'greentic.pack.id': routed.pack.pack_id,
+          'greentic.pack.version': routed.pack.version,
+          'greentic.flow.id': routed.flow.id,
+          resumed: resumeFrom !== undefined,
+        });
+        const state = new TurnStateStore(this.sql, stateScope(ctx.env, ctx.tenant, ctx.team ?? 'default', routed.pack.pack_id));
+        const input = envelope as unknown as JsonValue;
+        const result = await this.runFlow(
+          span,
+          { env: this.env, ctx: turnCtx, model: routed.model, flow: routed.flow, state, span },
+          input,
+          resumeFrom,
+        );
+        span.setAttributes({ 'greentic.run.status': result.status });
+        this.commitTurn(row, message, routed, result, state, scopeHash, wait, resumeFrom !== undefined, now);
+      },
+    );
     await this.flushOutbox();
   }
 
-  private async runFlow(span: Span, turn: Parameters<FlowEngine['start']>[0], input: JsonValue, wait: WaitRow | undefined): Promise<TurnResult> {
+  private async runFlow(
+    span: Span,
+    turn: Parameters<FlowEngine['start']>[0],
+    input: JsonValue,
+    wait: WaitRow | undefined,
+  ): Promise<TurnResult> {
     return span.child(
       'flow.execute',
-      { ...tenantAttributes(turn.ctx), 'greentic.pack.id': turn.model.pack_id, 'greentic.flow.id': turn.flow.id, resumed: wait !== undefined },
+      {
+        ...tenantAttributes(turn.ctx),
+        'greentic.pack.id': turn.model.pack_id,
+        'greentic.flow.id': turn.flow.id,
+        resumed: wait !== undefined,
+      },
       async (flowSpan) => {
         const result = await (wait === undefined
           ? this.engine.start({ ...turn, span: flowSpan }, input)
@@ -327,9 +368,21 @@ export class ChannelSession extends DurableObject<Env> {
       );
       for (const reply of replies) {
         const body = egressMessage(reply, reply.id, message.idempotency_key, now);
-        this.sql.exec('INSERT INTO outbox (idempotency_key, session_key, message_json, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING', reply.id, envelope.session_id, JSON.stringify(body), now);
+        this.sql.exec(
+          'INSERT INTO outbox (idempotency_key, session_key, message_json, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING',
+          reply.id,
+          envelope.session_id,
+          JSON.stringify(body),
+          now,
+        );
       }
-      this.sql.exec('INSERT INTO dedup (idempotency_key, session_key, outcome_json, processed_at) VALUES (?, ?, ?, ?)', message.idempotency_key, envelope.session_id, JSON.stringify(outcome), now);
+      this.sql.exec(
+        'INSERT INTO dedup (idempotency_key, session_key, outcome_json, processed_at) VALUES (?, ?, ?, ?)',
+        message.idempotency_key,
+        envelope.session_id,
+        JSON.stringify(outcome),
+        now,
+      );
       this.sql.exec('DELETE FROM inbox WHERE seq = ?', row.seq);
       // Part of the same commit: if the object dies before the egress send, the alarm re-sends.
       this.scheduleAlarm(now);
@@ -375,11 +428,20 @@ export class ChannelSession extends DurableObject<Env> {
 
   private async executeWebhook(req: WebhookRunRequest, dedupKey: string | undefined): Promise<WebhookRunResult> {
     const sessionKey = `webhook:${req.flowId}`;
-    const ctx = buildTenantCtx({ env: this.env.GREENTIC_ENV, tenant: req.tenant, channel: 'webhook', sessionId: sessionKey, flowId: req.flowId, idempotencyKey: req.idempotencyKey });
+    const ctx = buildTenantCtx({
+      env: this.env.GREENTIC_ENV,
+      tenant: req.tenant,
+      channel: 'webhook',
+      sessionId: sessionKey,
+      flowId: req.flowId,
+      idempotencyKey: req.idempotencyKey,
+    });
     const where = `tenant "${ctx.tenant}" in env "${ctx.env}"`;
     const active = await this.activePacks(ctx);
     if (active.length === 0) return { status: 'error', code: 'NoActivePack', message: `${where} has no active pack`, replayed: false };
-    const loaded: LoadedPack[] = await Promise.all(active.map(async (pack) => ({ pack, model: await this.loadModel(pack.digest, pack.model_key) })));
+    const loaded: LoadedPack[] = await Promise.all(
+      active.map(async (pack) => ({ pack, model: await this.loadModel(pack.digest, pack.model_key) })),
+    );
     let routed: RoutedFlow;
     try {
       routed = selectNamedFlow(loaded, req.flowId, ['http', 'event'], where);
@@ -387,33 +449,53 @@ export class ChannelSession extends DurableObject<Env> {
       if (err instanceof RoutingError) return { status: 'error', code: err.code, message: err.message, replayed: false };
       throw err;
     }
-    return withSpan('webhook.run', { ...tenantAttributes(ctx), 'greentic.pack.id': routed.pack.pack_id, 'greentic.flow.id': routed.flow.id }, async (span) => {
-      const state = new TurnStateStore(this.sql, stateScope(ctx.env, ctx.tenant, ctx.team ?? 'default', routed.pack.pack_id));
-      let result: WebhookRunResult;
-      try {
-        const run = await this.runFlow(span, { env: this.env, ctx, model: routed.model, flow: routed.flow, state, span }, req.input, undefined);
-        result =
-          run.status === 'failed'
-            ? { status: 'error', code: 'FlowFailed', message: `flow "${routed.flow.id}" failed: ${run.code}: ${run.message}`, replayed: false }
-            : run.status === 'waiting'
-              ? { status: 'waiting', reason: run.reason, output: run.output, replayed: false }
-              : { status: 'done', output: run.output, replayed: false };
-      } catch (err) {
-        if (!(err instanceof FlowRunError)) throw err;
-        result = { status: 'error', code: 'FlowFailed', message: `flow "${routed.flow.id}" failed: ${err.message}`, replayed: false };
-      }
-      span.setAttributes({ 'greentic.run.status': result.status });
-      const now = Date.now();
-      this.ctx.storage.transactionSync(() => {
-        if (result.status === 'error') return;
-        state.commit(now);
-        if (dedupKey !== undefined) {
-          this.sql.exec('INSERT INTO dedup (idempotency_key, session_key, outcome_json, processed_at) VALUES (?, ?, ?, ?)', dedupKey, sessionKey, JSON.stringify(result), now);
-          this.scheduleAlarm(now);
+    return withSpan(
+      'webhook.run',
+      { ...tenantAttributes(ctx), 'greentic.pack.id': routed.pack.pack_id, 'greentic.flow.id': routed.flow.id },
+      async (span) => {
+        const state = new TurnStateStore(this.sql, stateScope(ctx.env, ctx.tenant, ctx.team ?? 'default', routed.pack.pack_id));
+        let result: WebhookRunResult;
+        try {
+          const run = await this.runFlow(
+            span,
+            { env: this.env, ctx, model: routed.model, flow: routed.flow, state, span },
+            req.input,
+            undefined,
+          );
+          result =
+            run.status === 'failed'
+              ? {
+                  status: 'error',
+                  code: 'FlowFailed',
+                  message: `flow "${routed.flow.id}" failed: ${run.code}: ${run.message}`,
+                  replayed: false,
+                }
+              : run.status === 'waiting'
+                ? { status: 'waiting', reason: run.reason, output: run.output, replayed: false }
+                : { status: 'done', output: run.output, replayed: false };
+        } catch (err) {
+          if (!(err instanceof FlowRunError)) throw err;
+          result = { status: 'error', code: 'FlowFailed', message: `flow "${routed.flow.id}" failed: ${err.message}`, replayed: false };
         }
-      });
-      return result;
-    });
+        span.setAttributes({ 'greentic.run.status': result.status });
+        const now = Date.now();
+        this.ctx.storage.transactionSync(() => {
+          if (result.status === 'error') return;
+          state.commit(now);
+          if (dedupKey !== undefined) {
+            this.sql.exec(
+              'INSERT INTO dedup (idempotency_key, session_key, outcome_json, processed_at) VALUES (?, ?, ?, ?)',
+              dedupKey,
+              sessionKey,
+              JSON.stringify(result),
+              now,
+            );
+            this.scheduleAlarm(now);
+          }
+        });
+        return result;
+      },
+    );
   }
 
   // ------------------------------------------------------------------ outbox / egress
@@ -424,7 +506,9 @@ export class ChannelSession extends DurableObject<Env> {
     const run = (async () => {
       let sent = 0;
       for (;;) {
-        const rows = this.sql.exec<{ id: number; message_json: string }>('SELECT id, message_json FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100').toArray();
+        const rows = this.sql
+          .exec<{ id: number; message_json: string }>('SELECT id, message_json FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100')
+          .toArray();
         if (rows.length === 0) break;
         try {
           await this.egressSink(rows.map((r) => JSON.parse(r.message_json) as EgressMessage));
@@ -492,19 +576,35 @@ export class ChannelSession extends DurableObject<Env> {
     if (env !== this.env.GREENTIC_ENV) {
       throw new ChannelSessionError('WrongEnvironment', `message for env "${env}" reached the "${this.env.GREENTIC_ENV}" deployment`);
     }
-    const meta = this.sql.exec<{ env: string; tenant: string; team: string; channel: string }>('SELECT env, tenant, team, channel FROM channel_meta').toArray()[0];
+    const meta = this.sql
+      .exec<{ env: string; tenant: string; team: string; channel: string }>('SELECT env, tenant, team, channel FROM channel_meta')
+      .toArray()[0];
     if (meta === undefined) {
-      this.sql.exec('INSERT INTO channel_meta (id, env, tenant, team, channel, shard) VALUES (1, ?, ?, ?, ?, 0)', env, tenant, team, channel);
+      this.sql.exec(
+        'INSERT INTO channel_meta (id, env, tenant, team, channel, shard) VALUES (1, ?, ?, ?, ?, 0)',
+        env,
+        tenant,
+        team,
+        channel,
+      );
       return;
     }
     if (meta.env !== env || meta.tenant !== tenant || meta.team !== team || meta.channel !== channel) {
-      throw new ChannelSessionError('WrongChannel', `this object serves ${meta.env}:${meta.tenant}:${meta.team}:${meta.channel}, not ${env}:${tenant}:${team}:${channel}`);
+      throw new ChannelSessionError(
+        'WrongChannel',
+        `this object serves ${meta.env}:${meta.tenant}:${meta.team}:${meta.channel}, not ${env}:${tenant}:${team}:${channel}`,
+      );
     }
   }
 
   /** A session's persisted view (for channels like WebChat and for operators). */
   async sessionInfo(sessionKey: string): Promise<SessionInfo | null> {
-    const session = this.sql.exec<{ last_seq: number; turns: number; updated_at: number }>('SELECT last_seq, turns, updated_at FROM sessions WHERE session_key = ?', sessionKey).toArray()[0];
+    const session = this.sql
+      .exec<{ last_seq: number; turns: number; updated_at: number }>(
+        'SELECT last_seq, turns, updated_at FROM sessions WHERE session_key = ?',
+        sessionKey,
+      )
+      .toArray()[0];
     if (session === undefined) return null;
     const waits = this.sql
       .exec<{ scope_hash: string; pack_id: string; flow_id: string; reason: string | null; expires_at: number }>(

@@ -49,8 +49,10 @@ function tracedInvoker(turn: TurnContext, inner: ComponentInvoker): ComponentInv
 }
 
 function toTurnResult(result: FlowRunResult): TurnResult {
-  if (result.status === 'waiting') return { status: 'waiting', reason: result.reason, snapshot: result.snapshot as unknown as JsonValue, output: result.output };
-  if (result.error !== undefined) return { status: 'failed', code: result.error.code, message: result.error.message, output: result.output };
+  if (result.status === 'waiting')
+    return { status: 'waiting', reason: result.reason, snapshot: result.snapshot as unknown as JsonValue, output: result.output };
+  if (result.error !== undefined)
+    return { status: 'failed', code: result.error.code, message: result.error.message, output: result.output };
   return { status: 'done', output: result.output };
 }
 

@@ -33,7 +33,8 @@ function isInternal(flow: Flow): boolean {
 }
 
 export function selectEntryFlow(packs: readonly LoadedPack[], kind: FlowKind, where: string): RoutedFlow {
-  if (packs.length === 0) throw new RoutingError('NoActivePack', `${where} has no active pack; activate one with PUT /admin/v1/tenants/{tenant}/packs/{pack_id}`);
+  if (packs.length === 0)
+    throw new RoutingError('NoActivePack', `${where} has no active pack; activate one with PUT /admin/v1/tenants/{tenant}/packs/{pack_id}`);
   const candidates: RoutedFlow[] = [];
   for (const { pack, model } of packs) {
     for (const flow of model.flows) {
@@ -46,7 +47,10 @@ export function selectEntryFlow(packs: readonly LoadedPack[], kind: FlowKind, wh
   }
   if (candidates.length > 1) {
     const names = candidates.map((c) => `${c.pack.pack_id}/${c.flow.id}`).join(', ');
-    throw new RoutingError('AmbiguousEntryFlow', `${where}: several "${kind}" entry flows are active (${names}); tag all but one "internal" or deactivate a pack`);
+    throw new RoutingError(
+      'AmbiguousEntryFlow',
+      `${where}: several "${kind}" entry flows are active (${names}); tag all but one "internal" or deactivate a pack`,
+    );
   }
   return candidates[0]!;
 }
@@ -59,10 +63,14 @@ export function selectNamedFlow(packs: readonly LoadedPack[], flowId: string, ki
     if (flow !== undefined) found.push({ pack, model, flow });
   }
   if (found.length === 0) throw new RoutingError('FlowNotFound', `${where}: no active pack has a flow "${flowId}"`);
-  if (found.length > 1) throw new RoutingError('AmbiguousEntryFlow', `${where}: flow "${flowId}" exists in ${found.map((f) => f.pack.pack_id).join(', ')}`);
+  if (found.length > 1)
+    throw new RoutingError('AmbiguousEntryFlow', `${where}: flow "${flowId}" exists in ${found.map((f) => f.pack.pack_id).join(', ')}`);
   const routed = found[0]!;
   if (!kinds.includes(routed.flow.kind)) {
-    throw new RoutingError('WrongFlowKind', `${where}: flow "${flowId}" is a "${routed.flow.kind}" flow, expected ${kinds.map((k) => `"${k}"`).join(' or ')}`);
+    throw new RoutingError(
+      'WrongFlowKind',
+      `${where}: flow "${flowId}" is a "${routed.flow.kind}" flow, expected ${kinds.map((k) => `"${k}"`).join(' or ')}`,
+    );
   }
   return routed;
 }

@@ -44,7 +44,10 @@ export function replyEnvelopes(inbound: ChannelMessageEnvelope, output: JsonValu
       tenant: inbound.tenant,
       channel: inbound.channel,
       session_id: inbound.session_id,
-      to: inbound.from === undefined ? [] : [{ id: inbound.from.id, ...(inbound.from.kind === undefined ? {} : { kind: inbound.from.kind }) }],
+      to:
+        inbound.from === undefined
+          ? []
+          : [{ id: inbound.from.id, ...(inbound.from.kind === undefined ? {} : { kind: inbound.from.kind }) }],
       attachments: body.attachments,
       metadata: body.metadata,
       extensions: {},

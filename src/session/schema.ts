@@ -9,7 +9,12 @@ export const SESSION_MIGRATIONS: readonly { version: number; name: string; sql: 
 export function applySessionMigrations(storage: DurableObjectStorage): number {
   const sql = storage.sql;
   sql.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-  const applied = new Set(sql.exec<{ version: number }>('SELECT version FROM schema_migrations').toArray().map((r) => r.version));
+  const applied = new Set(
+    sql
+      .exec<{ version: number }>('SELECT version FROM schema_migrations')
+      .toArray()
+      .map((r) => r.version),
+  );
   let count = 0;
   for (const migration of SESSION_MIGRATIONS) {
     if (applied.has(migration.version)) continue;

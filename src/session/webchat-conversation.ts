@@ -102,18 +102,29 @@ export class WebchatConversation extends DurableObject<Env> {
   start(tenant: string, conversationId: string, userId: string | null): { created: boolean; info: ConversationInfo } {
     const existing = this.info();
     if (existing !== null) {
-      if (existing.tenant !== tenant || existing.conversation_id !== conversationId) throw new Error('WrongConversation: this object serves another conversation');
+      if (existing.tenant !== tenant || existing.conversation_id !== conversationId)
+        throw new Error('WrongConversation: this object serves another conversation');
       if (existing.user_id === null && userId !== null) this.sql.exec('UPDATE meta SET user_id = ? WHERE id = 1', userId);
       return { created: false, info: this.info()! };
     }
     const now = Date.now();
-    this.sql.exec('INSERT INTO meta (id, tenant, conversation_id, user_id, created_at) VALUES (1, ?, ?, ?, ?)', tenant, conversationId, userId, now);
+    this.sql.exec(
+      'INSERT INTO meta (id, tenant, conversation_id, user_id, created_at) VALUES (1, ?, ?, ?, ?)',
+      tenant,
+      conversationId,
+      userId,
+      now,
+    );
     this.touch(now);
     return { created: true, info: this.info()! };
   }
 
   info(): ConversationInfo | null {
-    const row = this.sql.exec<{ tenant: string; conversation_id: string; user_id: string | null; created_at: number }>('SELECT tenant, conversation_id, user_id, created_at FROM meta').toArray()[0];
+    const row = this.sql
+      .exec<{ tenant: string; conversation_id: string; user_id: string | null; created_at: number }>(
+        'SELECT tenant, conversation_id, user_id, created_at FROM meta',
+      )
+      .toArray()[0];
     if (row === undefined) return null;
     return { ...row, watermark: String(this.count()) };
   }
@@ -148,7 +159,9 @@ export class WebchatConversation extends DurableObject<Env> {
   activities(watermark: string | undefined, limit = 500): ActivitySet | null {
     if (this.info() === null) return null;
     const from = parseWatermark(watermark);
-    const rows = this.sql.exec<{ activity_json: string }>('SELECT activity_json FROM activities WHERE seq >= ? ORDER BY seq LIMIT ?', from, limit).toArray();
+    const rows = this.sql
+      .exec<{ activity_json: string }>('SELECT activity_json FROM activities WHERE seq >= ? ORDER BY seq LIMIT ?', from, limit)
+      .toArray();
     const activities = rows.map((r) => JSON.parse(r.activity_json) as DirectLineActivity);
     return { activities, watermark: String(activities.length > 0 ? from + activities.length : this.count()) };
   }

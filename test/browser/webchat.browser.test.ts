@@ -19,10 +19,21 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const IN_CI = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 if (!HAVE_CHROMIUM && !IN_CI) {
-  console.warn(`[browser] skipping the WebChat browser test: no Chromium at ${CHROMIUM} (install Debian's "chromium" or set CHROMIUM_PATH)`);
+  console.warn(
+    `[browser] skipping the WebChat browser test: no Chromium at ${CHROMIUM} (install Debian's "chromium" or set CHROMIUM_PATH)`,
+  );
 }
 
 async function freePort(): Promise<number> {
@@ -39,12 +50,16 @@ async function freePort(): Promise<number> {
 /** Starts scripts/dev.ts in its own process group and resolves once it printed the page URL. */
 async function startDev(port: number, persistTo: string): Promise<{ child: ChildProcess; url: string; log: () => string }> {
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'dev.ts'), '--port', String(port), '--persist-to', persistTo], {
-    cwd: ROOT,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'scripts', 'dev.ts'), '--port', String(port), '--persist-to', persistTo],
+    {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    },
+  );
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const deadline = Date.now() + 150_000;
@@ -133,9 +148,25 @@ describe('greentic-pack publish against the running dev server', () => {
     const token = await adminToken();
     const key = join(ROOT, '.greentic', 'dev', 'pack.key.pem');
     const secrets = join(ROOT, '.greentic', 'dev', 'secrets.json');
-    const first = await publish(['--bundle', join(ROOT, 'greentic.demo.yaml'), '--url', url, '--token', token, '--key', key, '--secrets', secrets, '--json']);
+    const first = await publish([
+      '--bundle',
+      join(ROOT, 'greentic.demo.yaml'),
+      '--url',
+      url,
+      '--token',
+      token,
+      '--key',
+      key,
+      '--secrets',
+      secrets,
+      '--json',
+    ]);
     expect(first.code, first.err).toBe(0);
-    const result = JSON.parse(first.out) as { packs: { pack_id: string; status: string }[]; secrets: { key: string; status: string }[]; activations: { tenant: string; status: string }[] };
+    const result = JSON.parse(first.out) as {
+      packs: { pack_id: string; status: string }[];
+      secrets: { key: string; status: string }[];
+      activations: { tenant: string; status: string }[];
+    };
     expect(result.packs).toEqual([expect.objectContaining({ pack_id: 'greentic.demo', status: 'unchanged' })]);
     expect(result.secrets).toEqual([{ tenant: 'demo', key: 'DEMO_API_KEY', status: 'unchanged' }]);
     const listed = await (await fetch(`${url}/admin/v1/tenants/demo/secrets`, { headers: { Authorization: `Bearer ${token}` } })).text();
@@ -148,7 +179,16 @@ describe('greentic-pack publish against the running dev server', () => {
   });
 
   it('a wrong admin token fails with exit code 1 and names the admin API answer', async () => {
-    const r = await publish(['--bundle', join(ROOT, 'greentic.demo.yaml'), '--url', dev!.url, '--token', 'wrong', '--secrets', join(ROOT, '.greentic', 'dev', 'secrets.json')]);
+    const r = await publish([
+      '--bundle',
+      join(ROOT, 'greentic.demo.yaml'),
+      '--url',
+      dev!.url,
+      '--token',
+      'wrong',
+      '--secrets',
+      join(ROOT, '.greentic', 'dev', 'secrets.json'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toContain('answered 403');
   });
@@ -170,40 +210,50 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('WebChat in a real browser against npm
     const page = await browser!.newPage({ viewport: { width: 900, height: 900 } });
     const consoleErrors: string[] = [];
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
-    await onPage(page, 'webchat-demo.png', () => page.close(), async () => {
-      await page.goto(dev!.url);
-      await send(page, 'hello');
-      // WebChat renders bot text as markdown, which turns ' into a typographic apostrophe.
-      await seeBotSay(page, 'your name?');
+    await onPage(
+      page,
+      'webchat-demo.png',
+      () => page.close(),
+      async () => {
+        await page.goto(dev!.url);
+        await send(page, 'hello');
+        // WebChat renders bot text as markdown, which turns ' into a typographic apostrophe.
+        await seeBotSay(page, 'your name?');
 
-      await send(page, 'Ada');
-      await seeBotSay(page, 'Nice to meet you, Ada!');
-      const coffee = page.getByRole('button', { name: 'Coffee' }).last();
-      await coffee.waitFor({ state: 'visible', timeout: 30_000 });
-      await coffee.click();
-      await seeBotSay(page, 'One coffee coming up');
-      await page.getByRole('button', { name: 'Order again' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+        await send(page, 'Ada');
+        await seeBotSay(page, 'Nice to meet you, Ada!');
+        const coffee = page.getByRole('button', { name: 'Coffee' }).last();
+        await coffee.waitFor({ state: 'visible', timeout: 30_000 });
+        await coffee.click();
+        await seeBotSay(page, 'One coffee coming up');
+        await page.getByRole('button', { name: 'Order again' }).first().waitFor({ state: 'visible', timeout: 30_000 });
 
-      const conversationId = await page.getAttribute('body', 'data-conversation-id');
-      await page.reload();
-      // The resumed conversation replays its history, then continues where it was.
-      await seeBotSay(page, 'One coffee coming up');
-      expect(await page.getAttribute('body', 'data-conversation-id')).toBe(conversationId);
-      await send(page, 'hi again');
-      await seeBotSay(page, 'Welcome back, Ada!');
-      expect(await page.getByText('Nice to meet you, Ada!').count()).toBeGreaterThan(0);
-      expect(consoleErrors).toEqual([]);
-    });
+        const conversationId = await page.getAttribute('body', 'data-conversation-id');
+        await page.reload();
+        // The resumed conversation replays its history, then continues where it was.
+        await seeBotSay(page, 'One coffee coming up');
+        expect(await page.getAttribute('body', 'data-conversation-id')).toBe(conversationId);
+        await send(page, 'hi again');
+        await seeBotSay(page, 'Welcome back, Ada!');
+        expect(await page.getByText('Nice to meet you, Ada!').count()).toBeGreaterThan(0);
+        expect(consoleErrors).toEqual([]);
+      },
+    );
   }, 180_000);
 
   it('"tools" is answered by the demo pack\'s TypeScript component, which reads the secret publish set', async () => {
     // A fresh browser context is a fresh conversation, so "tools" is its first message.
     const context = await browser!.newContext({ viewport: { width: 900, height: 900 } });
     const page = await context.newPage();
-    await onPage(page, 'webchat-demo-tools.png', () => context.close(), async () => {
-      await page.goto(dev!.url);
-      await send(page, 'tools');
-      await seeBotSay(page, 'one espresso for the tools demo. The demo API key is configured.', 60_000);
-    });
+    await onPage(
+      page,
+      'webchat-demo-tools.png',
+      () => context.close(),
+      async () => {
+        await page.goto(dev!.url);
+        await send(page, 'tools');
+        await seeBotSay(page, 'one espresso for the tools demo. The demo API key is configured.', 60_000);
+      },
+    );
   }, 120_000);
 });

@@ -22,7 +22,15 @@ describe('wrangler deploy --dry-run', () => {
   for (const envName of ['', 'staging', 'production']) {
     it(`bundles the worker within the Workers size limit with every binding for env "${envName || 'top-level'}"`, () => {
       const out = dryRun(envName);
-      for (const binding of ['env.CHANNEL (ChannelSession)', 'env.WEBCHAT (WebchatConversation)', 'env.INGRESS', 'env.EGRESS', 'env.PACK_INDEX', 'env.PACKS', 'env.LOADER']) {
+      for (const binding of [
+        'env.CHANNEL (ChannelSession)',
+        'env.WEBCHAT (WebchatConversation)',
+        'env.INGRESS',
+        'env.EGRESS',
+        'env.PACK_INDEX',
+        'env.PACKS',
+        'env.LOADER',
+      ]) {
         expect(out).toContain(binding);
       }
       expect(out).toContain('--dry-run: exiting now.');

@@ -27,15 +27,26 @@ let packSeq = 0;
 function runnerFor(tenant: string, team?: string): ComponentRunner {
   return edgeComponentRunner(
     testEnv,
-    { packId: 'secrets-pack', digest: `secrets-pack-${++packSeq}`, components: [{ id: 'fixture', sha256: fixtureSha, manifest: { capabilities: { host: { secrets: { required: [{ key: 'API_TOKEN' }] } } } } }] },
+    {
+      packId: 'secrets-pack',
+      digest: `secrets-pack-${++packSeq}`,
+      components: [
+        { id: 'fixture', sha256: fixtureSha, manifest: { capabilities: { host: { secrets: { required: [{ key: 'API_TOKEN' }] } } } } },
+      ],
+    },
     { tenant, ...(team === undefined ? {} : { team }), tenantPolicy: { httpAllowHosts: [] } },
   );
 }
-const readSecret = (r: ComponentRunner, key: string) => r.invoke({ component: 'fixture', op: `k:${key}`, input: {}, flowId: 'main', stepId: 'n1' });
+const readSecret = (r: ComponentRunner, key: string) =>
+  r.invoke({ component: 'fixture', op: `k:${key}`, input: {}, flowId: 'main', stepId: 'n1' });
 
-const secretUrl = (tenant: string, key?: string) => `http://x/admin/v1/tenants/${tenant}/secrets${key === undefined ? '' : `/${encodeURIComponent(key)}`}`;
-const putSecret = (tenant: string, key: string, value: Uint8Array | string) => SELF.fetch(secretUrl(tenant, key), { method: 'PUT', headers: AUTH, body: value });
-async function listSecrets(tenant: string): Promise<{ text: string; json: { env: string; tenant: string; secrets: { key: string; sha256: string; size: number }[] } }> {
+const secretUrl = (tenant: string, key?: string) =>
+  `http://x/admin/v1/tenants/${tenant}/secrets${key === undefined ? '' : `/${encodeURIComponent(key)}`}`;
+const putSecret = (tenant: string, key: string, value: Uint8Array | string) =>
+  SELF.fetch(secretUrl(tenant, key), { method: 'PUT', headers: AUTH, body: value });
+async function listSecrets(
+  tenant: string,
+): Promise<{ text: string; json: { env: string; tenant: string; secrets: { key: string; sha256: string; size: number }[] } }> {
   const res = await SELF.fetch(secretUrl(tenant), { headers: AUTH });
   expect(res.status).toBe(200);
   const text = await res.text();

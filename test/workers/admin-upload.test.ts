@@ -22,7 +22,12 @@ const AUTH = { authorization: 'Bearer test-admin-token' };
 
 function packSource(version: string, label: string): Map<string, Uint8Array> {
   return new Map([
-    ['pack.yaml', utf8.encode(`pack_id: upload-pack\nversion: ${version}\nkind: application\npublisher: tests\nflows:\n  - id: echo\n    file: flows/echo.ygtc\n`)],
+    [
+      'pack.yaml',
+      utf8.encode(
+        `pack_id: upload-pack\nversion: ${version}\nkind: application\npublisher: tests\nflows:\n  - id: echo\n    file: flows/echo.ygtc\n`,
+      ),
+    ],
     ['flows/echo.ygtc', utf8.encode(ECHO_FLOW(label))],
   ]);
 }
@@ -59,7 +64,11 @@ describe('POST /admin/v1/packs', () => {
     expect(body).toMatchObject({ pack_id: 'upload-pack', version: '1.0.0' });
     expect(body.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
 
-    const act = await call('/tenants/up/packs/upload-pack', { method: 'PUT', headers: AUTH, body: JSON.stringify({ digest: body.digest }) });
+    const act = await call('/tenants/up/packs/upload-pack', {
+      method: 'PUT',
+      headers: AUTH,
+      body: JSON.stringify({ digest: body.digest }),
+    });
     expect(act.status).toBe(200);
 
     const msg = webchatMessage('up', 'c', 'via upload');

@@ -27,13 +27,21 @@ describe('admin API activation', () => {
   it('activates a pack by version for a tenant, lists it, and deactivates it', async () => {
     const digest = await seedPack('admin-pack', '1.2.3', [ECHO_FLOW('admin')]);
 
-    const put = await SELF.fetch('http://x/admin/v1/tenants/acme/packs/admin-pack', { method: 'PUT', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify({ version: '1.2.3' }) });
+    const put = await SELF.fetch('http://x/admin/v1/tenants/acme/packs/admin-pack', {
+      method: 'PUT',
+      headers: { ...AUTH, 'content-type': 'application/json' },
+      body: JSON.stringify({ version: '1.2.3' }),
+    });
     expect(put.status).toBe(200);
     expect(await put.json()).toMatchObject({ env: 'dev', tenant: 'acme', pack_id: 'admin-pack', version: '1.2.3', digest });
 
-    const listed = (await (await SELF.fetch('http://x/admin/v1/tenants/acme/packs', { headers: AUTH })).json()) as { packs: { pack_id: string }[] };
+    const listed = (await (await SELF.fetch('http://x/admin/v1/tenants/acme/packs', { headers: AUTH })).json()) as {
+      packs: { pack_id: string }[];
+    };
     expect(listed.packs.map((p) => p.pack_id)).toEqual(['admin-pack']);
-    const other = (await (await SELF.fetch('http://x/admin/v1/tenants/someone-else/packs', { headers: AUTH })).json()) as { packs: unknown[] };
+    const other = (await (await SELF.fetch('http://x/admin/v1/tenants/someone-else/packs', { headers: AUTH })).json()) as {
+      packs: unknown[];
+    };
     expect(other.packs).toEqual([]);
 
     const all = (await (await SELF.fetch('http://x/admin/v1/packs', { headers: AUTH })).json()) as { packs: { digest: string }[] };
@@ -46,7 +54,11 @@ describe('admin API activation', () => {
   });
 
   it('refuses to activate a version that was never uploaded', async () => {
-    const res = await SELF.fetch('http://x/admin/v1/tenants/acme/packs/ghost', { method: 'PUT', headers: AUTH, body: JSON.stringify({ version: '9.9.9' }) });
+    const res = await SELF.fetch('http://x/admin/v1/tenants/acme/packs/ghost', {
+      method: 'PUT',
+      headers: AUTH,
+      body: JSON.stringify({ version: '9.9.9' }),
+    });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: 'pack_not_found' });
   });
@@ -59,7 +71,11 @@ describe('GET /readyz', () => {
     expect(((await before.json()) as { reasons: string[] }).reasons).toEqual(['no pack is active in env "dev"']);
 
     await seedPack('ready-pack', '1.0.0', [ECHO_FLOW('r')]);
-    await SELF.fetch('http://x/admin/v1/tenants/acme/packs/ready-pack', { method: 'PUT', headers: AUTH, body: JSON.stringify({ version: '1.0.0' }) });
+    await SELF.fetch('http://x/admin/v1/tenants/acme/packs/ready-pack', {
+      method: 'PUT',
+      headers: AUTH,
+      body: JSON.stringify({ version: '1.0.0' }),
+    });
     const after = await SELF.fetch('http://x/readyz');
     expect(after.status).toBe(200);
     expect(await after.json()).toMatchObject({ status: 'ready', active_packs: 1 });

@@ -22,7 +22,9 @@ function memoryStore(): KeyValueStore & { data: Map<string, Uint8Array> } {
   };
 }
 
-function stores(http: HostStores['http'] = async () => new Response('x')): HostStores & { state: ReturnType<typeof memoryStore>; secrets: ReturnType<typeof memoryStore>; logged: [string, string][][] } {
+function stores(
+  http: HostStores['http'] = async () => new Response('x'),
+): HostStores & { state: ReturnType<typeof memoryStore>; secrets: ReturnType<typeof memoryStore>; logged: [string, string][][] } {
   const logged: [string, string][][] = [];
   return { state: memoryStore(), secrets: memoryStore(), http, telemetry: { log: (_s, f) => void logged.push(f) }, logged };
 }
@@ -53,12 +55,20 @@ describe('grantsFor', () => {
 describe('createHostApi', () => {
   it('keys state by env/tenant/team/pack so two scopes never share a key', async () => {
     const s = stores();
-    const api = createHostApi(scope, grantsFor({ capabilities: { host: { state: { read: true, write: true } } } }, { httpAllowHosts: [] }), s);
+    const api = createHostApi(
+      scope,
+      grantsFor({ capabilities: { host: { state: { read: true, write: true } } } }, { httpAllowHosts: [] }),
+      s,
+    );
     expect(await api.stateWrite('k', bytes('v'))).toEqual({ ok: true, value: null });
     expect([...s.state.data.keys()]).toEqual([stateStorageKey(scope, 'k')]);
     expect(stateStorageKey(scope, 'k')).not.toBe(stateStorageKey({ ...scope, tenant: 'other' }, 'k'));
     expect(stateStorageKey(scope, 'k')).not.toBe(stateStorageKey({ ...scope, team: undefined }, 'k'));
-    const other = createHostApi({ ...scope, pack: 'p2' }, grantsFor({ capabilities: { host: { state: { read: true } } } }, { httpAllowHosts: [] }), s);
+    const other = createHostApi(
+      { ...scope, pack: 'p2' },
+      grantsFor({ capabilities: { host: { state: { read: true } } } }, { httpAllowHosts: [] }),
+      s,
+    );
     expect(await other.stateRead('k')).toMatchObject({ ok: false, error: { code: 'state.read.miss' } });
   });
 
@@ -93,7 +103,11 @@ describe('createHostApi', () => {
     const big = await api.secretsPut('TOKEN', new Uint8Array(MAX_SECRET_BYTES + 1));
     expect(big).toMatchObject({ ok: false, error: { code: 'denied', message: expect.stringContaining(`limit ${MAX_SECRET_BYTES}`) } });
     expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('rotated') });
-    const noManifest = createHostApi(scope, { ...grantsFor({ secret_requirements: [{ key: 'TOKEN' }] }, { httpAllowHosts: [] }), secretsWritable: false }, s);
+    const noManifest = createHostApi(
+      scope,
+      { ...grantsFor({ secret_requirements: [{ key: 'TOKEN' }] }, { httpAllowHosts: [] }), secretsWritable: false },
+      s,
+    );
     expect(await noManifest.secretsPut('TOKEN', bytes('y'))).toMatchObject({ ok: false, error: { code: 'denied' } });
   });
 
@@ -103,12 +117,22 @@ describe('createHostApi', () => {
       seen.push(req.url);
       return new Response('hello', { status: 201, headers: { 'x-a': '1' } });
     });
-    const api = createHostApi(scope, grantsFor({ capabilities: { host: { http: { client: true } } } }, { httpAllowHosts: ['api.example.com', '*.svc.test'] }), s);
+    const api = createHostApi(
+      scope,
+      grantsFor({ capabilities: { host: { http: { client: true } } } }, { httpAllowHosts: ['api.example.com', '*.svc.test'] }),
+      s,
+    );
     const ok = await api.httpSend({ method: 'GET', url: 'https://api.example.com/x', headers: [] }, null);
     expect(ok).toMatchObject({ ok: true, value: { status: 201, body: bytes('hello') } });
     expect(await api.httpSend({ method: 'GET', url: 'https://a.svc.test/', headers: [] }, null)).toMatchObject({ ok: true });
-    expect(await api.httpSend({ method: 'GET', url: 'https://evil.test/', headers: [] }, null)).toMatchObject({ ok: false, error: { code: 'denied' } });
-    expect(await api.httpSend({ method: 'GET', url: 'file:///etc/passwd', headers: [] }, null)).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(await api.httpSend({ method: 'GET', url: 'https://evil.test/', headers: [] }, null)).toMatchObject({
+      ok: false,
+      error: { code: 'denied' },
+    });
+    expect(await api.httpSend({ method: 'GET', url: 'file:///etc/passwd', headers: [] }, null)).toMatchObject({
+      ok: false,
+      error: { code: 'denied' },
+    });
     expect(seen).toEqual(['https://api.example.com/x', 'https://a.svc.test/']);
   });
 
@@ -119,8 +143,15 @@ describe('createHostApi', () => {
           req.signal.addEventListener('abort', () => reject(new Error('aborted')));
         }),
     );
-    const api = createHostApi(scope, grantsFor({ capabilities: { host: { http: { client: true } } } }, { httpAllowHosts: ['slow.test'] }), s);
-    expect(await api.httpSend({ method: 'GET', url: 'https://slow.test/', headers: [] }, 20)).toMatchObject({ ok: false, error: { code: 'timeout' } });
+    const api = createHostApi(
+      scope,
+      grantsFor({ capabilities: { host: { http: { client: true } } } }, { httpAllowHosts: ['slow.test'] }),
+      s,
+    );
+    expect(await api.httpSend({ method: 'GET', url: 'https://slow.test/', headers: [] }, 20)).toMatchObject({
+      ok: false,
+      error: { code: 'timeout' },
+    });
   });
 
   it('hostAllowed matches exact hosts and *.suffix patterns only', () => {
@@ -149,7 +180,7 @@ describe('meterCoreModule', () => {
     expect(Array.from(out.slice(loopAt, loopAt + 9))).toEqual([0x03, 0x40, 0x23, 0x00, 0x45, 0x04, 0x40, 0x00, 0x0b]);
   });
 
-  it('capCoreModuleMemory lowers a metered module\'s memory maximum and keeps the rest byte for byte', () => {
+  it("capCoreModuleMemory lowers a metered module's memory maximum and keeps the rest byte for byte", () => {
     const metered = meterCoreModule(LOOP_MODULE, { memoryCapPages: 2048 });
     const capped = capCoreModuleMemory(metered, 16);
     // memory section: flags 1, min 1, max 16 (was 2048, a two-byte LEB128)

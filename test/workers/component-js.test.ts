@@ -15,7 +15,11 @@ let sha = '';
 
 function runner(tenant = 'acme'): ComponentRunner {
   return new ComponentRunner(
-    { packId: 'js-fixtures', digest: `js-pack-${sha.slice(0, 8)}`, components: [{ id: 'echo', sha256: sha, manifest: { capabilities: { host: { state: { read: true, write: true } } } } }] },
+    {
+      packId: 'js-fixtures',
+      digest: `js-pack-${sha.slice(0, 8)}`,
+      components: [{ id: 'echo', sha256: sha, manifest: { capabilities: { host: { state: { read: true, write: true } } } } }],
+    },
     {
       loader: bindings.LOADER,
       bucket: bindings.PACKS,
@@ -45,7 +49,11 @@ describe.skipIf(!echoB64)('a componentize-js (TypeScript) component at the edge'
     // Fuel is accounted per call: a small echo spends a tiny fraction of the 50 ms budget.
     expect((res as { fuelUsed?: number }).fuelUsed).toBeGreaterThan(0);
     expect((res as { fuelUsed?: number }).fuelUsed).toBeLessThan(50 * FUEL_PER_CPU_MS * 0.01);
-    expect(res).toMatchObject({ ok: true, via: 'direct', output: { ok: true, echo: { text: 'hi' }, ctx: { tenant: 'acme', env: 'dev', flow: 'main', step: 'n1' } } });
+    expect(res).toMatchObject({
+      ok: true,
+      via: 'direct',
+      output: { ok: true, echo: { text: 'hi' }, ctx: { tenant: 'acme', env: 'dev', flow: 'main', step: 'n1' } },
+    });
   });
 
   it('uses the state store through JSPI-suspended host imports', async () => {

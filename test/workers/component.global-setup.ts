@@ -61,7 +61,10 @@ export default async function setup(project: TestProject): Promise<void> {
   const demoProgram = `const m = await import(${JSON.stringify(buildModule)}); const r = await m.buildComponent({ dir: ${JSON.stringify(demoDir)}, onProgress: (l) => process.stderr.write('[demo-tools] ' + l + '\\n') }); process.stdout.write(JSON.stringify({ wasmPath: r.wasmPath }));`;
   const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
   try {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', demoProgram], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', demoProgram], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const { wasmPath } = JSON.parse(out.slice(out.indexOf('{'))) as { wasmPath: string };
     project.provide('demoTools', { wasm: readFileSync(wasmPath).toString('base64'), ci });
   } catch (err) {

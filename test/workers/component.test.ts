@@ -49,7 +49,14 @@ const hostFactories: Record<HostKind, (props: HostProps) => HostApi> = {
 };
 
 function baseRunner(
-  opts: { tenant?: string; manifest?: PackComponent['manifest']; policy?: TenantPolicy; digest?: string; host?: HostKind; glue?: boolean } = {},
+  opts: {
+    tenant?: string;
+    manifest?: PackComponent['manifest'];
+    policy?: TenantPolicy;
+    digest?: string;
+    host?: HostKind;
+    glue?: boolean;
+  } = {},
 ): ComponentRunner {
   const digest = opts.digest ?? `test-pack-${++packSeq}`;
   return new ComponentRunner(
@@ -60,7 +67,15 @@ function baseRunner(
         { id: 'fixture', sha256: nodeSha, manifest: opts.manifest ?? allCaps },
         { id: 'wasi', sha256: wasiSha },
         { id: 'runtime', sha256: runtimeSha },
-        { id: 'fs', sha256: fsSha, manifest: { capabilities: { wasi: { filesystem: { mode: 'read_only', mounts: [{ name: 'assets', host_class: 'assets', guest_path: '/assets' }] } } } } },
+        {
+          id: 'fs',
+          sha256: fsSha,
+          manifest: {
+            capabilities: {
+              wasi: { filesystem: { mode: 'read_only', mounts: [{ name: 'assets', host_class: 'assets', guest_path: '/assets' }] } },
+            },
+          },
+        },
         { id: 'fs-none', sha256: fsSha },
         { id: 'legacy', sha256: legacySha },
         { id: 'http10', sha256: http10Sha, manifest: opts.manifest ?? allCaps },
@@ -127,7 +142,9 @@ describe('transpile at the edge', () => {
   it('rejects a malformed component with a clear error and keeps transpiling afterwards', async () => {
     const transpiler = new EdgeTranspiler(bindings.LOADER);
     const garbage = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x07, 0xff, 0xff, 0xff]);
-    await expect(ensureComponentArtifacts(bindings.PACKS, garbage, transpiler)).rejects.toMatchObject({ code: 'component.transpile-failed' });
+    await expect(ensureComponentArtifacts(bindings.PACKS, garbage, transpiler)).rejects.toMatchObject({
+      code: 'component.transpile-failed',
+    });
     await expect(ensureComponentArtifacts(bindings.PACKS, new Uint8Array([1, 2, 3]), transpiler)).rejects.toBeInstanceOf(ComponentError);
     // Same component plus a custom section: a new digest that must still transpile.
     const tag = [...new TextEncoder().encode('variant')];
@@ -139,13 +156,19 @@ describe('transpile at the edge', () => {
 
 describe('Worker wiring', () => {
   it('transpilePackComponents names the failing component; edgeComponentRunner runs a prepared pack', async () => {
-    await expect(transpilePackComponents(bindings, [{ id: 'broken', wasm: new Uint8Array([1, 2, 3]) }])).rejects.toThrow(/component "broken"/);
+    await expect(transpilePackComponents(bindings, [{ id: 'broken', wasm: new Uint8Array([1, 2, 3]) }])).rejects.toThrow(
+      /component "broken"/,
+    );
     const [prepared] = await transpilePackComponents(bindings, [{ id: 'fixture', wasm: nodeFixture }]);
     expect(prepared).toEqual({ id: 'fixture', sha256: nodeSha, dialect: 'node@0.6.0', transpiled: false });
-    const r = edgeComponentRunner(bindings, { packId: 'wired', digest: `wired-${Date.now()}`, components: [{ id: 'fixture', sha256: nodeSha, manifest: allCaps }] }, {
-      tenant: 'acme',
-      tenantPolicy: { httpAllowHosts: [] },
-    });
+    const r = edgeComponentRunner(
+      bindings,
+      { packId: 'wired', digest: `wired-${Date.now()}`, components: [{ id: 'fixture', sha256: nodeSha, manifest: allCaps }] },
+      {
+        tenant: 'acme',
+        tenantPolicy: { httpAllowHosts: [] },
+      },
+    );
     expect(await r.invoke(call('w:wired', { v: 1 }))).toMatchObject({ ok: true });
     expect(await r.invoke(call('r:wired'))).toMatchObject({ ok: true, output: { v: 1 } });
     expect(await r.invoke(call('loop'))).toMatchObject({ ok: false, error: { code: 'timeout' } });
@@ -221,12 +244,14 @@ describe('node@0.6.0 components in a Dynamic Worker', () => {
     expect(await roomy.invoke(call('m', { grew: 16 }))).toMatchObject({ ok: true, output: { grew: 16 } });
   });
 
-  it('a component whose memory starts above its limit fails with oom, and the pack\'s other components still run', async () => {
+  it("a component whose memory starts above its limit fails with oom, and the pack's other components still run", async () => {
     // The fixture's memory starts at 2 pages (128 KiB); a limit of 1 page cannot hold it.
     const r = runner({ manifest: { ...allCaps, resources: { memory_mb: 1 / 16 } } });
     const res = await r.invoke(call('echo', { x: 1 }));
     expect(res).toMatchObject({ ok: false, error: { code: 'oom', retryable: false } });
-    expect((res as { error: { message: string } }).error.message).toBe('component fixture cannot run: its memory starts at 0.13 MiB, above its limit of 0.06 MiB');
+    expect((res as { error: { message: string } }).error.message).toBe(
+      'component fixture cannot run: its memory starts at 0.13 MiB, above its limit of 0.06 MiB',
+    );
     expect(await r.invoke({ component: 'wasi', op: 'print', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: true });
   });
 
@@ -237,7 +262,10 @@ describe('node@0.6.0 components in a Dynamic Worker', () => {
 
   it('wasi:cli/exit becomes a node error with code exit, and the next call works', async () => {
     const r = runner();
-    expect(await r.invoke({ component: 'wasi', op: 'x', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: false, error: { code: 'exit', retryable: false } });
+    expect(await r.invoke({ component: 'wasi', op: 'x', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({
+      ok: false,
+      error: { code: 'exit', retryable: false },
+    });
     expect(await r.invoke({ component: 'wasi', op: 'print', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: true });
   });
 
@@ -265,7 +293,10 @@ describe('WASI filesystem', () => {
   });
 
   it('a component without a filesystem capability gets no preopened directories', async () => {
-    expect(await runner().invoke({ component: 'fs-none', op: 'hello.cbor', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: true, output: null });
+    expect(await runner().invoke({ component: 'fs-none', op: 'hello.cbor', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({
+      ok: true,
+      output: null,
+    });
   });
 });
 
@@ -283,14 +314,21 @@ describe('other ABI dialects', () => {
     const r = runner();
     const inv = (op: string, input: unknown) => r.invoke({ component: 'legacy', op, input, flowId: 'f', stepId: 's' });
     expect(await inv('echo', { text: 'json', n: [1, 2] })).toMatchObject({ ok: true, output: { text: 'json', n: [1, 2] } });
-    expect(await inv('fail', {})).toMatchObject({ ok: false, error: { code: 'fail', message: 'legacy fail', retryable: true, backoffMs: 100, details: { x: 1 } } });
+    expect(await inv('fail', {})).toMatchObject({
+      ok: false,
+      error: { code: 'fail', message: 'legacy fail', retryable: true, backoffMs: 100, details: { x: 1 } },
+    });
     const d = await r.describe('legacy');
     expect(JSON.parse(d.describeJson ?? 'null')).toEqual({ name: 'legacy' });
   });
 
   it('a component exporting no known Greentic ABI is rejected with the exports it has', async () => {
     const generator = {
-      generate: async () => ({ ok: true, files: [['component.js', new Uint8Array()]] as [string, Uint8Array][], exports: [['wasi:cli/run@0.2.0', 'instance']] as [string, string][] }),
+      generate: async () => ({
+        ok: true,
+        files: [['component.js', new Uint8Array()]] as [string, Uint8Array][],
+        exports: [['wasi:cli/run@0.2.0', 'instance']] as [string, string][],
+      }),
     };
     await expect(transpileComponent(wasiFixture, generator)).rejects.toMatchObject({
       code: 'component.abi-unsupported',
@@ -320,7 +358,9 @@ describe('the direct canonical-ABI path', () => {
     expect(modules['main.js']).not.toContain(art.descriptor.glue);
     // The glue isolate (describe, forceGlue) gets the glue and every core module.
     const withGlue = packIsolateModules([{ component: { id: 'fixture', sha256: nodeSha }, art }], { glue: true });
-    expect(Object.keys(withGlue).sort()).toEqual(['main.js', 'runtime.js', `c0/${art.descriptor.glue}`, ...art.descriptor.coreModules.map((m) => `c0/${m}`)].sort());
+    expect(Object.keys(withGlue).sort()).toEqual(
+      ['main.js', 'runtime.js', `c0/${art.descriptor.glue}`, ...art.descriptor.coreModules.map((m) => `c0/${m}`)].sort(),
+    );
   });
 
   it('a component importing WASI is loaded without jco glue from its instantiation plan: its isolate holds the main core module, no shim, fixup or glue', async () => {
@@ -332,14 +372,26 @@ describe('the direct canonical-ABI path', () => {
     expect(modules['main.js']).toContain('"plan":{"graph":');
     expect(modules['main.js']).not.toContain('directMain');
     expect(modules['runtime.js']).toBe(ISOLATE_RUNTIME_WASI);
-    expect(await runner().invoke({ component: 'wasi', op: 'now', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: true, via: 'direct' });
+    expect(await runner().invoke({ component: 'wasi', op: 'now', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({
+      ok: true,
+      via: 'direct',
+    });
   });
 
   it('a WASI component whose artifacts carry no plan, or whose plan lowers a function the isolate does not serve, keeps its jco glue', async () => {
     const art = await loadArtifacts(bindings.PACKS, wasiSha);
     const unplanned = { ...art, descriptor: { ...art.descriptor, plan: undefined } };
     const graph = art.descriptor.plan!.graph;
-    const sockets = { ...art, descriptor: { ...art.descriptor, plan: { ...art.descriptor.plan!, graph: { ...graph, funcs: [...graph.funcs, { kind: 'lower' as const, fn: 'wasi:sockets/tcp@0.2.0#[method]tcp-socket.connect' }] } } } };
+    const sockets = {
+      ...art,
+      descriptor: {
+        ...art.descriptor,
+        plan: {
+          ...art.descriptor.plan!,
+          graph: { ...graph, funcs: [...graph.funcs, { kind: 'lower' as const, fn: 'wasi:sockets/tcp@0.2.0#[method]tcp-socket.connect' }] },
+        },
+      },
+    };
     for (const variant of [unplanned, sockets]) {
       const modules = packIsolateModules([{ component: { id: 'wasi', sha256: wasiSha }, art: variant }], { glue: false });
       expect(Object.keys(modules)).toContain(`c0/${art.descriptor.glue}`);
@@ -357,9 +409,20 @@ describe('the direct canonical-ABI path', () => {
     await bindings.PACKS.delete(`components/${descriptor.sha256}/${descriptor.glue}`);
     const r = new ComponentRunner(
       { packId: 'no-glue', digest: `no-glue-${++packSeq}`, components: [{ id: 'w', sha256: descriptor.sha256 }] },
-      { loader: bindings.LOADER, bucket: bindings.PACKS, host: hostFactories['RpcTarget HostTarget'], env: 'dev', tenant: 'acme', tenantPolicy: { httpAllowHosts: [] } },
+      {
+        loader: bindings.LOADER,
+        bucket: bindings.PACKS,
+        host: hostFactories['RpcTarget HostTarget'],
+        env: 'dev',
+        tenant: 'acme',
+        tenantPolicy: { httpAllowHosts: [] },
+      },
     );
-    expect(await r.invoke({ component: 'w', op: 'print', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({ ok: true, via: 'direct', logs: [{ line: 'hello from wasi' }] });
+    expect(await r.invoke({ component: 'w', op: 'print', input: {}, flowId: 'f', stepId: 's' })).toMatchObject({
+      ok: true,
+      via: 'direct',
+      logs: [{ line: 'hello from wasi' }],
+    });
     await expect(r.describe('w')).rejects.toThrow(/incomplete artifacts/);
   });
 
@@ -380,12 +443,16 @@ describe('the direct canonical-ABI path', () => {
       results[path] = [];
       for (const [component, op] of ops) {
         const res = await r.invoke({ component, op, input: {}, flowId: 'f', stepId: 's' });
-        results[path]!.push(res.ok ? { ok: true, output: res.output, logs: res.logs, via: res.via } : { ok: false, error: res.error, logs: res.logs });
+        results[path]!.push(
+          res.ok ? { ok: true, output: res.output, logs: res.logs, via: res.via } : { ok: false, error: res.error, logs: res.logs },
+        );
       }
     }
     const strip = (xs: unknown[]) => xs.map((x) => ({ ...(x as object), via: undefined }));
     expect(strip(results.direct!)).toEqual(strip(results.glue!));
-    expect(results.direct!.filter((x) => (x as { via?: string }).via === 'direct')).toHaveLength(results.direct!.filter((x) => (x as { ok: boolean }).ok).length);
+    expect(results.direct!.filter((x) => (x as { via?: string }).via === 'direct')).toHaveLength(
+      results.direct!.filter((x) => (x as { ok: boolean }).ok).length,
+    );
     expect(results.direct![0]).toMatchObject({ ok: true, logs: [{ stream: 'stdout', line: 'hello from wasi' }] });
     expect(results.direct![1]).toMatchObject({ ok: false, error: { code: 'exit' } });
     expect(results.direct![3]).toMatchObject({ ok: true, output: 'card' });
@@ -418,7 +485,10 @@ describe('the direct canonical-ABI path', () => {
       ['g:hello', {}],
     ];
     const results: Record<string, unknown[]> = {};
-    for (const [path, tenant] of [['direct', 'abi-direct'], ['glue', 'abi-glue']] as const) {
+    for (const [path, tenant] of [
+      ['direct', 'abi-direct'],
+      ['glue', 'abi-glue'],
+    ] as const) {
       await bindings.PACKS.put(secretStorageKeys(scope(tenant), 'API_TOKEN').at(-1)!, new Uint8Array([0x63, 0x61, 0x62, 0x63]));
       const r = runner({ host: 'RpcTarget HostTarget', tenant, glue: path === 'glue' });
       results[path] = [];
@@ -428,9 +498,19 @@ describe('the direct canonical-ABI path', () => {
       }
     }
     // Each path runs as its own tenant (separate state); host messages name it.
-    const strip = (xs: unknown[]) => xs.map((x) => ({ ...(x as object), via: undefined })).map((x) => JSON.parse(JSON.stringify(x, (_k, v: unknown) => (typeof v === 'string' ? v.replace(/abi-(direct|glue)/g, 'T') : v))) as unknown);
+    const strip = (xs: unknown[]) =>
+      xs
+        .map((x) => ({ ...(x as object), via: undefined }))
+        .map(
+          (x) =>
+            JSON.parse(
+              JSON.stringify(x, (_k, v: unknown) => (typeof v === 'string' ? v.replace(/abi-(direct|glue)/g, 'T') : v)),
+            ) as unknown,
+        );
     expect(strip(results.direct!)).toEqual(strip(results.glue!));
-    expect(results.direct!.filter((x) => (x as { via?: string }).via === 'direct')).toHaveLength(results.direct!.filter((x) => (x as { ok: boolean }).ok).length);
+    expect(results.direct!.filter((x) => (x as { via?: string }).via === 'direct')).toHaveLength(
+      results.direct!.filter((x) => (x as { ok: boolean }).ok).length,
+    );
     expect(results.direct![2]).toMatchObject({ ok: false, error: { code: 'fail', retryable: true, backoffMs: 250 } });
   });
 });
@@ -478,10 +558,15 @@ describe.each(hostPaths)('host imports through %s (%s ABI path)', (host, path) =
     // Written under the team's key, which the 1.0 reader of the same pack sees first.
     expect(await r.invoke(call('k:API_TOKEN'))).toMatchObject({ ok: true, output: 'rotated' });
     const scope = { env: 'dev', tenant, team: 'support', pack: 'fixtures', component: 'http10' };
-    expect(new Uint8Array(await (await bindings.PACKS.get(secretStorageKeys(scope, 'API_TOKEN')[0]!))!.arrayBuffer())).toEqual(new Uint8Array([0x67, ...new TextEncoder().encode('rotated')]));
+    expect(new Uint8Array(await (await bindings.PACKS.get(secretStorageKeys(scope, 'API_TOKEN')[0]!))!.arrayBuffer())).toEqual(
+      new Uint8Array([0x67, ...new TextEncoder().encode('rotated')]),
+    );
     expect(await http10('P:OTHER', 'x')).toMatchObject({ ok: false, error: { code: 'denied' } });
     expect(await http10('G:OTHER')).toMatchObject({ ok: false, error: { code: 'denied' } });
-    expect(await runner({ host, tenant: `${tenant}-b` }).invoke({ ...call('G:API_TOKEN'), component: 'http10' })).toMatchObject({ ok: true, output: null });
+    expect(await runner({ host, tenant: `${tenant}-b` }).invoke({ ...call('G:API_TOKEN'), component: 'http10' })).toMatchObject({
+      ok: true,
+      output: null,
+    });
   });
 
   it('http-client 1.1 and 1.0 reach only hosts on the tenant allow-list', async () => {

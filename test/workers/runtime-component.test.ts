@@ -61,7 +61,12 @@ nodes:
 
 function packSource(packId: string, manifest: object = MANIFEST): Map<string, Uint8Array> {
   return new Map([
-    ['pack.yaml', utf8.encode(`pack_id: ${packId}\nversion: 1.0.0\nkind: application\npublisher: tests\ncomponents:\n  - id: echoer\n    version: 1.0.0\n    wasm: components/echoer/echoer.wasm\nflows:\n  - id: main\n    file: flows/main.ygtc\n`)],
+    [
+      'pack.yaml',
+      utf8.encode(
+        `pack_id: ${packId}\nversion: 1.0.0\nkind: application\npublisher: tests\ncomponents:\n  - id: echoer\n    version: 1.0.0\n    wasm: components/echoer/echoer.wasm\nflows:\n  - id: main\n    file: flows/main.ygtc\n`,
+      ),
+    ],
     ['components/echoer/echoer.wasm', nodeWasm],
     ['components/echoer/component.manifest.json', utf8.encode(JSON.stringify(manifest))],
     ['flows/main.ygtc', utf8.encode(FLOW)],
@@ -83,7 +88,9 @@ describe('a message runs a real component end to end', () => {
     // The component's artifacts are stored under its own sha256, ready for the Dynamic Worker.
     const artifacts = await testEnv.PACKS.list({ prefix: `components/${sha256Hex(nodeWasm)}/` });
     expect(artifacts.objects.length).toBeGreaterThan(0);
-    expect((await call('/tenants/comp/packs/component-pack', { method: 'PUT', headers: AUTH, body: JSON.stringify({ digest }) })).status).toBe(200);
+    expect(
+      (await call('/tenants/comp/packs/component-pack', { method: 'PUT', headers: AUTH, body: JSON.stringify({ digest }) })).status,
+    ).toBe(200);
 
     const msg = webchatMessage('comp', 'c1', 'hello wasm');
     const sent: EgressMessage[] = [];
@@ -97,13 +104,19 @@ describe('a message runs a real component end to end', () => {
     expect(sent.map((m) => m.envelope.text)).toEqual(['echo: hello wasm']);
   });
 
-  it('a pack component\'s resources.memory_mb reaches the component runner with its capabilities', async () => {
+  it("a pack component's resources.memory_mb reaches the component runner with its capabilities", async () => {
     const key = generateKeyPair();
-    const signed = signPackArchive(buildPack(packSource('limited-pack', { ...MANIFEST, resources: { memory_mb: 8 } })).bytes, key.seed).bytes;
+    const signed = signPackArchive(
+      buildPack(packSource('limited-pack', { ...MANIFEST, resources: { memory_mb: 8 } })).bytes,
+      key.seed,
+    ).bytes;
     const inspected = await packUploadPipeline.inspect(signed, { policy: 'strict', trustedKeys: publicKeyToPem(key.publicKey) });
     expect(inspected.ok).toBe(true);
     const [echoer] = (inspected as { components: { id: string; manifest?: unknown }[] }).components;
-    expect(echoer).toMatchObject({ id: 'echoer', manifest: { capabilities: { host: { state: { read: true, write: true } } }, resources: { memory_mb: 8 } } });
+    expect(echoer).toMatchObject({
+      id: 'echoer',
+      manifest: { capabilities: { host: { state: { read: true, write: true } } }, resources: { memory_mb: 8 } },
+    });
   });
 
   it('a message for a tenant with no active pack is refused with NoActivePack (and retried by the queue)', async () => {

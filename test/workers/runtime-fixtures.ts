@@ -22,7 +22,14 @@ export function compile(source: string): Flow {
 export async function seedPack(packId: string, version: string, flows: string[]): Promise<string> {
   const compiled = flows.map(compile);
   const digest = `sha256:${sha256Hex(new TextEncoder().encode(`${packId}@${version}:${flows.join('\n---\n')}`))}`;
-  const modelKey = await putPackModel(testEnv.PACKS, { pack_id: packId, version, digest, kind: 'application', flows: compiled, components: [] });
+  const modelKey = await putPackModel(testEnv.PACKS, {
+    pack_id: packId,
+    version,
+    digest,
+    kind: 'application',
+    flows: compiled,
+    components: [],
+  });
   await recordPack(testEnv.PACK_INDEX, {
     digest,
     pack_id: packId,

@@ -19,7 +19,9 @@ describe('message bus', () => {
   it('acks a message only after its channel object committed the turn', async () => {
     const digest = await seedPack('queue-pack', '1.0.0', [ECHO_FLOW('q')]);
     await activate('tenant-q', 'queue-pack', digest);
-    const batch = createMessageBatch<unknown>('greentic-ingress', [{ id: 'm1', timestamp: new Date(), attempts: 1, body: webchatMessage('tenant-q', 'c', 'hello') }]);
+    const batch = createMessageBatch<unknown>('greentic-ingress', [
+      { id: 'm1', timestamp: new Date(), attempts: 1, body: webchatMessage('tenant-q', 'c', 'hello') },
+    ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, testEnv);
     const result = await getQueueResult(batch, ctx);

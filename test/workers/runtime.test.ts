@@ -17,7 +17,7 @@ async function recordEgress(stub: DurableObjectStub<ChannelSession>): Promise<Eg
 }
 
 describe('channel session runtime', () => {
-  it('a message for tenant A runs A\'s active pack and yields a reply on the egress bus', async () => {
+  it("a message for tenant A runs A's active pack and yields a reply on the egress bus", async () => {
     const digest = await seedPack('echo-pack', '1.0.0', [ECHO_FLOW('A')]);
     await activate('tenant-a', 'echo-pack', digest);
     const msg = webchatMessage('tenant-a', 'conv-1', 'hi there');

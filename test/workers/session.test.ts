@@ -86,13 +86,22 @@ describe('channel session: dedup, ordering, isolation', () => {
       // Another session of the same channel proceeds while these queue up.
       const other = webchatMessage('tenant-o', 'other', 'x');
 
-      const [results, otherResult] = await Promise.all([Promise.all(messages.map((m) => deliverIngress(testEnv, m))), deliverIngress(testEnv, other)]);
+      const [results, otherResult] = await Promise.all([
+        Promise.all(messages.map((m) => deliverIngress(testEnv, m))),
+        deliverIngress(testEnv, other),
+      ]);
 
       expect(otherResult.status).toBe('processed');
       expect(results.every((r) => r.status === 'processed' && r.outcome.run_status === 'done')).toBe(true);
-      const bySeq = [...results].sort((a, b) => a.outcome.seq - b.outcome.seq).map((r) => messages.find((m) => m.idempotency_key === r.idempotency_key)!.envelope.text);
+      const bySeq = [...results]
+        .sort((a, b) => a.outcome.seq - b.outcome.seq)
+        .map((r) => messages.find((m) => m.idempotency_key === r.idempotency_key)!.envelope.text);
       const log = await runInDurableObject(stub, (instance: ChannelSession) =>
-        JSON.parse(instance.sql.exec<{ value: string }>("SELECT value FROM state WHERE key = 'log' AND scope = 'dev:tenant-o:default:log-pack'").one().value),
+        JSON.parse(
+          instance.sql
+            .exec<{ value: string }>("SELECT value FROM state WHERE key = 'log' AND scope = 'dev:tenant-o:default:log-pack'")
+            .one().value,
+        ),
       );
       // The other session shares the pack-scoped log; its one entry may sit anywhere.
       expect(log.replace('x,', '')).toBe(bySeq.map((t) => `${t},`).join(''));
@@ -102,7 +111,7 @@ describe('channel session: dedup, ordering, isolation', () => {
     }
   });
 
-  it('tenant B never sees tenant A\'s packs, sessions or state', async () => {
+  it("tenant B never sees tenant A's packs, sessions or state", async () => {
     const digestA = await seedPack('iso-a', '1.0.0', [ECHO_FLOW('A-only')]);
     await activate('iso-tenant-a', 'iso-a', digestA);
     const a = webchatMessage('iso-tenant-a', 'shared-conv', 'hello');

@@ -30,7 +30,9 @@ function conversation(tenant: string, conv: string, user: string) {
   let n = 0;
   return async (activity: { text?: string; value?: unknown }): Promise<Record<string, unknown>[]> => {
     const id = `${conv}|${String(n++).padStart(7, '0')}`;
-    const msg = ingressMessage(activityEnvelope(testEnv, tenant, conv, id, { type: 'message', from: { id: user }, ...activity }), { idempotencyKey: `webchat:${id}` });
+    const msg = ingressMessage(activityEnvelope(testEnv, tenant, conv, id, { type: 'message', from: { id: user }, ...activity }), {
+      idempotencyKey: `webchat:${id}`,
+    });
     const sent: EgressMessage[] = [];
     await runInDurableObject(channelStubFor(testEnv, msg.envelope), (instance: ChannelSession) => {
       instance.egressSink = async (messages) => {
@@ -52,7 +54,9 @@ describe('demo pack (packs/demo) over WebChat', () => {
     expect((await say({ text: 'hello' })).map((a) => a.text)).toEqual(["Hi! I'm the Greentic demo bot. What's your name?"]);
     const offer = await say({ text: 'Ada' });
     expect(offer.map((a) => a.text)).toEqual(['Nice to meet you, Ada!']);
-    expect(offer[0]!.attachments).toMatchObject([{ contentType: 'application/vnd.microsoft.card.adaptive', content: { type: 'AdaptiveCard' } }]);
+    expect(offer[0]!.attachments).toMatchObject([
+      { contentType: 'application/vnd.microsoft.card.adaptive', content: { type: 'AdaptiveCard' } },
+    ]);
 
     expect((await say({ text: 'just text' })).map((a) => a.text)).toEqual(["Please pick a drink with the card's buttons."]);
     const done = await say({ value: { action: 'coffee' } });
@@ -85,15 +89,20 @@ describe('demo pack (packs/demo) over WebChat', () => {
       const key = generateKeyPair();
       const env: Env = { ...testEnv, PACK_TRUST_POLICY: 'strict', PACK_TRUSTED_KEYS: publicKeyToPem(key.publicKey) };
       const app = adminApi(() => packUploadPipeline);
-      const admin = (path: string, init: RequestInit) => app.request(`http://x${path}`, { ...init, headers: { authorization: 'Bearer test-admin-token' } }, env);
+      const admin = (path: string, init: RequestInit) =>
+        app.request(`http://x${path}`, { ...init, headers: { authorization: 'Bearer test-admin-token' } }, env);
 
       const uploaded = await admin('/packs', { method: 'POST', body: signPackArchive(buildPack(files).bytes, key.seed).bytes });
       expect(uploaded.status).toBe(201);
       const { digest } = (await uploaded.json()) as { digest: string };
-      expect((await admin('/tenants/demo-tools/packs/greentic.demo', { method: 'PUT', body: JSON.stringify({ digest }) })).status).toBe(200);
+      expect((await admin('/tenants/demo-tools/packs/greentic.demo', { method: 'PUT', body: JSON.stringify({ digest }) })).status).toBe(
+        200,
+      );
 
       const say = conversation('demo-tools', 'conv-tools', 'u-1');
-      expect((await say({ text: 'tools' })).map((a) => a.text)).toEqual(['Order #1: one espresso for the tools demo. The demo API key is not set.']);
+      expect((await say({ text: 'tools' })).map((a) => a.text)).toEqual([
+        'Order #1: one espresso for the tools demo. The demo API key is not set.',
+      ]);
 
       expect((await admin('/tenants/demo-tools/secrets/DEMO_API_KEY', { method: 'PUT', body: 'demo-key-value' })).status).toBe(201);
       const again = await say({ text: 'tools' });

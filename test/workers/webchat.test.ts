@@ -50,7 +50,9 @@ function post(tenant: string, conv: string, token: string, activity: unknown): P
 }
 
 function getActivities(tenant: string, conv: string, token: string, watermark = ''): Promise<Response> {
-  return SELF.fetch(`${dl(tenant)}/conversations/${conv}/activities?watermark=${watermark}`, { headers: { Authorization: `Bearer ${token}` } });
+  return SELF.fetch(`${dl(tenant)}/conversations/${conv}/activities?watermark=${watermark}`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
 }
 
 const event = (name: string) => ({ type: 'event', name, from: { id: 'u1' } });
@@ -80,7 +82,13 @@ async function until<T>(probe: () => T | undefined | Promise<T | undefined>, wha
   }
 }
 
-function reply(tenant: string, conversation: string, key: string, body: Partial<ChannelMessageEnvelope>, inReplyTo = 'webchat:none'): EgressMessage {
+function reply(
+  tenant: string,
+  conversation: string,
+  key: string,
+  body: Partial<ChannelMessageEnvelope>,
+  inReplyTo = 'webchat:none',
+): EgressMessage {
   const envelope: ChannelMessageEnvelope = {
     id: key,
     tenant: buildTenantCtx({ env: testEnv.GREENTIC_ENV, tenant, channel: 'webchat' }),
@@ -109,22 +117,32 @@ describe('webchat facade: tokens', () => {
   });
 
   it('answers a preflight without credentials and lists the Direct Line headers', async () => {
-    const res = await SELF.fetch(`${dl('acme')}/conversations`, { method: 'OPTIONS', headers: { Origin: 'http://example.test', 'Access-Control-Request-Method': 'POST' } });
+    const res = await SELF.fetch(`${dl('acme')}/conversations`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://example.test', 'Access-Control-Request-Method': 'POST' },
+    });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-headers')).toContain('x-ms-bot-agent');
     expect(res.headers.get('access-control-allow-headers')).toContain('Authorization');
   });
 
   it('starting twice with the same token creates the conversation once (201, then 200, same id)', async () => {
-    const minted = await json<{ token: string; conversationId: string }>(await SELF.fetch(`${dl('acme')}/tokens/generate`, { method: 'POST' }));
+    const minted = await json<{ token: string; conversationId: string }>(
+      await SELF.fetch(`${dl('acme')}/tokens/generate`, { method: 'POST' }),
+    );
     const first = await SELF.fetch(`${dl('acme')}/conversations`, { method: 'POST', headers: { Authorization: `Bearer ${minted.token}` } });
-    const second = await SELF.fetch(`${dl('acme')}/conversations`, { method: 'POST', headers: { Authorization: `Bearer ${minted.token}` } });
+    const second = await SELF.fetch(`${dl('acme')}/conversations`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${minted.token}` },
+    });
     expect([first.status, second.status]).toEqual([201, 200]);
     const a = await json<Started>(first);
     const b = await json<Started>(second);
     expect(a.conversationId).toBe(minted.conversationId);
     expect(b.conversationId).toBe(minted.conversationId);
-    expect(a.streamUrl).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:8787/v1/messaging/webchat/acme/v3/directline/conversations/${a.conversationId}/stream\\?t=`));
+    expect(a.streamUrl).toMatch(
+      new RegExp(`^ws://127\\.0\\.0\\.1:8787/v1/messaging/webchat/acme/v3/directline/conversations/${a.conversationId}/stream\\?t=`),
+    );
   });
 
   it('refresh returns a new token for the same conversation, and the new token works', async () => {
@@ -168,8 +186,13 @@ describe('webchat facade: isolation', () => {
     const y = await startConversation('acme');
     expect((await getActivities('acme', y.conversationId, x.token)).status).toBe(403);
     expect((await post('acme', y.conversationId, x.token, event('x'))).status).toBe(403);
-    expect((await SELF.fetch(`${dl('acme')}/conversations/${y.conversationId}?watermark=`, { headers: { Authorization: `Bearer ${x.token}` } })).status).toBe(403);
-    const ws = await SELF.fetch(`${dl('acme')}/conversations/${y.conversationId}/stream?t=${encodeURIComponent(x.token)}`, { headers: { Upgrade: 'websocket' } });
+    expect(
+      (await SELF.fetch(`${dl('acme')}/conversations/${y.conversationId}?watermark=`, { headers: { Authorization: `Bearer ${x.token}` } }))
+        .status,
+    ).toBe(403);
+    const ws = await SELF.fetch(`${dl('acme')}/conversations/${y.conversationId}/stream?t=${encodeURIComponent(x.token)}`, {
+      headers: { Upgrade: 'websocket' },
+    });
     expect(ws.status).toBe(403);
     expect(await json<ActivitySet>(await getActivities('acme', y.conversationId, y.token))).toEqual({ activities: [], watermark: '0' });
   });
@@ -198,7 +221,13 @@ describe('webchat facade: activities', () => {
     expect(all.watermark).toBe('3');
     expect(all.activities.map((a) => a.name)).toEqual(['a', 'b', 'c']);
     const echo = all.activities[0]!;
-    expect(echo).toMatchObject({ id: ids[0], channelId: 'directline', conversation: { id: s.conversationId }, from: { id: 'u1' }, channelData: { clientActivityID: 'client-a' } });
+    expect(echo).toMatchObject({
+      id: ids[0],
+      channelId: 'directline',
+      conversation: { id: s.conversationId },
+      from: { id: 'u1' },
+      channelData: { clientActivityID: 'client-a' },
+    });
     expect(echo.timestamp).toMatch(/Z$/);
     const stamps = all.activities.map((a) => Date.parse(a.timestamp!));
     expect([...stamps].sort((p, q) => p - q)).toEqual(stamps);
@@ -220,7 +249,12 @@ describe('webchat facade: activities', () => {
 
   it('rejects malformed activities with a 400 JSON error and bodies over 1 MiB with 413', async () => {
     const s = await startConversation('acme');
-    for (const bad of ['{not json', JSON.stringify({ type: 'message', text: 'no sender' }), JSON.stringify({ from: { id: 'u1' }, text: 'no type' }), JSON.stringify([1, 2])]) {
+    for (const bad of [
+      '{not json',
+      JSON.stringify({ type: 'message', text: 'no sender' }),
+      JSON.stringify({ from: { id: 'u1' }, text: 'no type' }),
+      JSON.stringify([1, 2]),
+    ]) {
       const res = await post('acme', s.conversationId, s.token, bad);
       expect(res.status).toBe(400);
       expect(await json<{ error: { code: string } }>(res)).toMatchObject({ error: { code: 'BadArgument' } });
@@ -251,7 +285,9 @@ describe('webchat facade: activities', () => {
 
   it('resume (GET conversation) returns conversationId, a fresh token and a stream URL carrying the watermark', async () => {
     const s = await startConversation('acme');
-    const res = await SELF.fetch(`${dl('acme')}/conversations/${s.conversationId}?watermark=4`, { headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/json' } });
+    const res = await SELF.fetch(`${dl('acme')}/conversations/${s.conversationId}?watermark=4`, {
+      headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/json' },
+    });
     expect(res.status).toBe(200);
     const body = await json<Started>(res);
     expect(body.conversationId).toBe(s.conversationId);
@@ -280,7 +316,12 @@ describe('webchat facade: WebSocket stream and egress', () => {
     const live = frames.slice(1).flatMap((f) => f.activities);
     expect(live.map((a) => a.text)).toEqual(['one', 'two']);
     expect(frames.slice(1).map((f) => f.watermark)).toEqual(['2', '3']);
-    expect(live[0]).toMatchObject({ type: 'message', from: { role: 'bot' }, recipient: { id: 'u1' }, replyToId: `${s.conversationId}|0000000` });
+    expect(live[0]).toMatchObject({
+      type: 'message',
+      from: { role: 'bot' },
+      recipient: { id: 'u1' },
+      replyToId: `${s.conversationId}|0000000`,
+    });
     expect(live[1]!.replyToId).toBeUndefined();
     ws.close();
 
@@ -296,7 +337,12 @@ describe('webchat facade: WebSocket stream and egress', () => {
     await activate('tenant-e2e', 'webchat-echo', digest);
     const s = await startConversation('tenant-e2e');
     const { ws, frames } = await openStream(s);
-    const res = await post('tenant-e2e', s.conversationId, s.token, { type: 'message', from: { id: 'u1' }, text: 'ping', channelData: { clientActivityID: 'c-1' } });
+    const res = await post('tenant-e2e', s.conversationId, s.token, {
+      type: 'message',
+      from: { id: 'u1' },
+      text: 'ping',
+      channelData: { clientActivityID: 'c-1' },
+    });
     const { id } = await json<{ id: string }>(res);
     const activities = () => frames.flatMap((f) => f.activities);
     const botReply = await until(() => activities().find((a) => a.from?.role === 'bot'), 'the bot reply on the socket', 30_000);
@@ -322,7 +368,12 @@ describe('webchat facade: WebSocket stream and egress', () => {
 
   it('renders Adaptive Cards as attachments and button attachments as suggested actions', async () => {
     const s = await startConversation('acme');
-    const card = { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'TextBlock', text: 'Pick' }], actions: [{ type: 'Action.Submit', title: 'OK', data: { action: 'ok' } }] };
+    const card = {
+      type: 'AdaptiveCard',
+      version: '1.5',
+      body: [{ type: 'TextBlock', text: 'Pick' }],
+      actions: [{ type: 'Action.Submit', title: 'OK', data: { action: 'ok' } }],
+    };
     await webchatEgressSender.send(
       reply('acme', s.conversationId, 'card#0', {
         text: 'Choose',
@@ -415,7 +466,9 @@ describe('webchat facade: card submit routing', () => {
       'user:{"action":"coffee","size":"large"}',
       'bot:A large coffee',
     ]);
-    expect(log[1]!.attachments).toMatchObject([{ contentType: 'application/vnd.microsoft.card.adaptive', content: { type: 'AdaptiveCard' } }]);
+    expect(log[1]!.attachments).toMatchObject([
+      { contentType: 'application/vnd.microsoft.card.adaptive', content: { type: 'AdaptiveCard' } },
+    ]);
     expect(log[3]!.replyToId).toBe(log[2]!.id);
   });
 });

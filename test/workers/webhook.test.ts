@@ -50,7 +50,8 @@ describe('ANY /v1/webhook/{tenant}/{flow}', () => {
 
   it('replays the first response for a repeated Idempotency-Key without running the flow again', async () => {
     await setup('wh2');
-    const call = () => SELF.fetch('http://runner/v1/webhook/wh2/hook', { method: 'POST', body: 'x', headers: { 'Idempotency-Key': 'k-1' } });
+    const call = () =>
+      SELF.fetch('http://runner/v1/webhook/wh2/hook', { method: 'POST', body: 'x', headers: { 'Idempotency-Key': 'k-1' } });
     const [a, b] = await Promise.all([call(), call()]);
     const c = await call();
     const bodies = await Promise.all([a.json(), b.json(), c.json()]);
@@ -58,7 +59,9 @@ describe('ANY /v1/webhook/{tenant}/{flow}', () => {
     expect(bodies[0]).toEqual(bodies[2]);
     expect(c.headers.get('idempotent-replayed')).toBe('true');
     // The state counter moved once for the key, once more for a new key.
-    const fresh = (await (await SELF.fetch('http://runner/v1/webhook/wh2/hook', { method: 'POST', headers: { 'Idempotency-Key': 'k-2' } })).json()) as { seen: string }[];
+    const fresh = (await (
+      await SELF.fetch('http://runner/v1/webhook/wh2/hook', { method: 'POST', headers: { 'Idempotency-Key': 'k-2' } })
+    ).json()) as { seen: string }[];
     expect(fresh[0]?.seen).toBe('xx');
   });
 

@@ -188,7 +188,8 @@ export class GuestMemory {
 
   /** Checks an unsigned integer argument against its type's range. */
   int(value: unknown, what: string, max: number): number {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) throw new CanonError(`expected a ${what}, got ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max)
+      throw new CanonError(`expected a ${what}, got ${String(value)}`);
     return value;
   }
 
@@ -273,7 +274,12 @@ export const UINT_MAX: Record<string, number> = { u8: 0xff, u16: 0xffff, u32: 0x
  * A one-value type of `size` bytes, aligned to its size. Unsigned integers are range-checked
  * before `set` sees them.
  */
-function scalar(size: number, get: (dv: DataView, ptr: number) => unknown, set: (dv: DataView, ptr: number, v: unknown) => void, int?: string): Layout {
+function scalar(
+  size: number,
+  get: (dv: DataView, ptr: number) => unknown,
+  set: (dv: DataView, ptr: number, v: unknown) => void,
+  int?: string,
+): Layout {
   const max = int ? UINT_MAX[int]! : 0;
   return {
     size,
@@ -288,21 +294,51 @@ function scalar(size: number, get: (dv: DataView, ptr: number) => unknown, set: 
 export function layoutOf(type: CanonType): Layout {
   switch (type.kind) {
     case 'bool':
-      return { size: 1, align: 1, flat: 1, load: (mem, ptr) => mem.loadBool(ptr), store: (mem, ptr, v) => mem.view().setUint8(ptr, v ? 1 : 0) };
+      return {
+        size: 1,
+        align: 1,
+        flat: 1,
+        load: (mem, ptr) => mem.loadBool(ptr),
+        store: (mem, ptr, v) => mem.view().setUint8(ptr, v ? 1 : 0),
+      };
     case 'u8':
-      return scalar(1, (dv, p) => dv.getUint8(p), (dv, p, v) => dv.setUint8(p, v as number), 'u8');
+      return scalar(
+        1,
+        (dv, p) => dv.getUint8(p),
+        (dv, p, v) => dv.setUint8(p, v as number),
+        'u8',
+      );
     case 'u16':
-      return scalar(2, (dv, p) => dv.getUint16(p, true), (dv, p, v) => dv.setUint16(p, v as number, true), 'u16');
+      return scalar(
+        2,
+        (dv, p) => dv.getUint16(p, true),
+        (dv, p, v) => dv.setUint16(p, v as number, true),
+        'u16',
+      );
     case 'u32':
-      return scalar(4, (dv, p) => dv.getUint32(p, true), (dv, p, v) => dv.setUint32(p, v as number, true), 'u32');
+      return scalar(
+        4,
+        (dv, p) => dv.getUint32(p, true),
+        (dv, p, v) => dv.setUint32(p, v as number, true),
+        'u32',
+      );
     case 'u64':
-      return scalar(8, (dv, p) => dv.getBigUint64(p, true), (dv, p, v) => dv.setBigUint64(p, BigInt.asUintN(64, BigInt(v as bigint | number)), true));
+      return scalar(
+        8,
+        (dv, p) => dv.getBigUint64(p, true),
+        (dv, p, v) => dv.setBigUint64(p, BigInt.asUintN(64, BigInt(v as bigint | number)), true),
+      );
     case 's64':
-      return scalar(8, (dv, p) => dv.getBigInt64(p, true), (dv, p, v) => dv.setBigInt64(p, BigInt.asIntN(64, BigInt(v as bigint | number)), true));
+      return scalar(
+        8,
+        (dv, p) => dv.getBigInt64(p, true),
+        (dv, p, v) => dv.setBigInt64(p, BigInt.asIntN(64, BigInt(v as bigint | number)), true),
+      );
     case 'string':
       return { size: 8, align: 4, flat: 2, load: (mem, ptr) => mem.loadString(ptr), store: (mem, ptr, v) => mem.storeString(ptr, v) };
     case 'list': {
-      if (type.of.kind === 'u8') return { size: 8, align: 4, flat: 2, load: (mem, ptr) => mem.loadBytes(ptr), store: (mem, ptr, v) => mem.storeBytes(ptr, v) };
+      if (type.of.kind === 'u8')
+        return { size: 8, align: 4, flat: 2, load: (mem, ptr) => mem.loadBytes(ptr), store: (mem, ptr, v) => mem.storeBytes(ptr, v) };
       const el = layoutOf(type.of);
       return {
         size: 8,
@@ -374,7 +410,10 @@ export function layoutOf(type: CanonType): Layout {
     }
     case 'record':
     case 'tuple': {
-      const parts = type.kind === 'record' ? type.fields.map(([n, f]) => [camel(n), layoutOf(f)] as const) : type.of.map((f, i) => [String(i), layoutOf(f)] as const);
+      const parts =
+        type.kind === 'record'
+          ? type.fields.map(([n, f]) => [camel(n), layoutOf(f)] as const)
+          : type.of.map((f, i) => [String(i), layoutOf(f)] as const);
       let size = 0;
       let align = 1;
       const offsets: number[] = [];
@@ -602,7 +641,17 @@ function liftFlatValue(mem: GuestMemory, ty: CanonType, args: (number | bigint)[
     case 'result':
     case 'variant': {
       const cases: [string, CanonType | undefined][] =
-        ty.kind === 'option' ? [['none', undefined], ['some', ty.of]] : ty.kind === 'result' ? [['ok', ty.ok], ['err', ty.err]] : ty.cases;
+        ty.kind === 'option'
+          ? [
+              ['none', undefined],
+              ['some', ty.of],
+            ]
+          : ty.kind === 'result'
+            ? [
+                ['ok', ty.ok],
+                ['err', ty.err],
+              ]
+            : ty.cases;
       if (cases.some(([, c]) => c !== undefined)) throw new CanonError(`flat lifting of a ${ty.kind} with payloads is not supported`);
       const d = next();
       const c = cases[d];

@@ -12,7 +12,14 @@
  */
 import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from '../generated/node-abi.js';
 import { CanonError, type CanonType, GuestMemory, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
-import { type CoreInterface, type DirectHostFunction, INVOKE_EXPORT, isHostImport, isNodeMain, needsOnlyDirectImports } from './direct-plan.js';
+import {
+  type CoreInterface,
+  type DirectHostFunction,
+  INVOKE_EXPORT,
+  isHostImport,
+  isNodeMain,
+  needsOnlyDirectImports,
+} from './direct-plan.js';
 import type { HostApi, HostResult } from './protocol.js';
 import { bytes, hostError, httpRequest, httpResponse, opAck, requestOptions, secretsError, spanContext, tenantCtx19 } from './wit-types.js';
 
@@ -31,11 +38,16 @@ interface HostFunction {
   call(host: HostApi, args: unknown[]): Promise<Outcome>;
 }
 
-function outcome<T>(res: HostResult<T>, ok: (v: T) => unknown, err: (e: { code: string; message: string }) => unknown = (e) => ({ code: e.code, message: e.message })): Outcome {
+function outcome<T>(
+  res: HostResult<T>,
+  ok: (v: T) => unknown,
+  err: (e: { code: string; message: string }) => unknown = (e) => ({ code: e.code, message: e.message }),
+): Outcome {
   return res.ok ? { tag: 'ok', val: ok(res.value) } : { tag: 'err', val: err(res.error) };
 }
 
-const secretsCode = (e: { code: string }): string => (['not-found', 'denied', 'invalid-key', 'internal'].includes(e.code) ? e.code : 'internal');
+const secretsCode = (e: { code: string }): string =>
+  ['not-found', 'denied', 'invalid-key', 'internal'].includes(e.code) ? e.code : 'internal';
 
 const secretsGet: HostFunction = {
   params: [t.string],
@@ -111,7 +123,10 @@ function compiledHostFunction(key: string): CompiledHostFunction | undefined {
 
 const INVOKE_POST_RETURN = `cabi_post_${INVOKE_EXPORT}`;
 
-const coreInterfaceOf = (module: WebAssembly.Module): CoreInterface => ({ imports: WebAssembly.Module.imports(module), exports: WebAssembly.Module.exports(module) });
+const coreInterfaceOf = (module: WebAssembly.Module): CoreInterface => ({
+  imports: WebAssembly.Module.imports(module),
+  exports: WebAssembly.Module.exports(module),
+});
 
 export interface DirectCallbacks {
   /** The host capability of the call in progress (throws outside an invocation). */
@@ -183,7 +198,10 @@ export class DirectPath {
    * Instantiates a main module that imports only host functions served here, without jco's glue
    * or the component's other core modules (see direct-plan.ts).
    */
-  instantiateAlone(module: WebAssembly.Module, instantiate: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance): void {
+  instantiateAlone(
+    module: WebAssembly.Module,
+    instantiate: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance,
+  ): void {
     const core = coreInterfaceOf(module);
     if (!isNodeMain(core) || !needsOnlyDirectImports(core)) {
       throw new CanonError('the main core module imports more than the Greentic host functions; it needs jco glue');
@@ -206,7 +224,13 @@ export class DirectPath {
   /** Makes `instance` the component's main instance (its `invoke`, memory and `cabi_realloc`); false if it is not one. */
   adoptMain(instance: WebAssembly.Instance): boolean {
     const ex = instance.exports as Record<string, unknown>;
-    if (this.main || typeof ex[INVOKE_EXPORT] !== 'function' || !(ex.memory instanceof WebAssembly.Memory) || typeof ex.cabi_realloc !== 'function') return false;
+    if (
+      this.main ||
+      typeof ex[INVOKE_EXPORT] !== 'function' ||
+      !(ex.memory instanceof WebAssembly.Memory) ||
+      typeof ex.cabi_realloc !== 'function'
+    )
+      return false;
     this.main = { instance, mem: new GuestMemory(ex.memory, ex.cabi_realloc as (a: number, b: number, c: number, d: number) => number) };
     return true;
   }

@@ -214,7 +214,9 @@ function shouldCancel(entry: Entry): boolean {
 
 /** The component's WASI implementation: its call's environment and logs, the pack's assets if granted. */
 function wasiOf(entry: Entry): WasiImpls {
-  return requireWasi(entry).wasiImports(() => entry.current.wasi, { assets: entry.slot.filesystem === 'read_only' ? (assetFiles ?? new Map()) : null });
+  return requireWasi(entry).wasiImports(() => entry.current.wasi, {
+    assets: entry.slot.filesystem === 'read_only' ? (assetFiles ?? new Map()) : null,
+  });
 }
 
 function buildImports(entry: Entry): Record<string, unknown> {
@@ -419,7 +421,11 @@ export class PackIsolate extends WorkerEntrypoint<{ ASSETS?: Record<string, Uint
   async invoke(req: InvokeRequest): Promise<InvokeReply> {
     const entry = registry.get(req.component);
     if (!entry) {
-      return { ok: false, error: { code: 'component.not-found', message: `no component ${req.component} in this pack`, retryable: false }, logs: [] };
+      return {
+        ok: false,
+        error: { code: 'component.not-found', message: `no component ${req.component} in this pack`, retryable: false },
+        logs: [],
+      };
     }
     return serialize(entry, async () => {
       const state: CallState = { host: req.host, wasi: { environment: req.environment, logs: [] }, deadlineMs: Number(req.ctx.deadlineMs) };
@@ -443,7 +449,8 @@ export class PackIsolate extends WorkerEntrypoint<{ ASSETS?: Record<string, Uint
 
   async describe(component: string, fuel: number): Promise<DescribeReply> {
     const entry = registry.get(component);
-    if (!entry) return { ok: false, error: { code: 'component.not-found', message: `no component ${component} in this pack`, retryable: false } };
+    if (!entry)
+      return { ok: false, error: { code: 'component.not-found', message: `no component ${component} in this pack`, retryable: false } };
     return serialize(entry, async () => {
       let loaded: Loaded | undefined;
       try {

@@ -43,7 +43,11 @@ export default class TranspilerEntrypoint extends WorkerEntrypoint {
       const trapped = err instanceof WebAssembly.RuntimeError || /unreachable|trap|cannot enter component/i.test(String(err));
       if (trapped) poisoned = true;
       const payload = (err as { payload?: unknown }).payload;
-      return { ok: false, error: typeof payload === 'string' ? payload : err instanceof Error ? err.message : String(err), poisoned: trapped };
+      return {
+        ok: false,
+        error: typeof payload === 'string' ? payload : err instanceof Error ? err.message : String(err),
+        poisoned: trapped,
+      };
     }
     const importFunctions: string[] = [];
     const files: [string, Uint8Array][] = [];

@@ -6,7 +6,18 @@
  * Signatures follow WASI 0.2 (`@bytecodealliance/jco`'s builtin WIT 0.2.12); a component that
  * imports a function not listed here keeps the glue.
  */
-import { CanonError, type CanonType, camel, GuestMemory, layoutOf, liftFlat, lowerFlatResult, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
+import {
+  CanonError,
+  type CanonType,
+  camel,
+  GuestMemory,
+  layoutOf,
+  liftFlat,
+  lowerFlatResult,
+  MAX_FLAT_PARAMS,
+  MAX_FLAT_RESULTS,
+  t,
+} from './canon.js';
 
 const r = (iface: string, name: string): string => `${iface}#${name}`;
 const INPUT = r('wasi:io/streams', 'input-stream');
@@ -42,13 +53,62 @@ function signatureTable(): Record<string, WasiSignature> {
     ['nanoseconds', t.u32],
   ]);
   const errorCode = t.enum(
-    'access', 'would-block', 'already', 'bad-descriptor', 'busy', 'deadlock', 'quota', 'exist', 'file-too-large', 'illegal-byte-sequence',
-    'in-progress', 'interrupted', 'invalid', 'io', 'is-directory', 'loop', 'too-many-links', 'message-size', 'name-too-long', 'no-device',
-    'no-entry', 'no-lock', 'insufficient-memory', 'insufficient-space', 'not-directory', 'not-empty', 'not-recoverable', 'unsupported',
-    'no-tty', 'no-such-device', 'overflow', 'not-permitted', 'pipe', 'read-only', 'invalid-seek', 'text-file-busy', 'cross-device',
+    'access',
+    'would-block',
+    'already',
+    'bad-descriptor',
+    'busy',
+    'deadlock',
+    'quota',
+    'exist',
+    'file-too-large',
+    'illegal-byte-sequence',
+    'in-progress',
+    'interrupted',
+    'invalid',
+    'io',
+    'is-directory',
+    'loop',
+    'too-many-links',
+    'message-size',
+    'name-too-long',
+    'no-device',
+    'no-entry',
+    'no-lock',
+    'insufficient-memory',
+    'insufficient-space',
+    'not-directory',
+    'not-empty',
+    'not-recoverable',
+    'unsupported',
+    'no-tty',
+    'no-such-device',
+    'overflow',
+    'not-permitted',
+    'pipe',
+    'read-only',
+    'invalid-seek',
+    'text-file-busy',
+    'cross-device',
   );
-  const descriptorType = t.enum('unknown', 'block-device', 'character-device', 'directory', 'fifo', 'symbolic-link', 'regular-file', 'socket');
-  const descriptorFlags = t.flags('read', 'write', 'file-integrity-sync', 'data-integrity-sync', 'requested-write-sync', 'mutate-directory');
+  const descriptorType = t.enum(
+    'unknown',
+    'block-device',
+    'character-device',
+    'directory',
+    'fifo',
+    'symbolic-link',
+    'regular-file',
+    'socket',
+  );
+  const descriptorFlags = t.flags(
+    'read',
+    'write',
+    'file-integrity-sync',
+    'data-integrity-sync',
+    'requested-write-sync',
+    'mutate-directory',
+  );
   const pathFlags = t.flags('symlink-follow');
   const openFlags = t.flags('create', 'directory', 'exclusive', 'truncate');
   const descriptorStat = t.record([
@@ -120,13 +180,19 @@ function signatureTable(): Record<string, WasiSignature> {
     'wasi:filesystem/types#[method]descriptor.read-directory': sig([t.borrow(DESCRIPTOR)], fsResult(t.own(DIR_STREAM))),
     'wasi:filesystem/types#[method]descriptor.stat': sig([t.borrow(DESCRIPTOR)], fsResult(descriptorStat)),
     'wasi:filesystem/types#[method]descriptor.stat-at': sig([t.borrow(DESCRIPTOR), pathFlags, t.string], fsResult(descriptorStat)),
-    'wasi:filesystem/types#[method]descriptor.open-at': sig([t.borrow(DESCRIPTOR), pathFlags, t.string, openFlags, descriptorFlags], fsResult(t.own(DESCRIPTOR))),
+    'wasi:filesystem/types#[method]descriptor.open-at': sig(
+      [t.borrow(DESCRIPTOR), pathFlags, t.string, openFlags, descriptorFlags],
+      fsResult(t.own(DESCRIPTOR)),
+    ),
     'wasi:filesystem/types#[method]descriptor.is-same-object': sig([t.borrow(DESCRIPTOR), t.borrow(DESCRIPTOR)], t.bool),
     'wasi:filesystem/types#[method]descriptor.metadata-hash': sig([t.borrow(DESCRIPTOR)], fsResult(metadataHash)),
     'wasi:filesystem/types#[method]descriptor.metadata-hash-at': sig([t.borrow(DESCRIPTOR), pathFlags, t.string], fsResult(metadataHash)),
     'wasi:filesystem/types#[method]descriptor.sync': sig([t.borrow(DESCRIPTOR)], fsResult()),
     'wasi:filesystem/types#[method]descriptor.sync-data': sig([t.borrow(DESCRIPTOR)], fsResult()),
-    'wasi:filesystem/types#[method]directory-entry-stream.read-directory-entry': sig([t.borrow(DIR_STREAM)], fsResult(t.option(directoryEntry))),
+    'wasi:filesystem/types#[method]directory-entry-stream.read-directory-entry': sig(
+      [t.borrow(DIR_STREAM)],
+      fsResult(t.option(directoryEntry)),
+    ),
   };
   return signatures;
 }
@@ -172,7 +238,13 @@ function compile(key: string): CompiledWasi {
   if (!s) throw new CanonError(`${key} is not a WASI function this isolate serves`);
   const params = layoutOf(t.tuple(...s.params));
   const result = s.result ? layoutOf(s.result) : undefined;
-  c = { sig: s, flatParams: params.flat <= MAX_FLAT_PARAMS, flatResult: result !== undefined && result.flat <= MAX_FLAT_RESULTS, params, result };
+  c = {
+    sig: s,
+    flatParams: params.flat <= MAX_FLAT_PARAMS,
+    flatResult: result !== undefined && result.flat <= MAX_FLAT_RESULTS,
+    params,
+    result,
+  };
   compiled.set(key, c);
   return c;
 }
@@ -201,7 +273,12 @@ function callImpl(impls: Impl, key: string, args: unknown[]): unknown {
  * lowering options name (resolved on first call, since they belong to a core instance created
  * after the import is wired), `before` runs first on every call (fuel accounting).
  */
-export function wasiLowering(versioned: string, impls: Impl, mem: () => GuestMemory, before: () => void): (...args: (number | bigint)[]) => number | bigint | undefined {
+export function wasiLowering(
+  versioned: string,
+  impls: Impl,
+  mem: () => GuestMemory,
+  before: () => void,
+): (...args: (number | bigint)[]) => number | bigint | undefined {
   const key = wasiKey(versioned);
   if (key === null || !hasSignature(key)) throw new CanonError(`${versioned} is not a WASI function this isolate serves`);
   return (...args) => {
@@ -234,6 +311,8 @@ export function wasiResourceDrop(versioned: string, mem: () => GuestMemory): (ha
   const key = wasiKey(versioned);
   if (key === null || !WASI_RESOURCES.has(key)) throw new CanonError(`${versioned} is not a WASI resource this isolate serves`);
   return (handle) => {
-    mem().table().remove(key, handle >>> 0);
+    mem()
+      .table()
+      .remove(key, handle >>> 0);
   };
 }

@@ -35,7 +35,7 @@ const mapping: JsonValue = {
 const routing: JsonObject = { ...(ctx as unknown as JsonObject), ok: true, status: 'done', score: 0.7 };
 const conditions = ['response.action == "submit"', 'score >= 0.5', 'status != "failed"', 'entry.text contains "paris"'];
 
-function measure(name: string, iterations: number, fn: () => void): number {
+function measure(_name: string, iterations: number, fn: () => void): number {
   for (let i = 0; i < Math.min(iterations, 2000); i++) fn();
   const start = performance.now();
   for (let i = 0; i < iterations; i++) fn();

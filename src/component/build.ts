@@ -248,7 +248,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * building twice (two cores are shared by everything, and a build takes ~15 s).
  */
 async function acquireLock(lockDir: string, wasmPath: string): Promise<boolean> {
-  for (let waited = 0; ; waited += 250) {
+  for (let _waited = 0; ; _waited += 250) {
     try {
       await mkdir(lockDir);
       return true;

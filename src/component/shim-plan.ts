@@ -86,7 +86,7 @@ export function shimSlots(wasm: Uint8Array): number | null {
 export function fixupShape(wasm: Uint8Array, slots: number): { funcs: string; table: string } | null {
   try {
     const s = sectionMap(wasm, [1, 2, 9]);
-    if (!s || !s.get(2) || !s.get(9)) return null;
+    if (!s?.get(2) || !s.get(9)) return null;
     const imports = new Reader(s.get(2)!);
     const funcIndexOf = new Map<string, number>();
     let funcModule: string | null = null;

@@ -144,7 +144,7 @@ function evaluateCompiled(c: CompiledCondition, condition: ParsedCondition, ctx:
       return condition.op === '==' ? equal : !equal;
     }
     case 'contains':
-      return actual !== undefined && actual.toLowerCase().includes(c.lowerLiteral);
+      return actual?.toLowerCase().includes(c.lowerLiteral) ?? false;
     default: {
       if (actual === undefined || c.numericLiteral === undefined) return false;
       const left = parseRustFloat(rustTrim(actual));

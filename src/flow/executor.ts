@@ -951,7 +951,7 @@ export class FlowExecutor {
     return { out: 'ok', payload: { ok: true } };
   }
 
-  private flowGoto(frame: Frame, payload: JsonValue): Step {
+  private flowGoto(_frame: Frame, payload: JsonValue): Step {
     if (!isJsonObject(payload))
       return { out: 'error', error: nodeError('invalid_node_input', 'flow.goto needs {flow_id | flow, node?, input?}', false) };
     const target = str(payload.flow_id) ?? str(payload.flow);

@@ -39,16 +39,16 @@ export function rustJsonText(value: JsonValue): string {
       if (i > 0) out += ',';
       out += rustJsonText(value[i] as JsonValue);
     }
-    return out + ']';
+    return `${out}]`;
   }
   let out = '{';
   let first = true;
   for (const key of Object.keys(value)) {
     if (!first) out += ',';
     first = false;
-    out += JSON.stringify(key) + ':' + rustJsonText(value[key] as JsonValue);
+    out += `${JSON.stringify(key)}:${rustJsonText(value[key] as JsonValue)}`;
   }
-  return out + '}';
+  return `${out}}`;
 }
 
 /**

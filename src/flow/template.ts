@@ -589,7 +589,7 @@ function lookup(path: PathNode, frame: Frame, state: RenderState): Value {
     const head = parts[0];
     if (typeof head === 'string') {
       for (let f: Frame | null = frame; f !== null; f = f.parent) {
-        if (f.params !== null && f.params.has(head)) return walk(f.params.get(head), parts, 1);
+        if (f.params?.has(head)) return walk(f.params.get(head), parts, 1);
       }
     }
   }

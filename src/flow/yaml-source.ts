@@ -183,7 +183,7 @@ export function parseYamlSource(source: string, file: string, limits: YamlLimits
           const childPointer = `${pointer}/${escapePointerSegment(key)}`;
           if (record) {
             const valueNode = pair.value as YamlNode | null;
-            const valuePos = valueNode && valueNode.range ? rangePos(lineCounter, valueNode) : keyPos;
+            const valuePos = valueNode?.range ? rangePos(lineCounter, valueNode) : keyPos;
             map.set(childPointer, { key: keyPos, value: valuePos ?? rangePos(lineCounter, yamlNode) });
           }
           // `__proto__` must become an own data property, never the object's prototype.

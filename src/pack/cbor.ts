@@ -121,7 +121,10 @@ class ByteSink {
 function writeHead(sink: ByteSink, major: number, n: number | bigint): void {
   const m = major << 5;
   if (typeof n === 'bigint') {
-    if (n <= 0xffffffffn) return writeHead(sink, major, Number(n));
+    if (n <= 0xffffffffn) {
+      writeHead(sink, major, Number(n));
+      return;
+    }
     sink.byte(m | 27);
     sink.u64(n);
     return;

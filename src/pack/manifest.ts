@@ -593,7 +593,7 @@ function decodeFlow(d: Dec, v: unknown, symbols: SymbolTables, ptr: string): Flo
     const p = `${ptr}/nodes/${j}`;
     const n = d.obj(raw, p);
     const id = d.index(n.id, symbols.node_ids, 'node_ids', `${p}/id`);
-    if (Object.prototype.hasOwnProperty.call(nodes, id)) d.fail(`node "${id}" appears twice`, `${p}/id`);
+    if (Object.hasOwn(nodes, id)) d.fail(`node "${id}" appears twice`, `${p}/id`);
     const comp = d.obj(n.component, `${p}/component`);
     const node: CompiledNode = {
       id,

@@ -181,7 +181,7 @@ function greenticImports(entry: Entry, base: string): Record<string, unknown> | 
 function charge(entry: Entry): void {
   for (const g of entry.fuel) {
     const left = Number(g.value) - IMPORT_CALL_FUEL;
-    g.value = left > 0 ? left : 0;
+    g.value = Math.max(left, 0);
     if (left <= 0) throw new FuelExhausted('fuel exhausted in an import call');
   }
 }

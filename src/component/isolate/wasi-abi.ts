@@ -10,7 +10,7 @@ import {
   CanonError,
   type CanonType,
   camel,
-  GuestMemory,
+  type GuestMemory,
   layoutOf,
   liftFlat,
   lowerFlatResult,

@@ -171,7 +171,7 @@ class Descriptor {
     if (!n.dir) throw 'not-directory';
     if (openFlags.create || openFlags.truncate || openFlags.exclusive || flags.write || flags.mutateDirectory) throw READ_ONLY;
     const full = joinPath(n.path, path);
-    if (!full || !full.startsWith(n.path.split('/').slice(0, 2).join('/'))) throw 'not-permitted';
+    if (!full?.startsWith(n.path.split('/').slice(0, 2).join('/'))) throw 'not-permitted';
     if (n.files.has(full)) {
       if (openFlags.directory) throw 'not-directory';
       return new Descriptor({ files: n.files, path: full, dir: false });

@@ -3,16 +3,16 @@ import { adminApi } from './admin/admin-api.js';
 import { readiness } from './admin/health.js';
 import { packUploadPipeline } from './admin/pack-ingest.js';
 import type { PackUploadPipeline } from './admin/upload.js';
+import { logEvent } from './edge/telemetry.js';
 import { type EgressSenders, handleEgressBatch } from './egress/bus.js';
+import { webchatEgressSender } from './egress/webchat.js';
 import type { Env } from './env.js';
 import { handleIngressBatch } from './ingress/bus.js';
 import { WEBCHAT_CHANNEL, webchatApi } from './ingress/webchat.js';
-import { webchatEgressSender } from './egress/webchat.js';
 import { handleWebhook } from './ingress/webhook.js';
-import { logEvent } from './session/telemetry.js';
 
-export { ChannelSession } from './session/channel-session.js';
 export { ComponentHost } from './component/host-entrypoint.js';
+export { ChannelSession } from './session/channel-session.js';
 export { WebchatConversation } from './session/webchat-conversation.js';
 
 const uploadPipeline: PackUploadPipeline = packUploadPipeline;

@@ -2,11 +2,11 @@
 // per-tenant activation and tenant secrets (secrets-api.ts) for this deployment's environment.
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { sha256HexAsync } from '../pack/digest.js';
+import { readBoundedBody } from '../edge/bounded-body.js';
+import { logEvent } from '../edge/telemetry.js';
+import { IDENTIFIER } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
-import { IDENTIFIER } from '../session/tenant-ctx.js';
-import { logEvent } from '../session/telemetry.js';
-import { adminAuth } from './auth.js';
+import { sha256HexAsync } from '../pack/digest.js';
 import {
   activatePack,
   activePacks,
@@ -14,12 +14,12 @@ import {
   findPackByDigest,
   findPackByVersion,
   listPacks,
-  recordPack,
   type PackRecord,
-} from './pack-index.js';
-import { archiveKey, putPackModel } from './pack-store.js';
+  recordPack,
+} from '../pack-store/pack-index.js';
+import { archiveKey, putPackModel } from '../pack-store/pack-store.js';
+import { adminAuth } from './auth.js';
 import { secretsApi } from './secrets-api.js';
-import { readBoundedBody } from '../ingress/bounded-body.js';
 import { MAX_PACK_BYTES, type PackUploadPipeline, trustPolicyOf } from './upload.js';
 
 const activationBody = z.union([

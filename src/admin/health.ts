@@ -1,7 +1,7 @@
 // Readiness: the runner can serve messages only when the pack index answers and this environment
 // has at least one active pack. Liveness (/healthz) stays trivially 200.
 import type { Env } from '../env.js';
-import { countActivations } from './pack-index.js';
+import { countActivations } from '../pack-store/pack-index.js';
 
 export interface Readiness {
   ready: boolean;

@@ -3,11 +3,11 @@
 // per digest by the component runtime (artifacts in R2 under `components/<sha256>/`).
 import { transpilePackComponents } from '../component/edge.js';
 import type { ManifestCapabilities } from '../component/host-policy.js';
+import type { Flow } from '../flow/model.js';
 import { PackError } from '../pack/errors.js';
 import { parseTrustedKeys } from '../pack/keys.js';
 import { openPack } from '../pack/reader.js';
 import { componentWasmPath, verifyPack } from '../pack/verify.js';
-import type { Flow } from '../flow/model.js';
 import type { PackInspection, PackUploadPipeline } from './upload.js';
 
 type OpenedPack = ReturnType<typeof openPack>;

@@ -4,11 +4,11 @@
 // secret without reading it back.
 import { Hono } from 'hono';
 import { MAX_SECRET_BYTES, SECRET_KEY, secretStorageKeys } from '../component/host-policy.js';
+import { readBoundedBody } from '../edge/bounded-body.js';
+import { logEvent } from '../edge/telemetry.js';
+import { IDENTIFIER } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
-import { readBoundedBody } from '../ingress/bounded-body.js';
 import { sha256HexAsync } from '../pack/digest.js';
-import { IDENTIFIER } from '../session/tenant-ctx.js';
-import { logEvent } from '../session/telemetry.js';
 
 export { MAX_SECRET_BYTES };
 

@@ -4,7 +4,7 @@
 // `inspect` accepted the pack.
 import type { Env } from '../env.js';
 import type { Flow } from '../flow/model.js';
-import type { PackComponentModel } from './pack-store.js';
+import type { PackComponentModel } from '../pack-store/pack-store.js';
 
 export type TrustPolicy = 'strict' | 'dev';
 

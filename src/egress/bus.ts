@@ -2,10 +2,10 @@
 // queue; the consumer hands it to the sender registered for its channel (one per provider) and
 // retries with backoff, ending in the dead-letter queue after the queue's max_retries.
 import { z } from 'zod';
+import { logEvent } from '../edge/telemetry.js';
 import type { Env } from '../env.js';
-import { type ChannelMessageEnvelope, channelMessageEnvelopeSchema } from '../ingress/envelope.js';
 import { messagingSubject, retryDelaySeconds } from '../ingress/bus.js';
-import { logEvent } from '../session/telemetry.js';
+import { type ChannelMessageEnvelope, channelMessageEnvelopeSchema } from '../ingress/envelope.js';
 
 export const egressMessageSchema = z.object({
   v: z.literal(1),

@@ -2,9 +2,9 @@
 // conversation's activity log (once per egress idempotency key) and pushed to its open sockets.
 import type { Env } from '../env.js';
 import type { Attachment, ChannelMessageEnvelope } from '../ingress/envelope.js';
-import { WEBCHAT_CHANNEL, conversationStub, replyToIdOf } from '../ingress/webchat.js';
+import { conversationStub, replyToIdOf, WEBCHAT_CHANNEL } from '../ingress/webchat.js';
 import type { DirectLineActivity } from '../session/webchat-conversation.js';
-import { EgressSendError, type EgressMessage, type EgressSender } from './bus.js';
+import { type EgressMessage, EgressSendError, type EgressSender } from './bus.js';
 
 /**
  * Attachment type a flow uses for quick-reply buttons (rendered as Direct Line suggested

@@ -2,10 +2,10 @@
 // INGRESS queue under its upstream subject; the consumer hands each message to its channel's
 // Durable Object and acknowledges it only after the object committed the turn.
 import { z } from 'zod';
+import { logEvent } from '../edge/telemetry.js';
 import type { Env } from '../env.js';
 import type { ChannelSession, DeliveryResult } from '../session/channel-session.js';
 import { channelObjectName, parseShardCount } from '../session/session-key.js';
-import { logEvent } from '../session/telemetry.js';
 import { type ChannelMessageEnvelope, type ChannelMessageEnvelopeInput, channelMessageEnvelopeSchema } from './envelope.js';
 
 /** Subject segments as greentic-messaging sanitises them: trimmed, `*`, `>`, `/` and whitespace → `-`. */

@@ -2,8 +2,8 @@
 // adapter normalises an inbound message to, what the channel object consumes, and the body of
 // every egress message. JSON on the wire, serde field names.
 import { z } from 'zod';
+import { tenantCtxSchema } from '../edge/tenant-ctx.js';
 import { replyScopeSchema } from '../session/session-key.js';
-import { tenantCtxSchema } from '../session/tenant-ctx.js';
 
 export const actorSchema = z.object({ id: z.string(), kind: z.string().optional() });
 export const destinationSchema = z.object({ id: z.string(), kind: z.string().optional() });

@@ -5,15 +5,15 @@
 // stream served by the conversation's Durable Object.
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
+import { readBoundedBody } from '../edge/bounded-body.js';
+import { logEvent } from '../edge/telemetry.js';
+import { buildTenantCtx, IDENTIFIER } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
 import { canonicalSessionKey } from '../session/session-key.js';
-import { logEvent } from '../session/telemetry.js';
-import { IDENTIFIER, buildTenantCtx } from '../session/tenant-ctx.js';
 import type { DirectLineActivity, WebchatConversation } from '../session/webchat-conversation.js';
-import { readBoundedBody } from './bounded-body.js';
 import { publishIngress } from './bus.js';
 import type { ChannelMessageEnvelopeInput } from './envelope.js';
-import { TOKEN_TTL_SECONDS, type WebchatTokenClaims, mintToken, newConversationId, verifyToken } from './webchat-token.js';
+import { mintToken, newConversationId, TOKEN_TTL_SECONDS, verifyToken, type WebchatTokenClaims } from './webchat-token.js';
 
 export const WEBCHAT_CHANNEL = 'webchat';
 /** Largest accepted request body (an activity with inline card data fits easily). */

@@ -4,12 +4,12 @@
 // `webhook` channel object, which also remembers `Idempotency-Key`s so a replay gets the first
 // response without running the flow again.
 import type { Context } from 'hono';
+import { readBoundedBody } from '../edge/bounded-body.js';
+import { IDENTIFIER } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
-import { readBoundedBody } from './bounded-body.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
 import type { WebhookRunRequest, WebhookRunResult } from '../session/channel-session.js';
 import { channelObjectName, parseShardCount } from '../session/session-key.js';
-import { IDENTIFIER } from '../session/tenant-ctx.js';
 
 /** Request bodies above this are refused with 413 before they are read into memory. */
 export const WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;

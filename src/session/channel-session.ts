@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
-import { type ActivePack, activePacks } from '../admin/pack-index.js';
-import { loadPackModel } from '../admin/pack-store.js';
+import { logEvent, type Span, tenantAttributes, withSpan } from '../edge/telemetry.js';
+import { buildTenantCtx, type TenantCtx } from '../edge/tenant-ctx.js';
 import { type EgressMessage, egressMessage } from '../egress/bus.js';
 import type { Env } from '../env.js';
 import { FlowRunError } from '../flow/execution-state.js';
@@ -8,15 +8,15 @@ import type { JsonObject, JsonValue } from '../flow/model.js';
 import type { IngressMessage } from '../ingress/bus.js';
 import { ingressMessageSchema } from '../ingress/bus.js';
 import type { ChannelMessageEnvelope } from '../ingress/envelope.js';
+import { type ActivePack, activePacks } from '../pack-store/pack-index.js';
+import { loadPackModel } from '../pack-store/pack-store.js';
 import { defaultFlowEngine } from './engine-binding.js';
-import { type FlowEngine, type TurnResult, TransientTurnError } from './flow-engine.js';
+import { type FlowEngine, TransientTurnError, type TurnResult } from './flow-engine.js';
 import { type LoadedPack, type RoutedFlow, RoutingError, selectEntryFlow, selectNamedFlow } from './flow-router.js';
 import { replyEnvelopes } from './replies.js';
 import { applySessionMigrations } from './schema.js';
 import { waitScopeHash } from './session-key.js';
-import { TurnStateStore, stateScope } from './state-store.js';
-import { type Span, logEvent, tenantAttributes, withSpan } from './telemetry.js';
-import { type TenantCtx, buildTenantCtx } from './tenant-ctx.js';
+import { stateScope, TurnStateStore } from './state-store.js';
 
 /** What the object did with one inbound message. */
 export interface DeliveryResult {

@@ -3,11 +3,11 @@
 import { edgeComponentRunner } from '../component/edge.js';
 import type { TenantPolicy } from '../component/host-policy.js';
 import { componentInvoker } from '../component/invoker.js';
+import { recordSpan, tenantAttributes } from '../edge/telemetry.js';
 import type { Env } from '../env.js';
 import { type ComponentInvoker, FlowExecutor, type FlowRunResult, type StateStore } from '../flow/executor.js';
 import type { JsonValue } from '../flow/model.js';
 import type { FlowEngine, TurnContext, TurnResult } from './flow-engine.js';
-import { recordSpan, tenantAttributes } from './telemetry.js';
 
 /**
  * Supplies the component invoker for a turn (the component runtime's Dynamic Worker host).

@@ -1,11 +1,12 @@
 // The seam between the channel object and the flow executor: one turn either starts a flow or
 // resumes a parked run, with the tenant's state store and component invoker injected.
-import type { PackModel } from '../admin/pack-store.js';
+
+import type { Span } from '../edge/telemetry.js';
+import type { TenantCtx } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
 import type { Flow, JsonValue } from '../flow/model.js';
+import type { PackModel } from '../pack-store/pack-store.js';
 import type { TurnStateStore } from './state-store.js';
-import type { Span } from './telemetry.js';
-import type { TenantCtx } from './tenant-ctx.js';
 
 export interface TurnContext {
   env: Env;

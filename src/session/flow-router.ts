@@ -1,9 +1,10 @@
 // Picks the flow an inbound message runs: among the tenant's active packs for this environment,
 // the unique flow of the wanted kind that is not tagged `internal` (upstream runner rule). Zero or
 // several candidates is a configuration error the operator must fix, so it is reported precisely.
-import type { ActivePack } from '../admin/pack-index.js';
-import type { PackModel } from '../admin/pack-store.js';
+
 import type { Flow, FlowKind } from '../flow/model.js';
+import type { ActivePack } from '../pack-store/pack-index.js';
+import type { PackModel } from '../pack-store/pack-store.js';
 
 export type RoutingErrorCode = 'NoActivePack' | 'NoEntryFlow' | 'AmbiguousEntryFlow' | 'FlowNotFound' | 'WrongFlowKind';
 

@@ -4,8 +4,8 @@ import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { edgeComponentRunner, transpilePackComponents } from '../../src/component/edge.js';
 import type { ComponentRunner } from '../../src/component/runner.js';
+import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { sha256Hex } from '../../src/pack/digest.js';
-import { setTelemetrySink } from '../../src/session/telemetry.js';
 import { testEnv } from './runtime-fixtures.js';
 
 const fixtures = inject('componentFixtures');

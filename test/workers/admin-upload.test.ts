@@ -1,16 +1,16 @@
+import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminApi } from '../../src/admin/admin-api.js';
-import { listPacks } from '../../src/admin/pack-index.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
+import { setTelemetrySink } from '../../src/edge/telemetry.js';
+import type { EgressMessage } from '../../src/egress/bus.js';
 import type { Env } from '../../src/env.js';
 import { channelStubFor, deliverIngress } from '../../src/ingress/bus.js';
 import { buildPack, signPackArchive } from '../../src/pack/builder.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
+import { listPacks } from '../../src/pack-store/pack-index.js';
 import type { ChannelSession } from '../../src/session/channel-session.js';
-import type { EgressMessage } from '../../src/egress/bus.js';
-import { runInDurableObject } from 'cloudflare:test';
-import { setTelemetrySink } from '../../src/session/telemetry.js';
 import { ECHO_FLOW, testEnv, webchatMessage } from './runtime-fixtures.js';
 
 beforeAll(() => {

@@ -1,6 +1,6 @@
 import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setTelemetrySink } from '../../src/session/telemetry.js';
+import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { ECHO_FLOW, seedPack } from './runtime-fixtures.js';
 
 beforeAll(() => {

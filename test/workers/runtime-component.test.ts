@@ -6,6 +6,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { adminApi } from '../../src/admin/admin-api.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
+import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { EgressMessage } from '../../src/egress/bus.js';
 import type { Env } from '../../src/env.js';
 import { channelStubFor, deliverIngress } from '../../src/ingress/bus.js';
@@ -14,7 +15,6 @@ import { sha256Hex } from '../../src/pack/digest.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
 import type { ChannelSession } from '../../src/session/channel-session.js';
-import { setTelemetrySink } from '../../src/session/telemetry.js';
 import { testEnv, webchatMessage } from './runtime-fixtures.js';
 
 const fixtures = inject('componentFixtures');

@@ -1,9 +1,9 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { handleIngressBatch, messagingSubject, retryDelaySeconds, sanitizeSubjectSegment } from '../../src/ingress/bus.js';
-import { setTelemetrySink } from '../../src/session/telemetry.js';
 import worker from '../../src/worker.js';
-import { ECHO_FLOW, activate, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
+import { activate, ECHO_FLOW, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
 
 beforeAll(() => {
   setTelemetrySink(() => {});

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { EgressMessage } from '../../src/egress/bus.js';
 import { channelStubFor, deliverIngress } from '../../src/ingress/bus.js';
 import type { ChannelSession } from '../../src/session/channel-session.js';
-import { ECHO_FLOW, SURVEY_FLOW, activate, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
+import { activate, ECHO_FLOW, SURVEY_FLOW, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
 
 /** Replaces the object's egress sink with a recorder and returns what it records. */
 async function recordEgress(stub: DurableObjectStub<ChannelSession>): Promise<EgressMessage[]> {

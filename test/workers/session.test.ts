@@ -1,11 +1,11 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { EgressMessage } from '../../src/egress/bus.js';
 import { channelStubFor, deliverIngress } from '../../src/ingress/bus.js';
 import type { ChannelSession } from '../../src/session/channel-session.js';
 import { edgeInvokerFactory, setComponentInvokerFactory } from '../../src/session/engine-binding.js';
-import { setTelemetrySink } from '../../src/session/telemetry.js';
-import { ECHO_FLOW, SURVEY_FLOW, activate, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
+import { activate, ECHO_FLOW, SURVEY_FLOW, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
 
 beforeAll(() => {
   setTelemetrySink(() => {});

@@ -6,16 +6,16 @@ import toolsFlow from '../../packs/demo/flows/tools.ygtc?raw';
 import demoPackYaml from '../../packs/demo/pack.yaml?raw';
 import { adminApi } from '../../src/admin/admin-api.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
+import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { EgressMessage } from '../../src/egress/bus.js';
 import { replyActivity } from '../../src/egress/webchat.js';
+import type { Env } from '../../src/env.js';
 import { channelStubFor, deliverIngress, ingressMessage } from '../../src/ingress/bus.js';
 import { activityEnvelope } from '../../src/ingress/webchat.js';
 import { buildPack, signPackArchive } from '../../src/pack/builder.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
-import type { Env } from '../../src/env.js';
 import type { ChannelSession } from '../../src/session/channel-session.js';
-import { setTelemetrySink } from '../../src/session/telemetry.js';
 import { activate, seedPack, testEnv } from './runtime-fixtures.js';
 
 beforeAll(() => {

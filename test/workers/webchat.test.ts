@@ -1,5 +1,7 @@
-import { SELF, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject, SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { setTelemetrySink } from '../../src/edge/telemetry.js';
+import { buildTenantCtx } from '../../src/edge/tenant-ctx.js';
 import { type EgressMessage, egressMessage } from '../../src/egress/bus.js';
 import { BUTTONS_MIME, webchatEgressSender } from '../../src/egress/webchat.js';
 import { channelStubFor, deliverIngress, ingressMessage } from '../../src/ingress/bus.js';
@@ -7,10 +9,8 @@ import type { ChannelMessageEnvelope } from '../../src/ingress/envelope.js';
 import { activityEnvelope, conversationStub, webchatActivitySchema } from '../../src/ingress/webchat.js';
 import { mintToken } from '../../src/ingress/webchat-token.js';
 import type { ChannelSession } from '../../src/session/channel-session.js';
-import { setTelemetrySink } from '../../src/session/telemetry.js';
-import { buildTenantCtx } from '../../src/session/tenant-ctx.js';
 import type { ActivitySet, DirectLineActivity, WebchatConversation } from '../../src/session/webchat-conversation.js';
-import { ECHO_FLOW, activate, seedPack, testEnv } from './runtime-fixtures.js';
+import { activate, ECHO_FLOW, seedPack, testEnv } from './runtime-fixtures.js';
 
 beforeAll(() => {
   setTelemetrySink(() => {});

@@ -2,8 +2,9 @@
 // them up). Attribute keys follow greentic-telemetry (`greentic.tenant.id`, `greentic.flow.id`, …).
 // Callers pass identifiers and counts only: message bodies, payloads and secrets are never given
 // to these functions, and keys that look like credentials are redacted as a second line of defence.
-import { randomHex } from './tenant-ctx.js';
+
 import type { TenantCtx } from './tenant-ctx.js';
+import { randomHex } from './tenant-ctx.js';
 
 export type Attributes = Record<string, string | number | boolean | undefined>;
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

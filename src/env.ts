@@ -1,6 +1,9 @@
-/** The bindings and vars declared in wrangler.toml. */
+/**
+ * The bindings and vars declared in wrangler.toml, as every layer reads them. The two Durable
+ * Object namespaces are typed with their classes in `objects.ts` (`WorkerEnv`), the one module that
+ * names objects and makes their stubs: the classes import this file, so it cannot import them.
+ */
 export interface Env {
-  CHANNEL: DurableObjectNamespace;
   PACKS: R2Bucket;
   PACK_INDEX: D1Database;
   INGRESS: Queue;
@@ -15,8 +18,6 @@ export interface Env {
   /** JSON map tenant → host patterns its components may call (see README). */
   COMPONENT_HTTP_ALLOW_HOSTS?: string;
   PACK_TRUSTED_KEYS?: string;
-  /** One Durable Object per WebChat conversation (Direct Line facade). */
-  WEBCHAT: DurableObjectNamespace;
   /** HMAC key for WebChat tokens; the facade answers 503 without it. */
   WEBCHAT_TOKEN_SECRET?: string;
   /** Display name of the bot in WebChat (default "Greentic"). */

@@ -3,24 +3,25 @@ import { adminApi } from './admin/admin-api.js';
 import { readiness } from './admin/health.js';
 import { packUploadPipeline } from './admin/pack-ingest.js';
 import type { PackUploadPipeline } from './admin/upload.js';
+import { handleEgressBatch } from './bus/egress.js';
+import { handleIngressBatch } from './bus/ingress.js';
+import type { EgressSenders } from './channels/channel.js';
+import { WEBCHAT_CHANNEL, webchatApi } from './channels/webchat/directline.js';
+import { webchatEgressSender } from './channels/webchat/sender.js';
 import { logEvent } from './edge/telemetry.js';
-import { type EgressSenders, handleEgressBatch } from './egress/bus.js';
-import { webchatEgressSender } from './egress/webchat.js';
-import type { Env } from './env.js';
-import { handleIngressBatch } from './ingress/bus.js';
-import { WEBCHAT_CHANNEL, webchatApi } from './ingress/webchat.js';
-import { handleWebhook } from './ingress/webhook.js';
+import type { WorkerEnv } from './objects.js';
+import { handleWebhook } from './webhook/webhook.js';
 
+export { WebchatConversation } from './channels/webchat/conversation.js';
 export { ComponentHost } from './component/host-entrypoint.js';
 export { ChannelSession } from './session/channel-session.js';
-export { WebchatConversation } from './session/webchat-conversation.js';
 
 const uploadPipeline: PackUploadPipeline = packUploadPipeline;
 
 /** One sender per channel, registered by the provider egress modules. */
 const egressSenders: EgressSenders = { [WEBCHAT_CHANNEL]: webchatEgressSender };
 
-export const app = new Hono<{ Bindings: Env }>();
+export const app = new Hono<{ Bindings: WorkerEnv }>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok', env: c.env.GREENTIC_ENV }));
 
@@ -41,10 +42,10 @@ app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.
 
 export default {
   fetch: app.fetch,
-  async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  async queue(batch: MessageBatch<unknown>, env: WorkerEnv): Promise<void> {
     if (batch.queue.startsWith('greentic-ingress')) return handleIngressBatch(batch, env);
     if (batch.queue.startsWith('greentic-egress')) return handleEgressBatch(batch, env, egressSenders);
     logEvent('error', 'queue.unknown', { queue: batch.queue, messages: batch.messages.length });
     batch.retryAll();
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<WorkerEnv>;

@@ -3,8 +3,7 @@
 // Callers pass identifiers and counts only: message bodies, payloads and secrets are never given
 // to these functions, and keys that look like credentials are redacted as a second line of defence.
 
-import type { TenantCtx } from './tenant-ctx.js';
-import { randomHex } from './tenant-ctx.js';
+import { randomHex, type TenantCtx } from './tenant-ctx.js';
 
 export type Attributes = Record<string, string | number | boolean | undefined>;
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

@@ -1,13 +1,11 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { ChannelMessageEnvelope } from '../bus/envelope.js';
+import { type EgressMessage, egressMessage, type IngressMessage, ingressMessageSchema } from '../bus/messages.js';
 import { logEvent, type Span, tenantAttributes, withSpan } from '../edge/telemetry.js';
 import { buildTenantCtx, type TenantCtx } from '../edge/tenant-ctx.js';
-import { type EgressMessage, egressMessage } from '../egress/bus.js';
 import type { Env } from '../env.js';
 import { FlowRunError } from '../flow/execution-state.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
-import type { IngressMessage } from '../ingress/bus.js';
-import { ingressMessageSchema } from '../ingress/bus.js';
-import type { ChannelMessageEnvelope } from '../ingress/envelope.js';
 import { type ActivePack, activePacks } from '../pack-store/pack-index.js';
 import { loadPackModel } from '../pack-store/pack-store.js';
 import { defaultFlowEngine } from './engine-binding.js';

@@ -2,8 +2,9 @@
 // payloads (plus the last node's payload) or a single payload; an item becomes a reply when it
 // carries something a user can see: a string, `text`, `attachments`, an Adaptive Card, or a
 // `messages` list. Anything else (a bare component result) is not sent.
+
+import type { Attachment, ChannelMessageEnvelope } from '../bus/envelope.js';
 import type { JsonValue } from '../flow/model.js';
-import type { Attachment, ChannelMessageEnvelope } from '../ingress/envelope.js';
 
 const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
 

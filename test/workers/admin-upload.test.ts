@@ -2,10 +2,11 @@ import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminApi } from '../../src/admin/admin-api.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
+import { deliverIngress } from '../../src/bus/ingress.js';
+import type { EgressMessage } from '../../src/bus/messages.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
-import type { EgressMessage } from '../../src/egress/bus.js';
 import type { Env } from '../../src/env.js';
-import { channelStubFor, deliverIngress } from '../../src/ingress/bus.js';
+import { channelObjectFor } from '../../src/objects.js';
 import { buildPack, signPackArchive } from '../../src/pack/builder.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
@@ -73,7 +74,7 @@ describe('POST /admin/v1/packs', () => {
 
     const msg = webchatMessage('up', 'c', 'via upload');
     const sent: EgressMessage[] = [];
-    await runInDurableObject(channelStubFor(testEnv, msg.envelope), (instance: ChannelSession) => {
+    await runInDurableObject(channelObjectFor(testEnv, msg.envelope), (instance: ChannelSession) => {
       instance.egressSink = async (m) => {
         sent.push(...m);
       };

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Env } from '../../src/env.js';
-import {
-  createHostApi,
-  grantsFor,
-  hostAllowed,
-  type HostStores,
-  type KeyValueStore,
-  MAX_SECRET_BYTES,
-  secretStorageKeys,
-  stateStorageKey,
-} from '../../src/component/host-policy.js';
+import { type Env } from '../../src/env.js';
+import { createHostApi, grantsFor, hostAllowed, type HostStores, type KeyValueStore, MAX_SECRET_BYTES, secretStorageKeys, stateStorageKey } from '../../src/component/host-policy.js';
 import { capCoreModuleMemory, FUEL_EXPORT, MemoryLimitError, meterCoreModule, WasmRewriteError } from '../../src/component/wasm-fuel.js';
 
 function memoryStore(): KeyValueStore & { data: Map<string, Uint8Array> } {

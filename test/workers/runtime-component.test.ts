@@ -7,14 +7,15 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { adminApi } from '../../src/admin/admin-api.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
-import type { EgressMessage } from '../../src/egress/bus.js';
-import type { Env } from '../../src/env.js';
-import { channelStubFor, deliverIngress } from '../../src/ingress/bus.js';
+import { type EgressMessage } from '../../src/bus/messages.js';
+import { type Env } from '../../src/env.js';
+import { channelObjectFor } from '../../src/objects.js';
+import { deliverIngress } from '../../src/bus/ingress.js';
 import { buildPack, signPackArchive } from '../../src/pack/builder.js';
 import { sha256Hex } from '../../src/pack/digest.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
-import type { ChannelSession } from '../../src/session/channel-session.js';
+import { type ChannelSession } from '../../src/session/channel-session.js';
 import { testEnv, webchatMessage } from './runtime-fixtures.js';
 
 const fixtures = inject('componentFixtures');
@@ -94,7 +95,7 @@ describe('a message runs a real component end to end', () => {
 
     const msg = webchatMessage('comp', 'c1', 'hello wasm');
     const sent: EgressMessage[] = [];
-    await runInDurableObject(channelStubFor(testEnv, msg.envelope), (instance: ChannelSession) => {
+    await runInDurableObject(channelObjectFor(testEnv, msg.envelope), (instance: ChannelSession) => {
       instance.egressSink = async (m) => {
         sent.push(...m);
       };

@@ -1,17 +1,17 @@
 // Shared setup for the runtime tests: packs made of real compiled flows (seeded straight into the
 // index, as an upload would leave them) and envelopes as a provider adapter would publish them.
 import { env } from 'cloudflare:test';
+import type { ChannelMessageEnvelopeInput } from '../../src/bus/envelope.js';
+import { type IngressMessage, ingressMessage } from '../../src/bus/messages.js';
 import { buildTenantCtx } from '../../src/edge/tenant-ctx.js';
-import type { Env } from '../../src/env.js';
 import { compileFlowSource } from '../../src/flow/compile-source.js';
 import type { Flow } from '../../src/flow/model.js';
-import { type IngressMessage, ingressMessage } from '../../src/ingress/bus.js';
-import type { ChannelMessageEnvelopeInput } from '../../src/ingress/envelope.js';
+import type { WorkerEnv } from '../../src/objects.js';
 import { sha256Hex } from '../../src/pack/digest.js';
 import { activatePack, recordPack } from '../../src/pack-store/pack-index.js';
 import { archiveKey, putPackModel } from '../../src/pack-store/pack-store.js';
 
-export const testEnv = env as unknown as Env;
+export const testEnv = env as unknown as WorkerEnv;
 
 export function compile(source: string): Flow {
   const result = compileFlowSource(source, { file: 'test.ygtc' });

@@ -1,7 +1,8 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { handleIngressBatch } from '../../src/bus/ingress.js';
+import { messagingSubject, retryDelaySeconds, sanitizeSubjectSegment } from '../../src/bus/messages.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
-import { handleIngressBatch, messagingSubject, retryDelaySeconds, sanitizeSubjectSegment } from '../../src/ingress/bus.js';
 import worker from '../../src/worker.js';
 import { activate, ECHO_FLOW, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
 

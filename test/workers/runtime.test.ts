@@ -1,7 +1,8 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { EgressMessage } from '../../src/egress/bus.js';
-import { channelStubFor, deliverIngress } from '../../src/ingress/bus.js';
+import { deliverIngress } from '../../src/bus/ingress.js';
+import type { EgressMessage } from '../../src/bus/messages.js';
+import { channelObjectFor } from '../../src/objects.js';
 import type { ChannelSession } from '../../src/session/channel-session.js';
 import { activate, ECHO_FLOW, SURVEY_FLOW, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
 
@@ -21,7 +22,7 @@ describe('channel session runtime', () => {
     const digest = await seedPack('echo-pack', '1.0.0', [ECHO_FLOW('A')]);
     await activate('tenant-a', 'echo-pack', digest);
     const msg = webchatMessage('tenant-a', 'conv-1', 'hi there');
-    const sent = await recordEgress(channelStubFor(testEnv, msg.envelope));
+    const sent = await recordEgress(channelObjectFor(testEnv, msg.envelope));
 
     const result = await deliverIngress(testEnv, msg);
 
@@ -38,7 +39,7 @@ describe('channel session runtime', () => {
     const digest = await seedPack('survey-pack', '1.0.0', [SURVEY_FLOW]);
     await activate('tenant-s', 'survey-pack', digest);
     const first = webchatMessage('tenant-s', 'c', 'start');
-    const stub = channelStubFor(testEnv, first.envelope);
+    const stub = channelObjectFor(testEnv, first.envelope);
     const sent = await recordEgress(stub);
 
     const r1 = await deliverIngress(testEnv, first);

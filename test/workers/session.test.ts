@@ -1,8 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { deliverIngress } from '../../src/bus/ingress.js';
+import type { EgressMessage } from '../../src/bus/messages.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
-import type { EgressMessage } from '../../src/egress/bus.js';
-import { channelStubFor, deliverIngress } from '../../src/ingress/bus.js';
+import { channelObjectFor } from '../../src/objects.js';
 import type { ChannelSession } from '../../src/session/channel-session.js';
 import { edgeInvokerFactory, setComponentInvokerFactory } from '../../src/session/engine-binding.js';
 import { activate, ECHO_FLOW, SURVEY_FLOW, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
@@ -52,7 +53,7 @@ describe('channel session: dedup, ordering, isolation', () => {
     const digest = await seedPack('dup-pack', '1.0.0', [ECHO_FLOW('dup')]);
     await activate('tenant-d', 'dup-pack', digest);
     const msg = webchatMessage('tenant-d', 'c1', 'once', 'event-42');
-    const stub = channelStubFor(testEnv, msg.envelope);
+    const stub = channelObjectFor(testEnv, msg.envelope);
     const sent = await recordEgress(stub);
 
     const results = await Promise.all(Array.from({ length: 10 }, () => deliverIngress(testEnv, structuredClone(msg))));
@@ -79,7 +80,7 @@ describe('channel session: dedup, ordering, isolation', () => {
       const digest = await seedPack('log-pack', '1.0.0', [LOG_FLOW]);
       await activate('tenant-o', 'log-pack', digest);
       const messages = Array.from({ length: 50 }, (_, i) => webchatMessage('tenant-o', 'c', `m${i}`));
-      const stub = channelStubFor(testEnv, messages[0]!.envelope);
+      const stub = channelObjectFor(testEnv, messages[0]!.envelope);
       await runInDurableObject(stub, (instance: ChannelSession) => {
         instance.sql.exec("INSERT INTO state (scope, key, value, updated_at) VALUES ('dev:tenant-o:default:log-pack', 'log', '\"\"', 0)");
       });
@@ -120,8 +121,8 @@ describe('channel session: dedup, ordering, isolation', () => {
 
     // B has no active pack: A's pack is not routed to B.
     await expect(deliverIngress(testEnv, b)).rejects.toThrow(/NoActivePack/);
-    const stubA = channelStubFor(testEnv, a.envelope);
-    const stubB = channelStubFor(testEnv, b.envelope);
+    const stubA = channelObjectFor(testEnv, a.envelope);
+    const stubB = channelObjectFor(testEnv, b.envelope);
     expect(stubA.id.toString()).not.toBe(stubB.id.toString());
     expect(await stubB.sessionInfo(a.envelope.session_id)).toBeNull();
     // An envelope for B pushed at A's object is refused, not processed.
@@ -139,7 +140,7 @@ describe('channel session: activation, waits, egress recovery', () => {
     const v2 = await seedPack('switch-pack', '2.0.0', [ECHO_FLOW('v2')]);
     await activate('tenant-v', 'switch-pack', v1);
     const first = webchatMessage('tenant-v', 'c', 'a');
-    const sent = await recordEgress(channelStubFor(testEnv, first.envelope));
+    const sent = await recordEgress(channelObjectFor(testEnv, first.envelope));
     await deliverIngress(testEnv, first);
     await activate('tenant-v', 'switch-pack', v2);
     const second = await deliverIngress(testEnv, webchatMessage('tenant-v', 'c', 'b'));
@@ -152,7 +153,7 @@ describe('channel session: activation, waits, egress recovery', () => {
     const digest = await seedPack('ttl-pack', '1.0.0', [SURVEY_FLOW]);
     await activate('tenant-t', 'ttl-pack', digest);
     const first = webchatMessage('tenant-t', 'c', 'start');
-    const stub = channelStubFor(testEnv, first.envelope);
+    const stub = channelObjectFor(testEnv, first.envelope);
     const sent = await recordEgress(stub);
     await deliverIngress(testEnv, first);
     await runInDurableObject(stub, async (instance: ChannelSession, state) => {
@@ -172,7 +173,7 @@ describe('channel session: activation, waits, egress recovery', () => {
     const digest = await seedPack('ttl-pack-2', '1.0.0', [SURVEY_FLOW]);
     await activate('tenant-t2', 'ttl-pack-2', digest);
     const first = webchatMessage('tenant-t2', 'c', 'start');
-    const stub = channelStubFor(testEnv, first.envelope);
+    const stub = channelObjectFor(testEnv, first.envelope);
     await deliverIngress(testEnv, first);
     await runInDurableObject(stub, (instance: ChannelSession) => {
       instance.sql.exec('UPDATE waits SET expires_at = ?', Date.now() - 1);
@@ -185,7 +186,7 @@ describe('channel session: activation, waits, egress recovery', () => {
     const digest = await seedPack('crash-pack', '1.0.0', [ECHO_FLOW('crash')]);
     await activate('tenant-c', 'crash-pack', digest);
     const msg = webchatMessage('tenant-c', 'c', 'ping');
-    const stub = channelStubFor(testEnv, msg.envelope);
+    const stub = channelObjectFor(testEnv, msg.envelope);
     const sent: EgressMessage[] = [];
     await runInDurableObject(stub, (instance: ChannelSession) => {
       instance.egressSink = async () => {

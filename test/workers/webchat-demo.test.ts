@@ -6,12 +6,13 @@ import toolsFlow from '../../packs/demo/flows/tools.ygtc?raw';
 import demoPackYaml from '../../packs/demo/pack.yaml?raw';
 import { adminApi } from '../../src/admin/admin-api.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
+import { deliverIngress } from '../../src/bus/ingress.js';
+import { type EgressMessage, ingressMessage } from '../../src/bus/messages.js';
+import { activityEnvelope } from '../../src/channels/webchat/directline.js';
+import { replyActivity } from '../../src/channels/webchat/sender.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
-import type { EgressMessage } from '../../src/egress/bus.js';
-import { replyActivity } from '../../src/egress/webchat.js';
 import type { Env } from '../../src/env.js';
-import { channelStubFor, deliverIngress, ingressMessage } from '../../src/ingress/bus.js';
-import { activityEnvelope } from '../../src/ingress/webchat.js';
+import { channelObjectFor } from '../../src/objects.js';
 import { buildPack, signPackArchive } from '../../src/pack/builder.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
@@ -34,7 +35,7 @@ function conversation(tenant: string, conv: string, user: string) {
       idempotencyKey: `webchat:${id}`,
     });
     const sent: EgressMessage[] = [];
-    await runInDurableObject(channelStubFor(testEnv, msg.envelope), (instance: ChannelSession) => {
+    await runInDurableObject(channelObjectFor(testEnv, msg.envelope), (instance: ChannelSession) => {
       instance.egressSink = async (messages) => {
         sent.push(...messages);
       };

@@ -1,15 +1,16 @@
 import { runDurableObjectAlarm, runInDurableObject, SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ChannelMessageEnvelope } from '../../src/bus/envelope.js';
+import { deliverIngress } from '../../src/bus/ingress.js';
+import { type EgressMessage, egressMessage, ingressMessage } from '../../src/bus/messages.js';
+import type { ActivitySet, DirectLineActivity, WebchatConversation } from '../../src/channels/webchat/conversation.js';
+import { activityEnvelope, webchatActivitySchema } from '../../src/channels/webchat/directline.js';
+import { BUTTONS_MIME, webchatEgressSender } from '../../src/channels/webchat/sender.js';
+import { mintToken } from '../../src/channels/webchat/token.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { buildTenantCtx } from '../../src/edge/tenant-ctx.js';
-import { type EgressMessage, egressMessage } from '../../src/egress/bus.js';
-import { BUTTONS_MIME, webchatEgressSender } from '../../src/egress/webchat.js';
-import { channelStubFor, deliverIngress, ingressMessage } from '../../src/ingress/bus.js';
-import type { ChannelMessageEnvelope } from '../../src/ingress/envelope.js';
-import { activityEnvelope, conversationStub, webchatActivitySchema } from '../../src/ingress/webchat.js';
-import { mintToken } from '../../src/ingress/webchat-token.js';
+import { channelObjectFor, webchatConversation } from '../../src/objects.js';
 import type { ChannelSession } from '../../src/session/channel-session.js';
-import type { ActivitySet, DirectLineActivity, WebchatConversation } from '../../src/session/webchat-conversation.js';
 import { activate, ECHO_FLOW, seedPack, testEnv } from './runtime-fixtures.js';
 
 beforeAll(() => {
@@ -270,7 +271,7 @@ describe('webchat facade: activities', () => {
     const idle = await startConversation('acme');
     const active = await startConversation('acme');
     for (const s of [idle, active]) await post('acme', s.conversationId, s.token, event('x'));
-    const idleStub = conversationStub(testEnv, 'acme', idle.conversationId);
+    const idleStub = webchatConversation(testEnv, 'acme', idle.conversationId);
     await runInDurableObject(idleStub, (instance: WebchatConversation, state) => {
       const old = Date.now() - 31 * 24 * 3600 * 1000;
       state.storage.sql.exec('UPDATE activities SET created_at = ?', old);
@@ -278,7 +279,7 @@ describe('webchat facade: activities', () => {
       expect(instance.openSockets()).toBe(0);
     });
     expect(await runDurableObjectAlarm(idleStub)).toBe(true);
-    expect(await runDurableObjectAlarm(conversationStub(testEnv, 'acme', active.conversationId))).toBe(true);
+    expect(await runDurableObjectAlarm(webchatConversation(testEnv, 'acme', active.conversationId))).toBe(true);
     expect((await getActivities('acme', idle.conversationId, idle.token)).status).toBe(404);
     expect((await json<ActivitySet>(await getActivities('acme', active.conversationId, active.token))).activities).toHaveLength(1);
   });
@@ -444,7 +445,7 @@ describe('webchat facade: card submit routing', () => {
       const echoed = await json<ActivitySet>(await getActivities('tenant-card', s.conversationId, s.token, String(Number(id.slice(-7)))));
       const echo = webchatActivitySchema.parse(echoed.activities[0]);
       const msg = ingressMessage(activityEnvelope(testEnv, 'tenant-card', s.conversationId, id, echo), { idempotencyKey: `webchat:${id}` });
-      const channel = channelStubFor(testEnv, msg.envelope);
+      const channel = channelObjectFor(testEnv, msg.envelope);
       const sent: EgressMessage[] = [];
       await runInDurableObject(channel, (instance: ChannelSession) => {
         instance.egressSink = async (messages) => {

@@ -1,6 +1,6 @@
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { webhookBody, webhookResponse } from '../../src/ingress/webhook.js';
+import { webhookBody, webhookResponse } from '../../src/webhook/webhook.js';
 import { activate, seedPack } from './runtime-fixtures.js';
 
 const HOOK_FLOW = `id: hook

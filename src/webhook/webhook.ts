@@ -6,14 +6,12 @@
 import type { Context } from 'hono';
 import { readBoundedBody } from '../edge/bounded-body.js';
 import { IDENTIFIER } from '../edge/tenant-ctx.js';
-import type { Env } from '../env.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
-import type { WebhookRunRequest, WebhookRunResult } from '../session/channel-session.js';
-import { channelObjectName, parseShardCount } from '../session/session-key.js';
+import { type WorkerEnv, webhookObject } from '../objects.js';
+import type { WebhookRunResult } from '../session/channel-session.js';
 
 /** Request bodies above this are refused with 413 before they are read into memory. */
 export const WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
-export const WEBHOOK_CHANNEL = 'webhook';
 
 /** Upstream's body shape: null when empty, `{text}` when valid UTF-8, else `{base16}`. */
 export function webhookBody(bytes: Uint8Array): JsonValue {
@@ -97,7 +95,7 @@ const STATUS_OF: Record<string, number> = {
   FlowFailed: 500,
 };
 
-export async function handleWebhook(c: Context<{ Bindings: Env }>): Promise<Response> {
+export async function handleWebhook(c: Context<{ Bindings: WorkerEnv }>): Promise<Response> {
   const tenant = c.req.param('tenant') ?? '';
   const flowId = c.req.param('flow') ?? '';
   if (!IDENTIFIER.test(tenant))
@@ -111,15 +109,7 @@ export async function handleWebhook(c: Context<{ Bindings: Env }>): Promise<Resp
     return problem(400, 'invalid_idempotency_key', 'header Idempotency-Key must be 1 to 256 characters');
   }
   const env = c.env;
-  const name = channelObjectName(
-    { env: env.GREENTIC_ENV, tenant, team: 'default', channel: WEBHOOK_CHANNEL },
-    flowId,
-    parseShardCount(env.SESSION_SHARDS),
-  );
-  // The narrow view keeps the RPC stub's inferred type shallow (the full class type is too deep for tsc).
-  const stub = env.CHANNEL.get(env.CHANNEL.idFromName(name)) as unknown as {
-    runWebhook(req: WebhookRunRequest): Promise<WebhookRunResult>;
-  };
+  const stub = webhookObject(env, tenant, flowId);
   const result = (await stub.runWebhook({
     tenant,
     flowId,

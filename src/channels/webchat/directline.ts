@@ -5,15 +5,15 @@
 // stream served by the conversation's Durable Object.
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { readBoundedBody } from '../edge/bounded-body.js';
-import { logEvent } from '../edge/telemetry.js';
-import { buildTenantCtx, IDENTIFIER } from '../edge/tenant-ctx.js';
-import type { Env } from '../env.js';
-import { canonicalSessionKey } from '../session/session-key.js';
-import type { DirectLineActivity, WebchatConversation } from '../session/webchat-conversation.js';
-import { publishIngress } from './bus.js';
-import type { ChannelMessageEnvelopeInput } from './envelope.js';
-import { mintToken, newConversationId, TOKEN_TTL_SECONDS, verifyToken, type WebchatTokenClaims } from './webchat-token.js';
+import type { ChannelMessageEnvelopeInput } from '../../bus/envelope.js';
+import { publishIngress } from '../../bus/ingress.js';
+import { readBoundedBody } from '../../edge/bounded-body.js';
+import { logEvent } from '../../edge/telemetry.js';
+import { buildTenantCtx, IDENTIFIER } from '../../edge/tenant-ctx.js';
+import { type WorkerEnv, webchatConversation } from '../../objects.js';
+import { canonicalSessionKey } from '../../session/session-key.js';
+import type { DirectLineActivity } from './conversation.js';
+import { mintToken, newConversationId, TOKEN_TTL_SECONDS, verifyToken, type WebchatTokenClaims } from './token.js';
 
 export const WEBCHAT_CHANNEL = 'webchat';
 /** Largest accepted request body (an activity with inline card data fits easily). */
@@ -22,12 +22,7 @@ export const MAX_ACTIVITY_BYTES = 1024 * 1024;
 const KEY_PREFIX = 'webchat:';
 const ACTIVITY_ID = /^[A-Za-z0-9_-]+\|\d{7}$/;
 
-type Ctx = Context<{ Bindings: Env }>;
-
-export function conversationStub(env: Env, tenant: string, conversationId: string): DurableObjectStub<WebchatConversation> {
-  const ns = env.WEBCHAT as unknown as DurableObjectNamespace<WebchatConversation>;
-  return ns.get(ns.idFromName(`${env.GREENTIC_ENV}:${tenant}:${conversationId}`));
-}
+type Ctx = Context<{ Bindings: WorkerEnv }>;
 
 /** The `replyToId` for a reply to the ingress message with this idempotency key, if it came from WebChat. */
 export function replyToIdOf(inReplyTo: string): string | undefined {
@@ -135,7 +130,7 @@ function submitMetadata(value: unknown): Record<string, string> {
 }
 
 export function activityEnvelope(
-  env: Env,
+  env: WorkerEnv,
   tenant: string,
   conversationId: string,
   activityId: string,
@@ -176,8 +171,8 @@ async function mint(c: Ctx, conversationId: string): Promise<Response> {
   return c.json({ conversationId, token, expires_in: TOKEN_TTL_SECONDS, domain });
 }
 
-export function webchatApi(): Hono<{ Bindings: Env }> {
-  const api = new Hono<{ Bindings: Env }>();
+export function webchatApi(): Hono<{ Bindings: WorkerEnv }> {
+  const api = new Hono<{ Bindings: WorkerEnv }>();
 
   // CORS on every answer, errors included: without Allow-Origin the browser reports status 0.
   api.use('*', async (c, next) => {
@@ -229,7 +224,7 @@ export function webchatApi(): Hono<{ Bindings: Env }> {
     const body = startBodySchema.safeParse(raw);
     if (!body.success) return dlError(c, 400, 'BadArgument', `invalid start body: ${z.prettifyError(body.error)}`);
     const { tid, cid } = auth.claims;
-    const started = await conversationStub(c.env, tid, cid).start(tid, cid, body.data?.user?.id ?? null);
+    const started = await webchatConversation(c.env, tid, cid).start(tid, cid, body.data?.user?.id ?? null);
     const { token } = await mintToken(auth.secret, tid, cid);
     return c.json(
       { conversationId: cid, token, expires_in: TOKEN_TTL_SECONDS, streamUrl: streamUrl(c, tid, cid, token) },
@@ -241,7 +236,7 @@ export function webchatApi(): Hono<{ Bindings: Env }> {
     const id = c.req.param('id');
     const auth = await authorize(c, bearer(c), id);
     if (!auth.ok) return auth.response;
-    const info = await conversationStub(c.env, auth.claims.tid, id).info();
+    const info = await webchatConversation(c.env, auth.claims.tid, id).info();
     if (info === null) return dlError(c, 404, 'NotFound', `conversation ${id} does not exist`);
     const { token } = await mintToken(auth.secret, auth.claims.tid, id);
     const watermark = c.req.query('watermark');
@@ -257,7 +252,7 @@ export function webchatApi(): Hono<{ Bindings: Env }> {
     const id = c.req.param('id');
     const auth = await authorize(c, bearer(c), id);
     if (!auth.ok) return auth.response;
-    const set = await conversationStub(c.env, auth.claims.tid, id).activities(c.req.query('watermark'));
+    const set = await webchatConversation(c.env, auth.claims.tid, id).activities(c.req.query('watermark'));
     if (set === null) return dlError(c, 404, 'NotFound', `conversation ${id} does not exist`);
     return c.json(set);
   });
@@ -277,7 +272,7 @@ export function webchatApi(): Hono<{ Bindings: Env }> {
     const parsed = webchatActivitySchema.safeParse(raw);
     if (!parsed.success) return dlError(c, 400, 'BadArgument', `invalid activity: ${z.prettifyError(parsed.error)}`);
     const activity = parsed.data;
-    const stub = conversationStub(c.env, auth.claims.tid, id);
+    const stub = webchatConversation(c.env, auth.claims.tid, id);
     // Typing indicators are neither stored nor sent to the bot (Direct Line does not number them).
     if (activity.type === 'typing') return c.json({ id: `${id}|typing` });
     // The echo is stored (numbered) before the bot can see the message, so it precedes every reply.
@@ -311,7 +306,7 @@ export function webchatApi(): Hono<{ Bindings: Env }> {
     // Browsers cannot set headers on a WebSocket, so the credential is the `t` query parameter.
     const auth = await authorize(c, c.req.query('t'), id);
     if (!auth.ok) return auth.response;
-    return conversationStub(c.env, auth.claims.tid, id).fetch(c.req.raw);
+    return webchatConversation(c.env, auth.claims.tid, id).fetch(c.req.raw);
   });
 
   api.notFound((c) => dlError(c, 404, 'NotFound', `no Direct Line route for ${c.req.method} ${new URL(c.req.url).pathname}`));

@@ -1,10 +1,12 @@
 // WebChat egress: a reply envelope becomes a Direct Line bot activity, appended to the
 // conversation's activity log (once per egress idempotency key) and pushed to its open sockets.
-import type { Env } from '../env.js';
-import type { Attachment, ChannelMessageEnvelope } from '../ingress/envelope.js';
-import { conversationStub, replyToIdOf, WEBCHAT_CHANNEL } from '../ingress/webchat.js';
-import type { DirectLineActivity } from '../session/webchat-conversation.js';
-import { type EgressMessage, EgressSendError, type EgressSender } from './bus.js';
+
+import type { Attachment, ChannelMessageEnvelope } from '../../bus/envelope.js';
+import type { EgressMessage } from '../../bus/messages.js';
+import { type WorkerEnv, webchatConversation } from '../../objects.js';
+import { EgressSendError, type EgressSender } from '../channel.js';
+import type { DirectLineActivity } from './conversation.js';
+import { replyToIdOf, WEBCHAT_CHANNEL } from './directline.js';
 
 /**
  * Attachment type a flow uses for quick-reply buttons (rendered as Direct Line suggested
@@ -91,11 +93,11 @@ function conversationOf(envelope: ChannelMessageEnvelope): string {
 }
 
 export const webchatEgressSender: EgressSender = {
-  async send(message: EgressMessage, env: Env): Promise<void> {
+  async send(message: EgressMessage, env: WorkerEnv): Promise<void> {
     const envelope = message.envelope;
     if (envelope.channel !== WEBCHAT_CHANNEL)
       throw new EgressSendError('WrongChannel', `the webchat sender got a "${envelope.channel}" reply`, false);
-    const stub = conversationStub(env, envelope.tenant.tenant, conversationOf(envelope));
+    const stub = webchatConversation(env, envelope.tenant.tenant, conversationOf(envelope));
     const bot = { id: DEFAULT_BOT.id, name: env.WEBCHAT_BOT_NAME ?? DEFAULT_BOT.name };
     await stub.appendBotActivity(message.idempotency_key, replyActivity(message, bot));
   },

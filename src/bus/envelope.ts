@@ -3,7 +3,14 @@
 // every egress message. JSON on the wire, serde field names.
 import { z } from 'zod';
 import { tenantCtxSchema } from '../edge/tenant-ctx.js';
-import { replyScopeSchema } from '../session/session-key.js';
+
+export const replyScopeSchema = z.object({
+  conversation: z.string(),
+  thread: z.string().optional(),
+  reply_to: z.string().optional(),
+  correlation: z.string().optional(),
+});
+export type ReplyScope = z.infer<typeof replyScopeSchema>;
 
 export const actorSchema = z.object({ id: z.string(), kind: z.string().optional() });
 export const destinationSchema = z.object({ id: z.string(), kind: z.string().optional() });

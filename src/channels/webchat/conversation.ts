@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from '../env.js';
+import type { Env } from '../../env.js';
 
 /**
  * A Direct Line activity as stored and delivered. Only the fields the facade sets are typed;

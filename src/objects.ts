@@ -1,0 +1,79 @@
+// The Durable Objects: the Worker's full environment with both namespaces typed by their classes,
+// how each object is named, and the stubs. Everything that reaches a channel object or a WebChat
+// conversation goes through here, so an object's name is computed in one place.
+
+import type { ChannelMessageEnvelope } from './bus/envelope.js';
+import type { WebchatConversation } from './channels/webchat/conversation.js';
+import type { Env } from './env.js';
+import { sha256Bytes } from './pack/digest.js';
+import type { ChannelSession, WebhookRunRequest, WebhookRunResult } from './session/channel-session.js';
+
+/** The channel name of generic-webhook runs (`/v1/webhook/{tenant}/{flow}`). */
+export const WEBHOOK_CHANNEL = 'webhook';
+
+export interface WorkerEnv extends Env {
+  /** One object per `{env}:{tenant}:{team}:{channel}[:{shard}]` (flow sessions, inbox, outbox). */
+  CHANNEL: DurableObjectNamespace<ChannelSession>;
+  /** One object per WebChat conversation (Direct Line facade). */
+  WEBCHAT: DurableObjectNamespace<WebchatConversation>;
+}
+
+export interface ChannelAddress {
+  env: string;
+  tenant: string;
+  team: string;
+  channel: string;
+}
+
+/** Shard of a session key among `shards` objects: the first 32 bits of its sha256, mod N. */
+export function shardOf(sessionKey: string, shards: number): number {
+  if (!Number.isInteger(shards) || shards <= 1) return 0;
+  const h = sha256Bytes(new TextEncoder().encode(sessionKey));
+  const n = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+  return n % shards;
+}
+
+/** `{env}:{tenant}:{team}:{channel}` plus `:{shard}` when the channel is split over several objects. */
+export function channelObjectName(address: ChannelAddress, sessionKey: string, shards: number): string {
+  const base = `${address.env}:${address.tenant}:${address.team}:${address.channel}`;
+  return shards > 1 ? `${base}:${shardOf(sessionKey, shards)}` : base;
+}
+
+export function parseShardCount(raw: string | undefined): number {
+  const n = Number.parseInt(raw ?? '1', 10);
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
+
+/** The channel object that owns a session of this address. */
+export function channelObject(env: WorkerEnv, address: ChannelAddress, sessionKey: string): DurableObjectStub<ChannelSession> {
+  const name = channelObjectName(address, sessionKey, parseShardCount(env.SESSION_SHARDS));
+  return env.CHANNEL.get(env.CHANNEL.idFromName(name));
+}
+
+/** The channel object that owns an envelope's session. */
+export function channelObjectFor(env: WorkerEnv, envelope: ChannelMessageEnvelope): DurableObjectStub<ChannelSession> {
+  return channelObject(env, addressOf(envelope), envelope.session_id);
+}
+
+export function addressOf(envelope: ChannelMessageEnvelope): ChannelAddress {
+  return { env: envelope.tenant.env, tenant: envelope.tenant.tenant, team: envelope.tenant.team ?? 'default', channel: envelope.channel };
+}
+
+/** The generic webhook's side of a channel object (a narrow view: the full stub type is too deep for tsc here). */
+export interface WebhookObject {
+  runWebhook(req: WebhookRunRequest): Promise<WebhookRunResult>;
+}
+
+/** Generic-webhook runs of one flow share one object of the tenant's `webhook` channel, keyed by the flow. */
+export function webhookObject(env: WorkerEnv, tenant: string, flowId: string): WebhookObject {
+  return channelObject(
+    env,
+    { env: env.GREENTIC_ENV, tenant, team: 'default', channel: WEBHOOK_CHANNEL },
+    flowId,
+  ) as unknown as WebhookObject;
+}
+
+/** A WebChat conversation's object, named `{env}:{tenant}:{conversation id}`. */
+export function webchatConversation(env: WorkerEnv, tenant: string, conversationId: string): DurableObjectStub<WebchatConversation> {
+  return env.WEBCHAT.get(env.WEBCHAT.idFromName(`${env.GREENTIC_ENV}:${tenant}:${conversationId}`));
+}

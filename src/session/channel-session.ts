@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { ChannelMessageEnvelope } from '../bus/envelope.js';
-import { type EgressMessage, egressMessage, type IngressMessage, ingressMessageSchema } from '../bus/messages.js';
+import { egressMessage, type IngressMessage, ingressMessageSchema } from '../bus/messages.js';
+import { errorMessage } from '../core/coded-error.js';
 import { logEvent, type Span, tenantAttributes, withSpan } from '../edge/telemetry.js';
 import { buildTenantCtx, type TenantCtx } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
@@ -8,13 +9,18 @@ import { FlowRunError } from '../flow/execution-state.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
 import { type ActivePack, activePacks } from '../pack-store/pack-index.js';
 import { loadPackModel } from '../pack-store/pack-store.js';
-import { defaultFlowEngine } from './engine-binding.js';
+import { DedupStore } from './dedup-store.js';
+import { type ChannelSessionDeps, productionDependencies } from './dependencies.js';
 import { type FlowEngine, TransientTurnError, type TurnResult } from './flow-engine.js';
 import { type LoadedPack, type RoutedFlow, RoutingError, selectEntryFlow, selectNamedFlow } from './flow-router.js';
+import { type InboxRow, InboxStore } from './inbox-store.js';
+import { OutboxStore } from './outbox-store.js';
 import { replyEnvelopes } from './replies.js';
 import { applySessionMigrations } from './schema.js';
 import { waitScopeHash } from './session-key.js';
+import { type SessionInfo, SessionStore } from './session-store.js';
 import { stateScope, TurnStateStore } from './state-store.js';
+import { type WaitRow, WaitStore } from './wait-store.js';
 
 /** What the object did with one inbound message. */
 export interface DeliveryResult {
@@ -50,26 +56,6 @@ export type WebhookRunResult =
   | { status: 'waiting'; reason: string | null; output: JsonValue; replayed: boolean; code?: undefined }
   | { status: 'error'; code: string; message: string; replayed: boolean };
 
-interface InboxRow {
-  seq: number;
-  idempotency_key: string;
-  session_key: string;
-  message_json: string;
-  [key: string]: SqlStorageValue;
-}
-
-interface WaitRow {
-  session_key: string;
-  scope_hash: string;
-  pack_id: string;
-  pack_digest: string;
-  flow_id: string;
-  reason: string | null;
-  snapshot: string;
-  expires_at: number;
-  [key: string]: SqlStorageValue;
-}
-
 /** Sessions whose inbox head keeps failing are unblocked after this many attempts. */
 const INBOX_MAX_ATTEMPTS = 5;
 /** Delay before the alarm retries unsent replies. */
@@ -100,16 +86,25 @@ export class ChannelSession extends DurableObject<Env> {
   private readonly inflight = new Map<string, Promise<DeliveryResult>>();
   private flushing: Promise<number> | null = null;
 
-  /** Where committed replies go; the egress queue unless a test substitutes it. */
-  egressSink: (messages: EgressMessage[]) => Promise<void>;
-  engine: FlowEngine;
+  private readonly failedAttempts = new Map<number, number>();
+  private readonly inbox: InboxStore;
+  private readonly dedup: DedupStore;
+  private readonly waits: WaitStore;
+  private readonly outbox: OutboxStore;
+  private readonly sessions: SessionStore;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(
+    ctx: DurableObjectState,
+    env: Env,
+    private readonly deps: ChannelSessionDeps = productionDependencies(env),
+  ) {
     super(ctx, env);
-    this.egressSink = async (messages) => {
-      await env.EGRESS.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
-    };
-    this.engine = defaultFlowEngine(env);
+    const sql = ctx.storage.sql;
+    this.inbox = new InboxStore(sql);
+    this.dedup = new DedupStore(sql);
+    this.waits = new WaitStore(sql);
+    this.outbox = new OutboxStore(sql);
+    this.sessions = new SessionStore(sql);
     void ctx.blockConcurrencyWhile(async () => {
       applySessionMigrations(ctx.storage);
     });
@@ -135,14 +130,7 @@ export class ChannelSession extends DurableObject<Env> {
     }
 
     // Accept durably before anything can interleave: the inbox seq fixes this message's place.
-    this.sql.exec(
-      'INSERT INTO inbox (idempotency_key, session_key, message_json, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING',
-      key,
-      sessionKey,
-      JSON.stringify(message),
-      Date.now(),
-    );
-    const seq = this.sql.exec<{ seq: number }>('SELECT seq FROM inbox WHERE idempotency_key = ?', key).one().seq;
+    const seq = this.inbox.accept(message, Date.now());
 
     const result = this.onSession(sessionKey, () => this.drain(sessionKey, seq, key));
     this.inflight.set(key, result);
@@ -168,13 +156,7 @@ export class ChannelSession extends DurableObject<Env> {
   /** Runs this session's inbox in seq order up to and including `seq`. */
   private async drain(sessionKey: string, seq: number, key: string): Promise<DeliveryResult> {
     for (;;) {
-      const head = this.sql
-        .exec<InboxRow>(
-          'SELECT seq, idempotency_key, session_key, message_json FROM inbox WHERE session_key = ? AND seq <= ? ORDER BY seq LIMIT 1',
-          sessionKey,
-          seq,
-        )
-        .toArray()[0];
+      const head = this.inbox.head(sessionKey, seq);
       if (head === undefined) break;
       try {
         await this.runTurn(head);
@@ -183,7 +165,7 @@ export class ChannelSession extends DurableObject<Env> {
         if (head.idempotency_key !== key) {
           throw new ChannelSessionError(
             'PreviousMessageFailed',
-            `an earlier message of this session (${head.idempotency_key}) failed and will be retried first: ${errorText(err)}`,
+            `an earlier message of this session (${head.idempotency_key}) failed and will be retried first: ${errorMessage(err)}`,
           );
         }
         throw err;
@@ -198,19 +180,16 @@ export class ChannelSession extends DurableObject<Env> {
   private recordFailedAttempt(head: InboxRow, err: unknown): void {
     const attempts = (this.failedAttempts.get(head.seq) ?? 0) + 1;
     this.failedAttempts.set(head.seq, attempts);
-    logEvent('warn', 'session.turn_failed', { 'greentic.session.id': head.session_key, seq: head.seq, attempts, error: errorText(err) });
+    logEvent('warn', 'session.turn_failed', { 'greentic.session.id': head.session_key, seq: head.seq, attempts, error: errorMessage(err) });
     if (attempts >= INBOX_MAX_ATTEMPTS) {
       // Head-of-line blocking must end: the message leaves the inbox (its queue copy goes to the DLQ).
-      this.sql.exec('DELETE FROM inbox WHERE seq = ?', head.seq);
+      this.inbox.remove(head.seq);
       this.failedAttempts.delete(head.seq);
       logEvent('error', 'session.turn_dropped', { 'greentic.session.id': head.session_key, seq: head.seq });
     }
   }
-  private readonly failedAttempts = new Map<number, number>();
-
   private findOutcome(key: string): TurnOutcome | undefined {
-    const row = this.sql.exec<{ outcome_json: string }>('SELECT outcome_json FROM dedup WHERE idempotency_key = ?', key).toArray()[0];
-    return row === undefined ? undefined : (JSON.parse(row.outcome_json) as TurnOutcome);
+    return this.dedup.outcome<TurnOutcome>(key);
   }
 
   // ------------------------------------------------------------------ one turn
@@ -239,9 +218,7 @@ export class ChannelSession extends DurableObject<Env> {
       'session.turn',
       { ...tenantAttributes(ctx), trace_id: ctx.trace_id, 'messaging.message.id': message.idempotency_key, seq: row.seq },
       async (span) => {
-        const wait = this.sql
-          .exec<WaitRow>('SELECT * FROM waits WHERE session_key = ? AND scope_hash = ?', envelope.session_id, scopeHash)
-          .toArray()[0];
+        const wait = this.waits.find(envelope.session_id, scopeHash);
         const active = await this.activePacks(ctx);
         let routed: RoutedFlow;
         let resumeFrom: WaitRow | undefined;
@@ -303,8 +280,8 @@ export class ChannelSession extends DurableObject<Env> {
       },
       async (flowSpan) => {
         const result = await (wait === undefined
-          ? this.engine.start({ ...turn, span: flowSpan }, input)
-          : this.engine.resume({ ...turn, span: flowSpan }, JSON.parse(wait.snapshot) as JsonValue, input));
+          ? this.deps.engine.start({ ...turn, span: flowSpan }, input)
+          : this.deps.engine.resume({ ...turn, span: flowSpan }, JSON.parse(wait.snapshot) as JsonValue, input));
         flowSpan.setAttributes({ 'greentic.run.status': result.status });
         return result;
       },
@@ -339,49 +316,26 @@ export class ChannelSession extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       state.commit(now);
       if (result.status === 'waiting') {
-        this.sql.exec(
-          `INSERT INTO waits (session_key, scope_hash, pack_id, pack_digest, flow_id, reason, snapshot, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (session_key, scope_hash) DO UPDATE SET pack_id = excluded.pack_id, pack_digest = excluded.pack_digest, flow_id = excluded.flow_id,
-             reason = excluded.reason, snapshot = excluded.snapshot, created_at = excluded.created_at, expires_at = excluded.expires_at`,
-          envelope.session_id,
-          scopeHash,
-          routed.pack.pack_id,
-          routed.pack.digest,
-          routed.flow.id,
-          result.reason,
-          JSON.stringify(result.snapshot),
+        this.waits.park(
+          {
+            sessionKey: envelope.session_id,
+            scopeHash,
+            packId: routed.pack.pack_id,
+            packDigest: routed.pack.digest,
+            flowId: routed.flow.id,
+            reason: result.reason,
+            snapshot: result.snapshot,
+          },
           now,
           now + ttlMs,
         );
       } else if (previousWait !== undefined) {
-        this.sql.exec('DELETE FROM waits WHERE session_key = ? AND scope_hash = ?', envelope.session_id, scopeHash);
+        this.waits.clear(envelope.session_id, scopeHash);
       }
-      this.sql.exec(
-        `INSERT INTO sessions (session_key, tenant_ctx, last_seq, turns, updated_at) VALUES (?, ?, ?, 1, ?)
-         ON CONFLICT (session_key) DO UPDATE SET tenant_ctx = excluded.tenant_ctx, last_seq = excluded.last_seq, turns = sessions.turns + 1, updated_at = excluded.updated_at`,
-        envelope.session_id,
-        JSON.stringify(envelope.tenant),
-        row.seq,
-        now,
-      );
-      for (const reply of replies) {
-        const body = egressMessage(reply, reply.id, message.idempotency_key, now);
-        this.sql.exec(
-          'INSERT INTO outbox (idempotency_key, session_key, message_json, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING',
-          reply.id,
-          envelope.session_id,
-          JSON.stringify(body),
-          now,
-        );
-      }
-      this.sql.exec(
-        'INSERT INTO dedup (idempotency_key, session_key, outcome_json, processed_at) VALUES (?, ?, ?, ?)',
-        message.idempotency_key,
-        envelope.session_id,
-        JSON.stringify(outcome),
-        now,
-      );
-      this.sql.exec('DELETE FROM inbox WHERE seq = ?', row.seq);
+      this.sessions.recordTurn(envelope.session_id, JSON.stringify(envelope.tenant), row.seq, now);
+      for (const reply of replies) this.outbox.add(egressMessage(reply, reply.id, message.idempotency_key, now), envelope.session_id, now);
+      this.dedup.record(message.idempotency_key, envelope.session_id, outcome, now);
+      this.inbox.remove(row.seq);
       // Part of the same commit: if the object dies before the egress send, the alarm re-sends.
       this.scheduleAlarm(now);
     });
@@ -392,7 +346,7 @@ export class ChannelSession extends DurableObject<Env> {
     try {
       return await activePacks(this.env.PACK_INDEX, ctx.env, ctx.tenant);
     } catch (err) {
-      throw new TransientTurnError('PackIndexUnavailable', `could not read the pack index: ${errorText(err)}`);
+      throw new TransientTurnError('PackIndexUnavailable', `could not read the pack index: ${errorMessage(err)}`);
     }
   }
 
@@ -400,7 +354,7 @@ export class ChannelSession extends DurableObject<Env> {
     try {
       return await loadPackModel(this.env.PACKS, digest, key);
     } catch (err) {
-      throw new TransientTurnError('PackStorageUnavailable', errorText(err));
+      throw new TransientTurnError('PackStorageUnavailable', errorMessage(err));
     }
   }
 
@@ -420,8 +374,8 @@ export class ChannelSession extends DurableObject<Env> {
   }
 
   private findWebhookResult(dedupKey: string): WebhookRunResult | undefined {
-    const row = this.sql.exec<{ outcome_json: string }>('SELECT outcome_json FROM dedup WHERE idempotency_key = ?', dedupKey).toArray()[0];
-    return row === undefined ? undefined : { ...(JSON.parse(row.outcome_json) as WebhookRunResult), replayed: true };
+    const first = this.dedup.outcome<WebhookRunResult>(dedupKey);
+    return first === undefined ? undefined : { ...first, replayed: true };
   }
 
   private async executeWebhook(req: WebhookRunRequest, dedupKey: string | undefined): Promise<WebhookRunResult> {
@@ -481,13 +435,7 @@ export class ChannelSession extends DurableObject<Env> {
           if (result.status === 'error') return;
           state.commit(now);
           if (dedupKey !== undefined) {
-            this.sql.exec(
-              'INSERT INTO dedup (idempotency_key, session_key, outcome_json, processed_at) VALUES (?, ?, ?, ?)',
-              dedupKey,
-              sessionKey,
-              JSON.stringify(result),
-              now,
-            );
+            this.dedup.record(dedupKey, sessionKey, result, now);
             this.scheduleAlarm(now);
           }
         });
@@ -504,24 +452,22 @@ export class ChannelSession extends DurableObject<Env> {
     const run = (async () => {
       let sent = 0;
       for (;;) {
-        const rows = this.sql
-          .exec<{ id: number; message_json: string }>('SELECT id, message_json FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT 100')
-          .toArray();
+        const rows = this.outbox.unsent(100);
         if (rows.length === 0) break;
         try {
-          await this.egressSink(rows.map((r) => JSON.parse(r.message_json) as EgressMessage));
+          await this.deps.sendReplies(rows.map((r) => r.message));
         } catch (err) {
           const now = Date.now();
           this.ctx.storage.transactionSync(() => {
-            for (const r of rows) this.sql.exec('UPDATE outbox SET attempts = attempts + 1 WHERE id = ?', r.id);
+            this.outbox.markFailedAttempt(rows);
             this.scheduleAlarm(now);
           });
-          logEvent('warn', 'egress.enqueue_failed', { replies: rows.length, error: errorText(err) });
+          logEvent('warn', 'egress.enqueue_failed', { replies: rows.length, error: errorMessage(err) });
           break;
         }
         const now = Date.now();
         this.ctx.storage.transactionSync(() => {
-          for (const r of rows) this.sql.exec('UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?', now, r.id);
+          this.outbox.markSent(rows, now);
           this.scheduleAlarm(now);
         });
         sent += rows.length;
@@ -540,11 +486,10 @@ export class ChannelSession extends DurableObject<Env> {
    * unsent, an outbox retry.
    */
   private scheduleAlarm(now: number): void {
-    const wait = this.sql.exec<{ t: number | null }>('SELECT MIN(expires_at) AS t FROM waits').one().t;
-    const unsent = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL').one().n;
+    const wait = this.waits.earliestExpiry();
+    const unsent = this.outbox.unsentCount();
     const candidates = [wait ?? Number.POSITIVE_INFINITY, unsent > 0 ? now + OUTBOX_RETRY_MS : Number.POSITIVE_INFINITY];
-    const hasOld = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM dedup WHERE processed_at < ?', now - RETENTION_MS).one().n;
-    if (hasOld > 0) candidates.push(now + 60_000);
+    if (this.dedup.hasOlderThan(now - RETENTION_MS)) candidates.push(now + 60_000);
     const next = Math.min(...candidates);
     if (Number.isFinite(next)) void this.ctx.storage.setAlarm(Math.max(next, now + 1));
     else void this.ctx.storage.deleteAlarm();
@@ -552,11 +497,11 @@ export class ChannelSession extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const expired = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM waits WHERE expires_at <= ?', now).one().n;
+    const expired = this.waits.expiredCount(now);
     this.ctx.storage.transactionSync(() => {
-      this.sql.exec('DELETE FROM waits WHERE expires_at <= ?', now);
-      this.sql.exec('DELETE FROM dedup WHERE processed_at < ?', now - RETENTION_MS);
-      this.sql.exec('DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?', now - RETENTION_MS);
+      this.waits.deleteExpired(now);
+      this.dedup.pruneOlderThan(now - RETENTION_MS);
+      this.outbox.pruneSentBefore(now - RETENTION_MS);
       this.scheduleAlarm(now);
     });
     if (expired > 0) logEvent('info', 'session.waits_expired', { count: expired });
@@ -574,17 +519,9 @@ export class ChannelSession extends DurableObject<Env> {
     if (env !== this.env.GREENTIC_ENV) {
       throw new ChannelSessionError('WrongEnvironment', `message for env "${env}" reached the "${this.env.GREENTIC_ENV}" deployment`);
     }
-    const meta = this.sql
-      .exec<{ env: string; tenant: string; team: string; channel: string }>('SELECT env, tenant, team, channel FROM channel_meta')
-      .toArray()[0];
+    const meta = this.sessions.identity();
     if (meta === undefined) {
-      this.sql.exec(
-        'INSERT INTO channel_meta (id, env, tenant, team, channel, shard) VALUES (1, ?, ?, ?, ?, 0)',
-        env,
-        tenant,
-        team,
-        channel,
-      );
+      this.sessions.claimIdentity({ env, tenant, team, channel });
       return;
     }
     if (meta.env !== env || meta.tenant !== tenant || meta.team !== team || meta.channel !== channel) {
@@ -597,40 +534,18 @@ export class ChannelSession extends DurableObject<Env> {
 
   /** A session's persisted view (for channels like WebChat and for operators). */
   async sessionInfo(sessionKey: string): Promise<SessionInfo | null> {
-    const session = this.sql
-      .exec<{ last_seq: number; turns: number; updated_at: number }>(
-        'SELECT last_seq, turns, updated_at FROM sessions WHERE session_key = ?',
-        sessionKey,
-      )
-      .toArray()[0];
+    const session = this.sessions.turnsOf(sessionKey);
     if (session === undefined) return null;
-    const waits = this.sql
-      .exec<{ scope_hash: string; pack_id: string; flow_id: string; reason: string | null; expires_at: number }>(
-        'SELECT scope_hash, pack_id, flow_id, reason, expires_at FROM waits WHERE session_key = ? ORDER BY scope_hash',
-        sessionKey,
-      )
-      .toArray();
+    const waits = this.waits.listFor(sessionKey);
     return { session_key: sessionKey, last_seq: session.last_seq, turns: session.turns, updated_at: session.updated_at, waits };
   }
 
-  get sql(): SqlStorage {
+  private get sql(): SqlStorage {
     return this.ctx.storage.sql;
   }
-}
-
-export interface SessionInfo {
-  session_key: string;
-  last_seq: number;
-  turns: number;
-  updated_at: number;
-  waits: { scope_hash: string; pack_id: string; flow_id: string; reason: string | null; expires_at: number }[];
 }
 
 function waitTtlMs(env: Env): number {
   const seconds = Number.parseInt(env.WAIT_TTL_SECONDS ?? '86400', 10);
   return (Number.isFinite(seconds) && seconds > 0 ? seconds : 86400) * 1000;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

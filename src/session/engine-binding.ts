@@ -126,14 +126,3 @@ export const edgeInvokerFactory: ComponentInvokerFactory = (turn) => {
   );
   return componentInvoker(() => runner);
 };
-
-let invokerFactory: ComponentInvokerFactory = edgeInvokerFactory;
-
-/** Replaces the component invoker (tests substitute a scripted one). */
-export function setComponentInvokerFactory(factory: ComponentInvokerFactory): void {
-  invokerFactory = factory;
-}
-
-export function defaultFlowEngine(_env: Env): FlowEngine {
-  return createFlowEngine((turn) => invokerFactory(turn));
-}

@@ -6,7 +6,7 @@ import { edgeComponentRunner, transpilePackComponents } from '../../src/componen
 import type { ComponentRunner } from '../../src/component/runner.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { sha256Hex } from '../../src/pack/digest.js';
-import { testEnv } from './runtime-fixtures.js';
+import { testEnv } from '../support/runtime-fixtures.js';
 
 const fixtures = inject('componentFixtures');
 const nodeWasm = Uint8Array.from(atob(fixtures.node), (c) => c.charCodeAt(0));

@@ -1,18 +1,14 @@
-import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminApi } from '../../src/admin/admin-api.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
-import { deliverIngress } from '../../src/bus/ingress.js';
-import type { EgressMessage } from '../../src/bus/messages.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { Env } from '../../src/env.js';
-import { channelObjectFor } from '../../src/objects.js';
 import { buildPack, signPackArchive } from '../../src/pack/builder.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
 import { listPacks } from '../../src/pack-store/pack-index.js';
-import type { ChannelSession } from '../../src/session/channel-session.js';
-import { ECHO_FLOW, testEnv, webchatMessage } from './runtime-fixtures.js';
+import { deliverRecorded } from '../support/channel-session.js';
+import { ECHO_FLOW, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 
 beforeAll(() => {
   setTelemetrySink(() => {});
@@ -73,13 +69,7 @@ describe('POST /admin/v1/packs', () => {
     expect(act.status).toBe(200);
 
     const msg = webchatMessage('up', 'c', 'via upload');
-    const sent: EgressMessage[] = [];
-    await runInDurableObject(channelObjectFor(testEnv, msg.envelope), (instance: ChannelSession) => {
-      instance.egressSink = async (m) => {
-        sent.push(...m);
-      };
-    });
-    const result = await deliverIngress(testEnv, msg);
+    const { result, sent } = await deliverRecorded(msg);
     expect(result.outcome).toMatchObject({ pack_id: 'upload-pack', pack_digest: body.digest, run_status: 'done' });
     expect(sent.map((m) => m.envelope.text)).toEqual(['uploaded: via upload']);
   });

@@ -1,7 +1,7 @@
 import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
-import { ECHO_FLOW, seedPack } from './runtime-fixtures.js';
+import { ECHO_FLOW, seedPack } from '../support/runtime-fixtures.js';
 
 beforeAll(() => {
   setTelemetrySink(() => {});

@@ -1,22 +1,15 @@
-// End to end through a real Wasm component: a signed pack whose flow calls a node@0.6.0 component
-// is uploaded through the admin API (verified, stored, component transpiled at the edge once),
-// activated for a tenant, and a message for that tenant runs the component in the pack's Dynamic
-// Worker; the component's answer becomes the reply on the egress bus.
-import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { adminApi } from '../../src/admin/admin-api.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
-import { setTelemetrySink } from '../../src/edge/telemetry.js';
-import { type EgressMessage } from '../../src/bus/messages.js';
-import { type Env } from '../../src/env.js';
-import { channelObjectFor } from '../../src/objects.js';
 import { deliverIngress } from '../../src/bus/ingress.js';
+import { setTelemetrySink } from '../../src/edge/telemetry.js';
+import type { Env } from '../../src/env.js';
 import { buildPack, signPackArchive } from '../../src/pack/builder.js';
 import { sha256Hex } from '../../src/pack/digest.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
-import { type ChannelSession } from '../../src/session/channel-session.js';
-import { testEnv, webchatMessage } from './runtime-fixtures.js';
+import { deliverRecorded } from '../support/channel-session.js';
+import { testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 
 const fixtures = inject('componentFixtures');
 const nodeWasm = Uint8Array.from(atob(fixtures.node), (c) => c.charCodeAt(0));
@@ -94,13 +87,7 @@ describe('a message runs a real component end to end', () => {
     ).toBe(200);
 
     const msg = webchatMessage('comp', 'c1', 'hello wasm');
-    const sent: EgressMessage[] = [];
-    await runInDurableObject(channelObjectFor(testEnv, msg.envelope), (instance: ChannelSession) => {
-      instance.egressSink = async (m) => {
-        sent.push(...m);
-      };
-    });
-    const result = await deliverIngress(testEnv, msg);
+    const { result, sent } = await deliverRecorded(msg);
     expect(result.outcome).toMatchObject({ pack_id: 'component-pack', run_status: 'done' });
     expect(sent.map((m) => m.envelope.text)).toEqual(['echo: hello wasm']);
   });

@@ -4,7 +4,7 @@ import { handleIngressBatch } from '../../src/bus/ingress.js';
 import { messagingSubject, retryDelaySeconds, sanitizeSubjectSegment } from '../../src/bus/messages.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import worker from '../../src/worker.js';
-import { activate, ECHO_FLOW, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
+import { activate, ECHO_FLOW, seedPack, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 
 beforeAll(() => {
   setTelemetrySink(() => {});

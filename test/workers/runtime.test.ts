@@ -1,30 +1,18 @@
-import { runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { deliverIngress } from '../../src/bus/ingress.js';
-import type { EgressMessage } from '../../src/bus/messages.js';
 import { channelObjectFor } from '../../src/objects.js';
-import type { ChannelSession } from '../../src/session/channel-session.js';
-import { activate, ECHO_FLOW, SURVEY_FLOW, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
-
-/** Replaces the object's egress sink with a recorder and returns what it records. */
-async function recordEgress(stub: DurableObjectStub<ChannelSession>): Promise<EgressMessage[]> {
-  const sent: EgressMessage[] = [];
-  await runInDurableObject(stub, (instance: ChannelSession) => {
-    instance.egressSink = async (messages) => {
-      sent.push(...messages);
-    };
-  });
-  return sent;
-}
+import { injectedSession, RecordingEgress } from '../support/channel-session.js';
+import { activate, ECHO_FLOW, SURVEY_FLOW, seedPack, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 
 describe('channel session runtime', () => {
   it("a message for tenant A runs A's active pack and yields a reply on the egress bus", async () => {
     const digest = await seedPack('echo-pack', '1.0.0', [ECHO_FLOW('A')]);
     await activate('tenant-a', 'echo-pack', digest);
     const msg = webchatMessage('tenant-a', 'conv-1', 'hi there');
-    const sent = await recordEgress(channelObjectFor(testEnv, msg.envelope));
+    const egress = new RecordingEgress();
+    const session = injectedSession(channelObjectFor(testEnv, msg.envelope), { egress });
+    const sent = egress.sent;
 
-    const result = await deliverIngress(testEnv, msg);
+    const result = await session.deliver(msg);
 
     expect(result.status).toBe('processed');
     expect(result.outcome).toMatchObject({ run_status: 'done', pack_id: 'echo-pack', pack_version: '1.0.0', flow_id: 'echo' });
@@ -40,15 +28,17 @@ describe('channel session runtime', () => {
     await activate('tenant-s', 'survey-pack', digest);
     const first = webchatMessage('tenant-s', 'c', 'start');
     const stub = channelObjectFor(testEnv, first.envelope);
-    const sent = await recordEgress(stub);
+    const egress = new RecordingEgress();
+    const session = injectedSession(stub, { egress });
+    const sent = egress.sent;
 
-    const r1 = await deliverIngress(testEnv, first);
+    const r1 = await session.deliver(first);
     expect(r1.outcome.run_status).toBe('waiting');
     expect(sent.map((m) => m.envelope.text)).toEqual(['What is your name?']);
     const parked = await stub.sessionInfo(first.envelope.session_id);
     expect(parked?.waits).toHaveLength(1);
 
-    const r2 = await deliverIngress(testEnv, webchatMessage('tenant-s', 'c', 'Ada'));
+    const r2 = await session.deliver(webchatMessage('tenant-s', 'c', 'Ada'));
     expect(r2.outcome).toMatchObject({ run_status: 'done', resumed: true });
     expect(sent.map((m) => m.envelope.text)).toEqual(['What is your name?', 'Hello Ada']);
     expect((await stub.sessionInfo(first.envelope.session_id))?.waits).toEqual([]);

@@ -1,26 +1,13 @@
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deliverIngress } from '../../src/bus/ingress.js';
-import type { EgressMessage } from '../../src/bus/messages.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { channelObjectFor } from '../../src/objects.js';
-import type { ChannelSession } from '../../src/session/channel-session.js';
-import { edgeInvokerFactory, setComponentInvokerFactory } from '../../src/session/engine-binding.js';
-import { activate, ECHO_FLOW, SURVEY_FLOW, seedPack, testEnv, webchatMessage } from './runtime-fixtures.js';
+import { injectedSession, RecordingEgress } from '../support/channel-session.js';
+import { activate, ECHO_FLOW, SURVEY_FLOW, seedPack, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 
 beforeAll(() => {
   setTelemetrySink(() => {});
 });
-
-async function recordEgress(stub: DurableObjectStub<ChannelSession>): Promise<EgressMessage[]> {
-  const sent: EgressMessage[] = [];
-  await runInDurableObject(stub, (instance: ChannelSession) => {
-    instance.egressSink = async (messages) => {
-      sent.push(...messages);
-    };
-  });
-  return sent;
-}
 
 // Each turn appends the message text to a state entry after an awaited component call, so any
 // interleaving of two turns of one session would lose or reorder an entry.
@@ -53,63 +40,56 @@ describe('channel session: dedup, ordering, isolation', () => {
     const digest = await seedPack('dup-pack', '1.0.0', [ECHO_FLOW('dup')]);
     await activate('tenant-d', 'dup-pack', digest);
     const msg = webchatMessage('tenant-d', 'c1', 'once', 'event-42');
-    const stub = channelObjectFor(testEnv, msg.envelope);
-    const sent = await recordEgress(stub);
+    const egress = new RecordingEgress();
+    const session = injectedSession(channelObjectFor(testEnv, msg.envelope), { egress });
+    const sent = egress.sent;
 
-    const results = await Promise.all(Array.from({ length: 10 }, () => deliverIngress(testEnv, structuredClone(msg))));
+    const results = await Promise.all(Array.from({ length: 10 }, () => session.deliver(structuredClone(msg))));
 
     expect(results.filter((r) => r.status === 'processed')).toHaveLength(1);
     expect(results.filter((r) => r.status === 'duplicate')).toHaveLength(9);
     expect(sent).toHaveLength(1);
-    const info = await stub.sessionInfo(msg.envelope.session_id);
+    const info = await session.sessionInfo(msg.envelope.session_id);
     expect(info?.turns).toBe(1);
 
     // A later sequential redelivery is a duplicate too.
-    expect((await deliverIngress(testEnv, msg)).status).toBe('duplicate');
+    expect((await session.deliver(msg)).status).toBe('duplicate');
     expect(sent).toHaveLength(1);
   });
 
   it('50 concurrent messages of one session run one at a time in arrival order and none is lost', async () => {
-    setComponentInvokerFactory(() => ({
-      async invoke(_target, _op, input) {
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
-        return { ok: true, output: input };
-      },
-    }));
-    try {
-      const digest = await seedPack('log-pack', '1.0.0', [LOG_FLOW]);
-      await activate('tenant-o', 'log-pack', digest);
-      const messages = Array.from({ length: 50 }, (_, i) => webchatMessage('tenant-o', 'c', `m${i}`));
-      const stub = channelObjectFor(testEnv, messages[0]!.envelope);
-      await runInDurableObject(stub, (instance: ChannelSession) => {
-        instance.sql.exec("INSERT INTO state (scope, key, value, updated_at) VALUES ('dev:tenant-o:default:log-pack', 'log', '\"\"', 0)");
-      });
-      // Another session of the same channel proceeds while these queue up.
-      const other = webchatMessage('tenant-o', 'other', 'x');
+    const digest = await seedPack('log-pack', '1.0.0', [LOG_FLOW]);
+    await activate('tenant-o', 'log-pack', digest);
+    const messages = Array.from({ length: 50 }, (_, i) => webchatMessage('tenant-o', 'c', `m${i}`));
+    const session = injectedSession(channelObjectFor(testEnv, messages[0]!.envelope), {
+      invoker: () => ({
+        async invoke(_target, _op, input) {
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+          return { ok: true, output: input };
+        },
+      }),
+    });
+    await session.sql((sql) =>
+      sql.exec("INSERT INTO state (scope, key, value, updated_at) VALUES ('dev:tenant-o:default:log-pack', 'log', '\"\"', 0)"),
+    );
+    // Another session of the same channel proceeds while these queue up.
+    const other = webchatMessage('tenant-o', 'other', 'x');
 
-      const [results, otherResult] = await Promise.all([
-        Promise.all(messages.map((m) => deliverIngress(testEnv, m))),
-        deliverIngress(testEnv, other),
-      ]);
+    const [results, otherResult] = await Promise.all([Promise.all(messages.map((m) => session.deliver(m))), session.deliver(other)]);
 
-      expect(otherResult.status).toBe('processed');
-      expect(results.every((r) => r.status === 'processed' && r.outcome.run_status === 'done')).toBe(true);
-      const bySeq = [...results]
-        .sort((a, b) => a.outcome.seq - b.outcome.seq)
-        .map((r) => messages.find((m) => m.idempotency_key === r.idempotency_key)!.envelope.text);
-      const log = await runInDurableObject(stub, (instance: ChannelSession) =>
-        JSON.parse(
-          instance.sql
-            .exec<{ value: string }>("SELECT value FROM state WHERE key = 'log' AND scope = 'dev:tenant-o:default:log-pack'")
-            .one().value,
-        ),
-      );
-      // The other session shares the pack-scoped log; its one entry may sit anywhere.
-      expect(log.replace('x,', '')).toBe(bySeq.map((t) => `${t},`).join(''));
-      expect(new Set(bySeq).size).toBe(50);
-    } finally {
-      setComponentInvokerFactory(edgeInvokerFactory);
-    }
+    expect(otherResult.status).toBe('processed');
+    expect(results.every((r) => r.status === 'processed' && r.outcome.run_status === 'done')).toBe(true);
+    const bySeq = [...results]
+      .sort((a, b) => a.outcome.seq - b.outcome.seq)
+      .map((r) => messages.find((m) => m.idempotency_key === r.idempotency_key)!.envelope.text);
+    const log = await session.sql((sql) =>
+      JSON.parse(
+        sql.exec<{ value: string }>("SELECT value FROM state WHERE key = 'log' AND scope = 'dev:tenant-o:default:log-pack'").one().value,
+      ),
+    );
+    // The other session shares the pack-scoped log; its one entry may sit anywhere.
+    expect(log.replace('x,', '')).toBe(bySeq.map((t) => `${t},`).join(''));
+    expect(new Set(bySeq).size).toBe(50);
   });
 
   it("tenant B never sees tenant A's packs, sessions or state", async () => {
@@ -140,10 +120,12 @@ describe('channel session: activation, waits, egress recovery', () => {
     const v2 = await seedPack('switch-pack', '2.0.0', [ECHO_FLOW('v2')]);
     await activate('tenant-v', 'switch-pack', v1);
     const first = webchatMessage('tenant-v', 'c', 'a');
-    const sent = await recordEgress(channelObjectFor(testEnv, first.envelope));
-    await deliverIngress(testEnv, first);
+    const egress = new RecordingEgress();
+    const session = injectedSession(channelObjectFor(testEnv, first.envelope), { egress });
+    const sent = egress.sent;
+    await session.deliver(first);
     await activate('tenant-v', 'switch-pack', v2);
-    const second = await deliverIngress(testEnv, webchatMessage('tenant-v', 'c', 'b'));
+    const second = await session.deliver(webchatMessage('tenant-v', 'c', 'b'));
 
     expect(second.outcome.pack_version).toBe('2.0.0');
     expect(sent.map((m) => m.envelope.text)).toEqual(['v1: a', 'v2: b']);
@@ -153,17 +135,15 @@ describe('channel session: activation, waits, egress recovery', () => {
     const digest = await seedPack('ttl-pack', '1.0.0', [SURVEY_FLOW]);
     await activate('tenant-t', 'ttl-pack', digest);
     const first = webchatMessage('tenant-t', 'c', 'start');
-    const stub = channelObjectFor(testEnv, first.envelope);
-    const sent = await recordEgress(stub);
-    await deliverIngress(testEnv, first);
-    await runInDurableObject(stub, async (instance: ChannelSession, state) => {
-      instance.sql.exec('UPDATE waits SET expires_at = ?', Date.now() - 1);
-      await state.storage.setAlarm(Date.now());
-    });
+    const egress = new RecordingEgress();
+    const session = injectedSession(channelObjectFor(testEnv, first.envelope), { egress });
+    const sent = egress.sent;
+    await session.deliver(first);
+    await session.sql((sql) => sql.exec('UPDATE waits SET expires_at = ?', Date.now() - 1));
 
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
-    expect((await stub.sessionInfo(first.envelope.session_id))?.waits).toEqual([]);
-    const next = await deliverIngress(testEnv, webchatMessage('tenant-t', 'c', 'Ada'));
+    expect(await session.runAlarm()).toBe(true);
+    expect((await session.sessionInfo(first.envelope.session_id))?.waits).toEqual([]);
+    const next = await session.deliver(webchatMessage('tenant-t', 'c', 'Ada'));
 
     expect(next.outcome).toMatchObject({ run_status: 'waiting', resumed: false });
     expect(sent.map((m) => m.envelope.text)).toEqual(['What is your name?', 'What is your name?']);
@@ -173,12 +153,10 @@ describe('channel session: activation, waits, egress recovery', () => {
     const digest = await seedPack('ttl-pack-2', '1.0.0', [SURVEY_FLOW]);
     await activate('tenant-t2', 'ttl-pack-2', digest);
     const first = webchatMessage('tenant-t2', 'c', 'start');
-    const stub = channelObjectFor(testEnv, first.envelope);
-    await deliverIngress(testEnv, first);
-    await runInDurableObject(stub, (instance: ChannelSession) => {
-      instance.sql.exec('UPDATE waits SET expires_at = ?', Date.now() - 1);
-    });
-    const next = await deliverIngress(testEnv, webchatMessage('tenant-t2', 'c', 'Ada'));
+    const session = injectedSession(channelObjectFor(testEnv, first.envelope), {});
+    await session.deliver(first);
+    await session.sql((sql) => sql.exec('UPDATE waits SET expires_at = ?', Date.now() - 1));
+    const next = await session.deliver(webchatMessage('tenant-t2', 'c', 'Ada'));
     expect(next.outcome).toMatchObject({ run_status: 'waiting', resumed: false });
   });
 
@@ -186,28 +164,20 @@ describe('channel session: activation, waits, egress recovery', () => {
     const digest = await seedPack('crash-pack', '1.0.0', [ECHO_FLOW('crash')]);
     await activate('tenant-c', 'crash-pack', digest);
     const msg = webchatMessage('tenant-c', 'c', 'ping');
-    const stub = channelObjectFor(testEnv, msg.envelope);
-    const sent: EgressMessage[] = [];
-    await runInDurableObject(stub, (instance: ChannelSession) => {
-      instance.egressSink = async () => {
-        throw new Error('simulated crash before the egress queue accepted the reply');
-      };
-    });
+    const egress = new RecordingEgress();
+    egress.failNext('simulated crash before the egress queue accepted the reply');
+    const session = injectedSession(channelObjectFor(testEnv, msg.envelope), { egress });
+    const sent = egress.sent;
 
-    const result = await deliverIngress(testEnv, msg);
+    const result = await session.deliver(msg);
     expect(result.outcome.run_status).toBe('done');
     expect(sent).toHaveLength(0);
 
-    await runInDurableObject(stub, (instance: ChannelSession) => {
-      instance.egressSink = async (messages) => {
-        sent.push(...messages);
-      };
-    });
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await session.runAlarm()).toBe(true);
     expect(sent.map((m) => m.envelope.text)).toEqual(['crash: ping']);
     // Redelivery of the inbound event and further alarms do not send it again.
-    expect((await deliverIngress(testEnv, msg)).status).toBe('duplicate');
-    await runDurableObjectAlarm(stub);
+    expect((await session.deliver(msg)).status).toBe('duplicate');
+    await session.runAlarm();
     expect(sent).toHaveLength(1);
   });
 });

@@ -1,4 +1,3 @@
-import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import toolsManifest from '../../packs/demo/components/demo-tools/component.manifest.json?raw';
 import demoFlow from '../../packs/demo/flows/main.ygtc?raw';
@@ -6,18 +5,16 @@ import toolsFlow from '../../packs/demo/flows/tools.ygtc?raw';
 import demoPackYaml from '../../packs/demo/pack.yaml?raw';
 import { adminApi } from '../../src/admin/admin-api.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
-import { deliverIngress } from '../../src/bus/ingress.js';
-import { type EgressMessage, ingressMessage } from '../../src/bus/messages.js';
+import { ingressMessage } from '../../src/bus/messages.js';
 import { activityEnvelope } from '../../src/channels/webchat/directline.js';
 import { replyActivity } from '../../src/channels/webchat/sender.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { Env } from '../../src/env.js';
-import { channelObjectFor } from '../../src/objects.js';
 import { buildPack, signPackArchive } from '../../src/pack/builder.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
-import type { ChannelSession } from '../../src/session/channel-session.js';
-import { activate, seedPack, testEnv } from './runtime-fixtures.js';
+import { deliverRecorded } from '../support/channel-session.js';
+import { activate, seedPack, testEnv } from '../support/runtime-fixtures.js';
 
 beforeAll(() => {
   setTelemetrySink(() => {});
@@ -34,13 +31,7 @@ function conversation(tenant: string, conv: string, user: string) {
     const msg = ingressMessage(activityEnvelope(testEnv, tenant, conv, id, { type: 'message', from: { id: user }, ...activity }), {
       idempotencyKey: `webchat:${id}`,
     });
-    const sent: EgressMessage[] = [];
-    await runInDurableObject(channelObjectFor(testEnv, msg.envelope), (instance: ChannelSession) => {
-      instance.egressSink = async (messages) => {
-        sent.push(...messages);
-      };
-    });
-    const result = await deliverIngress(testEnv, msg);
+    const { result, sent } = await deliverRecorded(msg);
     expect(result.outcome.error_code).toBeUndefined();
     return sent.map((m) => replyActivity(m));
   };

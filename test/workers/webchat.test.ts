@@ -1,7 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject, SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelMessageEnvelope } from '../../src/bus/envelope.js';
-import { deliverIngress } from '../../src/bus/ingress.js';
 import { type EgressMessage, egressMessage, ingressMessage } from '../../src/bus/messages.js';
 import type { ActivitySet, DirectLineActivity, WebchatConversation } from '../../src/channels/webchat/conversation.js';
 import { activityEnvelope, webchatActivitySchema } from '../../src/channels/webchat/directline.js';
@@ -9,9 +8,9 @@ import { BUTTONS_MIME, webchatEgressSender } from '../../src/channels/webchat/se
 import { mintToken } from '../../src/channels/webchat/token.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { buildTenantCtx } from '../../src/edge/tenant-ctx.js';
-import { channelObjectFor, webchatConversation } from '../../src/objects.js';
-import type { ChannelSession } from '../../src/session/channel-session.js';
-import { activate, ECHO_FLOW, seedPack, testEnv } from './runtime-fixtures.js';
+import { webchatConversation } from '../../src/objects.js';
+import { deliverRecorded } from '../support/channel-session.js';
+import { activate, ECHO_FLOW, seedPack, testEnv } from '../support/runtime-fixtures.js';
 
 beforeAll(() => {
   setTelemetrySink(() => {});
@@ -445,14 +444,7 @@ describe('webchat facade: card submit routing', () => {
       const echoed = await json<ActivitySet>(await getActivities('tenant-card', s.conversationId, s.token, String(Number(id.slice(-7)))));
       const echo = webchatActivitySchema.parse(echoed.activities[0]);
       const msg = ingressMessage(activityEnvelope(testEnv, 'tenant-card', s.conversationId, id, echo), { idempotencyKey: `webchat:${id}` });
-      const channel = channelObjectFor(testEnv, msg.envelope);
-      const sent: EgressMessage[] = [];
-      await runInDurableObject(channel, (instance: ChannelSession) => {
-        instance.egressSink = async (messages) => {
-          sent.push(...messages);
-        };
-      });
-      await deliverIngress(testEnv, msg);
+      const { sent } = await deliverRecorded(msg);
       for (const m of sent) await webchatEgressSender.send(m, testEnv);
       return sent.map((m) => m.envelope.text ?? '');
     };

@@ -1,7 +1,7 @@
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { webhookBody, webhookResponse } from '../../src/webhook/webhook.js';
-import { activate, seedPack } from './runtime-fixtures.js';
+import { activate, seedPack } from '../support/runtime-fixtures.js';
 
 const HOOK_FLOW = `id: hook
 type: http

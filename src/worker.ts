@@ -6,13 +6,12 @@ import type { PackUploadPipeline } from './admin/upload.js';
 import { handleEgressBatch } from './bus/egress.js';
 import { handleIngressBatch } from './bus/ingress.js';
 import type { EgressSenders } from './channels/channel.js';
-import { WEBCHAT_CHANNEL, webchatApi } from './channels/webchat/directline.js';
-import { webchatEgressSender } from './channels/webchat/sender.js';
+import { WEBCHAT_CHANNEL, webchatApi, webchatEgressSender } from './channels/webchat/index.js';
 import { logEvent } from './edge/telemetry.js';
 import type { WorkerEnv } from './objects.js';
 import { handleWebhook } from './webhook/webhook.js';
 
-export { WebchatConversation } from './channels/webchat/conversation.js';
+export { WebchatConversation } from './channels/webchat/index.js';
 export { ComponentHost } from './component/host-entrypoint.js';
 export { ChannelSession } from './session/channel-session.js';
 

@@ -3,6 +3,7 @@
 // Callers pass identifiers and counts only: message bodies, payloads and secrets are never given
 // to these functions, and keys that look like credentials are redacted as a second line of defence.
 
+import { errorMessage } from '../core/coded-error.js';
 import { randomHex, type TenantCtx } from './tenant-ctx.js';
 
 export type Attributes = Record<string, string | number | boolean | undefined>;
@@ -88,7 +89,7 @@ export async function withSpan<T>(
   } catch (err) {
     status = 'error';
     const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'error';
-    errorText = `${code}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500);
+    errorText = `${code}: ${errorMessage(err)}`.slice(0, 500);
     throw err;
   } finally {
     const record = {

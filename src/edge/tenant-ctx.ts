@@ -2,6 +2,7 @@
 // channel object, component invocations, host imports, logs) derives it from `buildTenantCtx`, so
 // env always comes from the deployment (GREENTIC_ENV) and never from a request.
 import { z } from 'zod';
+import { CodedError } from '../core/coded-error.js';
 
 /** greentic-types identifiers: non-empty ASCII `[A-Za-z0-9._-]`. */
 export const IDENTIFIER = /^[A-Za-z0-9._-]+$/;
@@ -53,14 +54,12 @@ export interface TenantCtxInput {
   attributes?: Record<string, string> | undefined;
 }
 
-export class TenancyError extends Error {
-  readonly code = 'InvalidTenancy';
+export class TenancyError extends CodedError<'InvalidTenancy'> {
   constructor(
     readonly field: string,
     message: string,
   ) {
-    super(`InvalidTenancy: ${field}: ${message}`);
-    this.name = 'TenancyError';
+    super('InvalidTenancy', `InvalidTenancy: ${field}: ${message}`);
   }
 }
 

@@ -1,6 +1,8 @@
 // Pack storage in R2. The archive is kept as uploaded (`packs/{digest}.gtpack`); next to it, the
 // runtime model extracted once at upload (`models/{digest}.json`: identity, compiled flows, component
 // list) so a channel object never unzips or CBOR-decodes a pack on the message path.
+
+import { CodedError } from '../core/coded-error.js';
 import type { Flow } from '../flow/model.js';
 
 export interface PackComponentModel {
@@ -34,13 +36,9 @@ export async function putPackModel(bucket: R2Bucket, model: PackModel): Promise<
   return key;
 }
 
-export class PackStoreError extends Error {
-  override readonly name = 'PackStoreError';
-  constructor(
-    readonly code: 'PackModelMissing',
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
+export class PackStoreError extends CodedError<'PackModelMissing'> {
+  constructor(code: 'PackModelMissing', message: string) {
+    super(code, `${code}: ${message}`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { ChannelMessageEnvelope } from '../bus/envelope.js';
 import { egressMessage, type IngressMessage, ingressMessageSchema } from '../bus/messages.js';
-import { errorMessage } from '../core/coded-error.js';
+import { CodedError, errorMessage } from '../core/coded-error.js';
 import { logEvent, type Span, tenantAttributes, withSpan } from '../edge/telemetry.js';
 import { buildTenantCtx, type TenantCtx } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
@@ -63,13 +63,11 @@ const OUTBOX_RETRY_MS = 5_000;
 /** Processed keys and sent replies are kept this long for dedup, then pruned by the alarm. */
 const RETENTION_MS = 7 * 24 * 3600 * 1000;
 
-export class ChannelSessionError extends Error {
-  override readonly name = 'ChannelSessionError';
-  constructor(
-    readonly code: 'WrongChannel' | 'WrongEnvironment' | 'InvalidMessage' | 'PreviousMessageFailed' | 'TurnFailed',
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
+export class ChannelSessionError extends CodedError<
+  'WrongChannel' | 'WrongEnvironment' | 'InvalidMessage' | 'PreviousMessageFailed' | 'TurnFailed'
+> {
+  constructor(code: ChannelSessionError['code'], message: string) {
+    super(code, `${code}: ${message}`);
   }
 }
 

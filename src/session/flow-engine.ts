@@ -1,6 +1,7 @@
 // The seam between the channel object and the flow executor: one turn either starts a flow or
 // resumes a parked run, with the tenant's state store and component invoker injected.
 
+import { CodedError } from '../core/coded-error.js';
 import type { Span } from '../edge/telemetry.js';
 import type { TenantCtx } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
@@ -32,12 +33,8 @@ export interface FlowEngine {
  * An infrastructure failure worth retrying through the queue (pack storage, component loader):
  * the turn is not committed and the message is redelivered.
  */
-export class TransientTurnError extends Error {
-  override readonly name = 'TransientTurnError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
+export class TransientTurnError extends CodedError {
+  constructor(code: string, message: string) {
+    super(code, `${code}: ${message}`);
   }
 }

@@ -2,19 +2,16 @@
 // the unique flow of the wanted kind that is not tagged `internal` (upstream runner rule). Zero or
 // several candidates is a configuration error the operator must fix, so it is reported precisely.
 
+import { CodedError } from '../core/coded-error.js';
 import type { Flow, FlowKind } from '../flow/model.js';
 import type { ActivePack } from '../pack-store/pack-index.js';
 import type { PackModel } from '../pack-store/pack-store.js';
 
 export type RoutingErrorCode = 'NoActivePack' | 'NoEntryFlow' | 'AmbiguousEntryFlow' | 'FlowNotFound' | 'WrongFlowKind';
 
-export class RoutingError extends Error {
-  override readonly name = 'RoutingError';
-  constructor(
-    readonly code: RoutingErrorCode,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
+export class RoutingError extends CodedError<RoutingErrorCode> {
+  constructor(code: RoutingErrorCode, message: string) {
+    super(code, `${code}: ${message}`);
   }
 }
 

@@ -4,6 +4,7 @@
 // `messages` list. Anything else (a bare component result) is not sent.
 
 import type { Attachment, ChannelMessageEnvelope } from '../bus/envelope.js';
+import { isObject } from '../core/is-object.js';
 import type { JsonValue } from '../flow/model.js';
 
 const ADAPTIVE_CARD = 'application/vnd.microsoft.card.adaptive';
@@ -12,10 +13,6 @@ interface ReplyBody {
   text?: string;
   attachments: Attachment[];
   metadata: Record<string, string>;
-}
-
-function isObject(v: JsonValue | undefined): v is { [k: string]: JsonValue } {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function toBody(item: JsonValue): ReplyBody[] {

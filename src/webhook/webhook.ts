@@ -4,6 +4,7 @@
 // `webhook` channel object, which also remembers `Idempotency-Key`s so a replay gets the first
 // response without running the flow again.
 import type { Context } from 'hono';
+import { isObject } from '../core/is-object.js';
 import { readBoundedBody } from '../edge/bounded-body.js';
 import { IDENTIFIER } from '../edge/tenant-ctx.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
@@ -38,10 +39,6 @@ function hexToBytes(hex: string): Uint8Array | undefined {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return out;
-}
-
-function isObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

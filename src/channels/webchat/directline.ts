@@ -7,6 +7,7 @@ import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { ChannelMessageEnvelopeInput } from '../../bus/envelope.js';
 import { publishIngress } from '../../bus/ingress.js';
+import { errorMessage } from '../../core/coded-error.js';
 import { readBoundedBody } from '../../edge/bounded-body.js';
 import { logEvent } from '../../edge/telemetry.js';
 import { buildTenantCtx, IDENTIFIER } from '../../edge/tenant-ctx.js';
@@ -288,7 +289,7 @@ export function webchatApi(): Hono<{ Bindings: WorkerEnv }> {
         logEvent('error', 'webchat.publish_failed', {
           'greentic.tenant.id': auth.claims.tid,
           'messaging.message.id': stored.id,
-          error: err instanceof Error ? err.message : String(err),
+          error: errorMessage(err),
         });
         return dlError(c, 502, 'BotError', 'the message was stored but could not be handed to the bot; send it again');
       }

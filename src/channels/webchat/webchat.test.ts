@@ -1,16 +1,16 @@
 import { runDurableObjectAlarm, runInDurableObject, SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ChannelMessageEnvelope } from '../../src/bus/envelope.js';
-import { type EgressMessage, egressMessage, ingressMessage } from '../../src/bus/messages.js';
-import type { ActivitySet, DirectLineActivity, WebchatConversation } from '../../src/channels/webchat/conversation.js';
-import { activityEnvelope, webchatActivitySchema } from '../../src/channels/webchat/directline.js';
-import { BUTTONS_MIME, webchatEgressSender } from '../../src/channels/webchat/sender.js';
-import { mintToken } from '../../src/channels/webchat/token.js';
-import { setTelemetrySink } from '../../src/edge/telemetry.js';
-import { buildTenantCtx } from '../../src/edge/tenant-ctx.js';
-import { webchatConversation } from '../../src/objects.js';
-import { deliverRecorded } from '../support/channel-session.js';
-import { activate, ECHO_FLOW, seedPack, testEnv } from '../support/runtime-fixtures.js';
+import { deliverRecorded } from '../../../test/support/channel-session.js';
+import { activate, ECHO_FLOW, seedPack, testEnv } from '../../../test/support/runtime-fixtures.js';
+import type { ChannelMessageEnvelope } from '../../bus/envelope.js';
+import { type EgressMessage, egressMessage, ingressMessage } from '../../bus/messages.js';
+import { setTelemetrySink } from '../../edge/telemetry.js';
+import { buildTenantCtx } from '../../edge/tenant-ctx.js';
+import { webchatConversation } from '../../objects.js';
+import type { ActivitySet, DirectLineActivity, WebchatConversation } from './conversation.js';
+import { activityEnvelope, webchatActivitySchema } from './directline.js';
+import { BUTTONS_MIME, webchatEgressSender } from './sender.js';
+import { mintToken } from './token.js';
 
 beforeAll(() => {
   setTelemetrySink(() => {});

@@ -3,21 +3,14 @@
 // the clock or the machine (no absolute `file://` paths, unlike upstream's lockfiles).
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { compileFlowSource, formatDiagnostic, parseResolveSummary, type Flow, type ResolveSummary } from '../flow/index.js';
+import { compileFlowSource, type Flow, formatDiagnostic, parseResolveSummary, type ResolveSummary } from '../flow/index.js';
 import { decodeCbor } from './cbor.js';
-import { encodePackLock, type PackLock } from './lock.js';
 import { blake3Hex, sha256Hex } from './digest.js';
 import { PackError } from './errors.js';
-import {
-  componentManifestFromValue,
-  encodeComponentManifest,
-  encodePackManifest,
-  type ComponentManifest,
-  type ExtensionRef,
-  type PackFlowEntry,
-  type PackKind,
-  type PackManifest,
-} from './manifest.js';
+import { encodePackLock, type PackLock } from './lock.js';
+import { componentManifestFromValue } from './manifest-decode.js';
+import { encodeComponentManifest, encodePackManifest } from './manifest-encode.js';
+import type { ComponentManifest, ExtensionRef, PackFlowEntry, PackKind, PackManifest } from './manifest-types.js';
 import { openPack } from './reader.js';
 import { decodeSbom, encodeSbom, isSbomExempt, mediaTypeFor, type SbomEntry } from './sbom.js';
 import { signManifest } from './signing.js';

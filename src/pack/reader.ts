@@ -2,7 +2,8 @@
 // first, then the legacy `meta/flows/components` layout, as upstream's reader and runner do).
 import { CborError, decodeCbor } from './cbor.js';
 import { PackError } from './errors.js';
-import { isLegacyManifestValue, manifestFromValue, type PackManifest } from './manifest.js';
+import { isLegacyManifestValue, manifestFromValue } from './manifest-decode.js';
+import type { PackManifest } from './manifest-types.js';
 import { DEFAULT_ZIP_LIMITS, readZip, type ZipLimits } from './zip.js';
 
 export interface LegacyManifest {

@@ -6,9 +6,11 @@
 import { decodeCbor } from './cbor.js';
 import { blake3Hex, sha256Hex, sha256HexAsync } from './digest.js';
 import { PackError } from './errors.js';
-import { componentManifestFromValue, encodeComponentManifest, type PackManifest } from './manifest.js';
 import { decodePackLock } from './lock.js';
-import { openPack, type OpenedPack, type OpenOptions } from './reader.js';
+import { componentManifestFromValue } from './manifest-decode.js';
+import { encodeComponentManifest } from './manifest-encode.js';
+import type { PackManifest } from './manifest-types.js';
+import { type OpenedPack, type OpenOptions, openPack } from './reader.js';
 import { decodeSbom, isSbomExempt, type SbomEntry } from './sbom.js';
 import { checkSignatures, type SignatureCheck } from './signing.js';
 

@@ -6,25 +6,27 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { buildComponent, ComponentBuildError, HOST_WIT_DIR, hostGuestTypes, readWitPackages } from '../component/build.js';
 import {
   checkComponentHeader,
+  type DescribedComponent,
   directoryStore,
   findManifestFor,
   grantsFromManifest,
+  type InvokeOutcome,
   loadComponentInNode,
   localGrants,
   memoryStore,
-  nodeBindgenGenerator,
   NodeHostError,
-  readWasmFile,
-  type DescribedComponent,
-  type InvokeOutcome,
   type NodeHostOptions,
+  nodeBindgenGenerator,
+  readWasmFile,
 } from '../component/node-host.js';
-import { ComponentError as EdgeComponentError, transpileComponent, type ComponentArtifacts } from '../component/transpile.js';
+import { type ComponentArtifacts, ComponentError as EdgeComponentError, transpileComponent } from '../component/transpile.js';
+import { CodedError } from '../core/coded-error.js';
 import { blake3Hex } from '../pack/digest.js';
+import { UsageError } from './usage-error.js';
 
 const TEMPLATE_DIR = fileURLToPath(new URL('../component/template/', import.meta.url));
 const CODEC_SOURCE = fileURLToPath(new URL('../pack/cbor.ts', import.meta.url));
@@ -120,15 +122,10 @@ const defaultIo: Io = {
   err: (text) => process.stderr.write(text),
 };
 
-class UsageError extends Error {}
-
 /** A failure the user can act on: `code: message`, exit 1. */
-class CliError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
+class CliError extends CodedError {
+  constructor(code: string, message: string) {
+    super(code, `${code}: ${message}`);
   }
 }
 

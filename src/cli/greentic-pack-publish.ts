@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SECRET_KEY } from '../component/host-policy.js';
+import { CodedError } from '../core/coded-error.js';
 import { buildPack, openPack, PackError, parsePrivateKeyPem, sha256Hex, signPackArchive } from '../pack/index.js';
 
 export interface PublishIo {
@@ -68,13 +69,10 @@ export const bundleSchema = z.looseObject({
 });
 export type Bundle = z.infer<typeof bundleSchema>;
 
-export class PublishError extends Error {
+export class PublishError extends CodedError<'InvalidBundle' | 'AdminApi' | 'UnknownPack' | 'MissingSecret' | 'InvalidSecrets'> {
   override readonly name = 'PublishError';
-  constructor(
-    readonly code: 'InvalidBundle' | 'AdminApi' | 'UnknownPack' | 'MissingSecret' | 'InvalidSecrets',
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
+  constructor(code: PublishError['code'], message: string) {
+    super(code, `${code}: ${message}`);
   }
 }
 

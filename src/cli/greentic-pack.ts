@@ -5,13 +5,14 @@
  */
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import {
   buildPack,
   generateKeyPair,
   keyId,
   openPack,
   PackError,
+  type PackReport,
   parsePrivateKeyPem,
   parsePublicKey,
   parseTrustedKeys,
@@ -19,11 +20,11 @@ import {
   publicKeyToPem,
   sha256Hex,
   signPackArchive,
-  verifyPack,
-  type PackReport,
   type TrustPolicy,
+  verifyPack,
 } from '../pack/index.js';
 import { cmdPublish, readPackTree } from './greentic-pack-publish.js';
+import { UsageError } from './usage-error.js';
 
 interface Io {
   out: (text: string) => void;
@@ -94,8 +95,6 @@ Verifies ZIP guards, SBOM BLAKE3 hashes, component manifest pins and signatures.
 Exit code 1 when the pack is rejected under the policy.
 `,
 };
-
-class UsageError extends Error {}
 
 function help(io: Io, text: string): number {
   io.out(text);

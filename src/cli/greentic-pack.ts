@@ -6,6 +6,7 @@
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { errorMessage } from '../core/coded-error.js';
 import {
   buildPack,
   generateKeyPair,
@@ -108,7 +109,7 @@ function parse(
   try {
     return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(errorMessage(e));
   }
 }
 
@@ -298,7 +299,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     }
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
-      io.err(`error: ${(e as Error).message}\n`);
+      io.err(`error: ${errorMessage(e)}\n`);
       return 1;
     }
     throw e;

@@ -3,6 +3,7 @@
 // the clock or the machine (no absolute `file://` paths, unlike upstream's lockfiles).
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { errorMessage } from '../core/coded-error.js';
 import { compileFlowSource, type Flow, formatDiagnostic, parseResolveSummary, type ResolveSummary } from '../flow/index.js';
 import { decodeCbor } from './cbor.js';
 import { blake3Hex, sha256Hex } from './digest.js';
@@ -120,7 +121,7 @@ function parsePackYaml(files: ReadonlyMap<string, Uint8Array>): PackYaml {
   try {
     raw = parseYaml(src);
   } catch (e) {
-    throw sourceError(`not valid YAML: ${(e as Error).message}`, 'pack.yaml');
+    throw sourceError(`not valid YAML: ${errorMessage(e)}`, 'pack.yaml');
   }
   const parsed = packYamlSchema.safeParse(raw);
   if (!parsed.success) {
@@ -167,7 +168,7 @@ function loadComponentManifest(files: ReadonlyMap<string, Uint8Array>, path: str
   try {
     raw = path.endsWith('.cbor') ? decodeCbor(bytes, { preserveFloats: true }) : JSON.parse(text.decode(bytes));
   } catch (e) {
-    throw sourceError(`cannot read component manifest: ${(e as Error).message}`, path);
+    throw sourceError(`cannot read component manifest: ${errorMessage(e)}`, path);
   }
   const m = componentManifestFromValue(raw, path) as ComponentManifest & Record<string, unknown>;
   // greentic-component's JSON form requires these; the pack form defaults them.

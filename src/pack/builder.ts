@@ -1,8 +1,6 @@
 // Building a `.gtpack` from a pack source tree held in memory (path → bytes). Same input, same
 // bytes: entry order, timestamps and modes follow packc (reference §4.1), and nothing depends on
 // the clock or the machine (no absolute `file://` paths, unlike upstream's lockfiles).
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import { errorMessage } from '../core/coded-error.js';
 import { compileFlowSource, type Flow, formatDiagnostic, parseResolveSummary, type ResolveSummary } from '../flow/index.js';
 import { decodeCbor } from './cbor.js';
@@ -12,68 +10,11 @@ import { encodePackLock, type PackLock } from './lock.js';
 import { componentManifestFromValue } from './manifest-decode.js';
 import { encodeComponentManifest, encodePackManifest } from './manifest-encode.js';
 import type { ComponentManifest, ExtensionRef, PackFlowEntry, PackKind, PackManifest } from './manifest-types.js';
+import { type PackYaml, parsePackYaml } from './pack-yaml.js';
 import { openPack } from './reader.js';
 import { decodeSbom, encodeSbom, isSbomExempt, mediaTypeFor, type SbomEntry } from './sbom.js';
 import { signManifest } from './signing.js';
 import { writeZip, type ZipWriteEntry } from './zip.js';
-
-const idPattern = /^[A-Za-z0-9._-]+$/;
-const semver = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
-
-const extensionRefSchema = z.looseObject({
-  kind: z.string(),
-  version: z.string(),
-  digest: z.string().optional(),
-  location: z.string().optional(),
-  inline: z.unknown().optional(),
-});
-
-export const packYamlSchema = z.looseObject({
-  pack_id: z.string().regex(idPattern, 'pack_id may only contain ASCII letters, digits, ".", "_" and "-"'),
-  version: z.string().regex(semver, 'version must be a semantic version (e.g. 0.1.0)'),
-  kind: z
-    .string()
-    .transform((k) => k.toLowerCase())
-    .pipe(z.enum(['application', 'provider', 'infrastructure', 'library'])),
-  publisher: z.string().min(1),
-  name: z.string().optional(),
-  bootstrap: z
-    .looseObject({ install_flow: z.string().optional(), upgrade_flow: z.string().optional(), installer_component: z.string().optional() })
-    .optional(),
-  components: z
-    .array(
-      z.looseObject({
-        id: z.string().regex(idPattern),
-        version: z.string().regex(semver),
-        world: z.string().optional(),
-        wasm: z.string().min(1),
-      }),
-    )
-    .nullish(),
-  dependencies: z
-    .array(
-      z.looseObject({
-        alias: z.string().min(1),
-        pack_id: z.string().regex(idPattern),
-        version_req: z.string().min(1),
-        required_capabilities: z.array(z.string()).optional(),
-      }),
-    )
-    .nullish(),
-  flows: z
-    .array(
-      z.looseObject({
-        id: z.string().regex(idPattern),
-        file: z.string().min(1),
-        tags: z.array(z.string()).optional(),
-        entrypoints: z.array(z.string()).optional(),
-      }),
-    )
-    .nullish(),
-  assets: z.array(z.looseObject({ path: z.string().min(1) })).nullish(),
-  extensions: z.record(z.string(), extensionRefSchema).nullish(),
-});
-export type PackYaml = z.infer<typeof packYamlSchema>;
 
 export interface BuildOptions {
   /** `--dev`: pack-mode "dev", flow sources and reserved files included. */
@@ -112,23 +53,6 @@ function readText(files: ReadonlyMap<string, Uint8Array>, path: string): string 
 
 function sourceError(message: string, where: string): PackError {
   return new PackError('PackSource', message, where);
-}
-
-function parsePackYaml(files: ReadonlyMap<string, Uint8Array>): PackYaml {
-  const src = readText(files, 'pack.yaml');
-  if (src === undefined) throw sourceError('pack.yaml is missing', 'pack.yaml');
-  let raw: unknown;
-  try {
-    raw = parseYaml(src);
-  } catch (e) {
-    throw sourceError(`not valid YAML: ${errorMessage(e)}`, 'pack.yaml');
-  }
-  const parsed = packYamlSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw sourceError(issue.message, `pack.yaml:/${issue.path.join('/')}`);
-  }
-  return parsed.data;
 }
 
 /** The wasm file for a pack.yaml `wasm` value: a file, or a directory holding one component. */

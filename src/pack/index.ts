@@ -1,7 +1,7 @@
 // The pack layer's public surface: reading, verifying, building and signing `.gtpack` archives.
 
-export type { BuildOptions, BuildResult, PackYaml } from './builder.js';
-export { buildPack, packYamlSchema, signPackArchive } from './builder.js';
+export type { BuildOptions, BuildResult } from './builder.js';
+export { buildPack, signPackArchive } from './builder.js';
 export type { DecodeOptions, EncodeOptions } from './cbor.js';
 export { CborError, CborFloat, CborTagged, decodeCbor, encodeCanonicalCbor, encodeCbor, isCanonicalCbor } from './cbor.js';
 export { blake3Hex, sha256Digest, sha256Hex, sha256HexAsync } from './digest.js';
@@ -21,6 +21,8 @@ export type {
   PackManifest,
   Signature,
 } from './manifest-types.js';
+export type { PackYaml } from './pack-yaml.js';
+export { packYamlSchema } from './pack-yaml.js';
 export type { LegacyManifest, OpenedPack, OpenOptions } from './reader.js';
 export { openPack } from './reader.js';
 export type { SbomEntry } from './sbom.js';

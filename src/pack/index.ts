@@ -1,7 +1,7 @@
 // The pack layer's public surface: reading, verifying, building and signing `.gtpack` archives.
 
 export type { BuildOptions, BuildResult } from './builder.js';
-export { buildPack, signPackArchive } from './builder.js';
+export { buildPack } from './builder.js';
 export type { DecodeOptions, EncodeOptions } from './cbor.js';
 export { CborError, CborFloat, CborTagged, decodeCbor, encodeCanonicalCbor, encodeCbor, isCanonicalCbor } from './cbor.js';
 export { blake3Hex, sha256Digest, sha256Hex, sha256HexAsync } from './digest.js';
@@ -31,5 +31,6 @@ export type { KeyPair, SignatureCheck, SignatureStatus } from './signing.js';
 export { checkSignatures, generateKeyPair, publicKeyFromSeed, signManifest, verifyEd25519Strict } from './signing.js';
 export type { IntegrityProblem, IntegrityProblemCode, PackReport, TrustPolicy, VerifyOptions } from './verify.js';
 export { componentWasmPath, verifyPack } from './verify.js';
+export { signPackArchive } from './writer.js';
 export type { ZipEntry, ZipLimits, ZipWriteEntry } from './zip.js';
 export { DEFAULT_ZIP_LIMITS, readZip, writeZip } from './zip.js';

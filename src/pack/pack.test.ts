@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildPack, signPackArchive } from './builder.js';
+import { buildPack } from './builder.js';
 import { decodeCbor } from './cbor.js';
 import { sha256Hex } from './digest.js';
 import { PackError } from './errors.js';
@@ -13,6 +13,7 @@ import { openPack } from './reader.js';
 import { encodeSbom } from './sbom.js';
 import { generateKeyPair, verifyEd25519Strict } from './signing.js';
 import { verifyPack } from './verify.js';
+import { signPackArchive } from './writer.js';
 import { readZip, writeZip } from './zip.js';
 
 const enc = new TextEncoder();

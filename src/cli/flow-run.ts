@@ -8,9 +8,11 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compileFlowSource, formatDiagnostic, hasErrors } from '../flow/index.js';
+import { errorMessage } from '../core/coded-error.js';
+import { isObject } from '../core/is-object.js';
 import { FlowRunError, type FlowSnapshot } from '../flow/execution-state.js';
 import { type ComponentInvoker, FlowExecutor, type FlowResolver, type FlowRunResult, type StateStore } from '../flow/executor.js';
+import { compileFlowSource, formatDiagnostic, hasErrors } from '../flow/index.js';
 import type { Flow, JsonObject, JsonValue } from '../flow/model.js';
 
 const HELP = `greentic-flow run <file.ygtc> --input <json> [--resume <snapshot-file>] [--state <dir>] [--json]
@@ -74,7 +76,7 @@ export class FileStateStore implements StateStore {
     let values: JsonObject = {};
     try {
       const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      if (!isObject(parsed)) {
         throw new Error(`${file} must hold a JSON object`);
       }
       values = parsed as JsonObject;
@@ -180,7 +182,7 @@ export async function runFlowCommand(argv: string[], io: RunIo = defaultIo): Pro
       },
     });
   } catch (e) {
-    io.err(`run: ${(e as Error).message}\n\n${HELP}`);
+    io.err(`run: ${errorMessage(e)}\n\n${HELP}`);
     return 2;
   }
   const opts = parsed.values;
@@ -202,7 +204,7 @@ export async function runFlowCommand(argv: string[], io: RunIo = defaultIo): Pro
   try {
     input = await readInput(opts.input);
   } catch (e) {
-    io.err(`run: --input is not valid JSON: ${(e as Error).message}\n`);
+    io.err(`run: --input is not valid JSON: ${errorMessage(e)}\n`);
     return 2;
   }
 
@@ -210,7 +212,7 @@ export async function runFlowCommand(argv: string[], io: RunIo = defaultIo): Pro
   try {
     source = await readFile(file, 'utf8');
   } catch (e) {
-    io.err(`run: cannot read ${file}: ${(e as Error).message}\n`);
+    io.err(`run: cannot read ${file}: ${errorMessage(e)}\n`);
     return 1;
   }
   const compiled = compileFlowSource(source, { file });
@@ -226,7 +228,7 @@ export async function runFlowCommand(argv: string[], io: RunIo = defaultIo): Pro
     try {
       snapshot = JSON.parse(await readFile(opts.resume, 'utf8'));
     } catch (e) {
-      io.err(`run: cannot read snapshot ${opts.resume}: ${(e as Error).message}\n`);
+      io.err(`run: cannot read snapshot ${opts.resume}: ${errorMessage(e)}\n`);
       return 1;
     }
   }
@@ -236,7 +238,7 @@ export async function runFlowCommand(argv: string[], io: RunIo = defaultIo): Pro
     try {
       stateStore = await FileStateStore.open(opts.state);
     } catch (e) {
-      io.err(`run: cannot open state directory ${opts.state}: ${(e as Error).message}\n`);
+      io.err(`run: cannot open state directory ${opts.state}: ${errorMessage(e)}\n`);
       return 1;
     }
   }

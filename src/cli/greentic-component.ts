@@ -6,25 +6,28 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { buildComponent, ComponentBuildError, HOST_WIT_DIR, hostGuestTypes, readWitPackages } from '../component/build.js';
 import {
   checkComponentHeader,
+  type DescribedComponent,
   directoryStore,
   findManifestFor,
   grantsFromManifest,
+  type InvokeOutcome,
   loadComponentInNode,
   localGrants,
   memoryStore,
-  nodeBindgenGenerator,
   NodeHostError,
-  readWasmFile,
-  type DescribedComponent,
-  type InvokeOutcome,
   type NodeHostOptions,
+  nodeBindgenGenerator,
+  readWasmFile,
 } from '../component/node-host.js';
-import { ComponentError as EdgeComponentError, transpileComponent, type ComponentArtifacts } from '../component/transpile.js';
+import { type ComponentArtifacts, ComponentError as EdgeComponentError, transpileComponent } from '../component/transpile.js';
+import { CodedError, errorMessage } from '../core/coded-error.js';
+import { isObject } from '../core/is-object.js';
 import { blake3Hex } from '../pack/digest.js';
+import { UsageError } from './usage-error.js';
 
 const TEMPLATE_DIR = fileURLToPath(new URL('../component/template/', import.meta.url));
 const CODEC_SOURCE = fileURLToPath(new URL('../pack/cbor.ts', import.meta.url));
@@ -120,15 +123,10 @@ const defaultIo: Io = {
   err: (text) => process.stderr.write(text),
 };
 
-class UsageError extends Error {}
-
 /** A failure the user can act on: `code: message`, exit 1. */
-class CliError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
+class CliError extends CodedError {
+  constructor(code: string, message: string) {
+    super(code, `${code}: ${message}`);
   }
 }
 
@@ -136,7 +134,7 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(errorMessage(e));
   }
 }
 
@@ -255,12 +253,12 @@ async function readJsonFile(path: string, code: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new CliError(code, `${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new CliError(code, `${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : errorMessage(e)}`);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new CliError(code, `${path}: invalid JSON: ${(e as Error).message}`);
+    throw new CliError(code, `${path}: invalid JSON: ${errorMessage(e)}`);
   }
 }
 
@@ -304,7 +302,7 @@ async function hostOptionsFor(wasmPath: string, opts: { state?: string; secrets?
   let secrets: Record<string, string> = {};
   if (opts.secrets) {
     const parsed = await readJsonFile(resolve(opts.secrets), 'SecretsInvalid');
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    if (!isObject(parsed)) {
       throw new CliError('SecretsInvalid', `${opts.secrets}: expected a JSON object of "KEY": "value"`);
     }
     for (const [k, v] of Object.entries(parsed)) {
@@ -362,7 +360,7 @@ async function invokeCommand(args: string[], io: Io): Promise<number> {
   try {
     input = JSON.parse(inputText) as unknown;
   } catch (e) {
-    throw new CliError('InputInvalid', `--input is not JSON: ${(e as Error).message}`);
+    throw new CliError('InputInvalid', `--input is not JSON: ${errorMessage(e)}`);
   }
   const host = await hostOptionsFor(wasmPath, values);
   const component = await loadComponentInNode(await readWasmFile(wasmPath), wasmPath, { ...host, log: (line) => io.err(`${line}\n`) });

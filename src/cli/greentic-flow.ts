@@ -4,16 +4,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { errorMessage } from '../core/coded-error.js';
 import {
   compileFlowSource,
+  type Diagnostic,
   formatDiagnostic,
   hasErrors,
   parseResolveSidecar,
   parseResolveSummary,
+  type ResolveSummary,
   resolveSidecarPath,
   resolveSummaryPath,
-  type Diagnostic,
-  type ResolveSummary,
 } from '../flow/index.js';
 import { runFlowCommand } from './flow-run.js';
 
@@ -92,7 +93,7 @@ function parseVerbArgs(args: string[], help: string, io: Io): { files: string[];
       options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (e) {
-    io.err(`${(e as Error).message}\n\n${help}`);
+    io.err(`${errorMessage(e)}\n\n${help}`);
     return 2;
   }
   if (parsed.values.help) {
@@ -127,7 +128,7 @@ async function checkFile(file: string, applySummary: boolean): Promise<{ report:
   try {
     source = await readFile(file, 'utf8');
   } catch (e) {
-    const d = ioDiagnostic(file, `cannot read file: ${(e as Error).message}`);
+    const d = ioDiagnostic(file, `cannot read file: ${errorMessage(e)}`);
     return { report: { file, ok: false, diagnostics: [d] } };
   }
   const diagnostics: Diagnostic[] = [];

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SECRET_KEY } from '../component/host-policy.js';
+import { CodedError, errorMessage } from '../core/coded-error.js';
 import { buildPack, openPack, PackError, parsePrivateKeyPem, sha256Hex, signPackArchive } from '../pack/index.js';
 
 export interface PublishIo {
@@ -68,13 +69,10 @@ export const bundleSchema = z.looseObject({
 });
 export type Bundle = z.infer<typeof bundleSchema>;
 
-export class PublishError extends Error {
+export class PublishError extends CodedError<'InvalidBundle' | 'AdminApi' | 'UnknownPack' | 'MissingSecret' | 'InvalidSecrets'> {
   override readonly name = 'PublishError';
-  constructor(
-    readonly code: 'InvalidBundle' | 'AdminApi' | 'UnknownPack' | 'MissingSecret' | 'InvalidSecrets',
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
+  constructor(code: PublishError['code'], message: string) {
+    super(code, `${code}: ${message}`);
   }
 }
 
@@ -124,7 +122,7 @@ export async function loadBundle(file: string): Promise<Bundle> {
   try {
     raw = parseYaml(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new PublishError('InvalidBundle', `${file}: ${(err as Error).message}`);
+    throw new PublishError('InvalidBundle', `${file}: ${errorMessage(err)}`);
   }
   const parsed = bundleSchema.safeParse(raw ?? {});
   if (!parsed.success) throw new PublishError('InvalidBundle', `${file}: ${z.prettifyError(parsed.error)}`);
@@ -150,7 +148,7 @@ export async function loadSecretsFile(file: string): Promise<Record<string, stri
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== undefined) throw err;
-    throw new PublishError('InvalidSecrets', `${file}: not JSON (${(err as Error).message})`);
+    throw new PublishError('InvalidSecrets', `${file}: not JSON (${errorMessage(err)})`);
   }
   const parsed = z.record(z.string(), z.string()).safeParse(raw);
   if (!parsed.success)
@@ -204,7 +202,7 @@ async function call(
       ...(body === undefined ? {} : { body }),
     });
   } catch (err) {
-    throw new PublishError('AdminApi', `${method} ${url}${path}: ${(err as Error).message}`);
+    throw new PublishError('AdminApi', `${method} ${url}${path}: ${errorMessage(err)}`);
   }
   const text = await res.text();
   let json: Record<string, unknown> = {};
@@ -341,7 +339,7 @@ export async function cmdPublish(args: string[], io: PublishIo): Promise<number>
       allowPositionals: false,
     }));
   } catch (err) {
-    io.err(`error: ${(err as Error).message}\n\n${PUBLISH_HELP}`);
+    io.err(`error: ${errorMessage(err)}\n\n${PUBLISH_HELP}`);
     return 2;
   }
   if (values.help === true) {
@@ -370,7 +368,7 @@ export async function cmdPublish(args: string[], io: PublishIo): Promise<number>
     }
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
-      io.err(`error: ${(err as Error).message}\n`);
+      io.err(`error: ${errorMessage(err)}\n`);
       return 1;
     }
     throw err;

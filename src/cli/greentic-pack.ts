@@ -5,13 +5,15 @@
  */
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { errorMessage } from '../core/coded-error.js';
 import {
   buildPack,
   generateKeyPair,
   keyId,
   openPack,
   PackError,
+  type PackReport,
   parsePrivateKeyPem,
   parsePublicKey,
   parseTrustedKeys,
@@ -19,11 +21,11 @@ import {
   publicKeyToPem,
   sha256Hex,
   signPackArchive,
-  verifyPack,
-  type PackReport,
   type TrustPolicy,
+  verifyPack,
 } from '../pack/index.js';
 import { cmdPublish, readPackTree } from './greentic-pack-publish.js';
+import { UsageError } from './usage-error.js';
 
 interface Io {
   out: (text: string) => void;
@@ -95,8 +97,6 @@ Exit code 1 when the pack is rejected under the policy.
 `,
 };
 
-class UsageError extends Error {}
-
 function help(io: Io, text: string): number {
   io.out(text);
   return 0;
@@ -109,7 +109,7 @@ function parse(
   try {
     return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(errorMessage(e));
   }
 }
 
@@ -299,7 +299,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     }
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
-      io.err(`error: ${(e as Error).message}\n`);
+      io.err(`error: ${errorMessage(e)}\n`);
       return 1;
     }
     throw e;

@@ -1,85 +1,17 @@
 // Building a `.gtpack` from a pack source tree held in memory (path → bytes). Same input, same
 // bytes: entry order, timestamps and modes follow packc (reference §4.1), and nothing depends on
 // the clock or the machine (no absolute `file://` paths, unlike upstream's lockfiles).
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-import { compileFlowSource, formatDiagnostic, parseResolveSummary, type Flow, type ResolveSummary } from '../flow/index.js';
+import { errorMessage } from '../core/coded-error.js';
+import { compileFlowSource, type Flow, formatDiagnostic, parseResolveSummary, type ResolveSummary } from '../flow/index.js';
 import { decodeCbor } from './cbor.js';
-import { encodePackLock, type PackLock } from './lock.js';
-import { blake3Hex, sha256Hex } from './digest.js';
+import { sha256Hex } from './digest.js';
 import { PackError } from './errors.js';
-import {
-  componentManifestFromValue,
-  encodeComponentManifest,
-  encodePackManifest,
-  type ComponentManifest,
-  type ExtensionRef,
-  type PackFlowEntry,
-  type PackKind,
-  type PackManifest,
-} from './manifest.js';
-import { openPack } from './reader.js';
-import { decodeSbom, encodeSbom, isSbomExempt, mediaTypeFor, type SbomEntry } from './sbom.js';
-import { signManifest } from './signing.js';
-import { writeZip, type ZipWriteEntry } from './zip.js';
-
-const idPattern = /^[A-Za-z0-9._-]+$/;
-const semver = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
-
-const extensionRefSchema = z.looseObject({
-  kind: z.string(),
-  version: z.string(),
-  digest: z.string().optional(),
-  location: z.string().optional(),
-  inline: z.unknown().optional(),
-});
-
-export const packYamlSchema = z.looseObject({
-  pack_id: z.string().regex(idPattern, 'pack_id may only contain ASCII letters, digits, ".", "_" and "-"'),
-  version: z.string().regex(semver, 'version must be a semantic version (e.g. 0.1.0)'),
-  kind: z
-    .string()
-    .transform((k) => k.toLowerCase())
-    .pipe(z.enum(['application', 'provider', 'infrastructure', 'library'])),
-  publisher: z.string().min(1),
-  name: z.string().optional(),
-  bootstrap: z
-    .looseObject({ install_flow: z.string().optional(), upgrade_flow: z.string().optional(), installer_component: z.string().optional() })
-    .optional(),
-  components: z
-    .array(
-      z.looseObject({
-        id: z.string().regex(idPattern),
-        version: z.string().regex(semver),
-        world: z.string().optional(),
-        wasm: z.string().min(1),
-      }),
-    )
-    .nullish(),
-  dependencies: z
-    .array(
-      z.looseObject({
-        alias: z.string().min(1),
-        pack_id: z.string().regex(idPattern),
-        version_req: z.string().min(1),
-        required_capabilities: z.array(z.string()).optional(),
-      }),
-    )
-    .nullish(),
-  flows: z
-    .array(
-      z.looseObject({
-        id: z.string().regex(idPattern),
-        file: z.string().min(1),
-        tags: z.array(z.string()).optional(),
-        entrypoints: z.array(z.string()).optional(),
-      }),
-    )
-    .nullish(),
-  assets: z.array(z.looseObject({ path: z.string().min(1) })).nullish(),
-  extensions: z.record(z.string(), extensionRefSchema).nullish(),
-});
-export type PackYaml = z.infer<typeof packYamlSchema>;
+import { encodePackLock, type PackLock } from './lock.js';
+import { componentManifestFromValue } from './manifest-decode.js';
+import { encodeComponentManifest, encodePackManifest } from './manifest-encode.js';
+import type { ComponentManifest, ExtensionRef, PackFlowEntry, PackKind, PackManifest } from './manifest-types.js';
+import { type PackYaml, parsePackYaml } from './pack-yaml.js';
+import { packArchive } from './writer.js';
 
 export interface BuildOptions {
   /** `--dev`: pack-mode "dev", flow sources and reserved files included. */
@@ -120,23 +52,6 @@ function sourceError(message: string, where: string): PackError {
   return new PackError('PackSource', message, where);
 }
 
-function parsePackYaml(files: ReadonlyMap<string, Uint8Array>): PackYaml {
-  const src = readText(files, 'pack.yaml');
-  if (src === undefined) throw sourceError('pack.yaml is missing', 'pack.yaml');
-  let raw: unknown;
-  try {
-    raw = parseYaml(src);
-  } catch (e) {
-    throw sourceError(`not valid YAML: ${(e as Error).message}`, 'pack.yaml');
-  }
-  const parsed = packYamlSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw sourceError(issue.message, `pack.yaml:/${issue.path.join('/')}`);
-  }
-  return parsed.data;
-}
-
 /** The wasm file for a pack.yaml `wasm` value: a file, or a directory holding one component. */
 function locateWasm(files: ReadonlyMap<string, Uint8Array>, wasm: string, where: string): string {
   const p = normalizePath(wasm);
@@ -174,7 +89,7 @@ function loadComponentManifest(files: ReadonlyMap<string, Uint8Array>, path: str
   try {
     raw = path.endsWith('.cbor') ? decodeCbor(bytes, { preserveFloats: true }) : JSON.parse(text.decode(bytes));
   } catch (e) {
-    throw sourceError(`cannot read component manifest: ${(e as Error).message}`, path);
+    throw sourceError(`cannot read component manifest: ${errorMessage(e)}`, path);
   }
   const m = componentManifestFromValue(raw, path) as ComponentManifest & Record<string, unknown>;
   // greentic-component's JSON form requires these; the pack form defaults them.
@@ -316,32 +231,6 @@ function fallbackLock(components: ReadonlyArray<{ manifest: ComponentManifest; w
   return encodePackLock({ version: 1, components: entries });
 }
 
-function packArchive(
-  manifestBytes: Uint8Array,
-  groups: Array<Map<string, Uint8Array>>,
-  mediaTypes: ReadonlyMap<string, string> = new Map(),
-): { bytes: Uint8Array; entries: string[] } {
-  const entries: ZipWriteEntry[] = [{ name: 'manifest.cbor', data: manifestBytes }];
-  const written = new Set(['manifest.cbor']);
-  for (const group of groups) {
-    for (const name of [...group.keys()].sort()) {
-      if (written.has(name)) continue;
-      written.add(name);
-      entries.push({ name, data: group.get(name)! });
-    }
-  }
-  const sbom: SbomEntry[] = entries
-    .filter((e) => !isSbomExempt(e.name))
-    .map((e) => ({
-      path: e.name,
-      size: e.data.length,
-      media_type: mediaTypes.get(e.name) ?? mediaTypeFor(e.name),
-      hash_blake3: blake3Hex(e.data),
-    }));
-  entries.push({ name: 'sbom.cbor', data: encodeSbom(sbom) });
-  return { bytes: writeZip(entries), entries: entries.map((e) => e.name) };
-}
-
 /** Build a `.gtpack` from a pack source tree (paths relative to the pack root, `/`-separated). */
 export function buildPack(files: ReadonlyMap<string, Uint8Array>, opts: BuildOptions = {}): BuildResult {
   const dev = opts.dev === true;
@@ -444,36 +333,4 @@ export function buildPack(files: ReadonlyMap<string, Uint8Array>, opts: BuildOpt
   const { bytes, entries } = packArchive(manifestBytes, [devFlows, ...componentGroups, assets]);
   progress(`wrote ${entries.length} entries, ${bytes.length} bytes`);
   return { bytes, manifest, entries, warnings };
-}
-
-/**
- * Sign an archive in place (what greenticai/greentic#269 asks for): append a signature to the
- * archived manifest and rewrite the archive with the new manifest and a regenerated SBOM, so the
- * signed `.gtpack` is self-contained. Entry order and media types are kept.
- */
-export function signPackArchive(
-  archive: Uint8Array,
-  seed: Uint8Array,
-  keyIdOverride?: string,
-): { bytes: Uint8Array; manifest: PackManifest } {
-  const opened = openPack(archive);
-  if (opened.manifest === undefined)
-    throw new PackError('ManifestDecode', 'legacy-format packs cannot be signed; rebuild the pack', 'manifest.cbor');
-  const signed = signManifest(opened.manifest, seed, keyIdOverride);
-  const manifestBytes = encodePackManifest(signed);
-  const mediaTypes = new Map<string, string>();
-  const sbomName = opened.entries.has('sbom.cbor') ? 'sbom.cbor' : opened.entries.has('sbom.json') ? 'sbom.json' : undefined;
-  if (sbomName !== undefined) {
-    try {
-      for (const e of decodeSbom(opened.entries.get(sbomName)!, sbomName)) mediaTypes.set(e.path, e.media_type);
-    } catch {
-      // A broken SBOM is replaced wholesale; media types then fall back to the defaults.
-    }
-  }
-  // One group per entry keeps the original archive order (packArchive sorts within a group).
-  const groups = [...opened.entries]
-    .filter(([name]) => name !== 'manifest.cbor' && !isSbomExempt(name))
-    .map(([name, data]) => new Map([[name, data]]));
-  const { bytes } = packArchive(manifestBytes, groups, mediaTypes);
-  return { bytes, manifest: signed };
 }

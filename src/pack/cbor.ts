@@ -5,6 +5,9 @@
 //   serde_json object keys in bytewise order, floats in their shortest lossless width.
 // One encoder serves both: plain objects are sorted (`keyOrder`), `Map` instances keep their
 // insertion order when `preserveMapOrder` is set (that is how struct order is expressed).
+// The file imports nothing and stays one file: `greentic-component new` copies it verbatim into
+// each scaffolded component, which must build on its own. That is also why `CborError` is not a
+// `CodedError` (it has the same `code` and `message` shape, without the import).
 
 export class CborError extends Error {
   readonly code: 'CborDecode' | 'CborEncode';

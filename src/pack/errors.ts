@@ -1,3 +1,5 @@
+import { CodedError } from '../core/coded-error.js';
+
 /**
  * Typed failures of the pack layer. `code` is stable (tests, the admin API and the CLI switch on
  * it); `where` names the archive entry, JSON pointer or source file the problem is in.
@@ -21,13 +23,11 @@ export type PackErrorCode =
   | 'PackSource'
   | 'FlowCompile';
 
-export class PackError extends Error {
-  readonly code: PackErrorCode;
+export class PackError extends CodedError<PackErrorCode> {
   readonly where: string;
   constructor(code: PackErrorCode, message: string, where: string) {
-    super(`${code}: ${message} (${where})`);
+    super(code, `${code}: ${message} (${where})`);
     this.name = 'PackError';
-    this.code = code;
     this.where = where;
   }
 }

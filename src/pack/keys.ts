@@ -2,7 +2,7 @@
 // legacy signer's "ED25519 PRIVATE KEY" label) and SPKI public keys ("PUBLIC KEY"), plus the
 // runner's `ed25519:<base64>` form. Ed25519 DER is a fixed prefix followed by the raw key, so the
 // DER is matched byte for byte rather than parsed with a general ASN.1 reader.
-import { sha256Bytes, bytesToHex } from './digest.js';
+import { bytesToHex, sha256Bytes } from './digest.js';
 import { PackError } from './errors.js';
 
 const PKCS8_V1_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);

@@ -1,5 +1,6 @@
 // `pack.lock.cbor` (PackLockV1, canonical CBOR): per component, the resolved wasm digest, the
 // describe() hash and per-operation schema hashes.
+import { isObject } from '../core/is-object.js';
 import { CborError, decodeCbor, encodeCanonicalCbor } from './cbor.js';
 import { PackError } from './errors.js';
 
@@ -41,13 +42,13 @@ export function decodePackLock(bytes: Uint8Array, where = 'pack.lock.cbor'): Pac
   const fail = (msg: string, ptr: string): never => {
     throw new PackError('ManifestDecode', msg, `${where}${ptr}`);
   };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('expected a map', '');
-  const doc = raw as Record<string, unknown>;
+  if (!isObject(raw)) return fail('expected a map', '');
+  const doc = raw;
   if (doc.version !== 1) fail(`version is ${JSON.stringify(doc.version)}, expected 1`, '/version');
   const comps = doc.components;
-  if (typeof comps !== 'object' || comps === null || Array.isArray(comps)) return fail('components is not a map', '/components');
+  if (!isObject(comps)) return fail('components is not a map', '/components');
   const out: Record<string, PackLockComponent> = {};
-  for (const [key, v] of Object.entries(comps as Record<string, unknown>)) {
+  for (const [key, v] of Object.entries(comps)) {
     const ptr = `/components/${key}`;
     if (typeof v !== 'object' || v === null) fail('expected a map', ptr);
     const c = v as Record<string, unknown>;

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { CborFloat, encodeCanonicalCbor } from './cbor.js';
 import { PackError } from './errors.js';
 import { quickstartManifestBytes } from './fixtures/quickstart-manifest.js';
-import { decodePackManifest, encodePackManifest, manifestSigningBytes, type PackManifest } from './manifest.js';
+import { decodePackManifest } from './manifest-decode.js';
+import { encodePackManifest, manifestSigningBytes } from './manifest-encode.js';
+import type { PackManifest } from './manifest-types.js';
 
 function minimalManifest(): PackManifest {
   return {

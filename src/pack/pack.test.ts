@@ -1,17 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildPack, signPackArchive } from './builder.js';
+import { buildPack } from './builder.js';
 import { decodeCbor } from './cbor.js';
 import { sha256Hex } from './digest.js';
 import { PackError } from './errors.js';
 import { rawZip } from './fixtures/raw-zip.js';
 import { samplePackSource } from './fixtures/sample-pack.js';
 import { keyId, parsePrivateKeyPem, parsePublicKey, privateKeyToPem, publicKeyToPem } from './keys.js';
-import { decodePackManifest, encodePackManifest } from './manifest.js';
+import { decodePackManifest } from './manifest-decode.js';
+import { encodePackManifest } from './manifest-encode.js';
 import { openPack } from './reader.js';
 import { encodeSbom } from './sbom.js';
 import { generateKeyPair, verifyEd25519Strict } from './signing.js';
 import { verifyPack } from './verify.js';
+import { signPackArchive } from './writer.js';
 import { readZip, writeZip } from './zip.js';
 
 const enc = new TextEncoder();

@@ -1,8 +1,10 @@
 // Opening a `.gtpack`: ZIP guards, archive-shape detection, manifest decoding (current format
 // first, then the legacy `meta/flows/components` layout, as upstream's reader and runner do).
+import { isObject } from '../core/is-object.js';
 import { CborError, decodeCbor } from './cbor.js';
 import { PackError } from './errors.js';
-import { isLegacyManifestValue, manifestFromValue, type PackManifest } from './manifest.js';
+import { isLegacyManifestValue, manifestFromValue } from './manifest-decode.js';
+import type { PackManifest } from './manifest-types.js';
 import { DEFAULT_ZIP_LIMITS, readZip, type ZipLimits } from './zip.js';
 
 export interface LegacyManifest {
@@ -38,7 +40,7 @@ function legacyFromValue(raw: Record<string, unknown>): LegacyManifest {
   if (packId === undefined || version === undefined)
     throw new PackError('ManifestDecode', 'legacy manifest meta lacks pack_id or version', 'manifest.cbor/meta');
   const list = (v: unknown): Array<Record<string, unknown>> =>
-    Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x)) : [];
+    Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => isObject(x)) : [];
   const out: LegacyManifest = {
     pack_id: packId,
     version,

@@ -1,6 +1,8 @@
 // `sbom.cbor` (greentic-sbom-v1): canonical CBOR listing every archive entry except the SBOM
 // itself and signature files, each with its BLAKE3. `sbom.json` (same shape) is read too.
-import { CborError, decodeCbor, encodeCanonicalCbor } from './cbor.js';
+import { errorMessage } from '../core/coded-error.js';
+import { isObject } from '../core/is-object.js';
+import { decodeCbor, encodeCanonicalCbor } from './cbor.js';
 import { PackError } from './errors.js';
 
 export const SBOM_FORMAT = 'greentic-sbom-v1';
@@ -40,11 +42,11 @@ export function decodeSbom(bytes: Uint8Array, entryName: 'sbom.cbor' | 'sbom.jso
     raw =
       entryName === 'sbom.cbor' ? decodeCbor(bytes) : JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
   } catch (e) {
-    const why = e instanceof CborError ? e.message : e instanceof Error ? e.message : String(e);
+    const why = errorMessage(e);
     throw new PackError('SbomDecode', `cannot decode: ${why}`, entryName);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PackError('SbomDecode', 'expected a map', entryName);
-  const doc = raw as Record<string, unknown>;
+  if (!isObject(raw)) throw new PackError('SbomDecode', 'expected a map', entryName);
+  const doc = raw;
   if (doc.format !== SBOM_FORMAT)
     throw new PackError('SbomDecode', `format is ${JSON.stringify(doc.format)}, expected "${SBOM_FORMAT}"`, entryName);
   if (!Array.isArray(doc.files)) throw new PackError('SbomDecode', 'files is not a list', `${entryName}/files`);

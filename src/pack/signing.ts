@@ -3,12 +3,13 @@
 // Verification is RFC 8032 strict (noble's `zip215: false`): non-canonical S and small-order keys
 // are rejected, as ed25519-dalek's `verify_strict` does upstream.
 import * as ed from '@noble/ed25519';
-import { sha512 } from '@noble/hashes/sha2.js';
-import { keyId, base64Decode, base64Encode } from './keys.js';
-import { manifestSigningBytes, type PackManifest, type Signature } from './manifest.js';
+import { sha512Bytes } from './digest.js';
+import { base64Decode, base64Encode, keyId } from './keys.js';
+import { manifestSigningBytes } from './manifest-encode.js';
+import type { PackManifest, Signature } from './manifest-types.js';
 
 // noble's synchronous API needs a SHA-512; WebCrypto's is async-only.
-ed.hashes.sha512 = sha512;
+ed.hashes.sha512 = sha512Bytes;
 
 export interface KeyPair {
   seed: Uint8Array;

@@ -3,12 +3,16 @@
 // with no valid trusted signature or any integrity problem (docs/compat.md, "Packs").
 // Every entry is hashed exactly once with BLAKE3; SHA-256 runs on WebCrypto, started first so
 // that it can overlap the synchronous BLAKE3 work where the platform runs digests off-thread.
+import { errorMessage } from '../core/coded-error.js';
+import { isObject } from '../core/is-object.js';
 import { decodeCbor } from './cbor.js';
 import { blake3Hex, sha256Hex, sha256HexAsync } from './digest.js';
 import { PackError } from './errors.js';
-import { componentManifestFromValue, encodeComponentManifest, type PackManifest } from './manifest.js';
 import { decodePackLock } from './lock.js';
-import { openPack, type OpenedPack, type OpenOptions } from './reader.js';
+import { componentManifestFromValue } from './manifest-decode.js';
+import { encodeComponentManifest } from './manifest-encode.js';
+import type { PackManifest } from './manifest-types.js';
+import { type OpenedPack, type OpenOptions, openPack } from './reader.js';
 import { decodeSbom, isSbomExempt, type SbomEntry } from './sbom.js';
 import { checkSignatures, type SignatureCheck } from './signing.js';
 
@@ -133,7 +137,7 @@ function checkLock(
   try {
     lock = decodePackLock(bytes);
   } catch (e) {
-    return [{ code: 'lock-invalid', path: 'pack.lock.cbor', message: e instanceof Error ? e.message : String(e) }];
+    return [{ code: 'lock-invalid', path: 'pack.lock.cbor', message: errorMessage(e) }];
   }
   const problems: IntegrityProblem[] = [];
   for (const c of comps) {
@@ -159,7 +163,7 @@ interface ManifestIndexEntry {
 
 function extensionInline(m: PackManifest, key: string): Record<string, unknown> | undefined {
   const inline = m.extensions?.[key]?.inline;
-  return typeof inline === 'object' && inline !== null && !Array.isArray(inline) ? (inline as Record<string, unknown>) : undefined;
+  return isObject(inline) ? inline : undefined;
 }
 
 function checkComponentManifests(m: PackManifest, entries: Map<string, Uint8Array>): IntegrityProblem[] {
@@ -197,7 +201,7 @@ function checkComponentManifests(m: PackManifest, entries: Map<string, Uint8Arra
       problems.push({
         code: 'component-manifest-differs',
         path,
-        message: `cannot decode: ${err instanceof Error ? err.message : String(err)}`,
+        message: `cannot decode: ${errorMessage(err)}`,
       });
       continue;
     }

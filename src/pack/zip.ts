@@ -4,6 +4,7 @@
 // The writer produces exactly what packc's zip crate writes: STORED, version-needed 10, flags 0,
 // DOS 1980-01-01 00:00, unix mode 0644, no extra fields, no data descriptors.
 import { Inflate } from 'fflate';
+import { errorMessage } from '../core/coded-error.js';
 import { PackError } from './errors.js';
 
 export interface ZipLimits {
@@ -203,8 +204,7 @@ function inflateBounded(name: string, input: Uint8Array, expected: number, limit
     const code = expected >= limit ? 'EntryTooLarge' : 'CompressionBomb';
     throw new PackError(code, `inflates past its declared size of ${expected} bytes`, name);
   }
-  if (failure !== undefined)
-    throw new PackError('ZipCorrupt', `deflate data is corrupt (${String((failure as Error).message ?? failure)})`, name);
+  if (failure !== undefined) throw new PackError('ZipCorrupt', `deflate data is corrupt (${errorMessage(failure)})`, name);
   if (written !== expected) throw new PackError('ZipCorrupt', `inflated to ${written} bytes, header says ${expected}`, name);
   return out;
 }

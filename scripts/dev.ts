@@ -177,7 +177,8 @@ interface BuiltComponent {
 
 /**
  * Builds every `components/<name>/` of a pack source with greentic-component into the path its
- * pack.yaml lists. An unchanged source (content hash, after the build's manifest update) with its
+ * pack.yaml lists. The committed manifests stay untouched (`--keep-manifest`): componentize-js
+ * output differs from build to build, so a recorded BLAKE3 would dirty the tree on every fresh clone. An unchanged source (content hash, after the build's manifest update) with its
  * wasm in place skips the build entirely; a changed one still hits greentic-component's own cache
  * when only files outside the bundle changed.
  */
@@ -211,10 +212,14 @@ async function buildComponents(packDir: string, cache: Cache): Promise<BuiltComp
     }
     step(`building component ${manifest.id} (greentic-component build; about 15 s the first time)`);
     await new Promise<void>((ok, fail) => {
-      const child = spawn(process.execPath, [join(ROOT, 'bin', 'greentic-component.js'), 'build', '--dir', componentDir], {
-        cwd: ROOT,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [join(ROOT, 'bin', 'greentic-component.js'), 'build', '--dir', componentDir, '--keep-manifest'],
+        {
+          cwd: ROOT,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       child.stderr?.on('data', (chunk: Buffer) => {
         for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') process.stderr.write(`  ${line}\n`);
       });

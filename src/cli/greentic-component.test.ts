@@ -95,6 +95,20 @@ describe('greentic-component build', () => {
     expect(firstBuild.blake3).toBe(manifest.hashes.component_wasm);
   });
 
+  it('--keep-manifest leaves component.manifest.json byte for byte as it was', async () => {
+    const manifestPath = join(dir, 'component.manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { hashes?: unknown };
+    delete manifest.hashes;
+    const before = `${JSON.stringify(manifest, null, 2)}\n`;
+    await writeFile(manifestPath, before);
+    const r = await run('build', '--dir', dir, '--keep-manifest', '--json');
+    expect(r.code).toBe(0);
+    expect(await readFile(manifestPath, 'utf8')).toBe(before);
+    // Without the flag the hash comes back, as upstream records it.
+    expect((await run('build', '--dir', dir)).code).toBe(0);
+    expect(await readFile(manifestPath, 'utf8')).toContain(firstBuild.blake3);
+  });
+
   it('a second build of unchanged sources is served from the cache', async () => {
     const r = await run('build', '--dir', dir, '--json');
     expect(r.code).toBe(0);

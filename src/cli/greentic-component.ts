@@ -58,7 +58,7 @@ Options:
   -h, --help
 `;
 
-const BUILD_HELP = `greentic-component build [--dir D] [--json]
+const BUILD_HELP = `greentic-component build [--dir D] [--keep-manifest] [--json]
 
 Bundles src/index.ts with esbuild and compiles it with componentize-js for the world in wit/.
 Output goes to the manifest's artifacts.component_wasm (default dist/<name>.wasm); the manifest's
@@ -66,8 +66,10 @@ hashes.component_wasm is updated (BLAKE3). Unchanged sources are served from the
 (.cache/component-build/, keyed by a hash of the bundled sources, WIT and tool versions).
 
 Options:
-  --dir D   component directory (default .)
-  --json    print {wasm, sha256, blake3, size, cached, world}
+  --dir D           component directory (default .)
+  --keep-manifest   leave component.manifest.json as it is (no hashes.component_wasm update): for
+                    manifests kept in version control, since componentize-js output varies by build
+  --json            print {wasm, sha256, blake3, size, cached, world}
   -h, --help
 `;
 
@@ -263,7 +265,7 @@ async function readJsonFile(path: string, code: string): Promise<unknown> {
 }
 
 async function buildCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { dir: { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, { dir: { type: 'string' }, json: { type: 'boolean' }, 'keep-manifest': { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const dir = resolve(values.dir ?? '.');
   const manifestPath = join(dir, 'component.manifest.json');
@@ -278,7 +280,7 @@ async function buildCommand(args: string[], io: Io): Promise<number> {
   const bytes = new Uint8Array(await readFile(outPath));
   const blake3 = `blake3:${blake3Hex(bytes)}`;
 
-  if (manifest && manifest.hashes?.component_wasm !== blake3) {
+  if (manifest && !values['keep-manifest'] && manifest.hashes?.component_wasm !== blake3) {
     // As upstream's build does: the manifest records the hash of the artifact it describes.
     manifest.hashes = { ...(manifest.hashes ?? {}), component_wasm: blake3 };
     if (typeof declared !== 'string') manifest.artifacts = { ...(manifest.artifacts ?? {}), component_wasm: outRel };

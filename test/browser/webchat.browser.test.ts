@@ -4,14 +4,14 @@
 // the demo conversation: greeting, a question answered, an Adaptive Card submitted, a reload that
 // resumes the conversation, and the bot remembering the user; "tools" is answered by the pack's
 // TypeScript component (built by scripts/dev.ts), which reads the tenant secret publish set.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as packCli } from '../../src/cli/greentic-pack.js';
 
@@ -117,8 +117,15 @@ async function onPage(page: Page, screenshot: string, close: () => Promise<void>
   }
 }
 let persistTo = '';
+let trackedBeforeDev = '';
+
+/** `git status` of the tracked files (empty on a clean clone). */
+function trackedChanges(): string {
+  return execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' });
+}
 
 beforeAll(async () => {
+  trackedBeforeDev = trackedChanges();
   persistTo = await mkdtemp(join(tmpdir(), 'greentic-dev-'));
   dev = await startDev(await freePort(), persistTo);
 }, 200_000);
@@ -141,6 +148,12 @@ async function publish(args: string[]): Promise<{ code: number; out: string; err
   const code = await packCli(['publish', ...args], { out: (t) => (out += t), err: (t) => (err += t), env: {} });
   return { code, out, err };
 }
+
+describe('a fresh run of npm run dev', () => {
+  it('leaves every tracked file as it was (the demo component build rewrites no committed manifest)', () => {
+    expect(trackedChanges()).toBe(trackedBeforeDev);
+  });
+});
 
 describe('greentic-pack publish against the running dev server', () => {
   it('re-applying greentic.demo.yaml changes nothing: the pack, its secret and its activation are reported unchanged', async () => {

@@ -2,13 +2,11 @@
 // constant-time over equal-length digests so response timing says nothing about the token.
 import type { MiddlewareHandler } from 'hono';
 import type { Env } from '../env.js';
+import { sha256Bytes } from '../pack/digest.js';
 
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-}
-
-export async function tokensEqual(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([digest(given), digest(expected)]);
+export function tokensEqual(given: string, expected: string): boolean {
+  const encoder = new TextEncoder();
+  const [a, b] = [sha256Bytes(encoder.encode(given)), sha256Bytes(encoder.encode(expected))];
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
@@ -30,7 +28,7 @@ export function adminAuth(): MiddlewareHandler<{ Bindings: Env }> {
         'WWW-Authenticate': 'Bearer',
       });
     }
-    if (!(await tokensEqual(match[1]!, expected))) {
+    if (!tokensEqual(match[1]!, expected)) {
       return c.json({ error: 'forbidden', message: 'the admin token is not valid' }, 403);
     }
     await next();

@@ -8,7 +8,7 @@ import { dottedPath, escapePointerSegment } from './errors.js';
 import { COMPONENT_EXEC, isBuiltinNode, isCompileBuiltinOp, isGreenticId, MCP_OP, RESERVED_NODE_KEYS } from './identifiers.js';
 import type { FlowDoc } from './loader.js';
 import type { CompiledNode, Flow, FlowKind, JsonObject, JsonValue, Routing, Telemetry } from './model.js';
-import { legacyRouteSchema, routeSchema, type RouteDoc } from './schema.js';
+import { legacyRouteSchema, type RouteDoc, routeSchema } from './schema.js';
 import type { ResolveSummary } from './sidecar.js';
 import type { SourceMap } from './yaml-source.js';
 

@@ -16,8 +16,8 @@ import { type PreparedFlow, type PreparedNode, prepareFlow, startNode } from './
 import { evaluateCondition } from './condition.js';
 import {
   type ExecutionState,
-  type FlowSnapshot,
   FlowRunError,
+  type FlowSnapshot,
   freshState,
   isJsonObject,
   type NodeError,

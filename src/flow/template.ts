@@ -23,9 +23,9 @@
  * warning where handlebars-rs would fail the render (see docs/compat.md).
  */
 
-import { parse, type AST } from '@handlebars/parser';
+import { type AST, parse } from '@handlebars/parser';
 import type { JsonObject, JsonValue } from './model.js';
-import { parsePath, resolvePointer, resolveSegments, type PathSegment } from './path.js';
+import { type PathSegment, parsePath, resolvePointer, resolveSegments } from './path.js';
 import { rustNumberText, rustTrim } from './rust-json-text.js';
 
 export type TemplateErrorCode = 'TemplateSyntax' | 'TemplateLimit' | 'PointerNotFound';

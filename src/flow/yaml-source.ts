@@ -3,8 +3,9 @@
  * hostile documents (alias bombs, deep nesting, huge files) are rejected quickly instead of
  * exhausting the parser or memory. Used for `.ygtc` flows; pure TS (runs in Node and workerd).
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Lexer, parseDocument } from 'yaml';
+
 import type { Node as YamlNode } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseDocument } from 'yaml';
 import type { Diagnostic, SourcePosition } from './errors.js';
 import { dottedPath, escapePointerSegment } from './errors.js';
 import type { JsonValue } from './model.js';

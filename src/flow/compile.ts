@@ -3,6 +3,7 @@
  * component mapping, input/output mappings and the routing table of reference §1.3. Optionally
  * applies a resolve summary the way greentic-pack does when it packages a flow.
  */
+import { isObject } from '../core/is-object.js';
 import type { Diagnostic } from './errors.js';
 import { dottedPath, escapePointerSegment } from './errors.js';
 import { COMPONENT_EXEC, isBuiltinNode, isCompileBuiltinOp, isGreenticId, MCP_OP, RESERVED_NODE_KEYS } from './identifiers.js';
@@ -49,10 +50,6 @@ export class DiagnosticSink {
     const pos = this.map ? this.map.locate(pointer, prefer) : { line: 1, col: 1 };
     this.diagnostics.push({ code, severity, message, file: this.file, line: pos.line, col: pos.col, pointer });
   }
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -3,6 +3,7 @@
  * the JSON bodies a host stores between turns (greentic-runner `ExecutionState` / `FlowSnapshot`),
  * so every field here is plain JSON and keeps the upstream snake_case names.
  */
+import { isObject } from '../core/is-object.js';
 import type { JsonObject, JsonValue } from './model.js';
 
 /** One node's recorded result (`state.nodes[id]`). */
@@ -100,8 +101,9 @@ export function freshState(input: JsonValue, vars: JsonObject): ExecutionState {
   };
 }
 
+/** `isObject` typed for JSON values, so a narrowed value spreads as a `JsonObject`. */
 export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return isObject(value);
 }
 
 /**

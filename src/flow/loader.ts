@@ -2,6 +2,7 @@
  * `.ygtc` text → validated `FlowDoc` (greentic-flow `loader.rs` plus the checks its compiler makes),
  * reporting every problem of the file with its position instead of stopping at the first one.
  */
+import { isObject } from '../core/is-object.js';
 import { checkSlotSchema, compileRouting, DiagnosticSink, mapFlowType } from './compile.js';
 import type { Diagnostic } from './errors.js';
 import { dottedPath, escapePointerSegment, hasErrors } from './errors.js';
@@ -57,10 +58,6 @@ export interface LoadResult {
 }
 
 export const INLINE_SOURCE = '<inline>';
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export function loadFlow(source: string, opts: LoadOptions = {}): LoadResult {
   const file = opts.file ?? INLINE_SOURCE;

@@ -1,7 +1,8 @@
 export type { NodeKind } from './builtins.js';
 export { classifyKey, nodeKey } from './builtins.js';
 export type { CompileOptions, CompileResult } from './compile.js';
-export { COMPILED_FLOW_SCHEMA_VERSION, compileFlow, compileRouting, mapFlowType, SLOT_SCHEMA_METADATA_KEY } from './compile.js';
+export { COMPILED_FLOW_SCHEMA_VERSION, compileFlow, SLOT_SCHEMA_METADATA_KEY } from './compile.js';
+export { compileRouting } from './compile-routing.js';
 export type { CompileSourceResult } from './compile-source.js';
 export { compileFlowSource } from './compile-source.js';
 export * from './condition.js';
@@ -35,6 +36,7 @@ export {
   isGreenticId,
   isNodeId,
   isOpKey,
+  mapFlowType,
   nodeEffectiveComponentId,
   RESERVED_NODE_KEYS,
 } from './identifiers.js';

@@ -3,10 +3,11 @@
  * reporting every problem of the file with its position instead of stopping at the first one.
  */
 import { isObject } from '../core/is-object.js';
-import { checkSlotSchema, compileRouting, DiagnosticSink, mapFlowType } from './compile.js';
+import { compileRouting } from './compile-routing.js';
+import { DiagnosticSink } from './diagnostic-sink.js';
 import type { Diagnostic } from './errors.js';
 import { dottedPath, escapePointerSegment, hasErrors } from './errors.js';
-import { COMPONENT_EXEC, isGreenticId, isNodeId, isOpKey, MCP_OP, RESERVED_NODE_KEYS } from './identifiers.js';
+import { COMPONENT_EXEC, isGreenticId, isNodeId, isOpKey, MCP_OP, mapFlowType, RESERVED_NODE_KEYS } from './identifiers.js';
 import type { JsonObject, JsonValue } from './model.js';
 import {
   issuesToDiagnostics,
@@ -17,6 +18,7 @@ import {
   telemetrySchema,
   topLevelSchema,
 } from './schema.js';
+import { checkSlotSchema } from './slot-schema.js';
 import { parseYamlSource, type SourceMap, type YamlLimits } from './yaml-source.js';
 
 export interface NodeDoc {

@@ -8,10 +8,11 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compileFlowSource, formatDiagnostic, hasErrors } from '../flow/index.js';
 import { FlowRunError, type FlowSnapshot } from '../flow/execution-state.js';
-import { type ComponentInvoker, FlowExecutor, type FlowResolver, type FlowRunResult, type StateStore } from '../flow/executor.js';
+import { FlowExecutor, type FlowRunResult } from '../flow/executor.js';
+import { compileFlowSource, formatDiagnostic, hasErrors } from '../flow/index.js';
 import type { Flow, JsonObject, JsonValue } from '../flow/model.js';
+import type { ComponentInvoker, FlowResolver, StateStore } from '../flow/ports.js';
 
 const HELP = `greentic-flow run <file.ygtc> --input <json> [--resume <snapshot-file>] [--state <dir>] [--json]
 

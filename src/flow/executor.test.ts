@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compileFlowSource } from './compile-source.js';
 import { FlowRunError, type FlowSnapshot } from './execution-state.js';
-import {
-  type ComponentInvoker,
-  type ComponentTarget,
-  type ExecutorOptions,
-  FlowExecutor,
-  type FlowRunResult,
-  type InvokeResult,
-  MemoryStateStore,
-  type NodeTrace,
-} from './executor.js';
+import { type ExecutorOptions, FlowExecutor, type FlowRunResult } from './executor.js';
 import type { CompiledNode, Flow, JsonValue, Routing } from './model.js';
+import { type ComponentInvoker, type ComponentTarget, type InvokeResult, MemoryStateStore, type NodeTrace } from './ports.js';
 
 function flowOf(yaml: string): Flow {
   const { flow, diagnostics } = compileFlowSource(yaml, { file: 'test.ygtc' });

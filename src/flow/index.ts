@@ -10,24 +10,8 @@ export type { Diagnostic, FlowErrorCode, SourcePosition } from './errors.js';
 export { dottedPath, formatDiagnostic, hasErrors, pointerOf } from './errors.js';
 export type { ExecutionState, FlowSnapshot, NodeError, NodeOutput } from './execution-state.js';
 export { FlowRunError, parseSnapshot } from './execution-state.js';
-export type {
-  Clock,
-  ComponentInvoker,
-  ComponentTarget,
-  ExecutorOptions,
-  FlowResolver,
-  FlowRunResult,
-  InvocationContext,
-  InvokeResult,
-  NodeOutcome,
-  NodeTrace,
-  ResumeOptions,
-  RetryPolicy,
-  RunError,
-  RunOptions,
-  StateStore,
-} from './executor.js';
-export { FlowExecutor, MemoryStateStore, runFlow } from './executor.js';
+export type { ExecutorOptions, FlowRunResult, ResumeOptions, RetryPolicy, RunError, RunOptions } from './executor.js';
+export { FlowExecutor, runFlow } from './executor.js';
 export {
   COMPONENT_EXEC,
   isBuiltinComponentId,
@@ -45,6 +29,18 @@ export { flowDocToValue, loadFlow, validateFlowValue } from './loader.js';
 export type * from './model.js';
 export { assembleOutput, DEFAULT_FAILURE_TEXT } from './output.js';
 export * from './path.js';
+export type {
+  Clock,
+  ComponentInvoker,
+  ComponentTarget,
+  FlowResolver,
+  InvocationContext,
+  InvokeResult,
+  NodeOutcome,
+  NodeTrace,
+  StateStore,
+} from './ports.js';
+export { MemoryStateStore } from './ports.js';
 export type { ComponentSource, NodeResolveSummary, ResolveSidecar, ResolveSummary, SidecarResult } from './sidecar.js';
 export { parseResolveSidecar, parseResolveSummary, resolveSidecarPath, resolveSummaryPath } from './sidecar.js';
 export * from './template.js';

@@ -44,5 +44,8 @@ export { MemoryStateStore } from './ports.js';
 export type { ComponentSource, NodeResolveSummary, ResolveSidecar, ResolveSummary, SidecarResult } from './sidecar.js';
 export { parseResolveSidecar, parseResolveSummary, resolveSidecarPath, resolveSummaryPath } from './sidecar.js';
 export * from './template.js';
+export { TemplateError, type TemplateErrorCode } from './template-error.js';
+export { TEMPLATE_LIMITS } from './template-limits.js';
+export { compileTemplate } from './template-parse.js';
 export type { YamlLimits } from './yaml-source.js';
 export { DEFAULT_YAML_LIMITS, parseYamlSource, SourceMap } from './yaml-source.js';

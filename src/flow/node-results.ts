@@ -4,7 +4,7 @@
  */
 import { isJsonObject, type NodeError } from './execution-state.js';
 import type { JsonObject, JsonValue } from './model.js';
-import type { TemplateError } from './template.js';
+import type { TemplateError } from './template-error.js';
 
 /** What one node gives the walk: a payload to record and route on, an error, a pause, a jump or a direct reply. */
 export type Step =

@@ -11,7 +11,8 @@ import { invokeA2a, invokeComponent, invokeMcp, invokeProvider } from './invoke-
 import type { JsonValue } from './model.js';
 import { nodeError, type Step, str, templateNodeError } from './node-results.js';
 import { assembleOutput, withFailureMetadata } from './output.js';
-import { renderValue, TemplateError } from './template.js';
+import { renderValue } from './template.js';
+import { TemplateError } from './template-error.js';
 import { type Frame, newFrame, renderPointerAllowed, seedVars, type WalkEnd, type WalkEnv } from './turn-frame.js';
 
 /** Runs one node; a template that fails to render fails the node, not the turn. */

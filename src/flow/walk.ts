@@ -11,7 +11,7 @@ import { templateNodeError } from './node-results.js';
 import { assembleOutput } from './output.js';
 import type { NodeOutcome, NodeTrace } from './ports.js';
 import { runNode } from './run-node.js';
-import { TemplateError } from './template.js';
+import { TemplateError } from './template-error.js';
 import { EMPTY, type Frame, nodeView, renderPointerAllowed, seedVars, type WalkEnd, type WalkEnv } from './turn-frame.js';
 
 type Route = { t: 'end' } | { t: 'next'; to: string } | { t: 'pause' };

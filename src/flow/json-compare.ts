@@ -1,18 +1,25 @@
-/** Equality and ordering of JSON values, as handlebars-rs's `eq`/`gt`/… helpers compare them. */
+/**
+ * Equality and ordering of JSON values: deep equality (output assembly and the `eq`/`ne` helpers)
+ * and handlebars-rs's `compare_json` ordering (`gt`, `gte`, `lt`, `lte`).
+ */
 import type { JsonValue } from './model.js';
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
+/** Deep equality of JSON values (key order does not matter). */
 export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
   if (a === b) return true;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((item, i) => jsonEqual(item, b[i] as JsonValue));
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] as JsonValue, b[i] as JsonValue)) return false;
+    return true;
   }
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  return keys.every((k) => hasOwn.call(b, k) && jsonEqual(a[k] as JsonValue, b[k] as JsonValue));
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k) || !jsonEqual(a[k] as JsonValue, b[k] as JsonValue)) return false;
+  }
+  return true;
 }
 
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;

@@ -3,6 +3,7 @@
  * the JSON bodies a host stores between turns (greentic-runner `ExecutionState` / `FlowSnapshot`),
  * so every field here is plain JSON and keeps the upstream snake_case names.
  */
+import { CodedError } from '../core/coded-error.js';
 import { isObject } from '../core/is-object.js';
 import type { JsonObject, JsonValue } from './model.js';
 
@@ -57,9 +58,8 @@ export interface NodeError {
  * `pack_mismatch`, `unsupported_node_kind`, `executor_failure`) or the code of the node error that
  * aborted the walk (`nodeFailure` is then true).
  */
-export class FlowRunError extends Error {
+export class FlowRunError extends CodedError {
   override readonly name = 'FlowRunError';
-  readonly code: string;
   readonly flowId: string;
   readonly nodeId: string | undefined;
   readonly retryable: boolean | undefined;
@@ -76,8 +76,7 @@ export class FlowRunError extends Error {
     backoffMs?: number;
     nodeFailure?: boolean;
   }) {
-    super(init.message);
-    this.code = init.code;
+    super(init.code, init.message);
     this.flowId = init.flowId;
     this.nodeId = init.nodeId;
     this.retryable = init.retryable;

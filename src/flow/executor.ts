@@ -9,6 +9,7 @@
  * built-ins) or invoke-node.ts (calls through the `ComponentInvoker`), and node-results.ts is what
  * a node yields.
  */
+import { errorMessage } from '../core/coded-error.js';
 import { prepareFlow, startNode } from './builtins.js';
 import { FlowRunError, type FlowSnapshot, freshState, type NodeOutput, parseSnapshot } from './execution-state.js';
 import type { Flow, JsonObject, JsonValue } from './model.js';
@@ -98,8 +99,7 @@ const TRANSIENT = /transient|unavailable|internal|timeout/i;
 
 function asRunError(err: unknown, flowId: string): FlowRunError {
   if (err instanceof FlowRunError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new FlowRunError({ code: 'executor_failure', message: `flow "${flowId}": ${message}`, flowId, retryable: false });
+  return new FlowRunError({ code: 'executor_failure', message: `flow "${flowId}": ${errorMessage(err)}`, flowId, retryable: false });
 }
 
 function isTransient(err: FlowRunError): boolean {

@@ -3,6 +3,7 @@
  * `component.exec`, `provider.invoke`, `mcp` and `a2a`, each tagged with its `target.kind`.
  * Without an invoker they fail with `unsupported_node_kind`.
  */
+import { errorMessage } from '../core/coded-error.js';
 import type { PreparedNode } from './builtins.js';
 import { FlowRunError, isJsonObject } from './execution-state.js';
 import type { JsonValue } from './model.js';
@@ -48,8 +49,7 @@ async function callInvoker(
     result = pending instanceof Promise ? await pending : pending;
   } catch (err) {
     if (err instanceof FlowRunError) throw err;
-    const message = err instanceof Error ? err.message : String(err);
-    return { out: 'error', error: nodeError('component_failed', `${target.id}.${operation} threw: ${message}`) };
+    return { out: 'error', error: nodeError('component_failed', `${target.id}.${operation} threw: ${errorMessage(err)}`) };
   }
   if (!result.ok) return { out: 'error', error: result.error };
   return interpretResult(result.output, frame.flow.flow.id);

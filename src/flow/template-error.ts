@@ -3,11 +3,11 @@
  * `TemplateLimit` (it exceeds a bound of template-limits.ts, or the JS engine gave up on its size)
  * or `PointerNotFound` (a pointer-allowed string names a missing value).
  */
+import { CodedError, errorMessage } from '../core/coded-error.js';
 
 export type TemplateErrorCode = 'TemplateSyntax' | 'TemplateLimit' | 'PointerNotFound';
 
-export class TemplateError extends Error {
-  readonly code: TemplateErrorCode;
+export class TemplateError extends CodedError<TemplateErrorCode> {
   /** The template text (shortened) the error is about. */
   readonly template: string;
   /** 1-based position inside the template, when the parser reported one. */
@@ -15,9 +15,8 @@ export class TemplateError extends Error {
   readonly column: number | undefined;
 
   constructor(code: TemplateErrorCode, message: string, template: string, line?: number, column?: number) {
-    super(message);
+    super(code, message);
     this.name = 'TemplateError';
-    this.code = code;
     this.template = template.length > 200 ? `${template.slice(0, 200)}…` : template;
     this.line = line;
     this.column = column;
@@ -29,6 +28,5 @@ export function asTemplateError(err: unknown, template: string): TemplateError {
   if (err instanceof TemplateError) return err;
   // Anything else escaping the interpreter is the JS engine giving up on sheer size (a stack
   // overflow on absurd nesting); report it as a limit so callers only ever see TemplateError.
-  const message = err instanceof Error ? err.message : String(err);
-  return new TemplateError('TemplateLimit', `template rendering exceeded engine limits: ${message}`, template);
+  return new TemplateError('TemplateLimit', `template rendering exceeded engine limits: ${errorMessage(err)}`, template);
 }

@@ -4,12 +4,14 @@
  * loop that does the same renders, condition check, state-map reads/writes and output assembly by
  * hand. Engine overhead per node step = (engine time − plain time) / steps.
  */
-import { evaluateCondition } from '../src/flow/condition.js';
+
 import { compileFlowSource } from '../src/flow/compile-source.js';
-import { FlowExecutor, MemoryStateStore } from '../src/flow/executor.js';
+import { evaluateCondition } from '../src/flow/condition.js';
+import { FlowExecutor } from '../src/flow/executor.js';
 import type { Flow, JsonObject, JsonValue } from '../src/flow/model.js';
 import { assembleOutput } from '../src/flow/output.js';
 import { resolvePointer } from '../src/flow/path.js';
+import { MemoryStateStore } from '../src/flow/ports.js';
 import { renderValue, type TemplateContext } from '../src/flow/template.js';
 
 const FLOW = `

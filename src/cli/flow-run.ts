@@ -11,9 +11,10 @@ import { parseArgs } from 'node:util';
 import { errorMessage } from '../core/coded-error.js';
 import { isObject } from '../core/is-object.js';
 import { FlowRunError, type FlowSnapshot } from '../flow/execution-state.js';
-import { type ComponentInvoker, FlowExecutor, type FlowResolver, type FlowRunResult, type StateStore } from '../flow/executor.js';
+import { FlowExecutor, type FlowRunResult } from '../flow/executor.js';
 import { compileFlowSource, formatDiagnostic, hasErrors } from '../flow/index.js';
 import type { Flow, JsonObject, JsonValue } from '../flow/model.js';
+import type { ComponentInvoker, FlowResolver, StateStore } from '../flow/ports.js';
 
 const HELP = `greentic-flow run <file.ygtc> --input <json> [--resume <snapshot-file>] [--state <dir>] [--json]
 

@@ -1,7 +1,7 @@
 /** Load + compile in one step, the way the CLI and the pack builder use it. */
-import { compileFlow, type CompileOptions } from './compile.js';
+import { type CompileOptions, compileFlow } from './compile.js';
 import type { Diagnostic } from './errors.js';
-import { loadFlow, type FlowDoc, type LoadOptions } from './loader.js';
+import { type FlowDoc, type LoadOptions, loadFlow } from './loader.js';
 import type { Flow } from './model.js';
 
 export interface CompileSourceResult {

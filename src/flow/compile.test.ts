@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import {
-  compileFlow,
-  compileFlowSource,
-  loadFlow,
-  parseResolveSummary,
-  type CompiledNode,
-  type Flow,
-  type ResolveSummary,
-} from './index.js';
 import configFlow from './fixtures/config-flow.ygtc?raw';
 import hello from './fixtures/hello.ygtc?raw';
 import helpdesk from './fixtures/helpdesk-ticket.ygtc?raw';
 import quickstart from './fixtures/quickstart-on-message.ygtc?raw';
 import weather from './fixtures/weather-mcp.ygtc?raw';
 import wizard from './fixtures/wizard-steps.ygtc?raw';
+import {
+  type CompiledNode,
+  compileFlow,
+  compileFlowSource,
+  type Flow,
+  loadFlow,
+  parseResolveSummary,
+  type ResolveSummary,
+} from './index.js';
 
 function compile(source: string, resolveSummary?: ResolveSummary): Flow {
   const result = compileFlowSource(source, { file: 'f.ygtc', ...(resolveSummary ? { resolveSummary } : {}) });

@@ -3,6 +3,8 @@
  * the JSON bodies a host stores between turns (greentic-runner `ExecutionState` / `FlowSnapshot`),
  * so every field here is plain JSON and keeps the upstream snake_case names.
  */
+import { CodedError } from '../core/coded-error.js';
+import { isObject } from '../core/is-object.js';
 import type { JsonObject, JsonValue } from './model.js';
 
 /** One node's recorded result (`state.nodes[id]`). */
@@ -56,9 +58,8 @@ export interface NodeError {
  * `pack_mismatch`, `unsupported_node_kind`, `executor_failure`) or the code of the node error that
  * aborted the walk (`nodeFailure` is then true).
  */
-export class FlowRunError extends Error {
+export class FlowRunError extends CodedError {
   override readonly name = 'FlowRunError';
-  readonly code: string;
   readonly flowId: string;
   readonly nodeId: string | undefined;
   readonly retryable: boolean | undefined;
@@ -75,8 +76,7 @@ export class FlowRunError extends Error {
     backoffMs?: number;
     nodeFailure?: boolean;
   }) {
-    super(init.message);
-    this.code = init.code;
+    super(init.code, init.message);
     this.flowId = init.flowId;
     this.nodeId = init.nodeId;
     this.retryable = init.retryable;
@@ -100,8 +100,9 @@ export function freshState(input: JsonValue, vars: JsonObject): ExecutionState {
   };
 }
 
+/** `isObject` typed for JSON values, so a narrowed value spreads as a `JsonObject`. */
 export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return isObject(value);
 }
 
 /**

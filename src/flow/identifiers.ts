@@ -1,8 +1,8 @@
 /**
- * Identifier rules and the builtin/runner-native op-key tables shared by the loader, the
- * compiler, the pack builder and the executor.
+ * Identifier rules, the builtin/runner-native op-key tables and the flow type names shared by the
+ * loader, the compiler, the pack builder and the executor.
  */
-import type { CompiledNode } from './model.js';
+import type { CompiledNode, FlowKind } from './model.js';
 
 /** greentic-types ids (FlowId, NodeId, ComponentId, PackId…): non-empty ASCII alnum, `.`, `_`, `-`. */
 export const GREENTIC_ID = /^[A-Za-z0-9._-]+$/;
@@ -102,4 +102,18 @@ export function nodeEffectiveComponentId(node: Pick<CompiledNode, 'component'>):
 
 export function isBuiltinNode(node: Pick<CompiledNode, 'component'>): boolean {
   return isBuiltinComponentId(nodeEffectiveComponentId(node));
+}
+
+/** `.ygtc` `type` names → the compiled flow kind (`events` is an alias of `event`). */
+const FLOW_KINDS: Readonly<Record<string, FlowKind>> = {
+  messaging: 'messaging',
+  event: 'event',
+  events: 'event',
+  'component-config': 'component_config',
+  job: 'job',
+  http: 'http',
+};
+
+export function mapFlowType(type: string): FlowKind | undefined {
+  return Object.hasOwn(FLOW_KINDS, type) ? FLOW_KINDS[type] : undefined;
 }

@@ -1,50 +1,51 @@
-export type { Diagnostic, FlowErrorCode, SourcePosition } from './errors.js';
-export { formatDiagnostic, hasErrors, dottedPath, pointerOf } from './errors.js';
-export type { FlowDoc, NodeDoc, LoadOptions, LoadResult } from './loader.js';
-export { loadFlow, validateFlowValue, flowDocToValue } from './loader.js';
+export type { NodeKind } from './builtins.js';
+export { classifyKey, nodeKey } from './builtins.js';
 export type { CompileOptions, CompileResult } from './compile.js';
-export { compileFlow, compileRouting, mapFlowType, SLOT_SCHEMA_METADATA_KEY, COMPILED_FLOW_SCHEMA_VERSION } from './compile.js';
+export { COMPILED_FLOW_SCHEMA_VERSION, compileFlow, SLOT_SCHEMA_METADATA_KEY } from './compile.js';
+export { compileRouting } from './compile-routing.js';
 export type { CompileSourceResult } from './compile-source.js';
 export { compileFlowSource } from './compile-source.js';
-export type { ResolveSidecar, ResolveSummary, NodeResolveSummary, ComponentSource, SidecarResult } from './sidecar.js';
-export { parseResolveSidecar, parseResolveSummary, resolveSidecarPath, resolveSummaryPath } from './sidecar.js';
+export * from './condition.js';
+export type { Diagnostic, FlowErrorCode, SourcePosition } from './errors.js';
+export { dottedPath, formatDiagnostic, hasErrors, pointerOf } from './errors.js';
+export type { ExecutionState, FlowSnapshot, NodeError, NodeOutput } from './execution-state.js';
+export { FlowRunError, parseSnapshot } from './execution-state.js';
+export type { ExecutorOptions, FlowRunResult, ResumeOptions, RetryPolicy, RunError, RunOptions } from './executor.js';
+export { FlowExecutor, runFlow } from './executor.js';
 export {
+  COMPONENT_EXEC,
   isBuiltinComponentId,
   isBuiltinNode,
-  nodeEffectiveComponentId,
   isCompileBuiltinOp,
   isGreenticId,
   isNodeId,
   isOpKey,
+  mapFlowType,
+  nodeEffectiveComponentId,
   RESERVED_NODE_KEYS,
-  COMPONENT_EXEC,
 } from './identifiers.js';
-export type { YamlLimits } from './yaml-source.js';
-export { parseYamlSource, DEFAULT_YAML_LIMITS, SourceMap } from './yaml-source.js';
+export type { FlowDoc, LoadOptions, LoadResult, NodeDoc } from './loader.js';
+export { flowDocToValue, loadFlow, validateFlowValue } from './loader.js';
 export type * from './model.js';
-export type { ExecutionState, FlowSnapshot, NodeError, NodeOutput } from './execution-state.js';
-export { FlowRunError, parseSnapshot } from './execution-state.js';
+export { assembleOutput, DEFAULT_FAILURE_TEXT } from './output.js';
+export * from './path.js';
 export type {
   Clock,
   ComponentInvoker,
   ComponentTarget,
-  ExecutorOptions,
   FlowResolver,
-  FlowRunResult,
   InvocationContext,
   InvokeResult,
   NodeOutcome,
   NodeTrace,
-  ResumeOptions,
-  RetryPolicy,
-  RunError,
-  RunOptions,
   StateStore,
-} from './executor.js';
-export { FlowExecutor, MemoryStateStore, runFlow } from './executor.js';
-export { assembleOutput, DEFAULT_FAILURE_TEXT } from './output.js';
-export type { NodeKind } from './builtins.js';
-export { classifyKey, nodeKey } from './builtins.js';
-export * from './path.js';
+} from './ports.js';
+export { MemoryStateStore } from './ports.js';
+export type { ComponentSource, NodeResolveSummary, ResolveSidecar, ResolveSummary, SidecarResult } from './sidecar.js';
+export { parseResolveSidecar, parseResolveSummary, resolveSidecarPath, resolveSummaryPath } from './sidecar.js';
 export * from './template.js';
-export * from './condition.js';
+export { TemplateError, type TemplateErrorCode } from './template-error.js';
+export { TEMPLATE_LIMITS } from './template-limits.js';
+export { compileTemplate } from './template-parse.js';
+export type { YamlLimits } from './yaml-source.js';
+export { DEFAULT_YAML_LIMITS, parseYamlSource, SourceMap } from './yaml-source.js';

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { formatDiagnostic, loadFlow, type Diagnostic } from './index.js';
 import configFlow from './fixtures/config-flow.ygtc?raw';
 import hello from './fixtures/hello.ygtc?raw';
 import helpdesk from './fixtures/helpdesk-ticket.ygtc?raw';
@@ -7,6 +6,7 @@ import invalidMany from './fixtures/invalid-many.ygtc?raw';
 import quickstart from './fixtures/quickstart-on-message.ygtc?raw';
 import weather from './fixtures/weather-mcp.ygtc?raw';
 import wizard from './fixtures/wizard-steps.ygtc?raw';
+import { type Diagnostic, formatDiagnostic, loadFlow } from './index.js';
 
 function errors(source: string): Diagnostic[] {
   return loadFlow(source, { file: 'flows/main.ygtc' }).diagnostics.filter((d) => d.severity === 'error');

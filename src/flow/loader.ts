@@ -2,10 +2,12 @@
  * `.ygtc` text → validated `FlowDoc` (greentic-flow `loader.rs` plus the checks its compiler makes),
  * reporting every problem of the file with its position instead of stopping at the first one.
  */
-import { checkSlotSchema, compileRouting, DiagnosticSink, mapFlowType } from './compile.js';
+import { isObject } from '../core/is-object.js';
+import { compileRouting } from './compile-routing.js';
+import { DiagnosticSink } from './diagnostic-sink.js';
 import type { Diagnostic } from './errors.js';
 import { dottedPath, escapePointerSegment, hasErrors } from './errors.js';
-import { COMPONENT_EXEC, isGreenticId, isNodeId, isOpKey, MCP_OP, RESERVED_NODE_KEYS } from './identifiers.js';
+import { COMPONENT_EXEC, isGreenticId, isNodeId, isOpKey, MCP_OP, mapFlowType, RESERVED_NODE_KEYS } from './identifiers.js';
 import type { JsonObject, JsonValue } from './model.js';
 import {
   issuesToDiagnostics,
@@ -16,6 +18,7 @@ import {
   telemetrySchema,
   topLevelSchema,
 } from './schema.js';
+import { checkSlotSchema } from './slot-schema.js';
 import { parseYamlSource, type SourceMap, type YamlLimits } from './yaml-source.js';
 
 export interface NodeDoc {
@@ -57,10 +60,6 @@ export interface LoadResult {
 }
 
 export const INLINE_SOURCE = '<inline>';
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export function loadFlow(source: string, opts: LoadOptions = {}): LoadResult {
   const file = opts.file ?? INLINE_SOURCE;

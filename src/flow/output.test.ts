@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assembleOutput, jsonEqual, messagingFailureOutput, withFailureMetadata } from './output.js';
+import { jsonEqual } from './json-compare.js';
+import { assembleOutput, messagingFailureOutput, withFailureMetadata } from './output.js';
 
 describe('output assembly (§4.9)', () => {
   it('returns the last payload alone when nothing was emitted', () => {

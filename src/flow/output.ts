@@ -5,24 +5,8 @@
  * card that was both emitted and returned, is not sent twice).
  */
 import { isJsonObject } from './execution-state.js';
+import { jsonEqual } from './json-compare.js';
 import type { JsonObject, JsonValue } from './model.js';
-
-export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] as JsonValue, b[i] as JsonValue)) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) {
-    if (!Object.hasOwn(b, k) || !jsonEqual(a[k] as JsonValue, b[k] as JsonValue)) return false;
-  }
-  return true;
-}
 
 function pushFlat(out: JsonValue[], value: JsonValue): void {
   if (Array.isArray(value)) for (const item of value) out.push(item);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { lookupPath, parsePath, resolvePointer } from './path.js';
 import type { JsonValue } from './model.js';
+import { lookupPath, parsePath, resolvePointer } from './path.js';
 
 const root: JsonValue = {
   entry: {

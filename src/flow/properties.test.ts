@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { compileFlowSource, flowDocToValue, loadFlow, type JsonValue } from './index.js';
+import { compileFlowSource, flowDocToValue, type JsonValue, loadFlow } from './index.js';
 
 const OP_KEYS = ['run', 'qa.process', 'emit.response', 'templating.handlebars', 'questions', 'template', 'dw.agent', 'state.get'];
 const TYPES = ['messaging', 'event', 'events', 'component-config', 'job', 'http'];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseResolveSidecar, parseResolveSummary } from './index.js';
 import resolveJson from './fixtures/main.ygtc.resolve.json?raw';
+import { parseResolveSidecar, parseResolveSummary } from './index.js';
 
 const digest = `sha256:${'0f'.repeat(32)}`;
 

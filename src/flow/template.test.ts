@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonValue } from './model.js';
-import { TEMPLATE_LIMITS, TemplateError, nowView, renderString, renderValue, type TemplateContext } from './template.js';
+import { nowView, renderString, renderValue, type TemplateContext } from './template.js';
+import { TemplateError } from './template-error.js';
+import { TEMPLATE_LIMITS } from './template-limits.js';
 
 function context(overrides: Partial<TemplateContext> = {}): TemplateContext {
   const entry: JsonValue = {

@@ -3,8 +3,10 @@
  * hostile documents (alias bombs, deep nesting, huge files) are rejected quickly instead of
  * exhausting the parser or memory. Used for `.ygtc` flows; pure TS (runs in Node and workerd).
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Lexer, parseDocument } from 'yaml';
+
 import type { Node as YamlNode } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, parseDocument } from 'yaml';
+import { CodedError } from '../core/coded-error.js';
 import type { Diagnostic, SourcePosition } from './errors.js';
 import { dottedPath, escapePointerSegment } from './errors.js';
 import type { JsonValue } from './model.js';
@@ -83,7 +85,12 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
-class LimitExceeded extends Error {}
+/** A document over one of the `YamlLimits`; reported as a `Yaml` diagnostic at the document start. */
+class LimitExceeded extends CodedError<'Yaml'> {
+  constructor(message: string) {
+    super('Yaml', message);
+  }
+}
 
 export function parseYamlSource(source: string, file: string, limits: YamlLimits = DEFAULT_YAML_LIMITS): ParsedYaml {
   const map = new SourceMap(file);

@@ -5,8 +5,9 @@ import type { TenantPolicy } from '../component/host-policy.js';
 import { componentInvoker } from '../component/invoker.js';
 import { recordSpan, tenantAttributes } from '../edge/telemetry.js';
 import type { Env } from '../env.js';
-import { type ComponentInvoker, FlowExecutor, type FlowRunResult, type StateStore } from '../flow/executor.js';
+import { FlowExecutor, type FlowRunResult } from '../flow/executor.js';
 import type { JsonValue } from '../flow/model.js';
+import type { ComponentInvoker, StateStore } from '../flow/ports.js';
 import type { FlowEngine, TurnContext, TurnResult } from './flow-engine.js';
 
 /**

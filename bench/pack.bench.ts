@@ -2,8 +2,8 @@
 // the report, strict Ed25519) a pack holding a 6 MB component, against the raw BLAKE3 time of the
 // same component bytes measured in the same run. Target: verify adds < 50% over raw BLAKE3.
 import { blake3 } from '@noble/hashes/blake3.js';
-import { buildPack, generateKeyPair, signPackArchive, verifyPack } from '../src/pack/index.js';
 import { samplePackSource } from '../src/pack/fixtures/sample-pack.js';
+import { buildPack, generateKeyPair, signPackArchive, verifyPack } from '../src/pack/index.js';
 
 const COMPONENT_BYTES = 6 * 1024 * 1024;
 const RUNS = 7;

@@ -4,8 +4,10 @@
  * routing pre-digested, and its payload stripped of the engine's own keys. Preparation is cached
  * per `Flow` object, so a flow that is executed many times is analysed once.
  */
+
+import { isObject } from '../core/is-object.js';
 import { parseCondition } from './condition.js';
-import { FlowRunError, isJsonObject } from './execution-state.js';
+import { FlowRunError } from './execution-state.js';
 import type { CompiledNode, Flow, JsonObject, JsonValue } from './model.js';
 
 export type NodeKind =
@@ -131,7 +133,7 @@ export interface PreparedFlow {
 export function containsTemplate(value: JsonValue): boolean {
   if (typeof value === 'string') return value.includes('{{');
   if (Array.isArray(value)) return value.some(containsTemplate);
-  if (isJsonObject(value)) {
+  if (isObject(value)) {
     for (const k in value) if (containsTemplate(value[k] as JsonValue)) return true;
   }
   return false;
@@ -169,7 +171,7 @@ function prepareRouting(flow: Flow, node: CompiledNode, warnings: string[]): Pre
   let hasCondition = false;
   let hasErrorRoute = false;
   for (const item of raw) {
-    if (!isJsonObject(item)) continue;
+    if (!isObject(item)) continue;
     const condition = typeof item.condition === 'string' ? item.condition : undefined;
     const event = typeof item.event === 'string' ? item.event : undefined;
     if (condition !== undefined) {
@@ -204,17 +206,17 @@ function prepareNode(flow: Flow, id: string, node: CompiledNode, warnings: strin
   let mapping: JsonValue = node.input.mapping ?? null;
   let varsOut: Array<[string, JsonValue]> | null = null;
   let answerFields: string[] | null = null;
-  if (isJsonObject(mapping)) {
+  if (isObject(mapping)) {
     const source = mapping;
     if ('vars_out' in source || 'response_timeout_secs' in source) {
       const stripped: JsonObject = {};
       for (const k in source) if (k !== 'vars_out' && k !== 'response_timeout_secs') stripped[k] = source[k] as JsonValue;
       mapping = stripped;
       const vo = source.vars_out;
-      if (isJsonObject(vo)) varsOut = Object.entries(vo);
+      if (isObject(vo)) varsOut = Object.entries(vo);
       else if (vo !== undefined) warnings.push(`node "${id}": vars_out is not an object and is ignored`);
     }
-    const af = isJsonObject(source.input) && Array.isArray(source.input.answer_fields) ? source.input.answer_fields : source.answer_fields;
+    const af = isObject(source.input) && Array.isArray(source.input.answer_fields) ? source.input.answer_fields : source.answer_fields;
     if (Array.isArray(af)) answerFields = af.filter((f): f is string => typeof f === 'string');
   }
   return {

@@ -100,11 +100,6 @@ export function freshState(input: JsonValue, vars: JsonObject): ExecutionState {
   };
 }
 
-/** `isObject` typed for JSON values, so a narrowed value spreads as a `JsonObject`. */
-export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
-  return isObject(value);
-}
-
 /**
  * Checks a snapshot that came back from storage or a file and returns a private deep copy, so
  * resuming never mutates the caller's object and a stale or hand-edited snapshot fails with a

@@ -4,8 +4,9 @@
  * Without an invoker they fail with `unsupported_node_kind`.
  */
 import { errorMessage } from '../core/coded-error.js';
+import { isObject } from '../core/is-object.js';
 import type { PreparedNode } from './builtins.js';
-import { FlowRunError, isJsonObject } from './execution-state.js';
+import { FlowRunError } from './execution-state.js';
 import type { JsonValue } from './model.js';
 import { interpretResult, nodeError, type Step, str, wrapOutput } from './node-results.js';
 import type { ComponentTarget, InvocationContext, InvokeResult } from './ports.js';
@@ -57,7 +58,7 @@ async function callInvoker(
 
 /** Pack components and `component.exec`: the component id and operation come from the node or its payload. */
 export async function invokeComponent(env: WalkEnv, frame: Frame, pnode: PreparedNode, payload: JsonValue): Promise<Step> {
-  const obj = isJsonObject(payload) ? payload : undefined;
+  const obj = isObject(payload) ? payload : undefined;
   let componentId: string | undefined;
   if (pnode.kind === 'exec') {
     componentId = str(obj?.component) ?? str(obj?.component_ref);
@@ -101,7 +102,7 @@ export async function invokeComponent(env: WalkEnv, frame: Frame, pnode: Prepare
 }
 
 export async function invokeMcp(env: WalkEnv, frame: Frame, pnode: PreparedNode, payload: JsonValue): Promise<Step> {
-  const obj = isJsonObject(payload) ? payload : EMPTY;
+  const obj = isObject(payload) ? payload : EMPTY;
   let server = str(obj.server);
   let tool = str(obj.tool);
   if (pnode.key.startsWith('mcp:')) {
@@ -117,7 +118,7 @@ export async function invokeMcp(env: WalkEnv, frame: Frame, pnode: PreparedNode,
 }
 
 export async function invokeA2a(env: WalkEnv, frame: Frame, pnode: PreparedNode, payload: JsonValue): Promise<Step> {
-  const obj = isJsonObject(payload) ? payload : EMPTY;
+  const obj = isObject(payload) ? payload : EMPTY;
   const agent = str(obj.agent) ?? (pnode.key.startsWith('a2a:') ? str(pnode.key.slice(4)) : undefined);
   if (agent === undefined) return { out: 'error', error: nodeError('invalid_node_input', 'a2a node needs a non-empty "agent"', false) };
   const step = await callInvoker(env, frame, pnode, { kind: 'a2a', id: agent }, 'message', obj.message ?? null);
@@ -126,10 +127,10 @@ export async function invokeA2a(env: WalkEnv, frame: Frame, pnode: PreparedNode,
 
 /** `provider.invoke`: the payload is rendered without `in_map`/`out_map`, which render against the call's input and result. */
 export async function invokeProvider(env: WalkEnv, frame: Frame, pnode: PreparedNode): Promise<Step> {
-  const mapping = isJsonObject(pnode.mapping) ? pnode.mapping : EMPTY;
+  const mapping = isObject(pnode.mapping) ? pnode.mapping : EMPTY;
   const { in_map: inMap, out_map: outMap, ...rest } = mapping;
   const obj = renderValue(rest, frame.ctx, frame.turn.warnings);
-  if (!isJsonObject(obj)) return { out: 'error', error: nodeError('invalid_node_input', 'provider.invoke needs an object payload', false) };
+  if (!isObject(obj)) return { out: 'error', error: nodeError('invalid_node_input', 'provider.invoke needs an object payload', false) };
   const operation = str(obj.op) ?? str(obj.operation);
   const providerId = str(obj.provider_id) ?? str(obj.provider_type);
   if (operation === undefined || providerId === undefined) {

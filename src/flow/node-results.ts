@@ -2,7 +2,9 @@
  * What running one node yields (`Step`), and how a component's raw result becomes one: the
  * `{ok:false,error}`, MCP `{error}`, `greentic_control` and `outcome` conventions.
  */
-import { isJsonObject, type NodeError } from './execution-state.js';
+
+import { isObject } from '../core/is-object.js';
+import type { NodeError } from './execution-state.js';
 import type { JsonObject, JsonValue } from './model.js';
 import type { TemplateError } from './template-error.js';
 
@@ -24,7 +26,7 @@ export function nodeError(code: string, message: string, retryable?: boolean): N
 }
 
 function errorFromValue(value: JsonValue | undefined, fallbackCode: string): NodeError {
-  if (isJsonObject(value)) {
+  if (isObject(value)) {
     const err: NodeError = {
       code: str(value.code) ?? fallbackCode,
       message: str(value.message) ?? JSON.stringify(value),
@@ -38,7 +40,7 @@ function errorFromValue(value: JsonValue | undefined, fallbackCode: string): Nod
 
 /** Component result conventions: `{ok:false,error}`, MCP-style `{error}`, `greentic_control`, `outcome`. */
 export function interpretResult(raw: JsonValue, currentFlowId: string): Step {
-  if (!isJsonObject(raw)) return { out: 'ok', payload: raw };
+  if (!isObject(raw)) return { out: 'ok', payload: raw };
   const outcome = typeof raw.outcome === 'string' ? raw.outcome : undefined;
   if (raw.ok === false) {
     const step: Step = { out: 'error', error: errorFromValue(raw.error, 'component_error') };
@@ -46,13 +48,13 @@ export function interpretResult(raw: JsonValue, currentFlowId: string): Step {
     return step;
   }
   const mcpError = raw.error;
-  if (raw.ok !== true && isJsonObject(mcpError) && (typeof mcpError.message === 'string' || typeof mcpError.code === 'string')) {
+  if (raw.ok !== true && isObject(mcpError) && (typeof mcpError.message === 'string' || typeof mcpError.code === 'string')) {
     const step: Step = { out: 'error', error: errorFromValue(mcpError, 'component_error') };
     if (outcome !== undefined) step.outcome = outcome;
     return step;
   }
   const ctl = raw.greentic_control;
-  if (isJsonObject(ctl) && (ctl.v === 1 || ctl.v === undefined)) {
+  if (isObject(ctl) && (ctl.v === 1 || ctl.v === undefined)) {
     if (ctl.action === 'jump') {
       const step: Step = { out: 'jump', payload: raw, flow: str(ctl.flow) ?? currentFlowId };
       const node = str(ctl.node);

@@ -4,7 +4,8 @@
  * payload dropped when it repeats the last emitted item (so an emit node ending the flow, or a
  * card that was both emitted and returned, is not sent twice).
  */
-import { isJsonObject } from './execution-state.js';
+
+import { isObject } from '../core/is-object.js';
 import { jsonEqual } from './json-compare.js';
 import type { JsonObject, JsonValue } from './model.js';
 
@@ -38,8 +39,8 @@ export interface FirstFailure {
  * error route was taken. Arrays and scalars are left alone: there is no object to annotate.
  */
 export function withFailureMetadata(output: JsonValue, failure: FirstFailure | null): JsonValue {
-  if (failure === null || !isJsonObject(output)) return output;
-  const previous = isJsonObject(output.metadata) ? output.metadata : {};
+  if (failure === null || !isObject(output)) return output;
+  const previous = isObject(output.metadata) ? output.metadata : {};
   return {
     ...output,
     metadata: { ...previous, error_kind: failure.code, error_message: failure.message, node_id: failure.nodeId },

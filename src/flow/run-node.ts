@@ -5,8 +5,10 @@
  * `agentic.call`, `telco-x.call`, `approval.call`) park on correlated remote responses, which this
  * engine does not model: they always fail with `unsupported_node_kind`.
  */
+
+import { isObject } from '../core/is-object.js';
 import { type PreparedNode, prepareFlow } from './builtins.js';
-import { FlowRunError, freshState, isJsonObject } from './execution-state.js';
+import { FlowRunError, freshState } from './execution-state.js';
 import { invokeA2a, invokeComponent, invokeMcp, invokeProvider } from './invoke-node.js';
 import type { JsonValue } from './model.js';
 import { nodeError, type Step, str, templateNodeError } from './node-results.js';
@@ -40,7 +42,7 @@ export async function runNode(env: WalkEnv, frame: Frame, pnode: PreparedNode): 
       case 'emit':
         return emit(frame, payload);
       case 'session.wait': {
-        const reason = typeof payload === 'string' ? payload : isJsonObject(payload) ? str(payload.reason) : undefined;
+        const reason = typeof payload === 'string' ? payload : isObject(payload) ? str(payload.reason) : undefined;
         return { out: 'wait', payload, reason: reason ?? 'session.wait' };
       }
       case 'state.get':
@@ -66,7 +68,7 @@ export async function runNode(env: WalkEnv, frame: Frame, pnode: PreparedNode): 
 
 function emit(frame: Frame, payload: JsonValue): Step {
   let value = payload;
-  if (isJsonObject(payload)) {
+  if (isObject(payload)) {
     if ('input' in payload) value = payload.input as JsonValue;
     else if ('payload' in payload) value = payload.payload as JsonValue;
   }
@@ -75,7 +77,7 @@ function emit(frame: Frame, payload: JsonValue): Step {
 }
 
 async function stateGet(env: WalkEnv, payload: JsonValue): Promise<Step> {
-  const key = isJsonObject(payload) ? str(payload.key) : undefined;
+  const key = isObject(payload) ? str(payload.key) : undefined;
   if (key === undefined) return { out: 'error', error: nodeError('invalid_node_input', 'state.get needs a non-empty string "key"', false) };
   const pending = env.store.get(key);
   const value = pending instanceof Promise ? await pending : pending;
@@ -83,8 +85,8 @@ async function stateGet(env: WalkEnv, payload: JsonValue): Promise<Step> {
 }
 
 async function stateSet(env: WalkEnv, payload: JsonValue): Promise<Step> {
-  const key = isJsonObject(payload) ? str(payload.key) : undefined;
-  if (key === undefined || !isJsonObject(payload)) {
+  const key = isObject(payload) ? str(payload.key) : undefined;
+  if (key === undefined || !isObject(payload)) {
     return { out: 'error', error: nodeError('invalid_node_input', 'state.set needs a non-empty string "key"', false) };
   }
   const value = payload.value ?? null;
@@ -95,7 +97,7 @@ async function stateSet(env: WalkEnv, payload: JsonValue): Promise<Step> {
 
 function varSet(frame: Frame, pnode: PreparedNode): Step {
   const mapping = pnode.mapping;
-  if (!isJsonObject(mapping)) return { out: 'error', error: nodeError('invalid_node_input', 'var.set needs {name, value}', false) };
+  if (!isObject(mapping)) return { out: 'error', error: nodeError('invalid_node_input', 'var.set needs {name, value}', false) };
   const rawName = mapping.name;
   const name = str(typeof rawName === 'string' && rawName.includes('{{') ? renderValue(rawName, frame.ctx, frame.turn.warnings) : rawName);
   if (name === undefined) return { out: 'error', error: nodeError('invalid_node_input', 'var.set needs a non-empty string "name"', false) };
@@ -105,7 +107,7 @@ function varSet(frame: Frame, pnode: PreparedNode): Step {
 }
 
 function flowGoto(payload: JsonValue): Step {
-  if (!isJsonObject(payload))
+  if (!isObject(payload))
     return { out: 'error', error: nodeError('invalid_node_input', 'flow.goto needs {flow_id | flow, node?, input?}', false) };
   const target = str(payload.flow_id) ?? str(payload.flow);
   if (target === undefined) return { out: 'error', error: nodeError('invalid_node_input', 'flow.goto needs "flow_id" or "flow"', false) };
@@ -118,7 +120,7 @@ function flowGoto(payload: JsonValue): Step {
 }
 
 async function flowCall(env: WalkEnv, frame: Frame, pnode: PreparedNode, payload: JsonValue): Promise<Step> {
-  if (!isJsonObject(payload))
+  if (!isObject(payload))
     return { out: 'error', error: nodeError('invalid_node_input', 'flow.call needs {flow_id | flow, input?}', false) };
   const target = str(payload.flow_id) ?? str(payload.flow);
   if (target === undefined) return { out: 'error', error: nodeError('invalid_node_input', 'flow.call needs "flow_id" or "flow"', false) };

@@ -4,8 +4,10 @@
  * `WalkEnv`, what running nodes needs from the executor, so the node modules depend on an
  * interface rather than on the executor or the walk.
  */
+
+import { isObject } from '../core/is-object.js';
 import type { PreparedFlow } from './builtins.js';
-import { type ExecutionState, FlowRunError, isJsonObject, type NodeOutput } from './execution-state.js';
+import { type ExecutionState, FlowRunError, type NodeOutput } from './execution-state.js';
 import type { Flow, JsonObject, JsonValue } from './model.js';
 import type { FirstFailure } from './output.js';
 import type { ComponentInvoker, NodeTrace, StateStore } from './ports.js';
@@ -59,7 +61,7 @@ export const EMPTY: JsonObject = Object.freeze({}) as JsonObject;
 /** The `node.<id>` template view: payload fields at top level plus the node_io `data`/`errors`. */
 export function nodeView(output: NodeOutput): JsonValue {
   const errors: JsonValue[] = output.ok ? [] : [output.meta.error ?? null];
-  if (!isJsonObject(output.payload)) return { data: output.payload, errors };
+  if (!isObject(output.payload)) return { data: output.payload, errors };
   const view: JsonObject = { ...output.payload };
   if (!('data' in view)) view.data = output.payload;
   if (!('errors' in view)) view.errors = errors;
@@ -68,14 +70,14 @@ export function nodeView(output: NodeOutput): JsonValue {
 
 /** The envelope a card submit or a message arrives in: `entry.input` when it is an object. */
 function envelopeOf(entry: JsonValue): JsonObject | undefined {
-  if (!isJsonObject(entry)) return undefined;
-  return isJsonObject(entry.input) ? entry.input : entry;
+  if (!isObject(entry)) return undefined;
+  return isObject(entry.input) ? entry.input : entry;
 }
 
 function responseView(entry: JsonValue): JsonObject {
   const env = envelopeOf(entry);
   if (env === undefined) return {};
-  const metadata = isJsonObject(env.metadata) ? env.metadata : isJsonObject(entry) && isJsonObject(entry.metadata) ? entry.metadata : EMPTY;
+  const metadata = isObject(env.metadata) ? env.metadata : isObject(entry) && isObject(entry.metadata) ? entry.metadata : EMPTY;
   const view: JsonObject = { ...metadata };
   if (env.text !== undefined) view.text = env.text;
   return view;
@@ -87,14 +89,14 @@ export function submittedFields(entry: JsonValue): JsonObject {
   const answers: JsonObject = {};
   if (env === undefined) return answers;
   for (const k in env) if (k !== 'metadata' && k !== 'text') answers[k] = env[k] as JsonValue;
-  if (isJsonObject(env.metadata)) {
+  if (isObject(env.metadata)) {
     for (const k in env.metadata) if (k !== 'action') answers[k] = env.metadata[k] as JsonValue;
   }
   return answers;
 }
 
 function entryViewOf(entry: JsonValue, answers: JsonObject | null): JsonValue {
-  if (!isJsonObject(entry)) return entry;
+  if (!isObject(entry)) return entry;
   // Without an `input` key the entry is its own input, so `in.input.x` and `in.x` both resolve.
   const view = 'input' in entry ? entry : { ...entry, input: entry };
   return answers === null ? view : { ...answers, ...view };
@@ -103,10 +105,10 @@ function entryViewOf(entry: JsonValue, answers: JsonObject | null): JsonValue {
 export function seedVars(flow: Flow, supplied: JsonObject | undefined): JsonObject {
   const vars: JsonObject = supplied === undefined ? {} : { ...supplied };
   const init = flow.metadata?.extra?.vars_init;
-  if (!isJsonObject(init)) return vars;
+  if (!isObject(init)) return vars;
   for (const name in init) {
     const spec = init[name];
-    if (!isJsonObject(spec)) continue;
+    if (!isObject(spec)) continue;
     if (!(name in vars) && 'default' in spec) vars[name] = spec.default as JsonValue;
     if (spec.required === true && (vars[name] === undefined || vars[name] === null)) {
       throw new FlowRunError({

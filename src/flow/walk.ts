@@ -3,9 +3,11 @@
  * result, applying `vars_out`, and following routes, jumps and pauses until the flow ends, pauses
  * or breaks an engine rule (step budget, redirect limit, missing node).
  */
+
+import { isObject } from '../core/is-object.js';
 import { type PreparedNode, prepareFlow } from './builtins.js';
 import { evaluateCondition } from './condition.js';
-import { FlowRunError, isJsonObject, type NodeOutput } from './execution-state.js';
+import { FlowRunError, type NodeOutput } from './execution-state.js';
 import type { JsonObject, JsonValue } from './model.js';
 import { templateNodeError } from './node-results.js';
 import { assembleOutput } from './output.js';
@@ -79,7 +81,7 @@ export async function walk(env: WalkEnv, frame: Frame, startId: string, rerunAwa
       frame.firstFailure ??= { nodeId: id, code: err.code, message: err.message };
     } else {
       let payload = step.payload;
-      if (rerun && isJsonObject(payload) && frame.state.pending_card_answers !== null) {
+      if (rerun && isObject(payload) && frame.state.pending_card_answers !== null) {
         payload = { ...payload, answers: filteredAnswers(frame, pnode) };
       }
       output = { ok: true, payload, meta: {} };
@@ -144,7 +146,7 @@ function record(frame: Frame, id: string, output: NodeOutput): void {
 
 function filteredAnswers(frame: Frame, pnode: PreparedNode): JsonObject {
   const answers = frame.state.pending_card_answers;
-  if (!isJsonObject(answers)) return {};
+  if (!isObject(answers)) return {};
   if (pnode.answerFields === null) return answers;
   const filtered: JsonObject = {};
   for (const f of pnode.answerFields) if (f in answers) filtered[f] = answers[f] as JsonValue;
@@ -213,7 +215,7 @@ function route(frame: Frame, pnode: PreparedNode, output: NodeOutput, outcome: s
 
 /** Routing context: own payload fields at top level, then `entry`, `in`, `node`, `response`, `event`. */
 function routingContext(frame: Frame, output: NodeOutput, event: string): JsonObject {
-  const rctx: JsonObject = isJsonObject(output.payload) ? { ...output.payload } : {};
+  const rctx: JsonObject = isObject(output.payload) ? { ...output.payload } : {};
   rctx.entry = frame.entryView;
   rctx.in = frame.entryView;
   rctx.node = frame.nodeViews;

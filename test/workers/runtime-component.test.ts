@@ -5,10 +5,10 @@ import { deliverIngress } from '../../src/bus/ingress.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { Env } from '../../src/env.js';
 import { buildPack } from '../../src/pack/builder.js';
-import { signPackArchive } from '../../src/pack/writer.js';
 import { sha256Hex } from '../../src/pack/digest.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
+import { signPackArchive } from '../../src/pack/writer.js';
 import { deliverRecorded } from '../support/channel-session.js';
 import { testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 

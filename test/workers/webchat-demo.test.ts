@@ -11,9 +11,9 @@ import { replyActivity } from '../../src/channels/webchat/sender.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { Env } from '../../src/env.js';
 import { buildPack } from '../../src/pack/builder.js';
-import { signPackArchive } from '../../src/pack/writer.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
+import { signPackArchive } from '../../src/pack/writer.js';
 import { deliverRecorded } from '../support/channel-session.js';
 import { activate, seedPack, testEnv } from '../support/runtime-fixtures.js';
 

@@ -10,16 +10,25 @@
  *   Dynamic Worker, including
  * - `node-abi.js`: generated node@0.6.0 `invoke` lowering and lifting (canon-codegen.ts).
  *
- * Run by `npm run generate:component` (wired into pretest/predev/pretypecheck/prebench) and by
- * the workers vitest globalSetup. The `.js` output is derived and large, so it is not committed.
+ * Run by wrangler's own build step (`[build]` in wrangler.toml, so `wrangler dev` and every
+ * `wrangler deploy` regenerate), by both vitest projects' globalSetup (the Workers plugin does not
+ * run wrangler's build) and by the component benches. `npm run generate:component` runs it by hand.
+ * The `.js` output is derived and large, so it is not committed; the small `.d.ts` files beside it
+ * are hand-written and committed, because `tsc --noEmit` runs on a fresh clone before anything has
+ * been generated (generated-modules.node.test.ts checks they declare what the output exports).
+ *
+ * A rebuild is skipped when nothing it read has changed: `generated/.inputs` records every file
+ * the last run read (esbuild's metafile inputs of each bundle, the generator's own module graph and
+ * the vendored bindgen files) with one hash over their contents.
  */
+
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { nodeAbiModule } from './canon-codegen.js';
-import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
@@ -66,7 +75,10 @@ function rewriteBindgenGlue(workDir: string): { glue: string; wasmFiles: string[
   return { glue: `${imports.join('\n')}\n${glue}`, wasmFiles };
 }
 
-async function bundle(entry: string, external: string[], alias: Record<string, string> = {}): Promise<string> {
+/** Root-relative paths of every file a generation read; the stamp records them. */
+type Inputs = Set<string>;
+
+async function bundle(inputs: Inputs, entry: string, external: string[], alias: Record<string, string> = {}): Promise<string> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
@@ -80,7 +92,10 @@ async function bundle(entry: string, external: string[], alias: Record<string, s
     minify: true,
     legalComments: 'none',
     logLevel: 'error',
+    metafile: true,
+    absWorkingDir: root,
   });
+  for (const input of Object.keys(result.metafile.inputs)) inputs.add(input);
   const file = result.outputFiles[0];
   if (!file) throw new Error(`esbuild produced no output for ${entry}`);
   return file.text;
@@ -93,40 +108,74 @@ function writeAtomic(file: string, body: string): void {
   renameSync(tmp, file);
 }
 
-function writeModule(name: string, body: string, dts: string): void {
+function writeModule(name: string, body: string): void {
   writeAtomic(join(outDir, `${name}.js`), body);
-  writeAtomic(join(outDir, `${name}.d.ts`), dts);
 }
 
-/** Hash of everything the output depends on; unchanged inputs skip the (seconds-long) rebuild. */
-function inputsKey(): string {
+/** One hash over the inputs' names and contents; null when one of them no longer exists. */
+function inputsKey(inputs: readonly string[]): string | null {
   const h = createHash('sha256');
-  h.update(readFileSync(join(vendorDir, `${bindgenName}.js`)));
-  h.update(readFileSync(fileURLToPath(import.meta.url)));
-  for (const f of readdirSync(join(here, 'isolate')).sort()) h.update(f).update(readFileSync(join(here, 'isolate', f)));
-  // transpiler-main.ts bundles helpers from here too.
-  for (const f of ['transpile.ts', 'wasm-fuel.ts', 'canon-codegen.ts']) h.update(f).update(readFileSync(join(here, f)));
+  for (const input of inputs) {
+    const file = resolve(root, input);
+    if (!existsSync(file)) return null;
+    h.update(input).update('\0').update(readFileSync(file)).update('\0');
+  }
   return h.digest('hex');
 }
 
+/** What the last generation read, and the hash of it then. */
+interface Stamp {
+  key: string;
+  inputs: string[];
+}
+
+const stampFile = join(outDir, '.inputs');
+const outputs = ['transpiler-modules.js', 'transpiler-wasm-0.js', 'isolate-modules.js', 'node-abi.js'].map((f) => join(outDir, f));
+
+function upToDate(): boolean {
+  if (!existsSync(stampFile) || !outputs.every((f) => existsSync(f))) return false;
+  try {
+    const stamp = JSON.parse(readFileSync(stampFile, 'utf8')) as Stamp;
+    return Array.isArray(stamp.inputs) && inputsKey(stamp.inputs) === stamp.key;
+  } catch {
+    return false;
+  }
+}
+
+/** The generator's own module graph (it runs canon-codegen.ts in-process for node-abi.js). */
+async function generatorInputs(inputs: Inputs): Promise<void> {
+  const result = await build({
+    entryPoints: [fileURLToPath(import.meta.url)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    write: false,
+    metafile: true,
+    absWorkingDir: root,
+    logLevel: 'error',
+  });
+  for (const input of Object.keys(result.metafile.inputs)) inputs.add(input);
+}
+
 export async function generateEdgeModules(): Promise<void> {
+  if (upToDate()) return;
   mkdirSync(outDir, { recursive: true });
-  const key = inputsKey();
-  const stamp = join(outDir, '.inputs');
-  const outputs = ['transpiler-modules.js', 'transpiler-wasm-0.js', 'isolate-modules.js', 'node-abi.js'].map((f) => join(outDir, f));
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key && outputs.every((f) => existsSync(f))) return;
-  // The .js files are large and derived; the .d.ts files are tiny and committed so `tsc` works
-  // on a fresh checkout before the first generation.
-  writeFileSync(join(outDir, '.gitignore'), '*.js\n*.tmp\n.inputs\n');
+  const inputs: Inputs = new Set();
   const workDir = join(root, '.cache/component-edge', String(process.pid));
   mkdirSync(workDir, { recursive: true });
 
   const pkg = JSON.parse(readFileSync(join(vendorDir, '../package.json'), 'utf8')) as { version: string };
   const { glue, wasmFiles } = rewriteBindgenGlue(workDir);
   writeFileSync(join(workDir, 'bindgen.js'), glue);
-  const transpilerMain = await bundle(join(here, 'isolate/transpiler-main.ts'), ['cloudflare:workers', '*.wasm', 'node:*'], {
+  const transpilerMain = await bundle(inputs, join(here, 'isolate/transpiler-main.ts'), ['cloudflare:workers', '*.wasm', 'node:*'], {
     'jco-bindgen-static': join(workDir, 'bindgen.js'),
   });
+  // The rewritten glue is a scratch copy: record the vendored files it came from instead.
+  inputs.delete(relative(root, join(workDir, 'bindgen.js')));
+  for (const file of [`${bindgenName}.js`, '../package.json', ...wasmFiles.filter((f) => existsSync(join(vendorDir, f)))]) {
+    inputs.add(relative(root, join(vendorDir, file)));
+  }
   // The bindgen's core modules travel gzipped (8.9 MB → 2.9 MB) as base64 text split over
   // several modules: the vitest Workers pool ships modules to workerd over a WebSocket whose
   // messages have a size limit, and the deployed bundle stays small.
@@ -150,36 +199,26 @@ export async function generateEdgeModules(): Promise<void> {
       `export const TRANSPILER_VERSION = ${JSON.stringify(transpilerVersion)};\n` +
       `export const TRANSPILER_MAIN = ${JSON.stringify(transpilerMain)};\n` +
       `export const TRANSPILER_WASM_GZIP_BASE64 = { ${wasmEntries.join(', ')} };\n`,
-    'export declare const TRANSPILER_VERSION: string;\nexport declare const TRANSPILER_MAIN: string;\n' +
-      '/** Core modules of the bindgen, gzip-compressed, base64. */\n' +
-      'export declare const TRANSPILER_WASM_GZIP_BASE64: Record<string, string>;\n',
   );
 
   // Bundled into the runtime below (greentic-abi.ts imports it).
-  writeModule(
-    'node-abi',
-    nodeAbiModule(),
-    "import type { GuestMemory } from '../isolate/canon.js';\n" +
-      'export declare const INVOKE_PARAMS_SIZE: number;\nexport declare const INVOKE_PARAMS_ALIGN: number;\n' +
-      '/** Stores `[op, envelope]` (node@0.6.0 `invoke` parameters) at `ptr`. */\n' +
-      'export declare function storeInvokeParams(mem: GuestMemory, ptr: number, value: unknown): void;\n' +
-      '/** Reads `result<invocation-result, node-error>` as `{ tag, val }`. */\n' +
-      'export declare function loadInvokeResult(mem: GuestMemory, ptr: number): unknown;\n',
-  );
+  writeModule('node-abi', nodeAbiModule());
+  await generatorInputs(inputs);
   // Two self-contained runtimes: every cold isolate parses one, and only packs with a WASI
   // component need the WASI implementation and the plan executor.
-  const runtime = await bundle(join(here, 'isolate/runtime-main.ts'), ['cloudflare:workers']);
-  const runtimeWasi = await bundle(join(here, 'isolate/runtime-wasi.ts'), ['cloudflare:workers']);
+  const runtime = await bundle(inputs, join(here, 'isolate/runtime-main.ts'), ['cloudflare:workers']);
+  const runtimeWasi = await bundle(inputs, join(here, 'isolate/runtime-wasi.ts'), ['cloudflare:workers']);
   writeModule(
     'isolate-modules',
     `export const ISOLATE_RUNTIME_VERSION = ${JSON.stringify(sha(runtime + runtimeWasi))};\n` +
       `export const ISOLATE_RUNTIME = ${JSON.stringify(runtime)};\n` +
       `export const ISOLATE_RUNTIME_WASI = ${JSON.stringify(runtimeWasi)};\n`,
-    'export declare const ISOLATE_RUNTIME_VERSION: string;\n' +
-      '/** The component runtime for packs whose components import no WASI. */\nexport declare const ISOLATE_RUNTIME: string;\n' +
-      '/** The runtime with WASI and the instantiation-plan executor. */\nexport declare const ISOLATE_RUNTIME_WASI: string;\n',
   );
-  writeAtomic(stamp, key);
+  // The generated node-abi.js is bundled into the runtimes: an output, not an input. Entries
+  // esbuild names without a file (a `(disabled):` browser mapping) have no content to hash.
+  const sorted = [...inputs].filter((input) => !resolve(root, input).startsWith(outDir) && existsSync(resolve(root, input))).sort();
+  const stamp: Stamp = { key: inputsKey(sorted) ?? '', inputs: sorted };
+  writeAtomic(stampFile, `${JSON.stringify(stamp, null, 1)}\n`);
   rmSync(workDir, { recursive: true, force: true });
 }
 

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURE_CACHE, buildFixtureComponents } from '../../test/fixtures/components/build.js';
-import { buildComponent, bundleComponentSource, readWitPackage, witSourceForComponentDir, withWasiTargetMarker } from './build.js';
+import { buildFixtureComponents, FIXTURE_CACHE } from '../../test/fixtures/components/build.js';
+import { buildComponent, bundleComponentSource, readWitPackage, withWasiTargetMarker, witSourceForComponentDir } from './build.js';
 
 async function componentDir(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'gc-build-'));

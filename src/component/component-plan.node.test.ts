@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildFixtures } from '../../test/workers/fixtures/build-fixtures.js';
-import { instantiationPlan, type InstantiationPlan, PlanError } from './component-plan.js';
+import { type InstantiationPlan, instantiationPlan, PlanError } from './component-plan.js';
 import { DirectPath } from './isolate/greentic-abi.js';
 import { instantiatePlan, planIsDirect } from './isolate/plan-instantiate.js';
 import { type LogLine, wasiImports } from './isolate/wasi.js';

@@ -3,20 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureComponents } from '../../test/fixtures/components/build.js';
+import { decodeCbor } from '../pack/cbor.js';
 import {
+  type ComponentGrants,
   directoryStore,
   grantsFromManifest,
   loadComponentInNode,
   localGrants,
   memoryStore,
+  type NodeComponent,
   NodeHostError,
+  type NodeHostOptions,
   payloadForInvoke,
   readWasmFile,
-  type ComponentGrants,
-  type NodeComponent,
-  type NodeHostOptions,
 } from './node-host.js';
-import { decodeCbor } from '../pack/cbor.js';
 
 const FIXTURE_MANIFEST = new URL('../../test/fixtures/components/echo/component.manifest.json', import.meta.url);
 

@@ -11,14 +11,14 @@ import { decodeCbor, encodeCanonicalCbor } from '../pack/cbor.js';
 import { sha256HexAsync } from '../pack/digest.js';
 import { REPO_ROOT } from './build.js';
 import {
+  type ComponentGrants,
   createHostApi,
   grantsFor,
-  secretStorageKeys,
-  type ComponentGrants,
   type HostScope,
   type HttpTransport,
   type KeyValueStore,
   type ManifestCapabilities,
+  secretStorageKeys,
 } from './host-policy.js';
 import type { HostApi, TenantCtxWire } from './isolate/protocol.js';
 

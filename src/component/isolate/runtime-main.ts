@@ -9,6 +9,7 @@
  * runtime-wasi.ts, a second bundle that adds them through `enableWasi`.
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
+import { DirectPath } from './greentic-abi.js';
 import type {
   ArtifactPlanWire,
   ComponentSlot,
@@ -19,7 +20,6 @@ import type {
   InvokeRequest,
   NodeErrorWire,
 } from './protocol.js';
-import { DirectPath } from './greentic-abi.js';
 import type { AssetFiles, WasiContext, wasiImports } from './wasi.js';
 
 type WasiImpls = ReturnType<typeof wasiImports>;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CanonError } from './isolate/canon.js';
 import { directMainOf, INVOKE_EXPORT } from './isolate/direct-plan.js';
 import { DirectPath } from './isolate/greentic-abi.js';
-import { coreModuleInterface, WasmRewriteError } from './wasm-fuel.js';
+import { coreModuleInterface, WasmRewriteError } from './wasm/fuel.js';
 
 const tools = await import('@bytecodealliance/jco-transpile/wasm-tools');
 /** Node compiles bytes synchronously; the Workers types (shared tsconfig) declare Module abstract. */

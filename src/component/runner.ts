@@ -20,7 +20,7 @@ import type {
   LogLineWire,
   NodeErrorWire,
 } from './isolate/protocol.js';
-import { capCoreModuleMemory, coreModuleInterface, MemoryLimitError } from './wasm-fuel.js';
+import { capCoreModuleMemory, coreModuleInterface, MemoryLimitError } from './wasm/fuel.js';
 
 export const DEFAULT_COMPONENT_CPU_MS = 50;
 

@@ -10,7 +10,7 @@ import {
   secretStorageKeys,
   stateStorageKey,
 } from '../../src/component/host-policy.js';
-import { capCoreModuleMemory, FUEL_EXPORT, MemoryLimitError, meterCoreModule, WasmRewriteError } from '../../src/component/wasm-fuel.js';
+import { capCoreModuleMemory, FUEL_EXPORT, MemoryLimitError, meterCoreModule, WasmRewriteError } from '../../src/component/wasm/fuel.js';
 
 function memoryStore(): KeyValueStore & { data: Map<string, Uint8Array> } {
   const data = new Map<string, Uint8Array>();

@@ -53,7 +53,7 @@ export interface InvokeRequest {
   /** Legacy JSON dialects receive the payload as JSON text instead. */
   payloadJson?: string;
   environment: [string, string][];
-  /** Loop back-edges the component may take in this call (see wasm-fuel.ts). */
+  /** Loop back-edges the component may take in this call (see wasm/fuel.ts). */
   fuel: number;
   /** Run node@0.6.0 `invoke` through jco's glue even when the direct path is available (tests). */
   glue?: boolean;

@@ -7,7 +7,7 @@
  */
 import { loadArtifacts } from '../src/component/artifact-store.js';
 import { packIsolateModules } from '../src/component/runner.js';
-import { uleb } from '../src/component/wasm/fuel.js';
+import { uleb } from '../src/component/wasm/reader.js';
 import type { Env } from '../src/env.js';
 import bench, { timingIsolate } from './component-bench.worker.js';
 

@@ -12,7 +12,7 @@
  * else (outer aliases, async canon built-ins,
  * UTF-16 strings, values, start functions) throws `PlanError` and the component keeps jco's glue.
  */
-import { Reader, WasmRewriteError } from './wasm/fuel.js';
+import { Reader, WasmRewriteError } from './wasm/reader.js';
 
 export class PlanError extends Error {}
 

@@ -20,7 +20,8 @@ import type {
   LogLineWire,
   NodeErrorWire,
 } from './isolate/protocol.js';
-import { capCoreModuleMemory, coreModuleInterface, MemoryLimitError } from './wasm/fuel.js';
+import { capCoreModuleMemory, MemoryLimitError } from './wasm/memory-cap.js';
+import { coreModuleInterface } from './wasm/module-interface.js';
 
 export const DEFAULT_COMPONENT_CPU_MS = 50;
 

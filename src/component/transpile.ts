@@ -7,7 +7,8 @@ import { instantiationPlanOrNull } from './component-plan.js';
 import { DIRECT_HOST_FUNCTIONS } from './isolate/direct-plan.js';
 import type { ArtifactPlanWire, Dialect } from './isolate/protocol.js';
 import { shortCircuitShim } from './shim-plan.js';
-import { meterCoreModule, WasmRewriteError } from './wasm/fuel.js';
+import { meterCoreModule } from './wasm/fuel.js';
+import { WasmRewriteError } from './wasm/reader.js';
 
 export class ComponentError extends Error {
   constructor(

@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { Env } from '../../src/env.js';
 import {
   createHostApi,
   grantsFor,
-  hostAllowed,
   type HostStores,
+  hostAllowed,
   type KeyValueStore,
   MAX_SECRET_BYTES,
   secretStorageKeys,
   stateStorageKey,
 } from '../../src/component/host-policy.js';
-import { capCoreModuleMemory, FUEL_EXPORT, MemoryLimitError, meterCoreModule, WasmRewriteError } from '../../src/component/wasm/fuel.js';
+import { FUEL_EXPORT, meterCoreModule } from '../../src/component/wasm/fuel.js';
+import { capCoreModuleMemory, MemoryLimitError } from '../../src/component/wasm/memory-cap.js';
+import { WasmRewriteError } from '../../src/component/wasm/reader.js';
+import type { Env } from '../../src/env.js';
 
 function memoryStore(): KeyValueStore & { data: Map<string, Uint8Array> } {
   const data = new Map<string, Uint8Array>();

@@ -9,6 +9,7 @@
  * runtime-wasi.ts, a second bundle that adds them through `enableWasi`.
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
+import { FUEL_EXPORT } from '../wasm/fuel.js';
 import { DirectPath } from './greentic-abi.js';
 import type {
   ArtifactPlanWire,
@@ -94,7 +95,6 @@ interface Entry {
 const registry = new Map<string, Entry>();
 /** The pack's assets (from the isolate env), shared read-only by components granted a mount. */
 let assetFiles: AssetFiles | null = null;
-const FUEL_EXPORT = '__greentic_fuel';
 
 export function registerComponent(slot: ComponentSlot, instantiate: Instantiate | null, cores: Record<string, WebAssembly.Module>): void {
   registry.set(slot.id, {

@@ -3,86 +3,12 @@
  * and traps with `unreachable` once it reaches zero; the runtime sets the budget before each call
  * through the exported global `__greentic_fuel`. This stops an infinite loop inside one isolate
  * even where `limits.cpuMs` is not enforced (workerd locally enforces no CPU limits at all), and
- * it is deterministic. The module's memories can also be capped so runaway allocation fails with
- * a failed `memory.grow` instead of exhausting the isolate. `coreModuleInterface` reads a module's
- * imports and exports with the same reader, without compiling it.
+ * it is deterministic. Metering applies the memory cap (memory-cap.ts) in the same pass.
  */
+import { capMemories } from './memory-cap.js';
+import { assemble, concat, Reader, sectionsOf, uleb, valType, WasmRewriteError } from './reader.js';
 
 export const FUEL_EXPORT = '__greentic_fuel';
-
-export class WasmRewriteError extends Error {
-  readonly code = 'component.wasm-rewrite';
-  constructor(message: string) {
-    super(message);
-  }
-}
-
-export class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Uint8Array,
-    start = 0,
-    readonly end = buf.length,
-  ) {
-    this.pos = start;
-  }
-  byte(): number {
-    if (this.pos >= this.end) throw new WasmRewriteError(`unexpected end of module at byte ${this.pos}`);
-    return this.buf[this.pos++]!;
-  }
-  u32(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = this.byte();
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-      if (shift > 35) throw new WasmRewriteError(`LEB128 too long at byte ${this.pos}`);
-    }
-  }
-  /** A signed LEB128 of at most 32 bits (e.g. an `i32.const` operand). */
-  s32(): number {
-    let result = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      b = this.byte();
-      result |= (b & 0x7f) << shift;
-      shift += 7;
-      if (shift > 35) throw new WasmRewriteError(`LEB128 too long at byte ${this.pos}`);
-    } while (b & 0x80);
-    return shift < 32 && b & 0x40 ? result | (-1 << shift) : result;
-  }
-  /** Skips a signed LEB128 of any width. */
-  sleb(): void {
-    while (this.byte() & 0x80) {
-      /* continuation */
-    }
-  }
-  skip(n: number): void {
-    this.pos += n;
-    if (this.pos > this.end) throw new WasmRewriteError('unexpected end of module');
-  }
-  name(): string {
-    const len = this.u32();
-    const s = new TextDecoder().decode(this.buf.subarray(this.pos, this.pos + len));
-    this.skip(len);
-    return s;
-  }
-}
-
-/** Unsigned LEB128, as the binary format writes sizes and indices. */
-export function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
 
 function sleb32(n: number): number[] {
   const out: number[] = [];
@@ -97,18 +23,6 @@ function sleb32(n: number): number[] {
   }
 }
 
-function concat(parts: (Uint8Array | number[])[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 function blockType(r: Reader): void {
   const b = r.buf[r.pos]!;
   if (b === 0x63 || b === 0x64) {
@@ -121,11 +35,6 @@ function memarg(r: Reader): void {
   const align = r.u32();
   if (align & 0x40) r.u32();
   r.u32();
-}
-
-function valType(r: Reader): void {
-  const b = r.byte();
-  if (b === 0x63 || b === 0x64) r.sleb();
 }
 
 /** Skips one instruction's immediates; returns true for `loop`. */
@@ -211,131 +120,10 @@ function meterBody(body: Uint8Array, check: number[]): Uint8Array | null {
   return concat(parts);
 }
 
-export interface Section {
-  id: number;
-  body: Uint8Array;
-}
-
-function limitsWithCap(r: Reader, capPages: number): { bytes: number[]; min: number } {
-  const flags = r.byte();
-  const min = r.u32();
-  const hasMax = (flags & 1) === 1;
-  const max = hasMax ? r.u32() : undefined;
-  // Only plain 32-bit memories are capped; shared or 64-bit ones keep their limits.
-  if (flags & ~1) return { bytes: [flags, ...uleb(min), ...(max === undefined ? [] : uleb(max))], min };
-  const newMax = Math.max(min, Math.min(max ?? capPages, capPages));
-  return { bytes: [0x01, ...uleb(min), ...uleb(newMax)], min };
-}
-
-/** Skips an import's type: function index, table, memory, global or tag. */
-function skipImportDesc(r: Reader, kind: number): void {
-  if (kind === 0) r.u32();
-  else if (kind === 1) {
-    valType(r);
-    limitsWithCap(r, Number.MAX_SAFE_INTEGER);
-  } else if (kind === 2) limitsWithCap(r, Number.MAX_SAFE_INTEGER);
-  else if (kind === 3) {
-    valType(r);
-    r.byte();
-  } else if (kind === 4) {
-    r.byte();
-    r.u32();
-  } else throw new WasmRewriteError(`unknown import kind ${kind}`);
-}
-
 export interface MeterOptions {
   /** Upper bound on each linear memory, in 64 KiB pages. */
   memoryCapPages?: number;
 }
-
-/** Checks the header of a core module and splits it into its sections (bodies are views). */
-export function sectionsOf(wasm: Uint8Array): Section[] {
-  if (wasm.length < 8 || wasm[0] !== 0 || wasm[1] !== 0x61 || wasm[2] !== 0x73 || wasm[3] !== 0x6d || wasm[4] !== 1) {
-    throw new WasmRewriteError('not a core WebAssembly module (bad magic or version)');
-  }
-  const r = new Reader(wasm, 8);
-  const sections: Section[] = [];
-  while (r.pos < wasm.length) {
-    const id = r.byte();
-    const size = r.u32();
-    sections.push({ id, body: wasm.subarray(r.pos, r.pos + size) });
-    r.skip(size);
-  }
-  return sections;
-}
-
-/**
- * Caps every plain 32-bit memory (imported or defined) at `capPages`, rewriting the import and
- * memory sections in place, and returns the number of imported globals and the largest initial
- * size among the memories (in pages). Without a cap the sections are only read.
- */
-function capMemories(sections: Section[], cap: number | undefined): { importedGlobals: number; minPages: number } {
-  let importedGlobals = 0;
-  let minPages = 0;
-  const capped = (r: Reader): number[] => {
-    const limits = limitsWithCap(r, cap ?? Number.MAX_SAFE_INTEGER);
-    minPages = Math.max(minPages, limits.min);
-    return limits.bytes;
-  };
-  for (const s of sections) {
-    if (s.id === 2) {
-      const ir = new Reader(s.body);
-      const n = ir.u32();
-      const rebuilt: (Uint8Array | number[])[] = [uleb(n)];
-      for (let i = 0; i < n; i++) {
-        const start = ir.pos;
-        ir.name();
-        ir.name();
-        const kind = ir.byte();
-        if (kind === 2) {
-          rebuilt.push(s.body.subarray(start, ir.pos), capped(ir));
-          continue;
-        }
-        skipImportDesc(ir, kind);
-        if (kind === 3) importedGlobals++;
-        rebuilt.push(s.body.subarray(start, ir.pos));
-      }
-      if (cap !== undefined) s.body = concat(rebuilt);
-    } else if (s.id === 5) {
-      const mr = new Reader(s.body);
-      const n = mr.u32();
-      const rebuilt: number[] = uleb(n);
-      for (let i = 0; i < n; i++) rebuilt.push(...capped(mr));
-      if (cap !== undefined) s.body = Uint8Array.from(rebuilt);
-    }
-  }
-  return { importedGlobals, minPages };
-}
-
-function assemble(wasm: Uint8Array, sections: Section[]): Uint8Array {
-  const out: (Uint8Array | number[])[] = [wasm.subarray(0, 8)];
-  for (const s of sections) out.push([s.id, ...uleb(s.body.length)], s.body);
-  return concat(out);
-}
-
-/**
- * Lowers the maximum of every memory of an already metered module to `capPages` (a manifest's
- * `memory_mb` below the transpile-time cap), so a `memory.grow` past it fails. Throws
- * MemoryLimitError when a memory's initial size is already above the cap.
- */
-export function capCoreModuleMemory(wasm: Uint8Array, capPages: number): Uint8Array {
-  const sections = sectionsOf(wasm);
-  const { minPages } = capMemories(sections, capPages);
-  if (minPages > capPages) throw new MemoryLimitError(minPages, capPages);
-  return assemble(wasm, sections);
-}
-
-export class MemoryLimitError extends Error {
-  readonly code = 'oom';
-  constructor(
-    readonly minPages: number,
-    readonly capPages: number,
-  ) {
-    super(`its memory starts at ${mib(minPages)} MiB, above its limit of ${mib(capPages)} MiB`);
-  }
-}
-
-const mib = (pages: number): string => String(Math.round((pages / 16) * 100) / 100);
 
 /** Returns the module with loop metering (and optional memory cap) applied. */
 export function meterCoreModule(wasm: Uint8Array, opts: MeterOptions = {}): Uint8Array {
@@ -383,45 +171,4 @@ export function meterCoreModule(wasm: Uint8Array, opts: MeterOptions = {}): Uint
     code.body = concat(parts);
   }
   return assemble(wasm, sections);
-}
-
-export type ExternKind = 'function' | 'table' | 'memory' | 'global' | 'tag';
-const EXTERN_KINDS: ExternKind[] = ['function', 'table', 'memory', 'global', 'tag'];
-
-export interface CoreModuleInterface {
-  imports: { module: string; name: string; kind: ExternKind }[];
-  exports: { name: string; kind: ExternKind }[];
-}
-
-/**
- * A core module's imports and exports, as `WebAssembly.Module.imports`/`exports` would list them,
- * read from the binary without compiling it (sections other than import and export are skipped
- * by their length, so a 12 MB module costs no more than a small one).
- */
-export function coreModuleInterface(wasm: Uint8Array): CoreModuleInterface {
-  const out: CoreModuleInterface = { imports: [], exports: [] };
-  const kindOf = (b: number): ExternKind => {
-    const kind = EXTERN_KINDS[b];
-    if (!kind) throw new WasmRewriteError(`unknown extern kind ${b}`);
-    return kind;
-  };
-  for (const { id, body } of sectionsOf(wasm)) {
-    if (id !== 2 && id !== 7) continue;
-    const s = new Reader(body);
-    const n = s.u32();
-    for (let i = 0; i < n; i++) {
-      if (id === 7) {
-        const name = s.name();
-        out.exports.push({ name, kind: kindOf(s.byte()) });
-        s.u32();
-        continue;
-      }
-      const module = s.name();
-      const name = s.name();
-      const b = s.byte();
-      out.imports.push({ module, name, kind: kindOf(b) });
-      skipImportDesc(s, b);
-    }
-  }
-  return out;
 }

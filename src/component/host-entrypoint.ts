@@ -139,9 +139,3 @@ export function hostTargetFactory(env: Env): (props: HostProps) => HostApi {
     return target;
   };
 }
-
-/** `host` for ComponentRunner through `ctx.exports.ComponentHost({ props })` (a loopback entrypoint). */
-export function componentHostFactory(ctx: ExecutionContext): (props: HostProps) => HostApi {
-  const exports = (ctx as unknown as { exports: { ComponentHost(options: { props: HostProps }): HostApi } }).exports;
-  return (props) => exports.ComponentHost({ props });
-}

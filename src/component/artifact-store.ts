@@ -4,14 +4,8 @@
  * A digest already stored is never transpiled again.
  */
 import { instantiationPlanOrNull } from './component-plan.js';
-import {
-  ARTIFACT_FORMAT,
-  type ArtifactDescriptor,
-  type BindgenGenerator,
-  GLUE_GENERATOR,
-  sha256Hex,
-  transpileComponent,
-} from './transpile.js';
+import type { BindgenGenerator } from './isolate/bindgen-protocol.js';
+import { ARTIFACT_FORMAT, type ArtifactDescriptor, GLUE_GENERATOR, sha256Hex, transpileComponent } from './transpile.js';
 
 export function artifactPrefix(sha256: string): string {
   return `components/${sha256}/`;

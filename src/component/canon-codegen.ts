@@ -4,7 +4,7 @@
  * type descriptions and layouts as canon.ts's `layoutOf`. A cold component isolate then compiles
  * two flat functions instead of `layoutOf` and the dozens of small closures it builds, which was
  * most of a first invocation's cost (see docs/component-performance.md). Run by generate-edge-modules.ts; the
- * output is `generated/node-abi.js` (its declarations, `node-abi.d.ts`, are committed).
+ * output is `isolate/generated/node-abi.js` (its declarations, `node-abi.d.ts`, are committed).
  *
  * Supported: bool, u8/u16/u32/u64/s64, string, list<u8>, option, record and tuple (stores and
  * loads), result and enum (loads). Anything else throws here, at build time.
@@ -172,7 +172,7 @@ export function loadFunction(name: string, type: CanonType): string {
   return `export function ${name}(mem, ptr) {\n${e.lines.join('\n')}\n  return ${x};\n}\n`;
 }
 
-/** The `generated/node-abi.js` module: node@0.6.0 `invoke` parameter lowering and result lifting. */
+/** The `isolate/generated/node-abi.js` module: node@0.6.0 `invoke` parameter lowering and result lifting. */
 export function nodeAbiModule(): string {
   const params = layoutOf(nodeAbiTypes.invokeParams);
   return [

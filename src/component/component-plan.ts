@@ -12,38 +12,10 @@
  * else (outer aliases, async canon built-ins,
  * UTF-16 strings, values, start functions) throws `PlanError` and the component keeps jco's glue.
  */
+import type { CoreSort, InstantiationPlan, PlanInstance } from './isolate/instantiation-plan.js';
 import { Reader, WasmRewriteError } from './wasm/reader.js';
 
 export class PlanError extends Error {}
-
-export type CoreSort = 'func' | 'table' | 'memory' | 'global';
-
-/** A core function of the component: an export of an earlier core instance, a lowered import, or a resource drop. */
-export type PlanFunc =
-  | { kind: 'export'; instance: number; name: string }
-  /** `fn`: `namespace:package/interface@version#function`, as the component imports it. */
-  | { kind: 'lower'; fn: string; memory?: number; realloc?: number }
-  /** `resource`: `namespace:package/interface@version#resource`. */
-  | { kind: 'drop'; resource: string }
-  /** The same function as `func` (a shim export short-circuited by shim-plan.ts). */
-  | { kind: 'same'; func: number };
-
-export type PlanInstance =
-  /** `module`: index into the component's core modules (jco's `component.core.wasm`, `…core2.wasm`, …). */
-  | { kind: 'instantiate'; module: number; args: [string, number][] }
-  /** A bag of items (wit-component's argument instances): `[name, sort, index]`. */
-  | { kind: 'exports'; exports: [string, CoreSort, number][] };
-
-export interface InstantiationPlan {
-  /** Core modules the component embeds, in index order. */
-  modules: number;
-  instances: PlanInstance[];
-  funcs: PlanFunc[];
-  /** Memories, tables and globals are all exports of core instances: `[instance, name]`. */
-  memories: [number, string][];
-  tables: [number, string][];
-  globals: [number, string][];
-}
 
 const CORE_SORTS: Record<number, CoreSort | 'type' | 'module' | 'instance'> = {
   0x00: 'func',

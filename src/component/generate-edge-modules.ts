@@ -1,6 +1,6 @@
 /**
  * Build step (Node): produces `src/component/generated/`, the code that the parent Worker hands to
- * Dynamic Workers as module strings.
+ * Dynamic Workers as module strings, and `isolate/generated/`, code bundled into those strings.
  *
  * - `transpiler-modules.js`: jco's js-component-bindgen (the transpiler itself) rewritten so every
  *   core module is a static `.wasm` import, because workerd refuses `fetch` + `WebAssembly.compile`
@@ -8,7 +8,8 @@
  * - `isolate-modules.js`: the component runtime (ABI dialects, host-import adapters, and in its
  *   second build WASI and the instantiation-plan executor) that runs inside each per-pack
  *   Dynamic Worker, including
- * - `node-abi.js`: generated node@0.6.0 `invoke` lowering and lifting (canon-codegen.ts).
+ * - `isolate/generated/node-abi.js`: node@0.6.0 `invoke` lowering and lifting (canon-codegen.ts),
+ *   generated beside the isolate code that imports it, so `isolate/` imports nothing above it.
  *
  * Run by wrangler's own build step (`[build]` in wrangler.toml, so `wrangler dev` and every
  * `wrangler deploy` regenerate), by both vitest projects' globalSetup (the Workers plugin does not
@@ -33,6 +34,7 @@ import { nodeAbiModule } from './canon-codegen.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const outDir = join(here, 'generated');
+const isolateOutDir = join(here, 'isolate/generated');
 /**
  * jco 1.15.4's js-component-bindgen (the `jco-lean-bindgen` alias), not jco-transpile's newer one:
  * from jco 1.16 on, the generated glue carries the component-model async task runtime and runs it
@@ -108,8 +110,8 @@ function writeAtomic(file: string, body: string): void {
   renameSync(tmp, file);
 }
 
-function writeModule(name: string, body: string): void {
-  writeAtomic(join(outDir, `${name}.js`), body);
+function writeModule(name: string, body: string, dir = outDir): void {
+  writeAtomic(join(dir, `${name}.js`), body);
 }
 
 /** One hash over the inputs' names and contents; null when one of them no longer exists. */
@@ -130,7 +132,10 @@ interface Stamp {
 }
 
 const stampFile = join(outDir, '.inputs');
-const outputs = ['transpiler-modules.js', 'transpiler-wasm-0.js', 'isolate-modules.js', 'node-abi.js'].map((f) => join(outDir, f));
+const outputs = [
+  ...['transpiler-modules.js', 'transpiler-wasm-0.js', 'isolate-modules.js'].map((f) => join(outDir, f)),
+  join(isolateOutDir, 'node-abi.js'),
+];
 
 function upToDate(): boolean {
   if (!existsSync(stampFile) || !outputs.every((f) => existsSync(f))) return false;
@@ -161,6 +166,7 @@ async function generatorInputs(inputs: Inputs): Promise<void> {
 export async function generateEdgeModules(): Promise<void> {
   if (upToDate()) return;
   mkdirSync(outDir, { recursive: true });
+  mkdirSync(isolateOutDir, { recursive: true });
   const inputs: Inputs = new Set();
   const workDir = join(root, '.cache/component-edge', String(process.pid));
   mkdirSync(workDir, { recursive: true });
@@ -202,7 +208,7 @@ export async function generateEdgeModules(): Promise<void> {
   );
 
   // Bundled into the runtime below (greentic-abi.ts imports it).
-  writeModule('node-abi', nodeAbiModule());
+  writeModule('node-abi', nodeAbiModule(), isolateOutDir);
   await generatorInputs(inputs);
   // Two self-contained runtimes: every cold isolate parses one, and only packs with a WASI
   // component need the WASI implementation and the plan executor.
@@ -216,7 +222,7 @@ export async function generateEdgeModules(): Promise<void> {
   );
   // The generated node-abi.js is bundled into the runtimes: an output, not an input. Entries
   // esbuild names without a file (a `(disabled):` browser mapping) have no content to hash.
-  const sorted = [...inputs].filter((input) => !resolve(root, input).startsWith(outDir) && existsSync(resolve(root, input))).sort();
+  const sorted = [...inputs].filter((input) => !resolve(root, input).startsWith(isolateOutDir) && existsSync(resolve(root, input))).sort();
   const stamp: Stamp = { key: inputsKey(sorted) ?? '', inputs: sorted };
   writeAtomic(stampFile, `${JSON.stringify(stamp, null, 1)}\n`);
   rmSync(workDir, { recursive: true, force: true });

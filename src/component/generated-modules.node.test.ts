@@ -1,13 +1,13 @@
 /**
- * The generated edge modules (`generated/*.js`, made by generate-edge-modules.ts) and their
- * committed declarations (`generated/*.d.ts`, which let `tsc` run before anything is generated)
+ * The generated modules (`generated/*.js` and `isolate/generated/*.js`, made by
+ * generate-edge-modules.ts) and their committed declarations (`*.d.ts` beside them, which let `tsc` run before anything is generated)
  * describe the same exports.
  */
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const generated = (file: string): string => fileURLToPath(new URL(`./generated/${file}`, import.meta.url));
+const generated = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
 /** Export names a declaration file declares, as TypeScript reads it. */
 function declaredExports(dts: string): string[] {
@@ -23,10 +23,10 @@ function declaredExports(dts: string): string[] {
 }
 
 describe('generated edge modules', () => {
-  for (const name of ['isolate-modules', 'node-abi', 'transpiler-modules']) {
+  for (const name of ['generated/isolate-modules', 'isolate/generated/node-abi', 'generated/transpiler-modules']) {
     it(`${name}.js exports exactly what the committed ${name}.d.ts declares`, async () => {
-      const mod = (await import(generated(`${name}.js`))) as Record<string, unknown>;
-      expect(Object.keys(mod).sort()).toEqual(declaredExports(generated(`${name}.d.ts`)));
+      const mod = (await import(generated(`./${name}.js`))) as Record<string, unknown>;
+      expect(Object.keys(mod).sort()).toEqual(declaredExports(generated(`./${name}.d.ts`)));
     });
   }
 });

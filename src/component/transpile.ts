@@ -4,6 +4,7 @@
  * pipeline runs at the edge (a Dynamic Worker, edge-transpiler.ts) and in Node.
  */
 import { instantiationPlanOrNull } from './component-plan.js';
+import { type BindgenGenerator, importFunctionsOf } from './isolate/bindgen-protocol.js';
 import { DIRECT_HOST_FUNCTIONS } from './isolate/direct-plan.js';
 import type { ArtifactPlanWire, Dialect } from './isolate/protocol.js';
 import { shortCircuitShim } from './shim-plan.js';
@@ -18,23 +19,6 @@ export class ComponentError extends Error {
     super(message);
     this.name = 'ComponentError';
   }
-}
-
-export interface GenerateReply {
-  ok: boolean;
-  files?: [string, Uint8Array][];
-  imports?: string[];
-  exports?: [string, string][];
-  /** Versioned `iface#fn` names of every imported function, read from the glue before minifying (the regex fallback needs jco's layout). */
-  importFunctions?: string[];
-  error?: string;
-  /** The bindgen instance trapped and must not be entered again: the parent loads a fresh isolate. */
-  poisoned?: boolean;
-}
-
-/** jco's js-component-bindgen `generate(bytes, options)`, wherever it runs. */
-export interface BindgenGenerator {
-  generate(component: Uint8Array, options: Record<string, unknown>): Promise<GenerateReply>;
 }
 
 /** Bumped when the generated artifacts change shape, so stored artifacts are rebuilt. */
@@ -116,15 +100,6 @@ export function bindgenOptions(): Record<string, unknown> {
     idlImports: false,
     asmjs: false,
   };
-}
-
-/** Versioned `iface#fn` names of every function the (unminified) jco glue imports, in order. */
-export function importFunctionsOf(glue: string): string[] {
-  const names = new Set<string>();
-  // jco 1.15: `[iface="…", function="…"] [Instruction::CallInterface]`; later jco: `fnName = '…#…'`.
-  for (const m of glue.matchAll(/\[iface="([^"]+)", function="([^"]+)"\] \[Instruction::CallInterface\]/g)) names.add(`${m[1]}#${m[2]}`);
-  for (const m of glue.matchAll(/fnName = '([^']+#[^']+)'/g)) names.add(m[1]!);
-  return [...names];
 }
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {

@@ -10,7 +10,7 @@
  * types in wit-types.ts; `invoke`'s own lowering and lifting is generated from the same types at
  * build time (canon-codegen.ts).
  */
-import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from '../generated/node-abi.js';
+
 import { CanonError, type CanonType, GuestMemory, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
 import {
   type CoreInterface,
@@ -20,6 +20,7 @@ import {
   isNodeMain,
   needsOnlyDirectImports,
 } from './direct-plan.js';
+import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from './generated/node-abi.js';
 import type { HostApi, HostResult } from './protocol.js';
 import { bytes, hostError, httpRequest, httpResponse, opAck, requestOptions, secretsError, spanContext, tenantCtx19 } from './wit-types.js';
 

@@ -6,10 +6,11 @@
  * (wasi.ts), with one handle table for the component's resources. `planIsDirect` is the parent's
  * check that a plan lowers nothing else. Only in the WASI runtime bundle (runtime-wasi.ts).
  */
-import type { InstantiationPlan, PlanFunc } from '../component-plan.js';
+
 import { CanonError, GuestMemory, HandleTable } from './canon.js';
 import { isControlImport, isDirectHostFunction } from './direct-plan.js';
 import type { DirectPath } from './greentic-abi.js';
+import type { InstantiationPlan, PlanFunc } from './instantiation-plan.js';
 import { isDirectWasiFunction, isDirectWasiResource, wasiLowering, wasiResourceDrop } from './wasi-abi.js';
 
 type CoreExports = Record<string, unknown>;

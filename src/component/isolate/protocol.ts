@@ -1,5 +1,5 @@
 /** The RPC contract between the parent Worker and a component isolate (both directions). */
-import type { InstantiationPlan } from '../component-plan.js';
+import type { InstantiationPlan } from './instantiation-plan.js';
 
 export type HostResult<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
 

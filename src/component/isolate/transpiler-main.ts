@@ -7,7 +7,7 @@ import { WorkerEntrypoint } from 'cloudflare:workers';
 // @ts-expect-error resolved by the esbuild alias at generation time
 import { $init, generate } from 'jco-bindgen-static';
 import { minify } from 'terser';
-import { type GenerateReply, importFunctionsOf } from '../transpile.js';
+import { type GenerateReply, importFunctionsOf } from './bindgen-protocol.js';
 
 let poisoned = false;
 

@@ -6,24 +6,24 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { buildComponent, ComponentBuildError, HOST_WIT_DIR, hostGuestTypes, readWitPackages } from '../component/build.js';
 import {
   checkComponentHeader,
+  type DescribedComponent,
   directoryStore,
   findManifestFor,
   grantsFromManifest,
+  type InvokeOutcome,
   loadComponentInNode,
   localGrants,
   memoryStore,
-  nodeBindgenGenerator,
   NodeHostError,
-  readWasmFile,
-  type DescribedComponent,
-  type InvokeOutcome,
   type NodeHostOptions,
+  nodeBindgenGenerator,
+  readWasmFile,
 } from '../component/node-host.js';
-import { ComponentError as EdgeComponentError, transpileComponent, type ComponentArtifacts } from '../component/transpile.js';
+import { type ComponentArtifacts, ComponentError as EdgeComponentError, transpileComponent } from '../component/upload/transpile.js';
 import { blake3Hex } from '../pack/digest.js';
 
 const TEMPLATE_DIR = fileURLToPath(new URL('../component/template/', import.meta.url));

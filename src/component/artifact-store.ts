@@ -3,9 +3,10 @@
  * last, so its presence means the set is complete) plus the glue and the metered core modules.
  * A digest already stored is never transpiled again.
  */
-import { instantiationPlanOrNull } from './component-plan.js';
+
 import type { BindgenGenerator } from './isolate/bindgen-protocol.js';
-import { ARTIFACT_FORMAT, type ArtifactDescriptor, GLUE_GENERATOR, sha256Hex, transpileComponent } from './transpile.js';
+import { instantiationPlanOrNull } from './upload/component-plan.js';
+import { ARTIFACT_FORMAT, type ArtifactDescriptor, GLUE_GENERATOR, sha256Hex, transpileComponent } from './upload/transpile.js';
 
 export function artifactPrefix(sha256: string): string {
   return `components/${sha256}/`;

@@ -10,7 +10,7 @@ import { hostTargetFactory } from './host-entrypoint.js';
 import type { TenantPolicy } from './host-policy.js';
 import type { Dialect } from './isolate/protocol.js';
 import { ComponentRunner, DEFAULT_COMPONENT_CPU_MS, type PackDeployment } from './runner.js';
-import { ComponentError } from './transpile.js';
+import { ComponentError } from './upload/transpile.js';
 
 export interface PreparedComponent {
   id: string;

@@ -614,7 +614,7 @@ export function findManifestFor(wasmPath: string): string | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
-// jco's bindgen in Node, for the edge's artifact pipeline (src/component/transpile.ts)
+// jco's bindgen in Node, for the edge's artifact pipeline (src/component/upload/transpile.ts)
 
 interface BindgenModule {
   $init: Promise<void>;
@@ -638,7 +638,7 @@ function loadBindgen(): Promise<BindgenModule> {
 }
 
 /**
- * A `BindgenGenerator` (see transpile.ts) running jco's js-component-bindgen in this process. A
+ * A `BindgenGenerator` (see upload/transpile.ts) running jco's js-component-bindgen in this process. A
  * trap poisons the bindgen instance, so the next call loads a fresh one.
  */
 export const nodeBindgenGenerator = {

@@ -9,7 +9,7 @@ import { secretStorageKeys, type TenantPolicy } from '../../src/component/host-p
 import { componentInvoker } from '../../src/component/invoker.js';
 import type { HostApi } from '../../src/component/isolate/protocol.js';
 import { ComponentRunner, type PackComponent, packIsolateModules } from '../../src/component/runner.js';
-import { ComponentError, transpileComponent } from '../../src/component/transpile.js';
+import { ComponentError, transpileComponent } from '../../src/component/upload/transpile.js';
 import type { Env } from '../../src/env.js';
 
 const bindings = env as unknown as Env;

@@ -1,5 +1,5 @@
 /**
- * The contract between the transpile pipeline (transpile.ts) and jco's js-component-bindgen,
+ * The contract between the transpile pipeline (upload/transpile.ts) and jco's js-component-bindgen,
  * wherever it runs: in its own Dynamic Worker at the edge (transpiler-main.ts, reached through
  * edge-transpiler.ts) or in the CLI's process (node-host.ts).
  */

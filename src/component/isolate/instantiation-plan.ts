@@ -1,6 +1,6 @@
 /**
  * A component's core instantiation graph, as the upload reads it from the component binary
- * (component-plan.ts), stores it in the artifact descriptor, and the isolate executes it
+ * (upload/component-plan.ts), stores it in the artifact descriptor, and the isolate executes it
  * (plan-instantiate.ts): the contract between the two sides, types only.
  */
 
@@ -13,7 +13,7 @@ export type PlanFunc =
   | { kind: 'lower'; fn: string; memory?: number; realloc?: number }
   /** `resource`: `namespace:package/interface@version#resource`. */
   | { kind: 'drop'; resource: string }
-  /** The same function as `func` (a shim export short-circuited by shim-plan.ts). */
+  /** The same function as `func` (a shim export short-circuited by upload/shim-plan.ts). */
   | { kind: 'same'; func: number };
 
 export type PlanInstance =

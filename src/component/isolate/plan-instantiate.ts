@@ -1,5 +1,5 @@
 /**
- * Instantiates a node@0.6.0 component from its instantiation plan (component-plan.ts) without
+ * Instantiates a node@0.6.0 component from its instantiation plan (upload/component-plan.ts) without
  * jco's glue: every core module in the plan's order, wired as the component wires them.
  * Greentic host functions get the direct path's trampolines (greentic-abi.ts), `control` is
  * answered here, WASI goes through wasi-abi.ts, calling the same implementation as the glue

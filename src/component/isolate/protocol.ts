@@ -122,7 +122,7 @@ export interface ComponentSlot {
   directMain?: string;
   /**
    * Set when the component is instantiated from its plan without jco's glue (see
-   * component-plan.ts and plan-instantiate.ts): the plan and its core modules' names in index order.
+   * upload/component-plan.ts and plan-instantiate.ts): the plan and its core modules' names in index order.
    */
   plan?: ArtifactPlanWire;
   /** Set when the component cannot start under its manifest's memory limit: every call fails with `oom`. */

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildFixtures } from '../../test/workers/fixtures/build-fixtures.js';
+import { buildFixtures } from '../../../test/workers/fixtures/build-fixtures.js';
+import { DirectPath } from '../isolate/greentic-abi.js';
+import type { InstantiationPlan } from '../isolate/instantiation-plan.js';
+import { instantiatePlan, planIsDirect } from '../isolate/plan-instantiate.js';
+import { type LogLine, wasiImports } from '../isolate/wasi.js';
+import { nodeBindgenGenerator } from '../node-host.js';
 import { instantiationPlan, PlanError } from './component-plan.js';
-import { DirectPath } from './isolate/greentic-abi.js';
-import type { InstantiationPlan } from './isolate/instantiation-plan.js';
-import { instantiatePlan, planIsDirect } from './isolate/plan-instantiate.js';
-import { type LogLine, wasiImports } from './isolate/wasi.js';
-import { nodeBindgenGenerator } from './node-host.js';
 import { shortCircuitShim } from './shim-plan.js';
 import { planOf, transpileComponent } from './transpile.js';
 

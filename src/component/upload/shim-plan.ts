@@ -8,8 +8,8 @@
  * byte, and rewrites the plan so neither is loaded: every alias of shim export `i` becomes the
  * function the fixup puts in slot `i` (`same`), and the two instances become empty.
  */
-import type { InstantiationPlan, PlanFunc, PlanInstance } from './isolate/instantiation-plan.js';
-import { Reader, sectionsOf, WasmRewriteError } from './wasm/reader.js';
+import type { InstantiationPlan, PlanFunc, PlanInstance } from '../isolate/instantiation-plan.js';
+import { Reader, sectionsOf, WasmRewriteError } from '../wasm/reader.js';
 
 const VALTYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
 

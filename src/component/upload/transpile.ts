@@ -3,13 +3,14 @@
  * the component's sha256. The jco bindgen call itself is behind `BindgenGenerator` so the same
  * pipeline runs at the edge (a Dynamic Worker, edge-transpiler.ts) and in Node.
  */
+
+import { type BindgenGenerator, importFunctionsOf } from '../isolate/bindgen-protocol.js';
+import { DIRECT_HOST_FUNCTIONS } from '../isolate/direct-plan.js';
+import type { ArtifactPlanWire, Dialect } from '../isolate/protocol.js';
+import { meterCoreModule } from '../wasm/fuel.js';
+import { WasmRewriteError } from '../wasm/reader.js';
 import { instantiationPlanOrNull } from './component-plan.js';
-import { type BindgenGenerator, importFunctionsOf } from './isolate/bindgen-protocol.js';
-import { DIRECT_HOST_FUNCTIONS } from './isolate/direct-plan.js';
-import type { ArtifactPlanWire, Dialect } from './isolate/protocol.js';
 import { shortCircuitShim } from './shim-plan.js';
-import { meterCoreModule } from './wasm/fuel.js';
-import { WasmRewriteError } from './wasm/reader.js';
 
 export class ComponentError extends Error {
   constructor(

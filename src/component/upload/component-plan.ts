@@ -12,8 +12,8 @@
  * else (outer aliases, async canon built-ins,
  * UTF-16 strings, values, start functions) throws `PlanError` and the component keeps jco's glue.
  */
-import type { CoreSort, InstantiationPlan, PlanInstance } from './isolate/instantiation-plan.js';
-import { Reader, WasmRewriteError } from './wasm/reader.js';
+import type { CoreSort, InstantiationPlan, PlanInstance } from '../isolate/instantiation-plan.js';
+import { Reader, WasmRewriteError } from '../wasm/reader.js';
 
 export class PlanError extends Error {}
 

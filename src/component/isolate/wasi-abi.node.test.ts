@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CanonError, GuestMemory, HandleTable } from './isolate/canon.js';
-import { type LogLine, wasiImports } from './isolate/wasi.js';
-import { isDirectWasiFunction, wasiKey, wasiLowering, wasiResourceDrop } from './isolate/wasi-abi.js';
+import { CanonError, GuestMemory, HandleTable } from './canon.js';
+import { type LogLine, wasiImports } from './wasi.js';
+import { isDirectWasiFunction, wasiKey, wasiLowering, wasiResourceDrop } from './wasi-abi.js';
 
 function setup(assets: Map<string, Uint8Array> | null = null) {
   const memory = new WebAssembly.Memory({ initial: 1 });

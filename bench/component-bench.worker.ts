@@ -6,16 +6,16 @@
  * host-read (state read from inside the component), direct-read (the same read by the parent);
  * `/phases` times instantiation and the first two invocations inside a fresh isolate.
  */
-import { ensureComponentArtifacts, loadArtifacts } from '../src/component/artifact-store.js';
-import { EdgeTranspiler } from '../src/component/edge-transpiler.js';
-import type { HostProps } from '../src/component/host-entrypoint.js';
-import { edgeHostStores, hostTargetFactory } from '../src/component/host-entrypoint.js';
-import { createHostApi, grantsFor } from '../src/component/host-policy.js';
+import { ensureComponentArtifacts, loadArtifacts } from '../src/component/edge/artifact-store.js';
+import { EdgeTranspiler } from '../src/component/edge/edge-transpiler.js';
+import type { HostProps } from '../src/component/edge/host-entrypoint.js';
+import { edgeHostStores, hostTargetFactory } from '../src/component/edge/host-entrypoint.js';
+import { createHostApi, grantsFor } from '../src/component/edge/host-policy.js';
+import { ComponentRunner, packIsolateModules } from '../src/component/edge/runner.js';
 import type { HostApi } from '../src/component/isolate/protocol.js';
-import { ComponentRunner, packIsolateModules } from '../src/component/runner.js';
 import type { Env } from '../src/env.js';
 
-export { ComponentHost } from '../src/component/host-entrypoint.js';
+export { ComponentHost } from '../src/component/edge/host-entrypoint.js';
 
 const manifest = { capabilities: { host: { state: { read: true, write: true } } } };
 let coldSeq = 0;

@@ -12,7 +12,7 @@ import { handleWebhook } from './ingress/webhook.js';
 import { logEvent } from './session/telemetry.js';
 
 export { ChannelSession } from './session/channel-session.js';
-export { ComponentHost } from './component/host-entrypoint.js';
+export { ComponentHost } from './component/edge/host-entrypoint.js';
 export { WebchatConversation } from './session/webchat-conversation.js';
 
 const uploadPipeline: PackUploadPipeline = packUploadPipeline;

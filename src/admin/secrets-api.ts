@@ -3,7 +3,7 @@
 // listing names keys with a sha256 of each value, so `greentic-pack publish` can tell an unchanged
 // secret without reading it back.
 import { Hono } from 'hono';
-import { MAX_SECRET_BYTES, SECRET_KEY, secretStorageKeys } from '../component/host-policy.js';
+import { MAX_SECRET_BYTES, SECRET_KEY, secretStorageKeys } from '../component/edge/host-policy.js';
 import type { Env } from '../env.js';
 import { readBoundedBody } from '../ingress/bounded-body.js';
 import { sha256HexAsync } from '../pack/digest.js';

@@ -1,7 +1,7 @@
 // Runs a Greentic component in Node for the CLI (`greentic-component describe|invoke`): jco
 // transpiles it once per digest into a cache folder, WASI comes from preview2-shim with the
 // filesystem, environment and stdout closed, and the Greentic host imports are served by the
-// edge's host API (host-policy.ts: same grants, scoping and error codes) over local stores.
+// edge's host API (edge/host-policy.ts: same grants, scoping and error codes) over local stores.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -19,7 +19,7 @@ import {
   type KeyValueStore,
   type ManifestCapabilities,
   secretStorageKeys,
-} from './host-policy.js';
+} from './edge/host-policy.js';
 import type { HostApi, TenantCtxWire } from './isolate/protocol.js';
 
 export const DEFAULT_NODE_TRANSPILE_CACHE = join(REPO_ROOT, '.cache', 'component-node');
@@ -54,7 +54,7 @@ export function localGrants(secretKeys: string[]): ComponentGrants {
   };
 }
 
-/** Grants from a parsed `component.manifest.json`, with the edge's rules (host-policy.ts). */
+/** Grants from a parsed `component.manifest.json`, with the edge's rules (edge/host-policy.ts). */
 export function grantsFromManifest(manifest: unknown, where = 'component.manifest.json', httpAllowHosts: string[] = []): ComponentGrants {
   if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) {
     throw new NodeHostError('ManifestInvalid', `${where}: not a JSON object`);
@@ -321,7 +321,7 @@ export function payloadForInvoke(op: string, input: unknown): Uint8Array {
 
 /**
  * The worker that holds the component. Host imports must answer synchronously (Node has no JSPI),
- * while the edge's host API (host-policy.ts) is async: the worker posts each host call to the
+ * while the edge's host API (edge/host-policy.ts) is async: the worker posts each host call to the
  * parent and blocks on an Atomics flag until the parent has put the reply on a MessagePort.
  * Import wiring mirrors src/component/isolate/runtime-main.ts with the awaits made synchronous.
  */

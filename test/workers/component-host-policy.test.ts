@@ -8,7 +8,7 @@ import {
   MAX_SECRET_BYTES,
   secretStorageKeys,
   stateStorageKey,
-} from '../../src/component/host-policy.js';
+} from '../../src/component/edge/host-policy.js';
 import { FUEL_EXPORT, meterCoreModule } from '../../src/component/wasm/fuel.js';
 import { capCoreModuleMemory, MemoryLimitError } from '../../src/component/wasm/memory-cap.js';
 import { WasmRewriteError } from '../../src/component/wasm/reader.js';
@@ -208,7 +208,7 @@ describe('meterCoreModule', () => {
 describe('hostTargetFactory', () => {
   it('answers each component with its own grants, also when targets are reused across calls', async () => {
     const { env } = await import('cloudflare:test');
-    const { hostTargetFactory } = await import('../../src/component/host-entrypoint.js');
+    const { hostTargetFactory } = await import('../../src/component/edge/host-entrypoint.js');
     const host = hostTargetFactory(env as unknown as Env);
     const reader = grantsFor({ capabilities: { host: { state: { read: true } } } }, { httpAllowHosts: [] });
     const none = grantsFor({}, { httpAllowHosts: [] });

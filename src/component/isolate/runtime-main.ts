@@ -47,7 +47,7 @@ export function enableWasi(support: WasiSupport): void {
 }
 
 function requireWasi(entry: Entry): WasiSupport {
-  // The parent loads the WASI runtime for every pack with a component that needs it (runner.ts).
+  // The parent loads the WASI runtime for every pack with a component that needs it (edge/runner.ts).
   if (!wasiSupport) throw new Error(`component ${entry.slot.id} needs WASI, which this pack isolate was loaded without`);
   return wasiSupport;
 }

@@ -1,7 +1,7 @@
 /**
  * Component `.wasm` → artifact set (jco JS glue + metered core modules + descriptor), addressed by
  * the component's sha256. The jco bindgen call itself is behind `BindgenGenerator` so the same
- * pipeline runs at the edge (a Dynamic Worker, edge-transpiler.ts) and in Node.
+ * pipeline runs at the edge (a Dynamic Worker, edge/edge-transpiler.ts) and in Node.
  */
 
 import { type BindgenGenerator, importFunctionsOf } from '../isolate/bindgen-protocol.js';

@@ -5,9 +5,9 @@
  * its grants. Storage: R2 (`PACKS`) under `state/…` and `secrets/…` (see host-policy.ts keys).
  */
 import { RpcTarget, WorkerEntrypoint } from 'cloudflare:workers';
-import type { Env } from '../env.js';
+import type { Env } from '../../env.js';
+import type { HostApi, HttpRequestWire } from '../isolate/protocol.js';
 import { type ComponentGrants, createHostApi, type HostScope, type HostStores, type KeyValueStore } from './host-policy.js';
-import type { HostApi, HttpRequestWire } from './isolate/protocol.js';
 
 export interface HostProps extends HostScope {
   grants: ComponentGrants;

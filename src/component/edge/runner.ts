@@ -3,13 +3,10 @@
  * no network (`globalOutbound: null`), a CPU limit per invocation (`limits.cpuMs` where the
  * platform enforces it, plus loop fuel everywhere), and host imports through a per-call RPC stub.
  */
-import { decodeCbor, encodeCanonicalCbor } from '../pack/cbor.js';
-import { type LoadedArtifacts, loadArtifacts, loadGlue } from './artifact-store.js';
-import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_VERSION, ISOLATE_RUNTIME_WASI } from './generated/isolate-modules.js';
-import type { HostProps } from './host-entrypoint.js';
-import { type ComponentGrants, grantsFor, type ManifestCapabilities, type TenantPolicy } from './host-policy.js';
-import { directMainOf } from './isolate/direct-plan.js';
-import { planIsDirect } from './isolate/plan-instantiate.js';
+import { decodeCbor, encodeCanonicalCbor } from '../../pack/cbor.js';
+import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_VERSION, ISOLATE_RUNTIME_WASI } from '../generated/isolate-modules.js';
+import { directMainOf } from '../isolate/direct-plan.js';
+import { planIsDirect } from '../isolate/plan-instantiate.js';
 import type {
   ArtifactPlanWire,
   ComponentSlot,
@@ -19,9 +16,12 @@ import type {
   InvokeRequest,
   LogLineWire,
   NodeErrorWire,
-} from './isolate/protocol.js';
-import { capCoreModuleMemory, MemoryLimitError } from './wasm/memory-cap.js';
-import { coreModuleInterface } from './wasm/module-interface.js';
+} from '../isolate/protocol.js';
+import { capCoreModuleMemory, MemoryLimitError } from '../wasm/memory-cap.js';
+import { coreModuleInterface } from '../wasm/module-interface.js';
+import { type LoadedArtifacts, loadArtifacts, loadGlue } from './artifact-store.js';
+import type { HostProps } from './host-entrypoint.js';
+import { type ComponentGrants, grantsFor, type ManifestCapabilities, type TenantPolicy } from './host-policy.js';
 
 export const DEFAULT_COMPONENT_CPU_MS = 50;
 

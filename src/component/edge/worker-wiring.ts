@@ -3,14 +3,14 @@
  * `transpilePackComponents` prepares a pack's components once per digest (R2 `components/<sha256>/`);
  * `edgeComponentRunner` gives a runner for one (pack, tenant) with the production host wiring.
  */
-import type { Env } from '../env.js';
+import type { Env } from '../../env.js';
+import type { Dialect } from '../isolate/protocol.js';
+import { ComponentError } from '../upload/transpile.js';
 import { ensureComponentArtifacts } from './artifact-store.js';
 import { EdgeTranspiler } from './edge-transpiler.js';
 import { hostTargetFactory } from './host-entrypoint.js';
 import type { TenantPolicy } from './host-policy.js';
-import type { Dialect } from './isolate/protocol.js';
 import { ComponentRunner, DEFAULT_COMPONENT_CPU_MS, type PackDeployment } from './runner.js';
-import { ComponentError } from './upload/transpile.js';
 
 export interface PreparedComponent {
   id: string;

@@ -3,8 +3,8 @@
  * payload the way upstream hosts do (objects pass through with `config` merged in; other values
  * are wrapped as `{input}`) and maps `node-error` to the executor's retryable/backoff node errors.
  */
-import type { ComponentInvoker, ComponentTarget, InvocationContext, InvokeResult } from '../flow/executor.js';
-import type { JsonValue } from '../flow/model.js';
+import type { ComponentInvoker, ComponentTarget, InvocationContext, InvokeResult } from '../../flow/executor.js';
+import type { JsonValue } from '../../flow/model.js';
 import type { ComponentRunner } from './runner.js';
 
 function payloadOf(input: JsonValue, config: JsonValue | undefined): JsonValue {

@@ -3,8 +3,8 @@
  * parent may not compile Wasm from bytes). A trap poisons the bindgen instance, so after one the
  * next call gets a fresh isolate under a new id.
  */
-import { TRANSPILER_MAIN, TRANSPILER_VERSION, TRANSPILER_WASM_GZIP_BASE64 } from './generated/transpiler-modules.js';
-import type { BindgenGenerator, GenerateReply } from './isolate/bindgen-protocol.js';
+import { TRANSPILER_MAIN, TRANSPILER_VERSION, TRANSPILER_WASM_GZIP_BASE64 } from '../generated/transpiler-modules.js';
+import type { BindgenGenerator, GenerateReply } from '../isolate/bindgen-protocol.js';
 
 interface TranspilerEntrypoint {
   generate(component: Uint8Array, options: Record<string, unknown>): Promise<GenerateReply>;

@@ -4,7 +4,7 @@
  * codes. Error codes follow upstream: `state.read.denied`, `state.read.miss`, `state.write.denied`,
  * `state.delete.denied`; secrets `denied` / `not-found` / `invalid-key`; http `denied`.
  */
-import type { HostApi, HostResult, HttpRequestWire, HttpResponseWire } from './isolate/protocol.js';
+import type { HostApi, HostResult, HttpRequestWire, HttpResponseWire } from '../isolate/protocol.js';
 
 /** Who is calling: fixed by the parent, never by the component. */
 export interface HostScope {

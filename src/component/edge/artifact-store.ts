@@ -4,9 +4,9 @@
  * A digest already stored is never transpiled again.
  */
 
-import type { BindgenGenerator } from './isolate/bindgen-protocol.js';
-import { instantiationPlanOrNull } from './upload/component-plan.js';
-import { ARTIFACT_FORMAT, type ArtifactDescriptor, GLUE_GENERATOR, sha256Hex, transpileComponent } from './upload/transpile.js';
+import type { BindgenGenerator } from '../isolate/bindgen-protocol.js';
+import { instantiationPlanOrNull } from '../upload/component-plan.js';
+import { ARTIFACT_FORMAT, type ArtifactDescriptor, GLUE_GENERATOR, sha256Hex, transpileComponent } from '../upload/transpile.js';
 
 export function artifactPrefix(sha256: string): string {
   return `components/${sha256}/`;

@@ -15,7 +15,7 @@ export default defineConfig({
           include: [...pureCore, 'src/cli/**/*.test.ts', 'src/component/**/*.node.test.ts', 'test/node/**/*.test.ts'],
           // Tests of the generated edge modules import src/component/generated/*.js (wrangler's own
           // build step makes them for the deploy dry-run; vitest does not run it).
-          globalSetup: ['./src/component/generate-edge-modules.ts'],
+          globalSetup: ['./src/component/build/generate-edge-modules.ts'],
           testTimeout: 60_000,
         },
       },

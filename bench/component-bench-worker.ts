@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { unstable_dev } from 'wrangler';
-import { generateEdgeModules } from '../src/component/generate-edge-modules.js';
+import { generateEdgeModules } from '../src/component/build/generate-edge-modules.js';
 import { buildFixtures } from '../test/workers/fixtures/build-fixtures.js';
 
 export interface BenchWorker {

@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { decodeCbor, encodeCanonicalCbor } from '../pack/cbor.js';
 import { sha256HexAsync } from '../pack/digest.js';
-import { REPO_ROOT } from './build.js';
+import { REPO_ROOT } from './build/component-build.js';
 import {
   type ComponentGrants,
   createHostApi,
@@ -628,7 +628,7 @@ function loadBindgen(): Promise<BindgenModule> {
     const { createRequire } = await import('node:module');
     const req = createRequire(import.meta.url);
     // The same bindgen (jco 1.15.4, `jco-lean-bindgen`) the edge transpiler runs; see
-    // generate-edge-modules.ts. The package's exports map hides obj/; its entry point sits in src/.
+    // build/generate-edge-modules.ts. The package's exports map hides obj/; its entry point sits in src/.
     const pkgDir = join(dirname(req.resolve('jco-lean-bindgen')), '..');
     const mod = (await import(pathToFileURL(join(pkgDir, 'obj', 'js-component-bindgen-component.js')).href)) as BindgenModule;
     await mod.$init;

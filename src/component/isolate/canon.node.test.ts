@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { nodeAbiModule } from '../canon-codegen.js';
+import { nodeAbiModule } from '../build/canon-codegen.js';
 import { CanonError, GuestMemory, HandleTable, layoutOf, liftFlat, lowerFlatResult, t } from './canon.js';
 import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from './generated/node-abi.js';
 import { nodeAbiTypes } from './wit-types.js';

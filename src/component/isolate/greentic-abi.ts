@@ -8,7 +8,7 @@
  * (plan-instantiate.ts, through `hostImport` and `adoptMain`); one the plan cannot serve by jco's
  * glue, which this path watches (`imports`, `instantiated`). Host-function layouts come from canon.ts and the WIT
  * types in wit-types.ts; `invoke`'s own lowering and lifting is generated from the same types at
- * build time (canon-codegen.ts).
+ * build time (build/canon-codegen.ts).
  */
 
 import { CanonError, type CanonType, GuestMemory, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';

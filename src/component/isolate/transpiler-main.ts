@@ -1,6 +1,6 @@
 /**
  * Main module of the transpiler Dynamic Worker: jco's js-component-bindgen running at the edge.
- * Bundled by generate-edge-modules.ts; `jco-bindgen-static` is the vendored glue rewritten to
+ * Bundled by build/generate-edge-modules.ts; `jco-bindgen-static` is the vendored glue rewritten to
  * import its core modules statically.
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';

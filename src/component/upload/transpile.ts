@@ -26,7 +26,7 @@ export class ComponentError extends Error {
 export const ARTIFACT_FORMAT = 1;
 
 /**
- * The glue generator (see generate-edge-modules.ts). Artifacts made by another generator still
+ * The glue generator (see build/generate-edge-modules.ts). Artifacts made by another generator still
  * load and run; an upload of the same component replaces them.
  */
 export const GLUE_GENERATOR = 'js-component-bindgen@1.15.4';

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { generateGuestTypes, HOST_WIT_DIR, hostGuestTypes, readWitPackages, witSourceForWorld } from './build.js';
+import { generateGuestTypes, HOST_WIT_DIR, hostGuestTypes, readWitPackages, witSourceForWorld } from './component-build.js';
 
 const WORLDS = [
   'greentic:component/component@0.6.0',
@@ -71,7 +71,7 @@ describe('wit/ packages', () => {
   });
 
   it('the template ships guest types generated from the current WIT', async () => {
-    const dir = fileURLToPath(new URL('./template/types/interfaces/', import.meta.url));
+    const dir = fileURLToPath(new URL('../template/types/interfaces/', import.meta.url));
     const shipped: Record<string, string> = {};
     for (const f of await readdir(dir)) shipped[`interfaces/${f}`] = await readFile(join(dir, f), 'utf8');
     expect(shipped).toEqual(await hostGuestTypes());

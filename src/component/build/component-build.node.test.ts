@@ -2,8 +2,14 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildFixtureComponents, FIXTURE_CACHE } from '../../test/fixtures/components/build.js';
-import { buildComponent, bundleComponentSource, readWitPackage, withWasiTargetMarker, witSourceForComponentDir } from './build.js';
+import { buildFixtureComponents, FIXTURE_CACHE } from '../../../test/fixtures/components/build.js';
+import {
+  buildComponent,
+  bundleComponentSource,
+  readWitPackage,
+  withWasiTargetMarker,
+  witSourceForComponentDir,
+} from './component-build.js';
 
 async function componentDir(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'gc-build-'));
@@ -19,7 +25,7 @@ describe('component build', () => {
     const first = await buildFixtureComponents({ only: ['echo'], onProgress: () => {} });
     const lines: string[] = [];
     const again = await buildComponent({
-      dir: new URL('../../test/fixtures/components/echo', import.meta.url).pathname,
+      dir: new URL('../../../test/fixtures/components/echo', import.meta.url).pathname,
       name: 'echo',
       cacheRoot: FIXTURE_CACHE,
       onProgress: (l) => lines.push(l),

@@ -31,10 +31,11 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { nodeAbiModule } from './canon-codegen.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
-const outDir = join(here, 'generated');
-const isolateOutDir = join(here, 'isolate/generated');
+/** `src/component/`: this file lives in its `build/` folder. */
+const componentDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(componentDir, '../..');
+const outDir = join(componentDir, 'generated');
+const isolateOutDir = join(componentDir, 'isolate/generated');
 /**
  * jco 1.15.4's js-component-bindgen (the `jco-lean-bindgen` alias), not jco-transpile's newer one:
  * from jco 1.16 on, the generated glue carries the component-model async task runtime and runs it
@@ -103,8 +104,12 @@ async function bundle(inputs: Inputs, entry: string, external: string[], alias: 
   return file.text;
 }
 
-/** Atomic write: concurrent generators (both vitest projects) never expose a half-written file. */
+/**
+ * Atomic write: concurrent generators (both vitest projects) never expose a half-written file. An
+ * unchanged file is left alone, so watchers (wrangler dev, esbuild) see no change.
+ */
 function writeAtomic(file: string, body: string): void {
+  if (existsSync(file) && readFileSync(file, 'utf8') === body) return;
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, body);
   renameSync(tmp, file);
@@ -174,9 +179,14 @@ export async function generateEdgeModules(): Promise<void> {
   const pkg = JSON.parse(readFileSync(join(vendorDir, '../package.json'), 'utf8')) as { version: string };
   const { glue, wasmFiles } = rewriteBindgenGlue(workDir);
   writeFileSync(join(workDir, 'bindgen.js'), glue);
-  const transpilerMain = await bundle(inputs, join(here, 'isolate/transpiler-main.ts'), ['cloudflare:workers', '*.wasm', 'node:*'], {
-    'jco-bindgen-static': join(workDir, 'bindgen.js'),
-  });
+  const transpilerMain = await bundle(
+    inputs,
+    join(componentDir, 'isolate/transpiler-main.ts'),
+    ['cloudflare:workers', '*.wasm', 'node:*'],
+    {
+      'jco-bindgen-static': join(workDir, 'bindgen.js'),
+    },
+  );
   // The rewritten glue is a scratch copy: record the vendored files it came from instead.
   inputs.delete(relative(root, join(workDir, 'bindgen.js')));
   for (const file of [`${bindgenName}.js`, '../package.json', ...wasmFiles.filter((f) => existsSync(join(vendorDir, f)))]) {
@@ -212,8 +222,8 @@ export async function generateEdgeModules(): Promise<void> {
   await generatorInputs(inputs);
   // Two self-contained runtimes: every cold isolate parses one, and only packs with a WASI
   // component need the WASI implementation and the plan executor.
-  const runtime = await bundle(inputs, join(here, 'isolate/runtime-main.ts'), ['cloudflare:workers']);
-  const runtimeWasi = await bundle(inputs, join(here, 'isolate/runtime-wasi.ts'), ['cloudflare:workers']);
+  const runtime = await bundle(inputs, join(componentDir, 'isolate/runtime-main.ts'), ['cloudflare:workers']);
+  const runtimeWasi = await bundle(inputs, join(componentDir, 'isolate/runtime-wasi.ts'), ['cloudflare:workers']);
   writeModule(
     'isolate-modules',
     `export const ISOLATE_RUNTIME_VERSION = ${JSON.stringify(sha(runtime + runtimeWasi))};\n` +

@@ -25,8 +25,8 @@ function declaredExports(dts: string): string[] {
 describe('generated edge modules', () => {
   for (const name of ['generated/isolate-modules', 'isolate/generated/node-abi', 'generated/transpiler-modules']) {
     it(`${name}.js exports exactly what the committed ${name}.d.ts declares`, async () => {
-      const mod = (await import(generated(`./${name}.js`))) as Record<string, unknown>;
-      expect(Object.keys(mod).sort()).toEqual(declaredExports(generated(`./${name}.d.ts`)));
+      const mod = (await import(generated(`../${name}.js`))) as Record<string, unknown>;
+      expect(Object.keys(mod).sort()).toEqual(declaredExports(generated(`../${name}.d.ts`)));
     });
   }
 });

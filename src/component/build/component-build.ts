@@ -10,12 +10,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sha256HexAsync } from '../pack/digest.js';
+import { sha256HexAsync } from '../../pack/digest.js';
 
 /** This repository's WIT packages (one folder per package). */
-export const HOST_WIT_DIR = fileURLToPath(new URL('../../wit/', import.meta.url));
+export const HOST_WIT_DIR = fileURLToPath(new URL('../../../wit/', import.meta.url));
 /** Repository root, for the default `.cache` location. */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEFAULT_BUILD_CACHE = join(REPO_ROOT, '.cache', 'component-build');
 
 /** Bumped when the build pipeline changes in a way that changes its output. */

@@ -22,7 +22,7 @@ import {
   type NodeHostOptions,
   nodeBindgenGenerator,
   readWasmFile,
-} from '../component/node-host.js';
+} from '../component/node/node-host.js';
 import { type ComponentArtifacts, ComponentError as EdgeComponentError, transpileComponent } from '../component/upload/transpile.js';
 import { blake3Hex } from '../pack/digest.js';
 

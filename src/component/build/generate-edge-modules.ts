@@ -40,7 +40,7 @@ const isolateOutDir = join(componentDir, 'isolate/generated');
  * jco 1.15.4's js-component-bindgen (the `jco-lean-bindgen` alias), not jco-transpile's newer one:
  * from jco 1.16 on, the generated glue carries the component-model async task runtime and runs it
  * on every export and import call, which doubles the glue and costs several milliseconds per cold
- * start (see docs/compat.md, "Component glue"). Shared with the CLI (node-host.ts).
+ * start (see docs/compat.md, "Component glue"). Shared with the CLI (node/node-host.ts).
  */
 const BINDGEN_DIR = join(root, 'node_modules/jco-lean-bindgen/obj');
 const vendorDir = BINDGEN_DIR;

@@ -1,7 +1,7 @@
 /**
  * The contract between the transpile pipeline (upload/transpile.ts) and jco's js-component-bindgen,
  * wherever it runs: in its own Dynamic Worker at the edge (transpiler-main.ts, reached through
- * edge/edge-transpiler.ts) or in the CLI's process (node-host.ts).
+ * edge/edge-transpiler.ts) or in the CLI's process (node/node-host.ts).
  */
 
 export interface GenerateReply {

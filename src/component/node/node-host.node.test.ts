@@ -2,8 +2,8 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildFixtureComponents } from '../../test/fixtures/components/build.js';
-import { decodeCbor } from '../pack/cbor.js';
+import { buildFixtureComponents } from '../../../test/fixtures/components/build.js';
+import { decodeCbor } from '../../pack/cbor.js';
 import {
   type ComponentGrants,
   directoryStore,
@@ -18,7 +18,7 @@ import {
   readWasmFile,
 } from './node-host.js';
 
-const FIXTURE_MANIFEST = new URL('../../test/fixtures/components/echo/component.manifest.json', import.meta.url);
+const FIXTURE_MANIFEST = new URL('../../../test/fixtures/components/echo/component.manifest.json', import.meta.url);
 
 let wasmPath = '';
 let wasm: Uint8Array;

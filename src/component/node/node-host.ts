@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { decodeCbor, encodeCanonicalCbor } from '../pack/cbor.js';
-import { sha256HexAsync } from '../pack/digest.js';
-import { REPO_ROOT } from './build/component-build.js';
+import { decodeCbor, encodeCanonicalCbor } from '../../pack/cbor.js';
+import { sha256HexAsync } from '../../pack/digest.js';
+import { REPO_ROOT } from '../build/component-build.js';
 import {
   type ComponentGrants,
   createHostApi,
@@ -19,8 +19,8 @@ import {
   type KeyValueStore,
   type ManifestCapabilities,
   secretStorageKeys,
-} from './edge/host-policy.js';
-import type { HostApi, TenantCtxWire } from './isolate/protocol.js';
+} from '../edge/host-policy.js';
+import type { HostApi, TenantCtxWire } from '../isolate/protocol.js';
 
 export const DEFAULT_NODE_TRANSPILE_CACHE = join(REPO_ROOT, '.cache', 'component-node');
 /** Bumped when the transpile options below change. */

@@ -8,21 +8,12 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { buildComponent, ComponentBuildError, HOST_WIT_DIR, hostGuestTypes, readWitPackages } from '../component/build/component-build.js';
-import {
-  checkComponentHeader,
-  type DescribedComponent,
-  directoryStore,
-  findManifestFor,
-  grantsFromManifest,
-  type InvokeOutcome,
-  loadComponentInNode,
-  localGrants,
-  memoryStore,
-  NodeHostError,
-  type NodeHostOptions,
-  nodeBindgenGenerator,
-  readWasmFile,
-} from '../component/node/node-host.js';
+import type { DescribedComponent } from '../component/node/described-component.js';
+import { directoryStore, grantsFromManifest, localGrants, memoryStore } from '../component/node/local-stores.js';
+import { nodeBindgenGenerator } from '../component/node/node-bindgen.js';
+import { NodeHostError } from '../component/node/node-host-error.js';
+import { findManifestFor, type InvokeOutcome, loadComponentInNode, type NodeHostOptions, readWasmFile } from '../component/node/node-host.js';
+import { checkComponentHeader } from '../component/node/transpile-cache.js';
 import { type ComponentArtifacts, ComponentError as EdgeComponentError, transpileComponent } from '../component/upload/transpile.js';
 import { blake3Hex } from '../pack/digest.js';
 

@@ -4,19 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureComponents } from '../../../test/fixtures/components/build.js';
 import { decodeCbor } from '../../pack/cbor.js';
-import {
-  type ComponentGrants,
-  directoryStore,
-  grantsFromManifest,
-  loadComponentInNode,
-  localGrants,
-  memoryStore,
-  type NodeComponent,
-  NodeHostError,
-  type NodeHostOptions,
-  payloadForInvoke,
-  readWasmFile,
-} from './node-host.js';
+import { payloadForInvoke } from './described-component.js';
+import { directoryStore, grantsFromManifest, localGrants, memoryStore } from './local-stores.js';
+import { type ComponentGrants, loadComponentInNode, type NodeComponent, type NodeHostOptions, readWasmFile } from './node-host.js';
+import { NodeHostError } from './node-host-error.js';
 
 const FIXTURE_MANIFEST = new URL('../../../test/fixtures/components/echo/component.manifest.json', import.meta.url);
 

@@ -5,7 +5,7 @@ import { DirectPath } from '../isolate/greentic-abi.js';
 import type { InstantiationPlan } from '../isolate/instantiation-plan.js';
 import { instantiatePlan, planIsDirect } from '../isolate/plan-instantiate.js';
 import { type LogLine, wasiImports } from '../isolate/wasi.js';
-import { nodeBindgenGenerator } from '../node/node-host.js';
+import { nodeBindgenGenerator } from '../node/node-bindgen.js';
 import { instantiationPlan, PlanError } from './component-plan.js';
 import { shortCircuitShim } from './shim-plan.js';
 import { planOf, transpileComponent } from './transpile.js';

@@ -6,10 +6,12 @@
 //   wit/*.wit                 the component's own package with its world
 //   wit/deps/<pkg>/*.wit      optional copies of dependency packages (wasm-tools layout)
 // Packages not found under wit/deps are taken from this repository's `wit/` folder.
+
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CodedError } from '../../core/coded-error.js';
 import { sha256HexAsync } from '../../pack/digest.js';
 
 /** This repository's WIT packages (one folder per package). */
@@ -36,12 +38,10 @@ export type ComponentBuildErrorCode =
   | 'BundleFailed'
   | 'ComponentizeFailed';
 
-export class ComponentBuildError extends Error {
-  readonly code: ComponentBuildErrorCode;
+/** A component that does not build; the message starts with its code, as the CLI prints it. */
+export class ComponentBuildError extends CodedError<ComponentBuildErrorCode> {
   constructor(code: ComponentBuildErrorCode, message: string) {
-    super(`${code}: ${message}`);
-    this.name = 'ComponentBuildError';
-    this.code = code;
+    super(code, `${code}: ${message}`);
   }
 }
 

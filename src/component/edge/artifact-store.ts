@@ -3,10 +3,10 @@
  * last, so its presence means the set is complete) plus the glue and the metered core modules.
  * A digest already stored is never transpiled again.
  */
-
+import { sha256HexAsync } from '../../pack/digest.js';
 import type { BindgenGenerator } from '../isolate/bindgen-protocol.js';
 import { instantiationPlanOrNull } from '../upload/component-plan.js';
-import { ARTIFACT_FORMAT, type ArtifactDescriptor, GLUE_GENERATOR, sha256Hex, transpileComponent } from '../upload/transpile.js';
+import { ARTIFACT_FORMAT, type ArtifactDescriptor, ComponentError, GLUE_GENERATOR, transpileComponent } from '../upload/transpile.js';
 
 export function artifactPrefix(sha256: string): string {
   return `components/${sha256}/`;
@@ -36,7 +36,7 @@ export async function ensureComponentArtifacts(
   generator: BindgenGenerator,
   opts: { memoryCapMb?: number } = {},
 ): Promise<EnsureResult> {
-  const sha256 = await sha256Hex(component);
+  const sha256 = await sha256HexAsync(component);
   const existing = await readDescriptor(bucket, sha256);
   // Artifacts from before plans were recorded are made again when the component has one (reading it is cheap).
   if (existing && existing.generator === GLUE_GENERATOR && (existing.plan || !instantiationPlanOrNull(component)))
@@ -55,8 +55,8 @@ export interface LoadedArtifacts {
   cores: Record<string, ArrayBuffer>;
 }
 
-function missing(sha256: string, what: string): Error {
-  return Object.assign(new Error(`${what} for component ${sha256}`), { code: 'component.artifacts-missing' });
+function missing(sha256: string, what: string): ComponentError {
+  return new ComponentError('component.artifacts-missing', `${what} for component ${sha256}`);
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
- * The parent's side of host imports: a WorkerEntrypoint handed to component isolates as an RPC
- * stub created with `ctx.exports.ComponentHost({ props })`. Props (tenant, env, team, pack,
- * component, grants) are set by the parent, so a component can neither pick its tenant nor widen
- * its grants. Storage: R2 (`PACKS`) under `state/…` and `secrets/…` (see host-policy.ts keys).
+ * The parent's side of host imports, handed to component isolates with each call: a HostTarget
+ * (an RpcTarget the runner builds, production) or the ComponentHost entrypoint over it. Props
+ * (tenant, env, team, pack, component, grants) are set by the parent, so a component can neither
+ * pick its tenant nor widen its grants. Storage: R2 (`PACKS`) under `state/…` and `secrets/…`
+ * (see host-policy.ts keys).
  */
 import { RpcTarget, WorkerEntrypoint } from 'cloudflare:workers';
 import type { Env } from '../../env.js';
@@ -51,37 +52,9 @@ export function edgeHostStores(env: Env): HostStores {
   };
 }
 
-export class ComponentHost extends WorkerEntrypoint<Env, HostProps> implements HostApi {
-  private api(): HostApi {
-    const { grants, ...scope } = this.ctx.props;
-    return createHostApi(scope, grants, edgeHostStores(this.env));
-  }
-  secretsGet(key: string) {
-    return this.api().secretsGet(key);
-  }
-  secretsPut(key: string, value: Uint8Array) {
-    return this.api().secretsPut(key, value);
-  }
-  stateRead(key: string) {
-    return this.api().stateRead(key);
-  }
-  stateWrite(key: string, value: Uint8Array) {
-    return this.api().stateWrite(key, value);
-  }
-  stateDelete(key: string) {
-    return this.api().stateDelete(key);
-  }
-  httpSend(req: HttpRequestWire, timeoutMs: number | null) {
-    return this.api().httpSend(req, timeoutMs);
-  }
-  log(fields: [string, string][]) {
-    return this.api().log(fields);
-  }
-}
-
 /**
- * The same host API as an in-process RpcTarget: the isolate receives a stub to an object the
- * parent constructed with fixed props, without the loopback hop through `ctx.exports`.
+ * The host API as an in-process RpcTarget: the isolate receives a stub to an object the parent
+ * constructed with fixed props, without the loopback hop through `ctx.exports` (production).
  */
 export class HostTarget extends RpcTarget implements HostApi {
   private readonly api: HostApi;
@@ -110,6 +83,40 @@ export class HostTarget extends RpcTarget implements HostApi {
   }
   log(fields: [string, string][]) {
     return this.api.log(fields);
+  }
+}
+
+/**
+ * The same API as a WorkerEntrypoint, for `ctx.exports.ComponentHost({ props })` (a loopback
+ * RPC hop; the benchmark compares it with HostTarget). Each method forwards to a HostTarget built
+ * from this entrypoint's props; RPC needs the methods on the class itself, so they stay listed.
+ */
+export class ComponentHost extends WorkerEntrypoint<Env, HostProps> implements HostApi {
+  private target?: HostTarget;
+  private host(): HostTarget {
+    this.target ??= new HostTarget(this.ctx.props, this.env);
+    return this.target;
+  }
+  secretsGet(key: string) {
+    return this.host().secretsGet(key);
+  }
+  secretsPut(key: string, value: Uint8Array) {
+    return this.host().secretsPut(key, value);
+  }
+  stateRead(key: string) {
+    return this.host().stateRead(key);
+  }
+  stateWrite(key: string, value: Uint8Array) {
+    return this.host().stateWrite(key, value);
+  }
+  stateDelete(key: string) {
+    return this.host().stateDelete(key);
+  }
+  httpSend(req: HttpRequestWire, timeoutMs: number | null) {
+    return this.host().httpSend(req, timeoutMs);
+  }
+  log(fields: [string, string][]) {
+    return this.host().log(fields);
   }
 }
 

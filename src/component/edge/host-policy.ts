@@ -4,6 +4,7 @@
  * codes. Error codes follow upstream: `state.read.denied`, `state.read.miss`, `state.write.denied`,
  * `state.delete.denied`; secrets `denied` / `not-found` / `invalid-key`; http `denied`.
  */
+import { errorMessage } from '../../core/coded-error.js';
 import type { HostApi, HostResult, HttpRequestWire, HttpResponseWire } from '../isolate/protocol.js';
 
 /** Who is calling: fixed by the parent, never by the component. */
@@ -186,7 +187,7 @@ export function createHostApi(scope: HostScope, grants: ComponentGrants, stores:
         return ok({ status: res.status, headers: [...res.headers], body: body.length ? body : undefined });
       } catch (err) {
         if (controller.signal.aborted) return fail('timeout', `request to ${url.hostname} exceeded ${timeout} ms`);
-        return fail('unavailable', `request to ${url.hostname} failed: ${err instanceof Error ? err.message : String(err)}`);
+        return fail('unavailable', `request to ${url.hostname} failed: ${errorMessage(err)}`);
       } finally {
         clearTimeout(timer);
       }

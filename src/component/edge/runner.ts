@@ -3,6 +3,7 @@
  * no network (`globalOutbound: null`), a CPU limit per invocation (`limits.cpuMs` where the
  * platform enforces it, plus loop fuel everywhere), and host imports through a per-call RPC stub.
  */
+import { errorMessage } from '../../core/coded-error.js';
 import { decodeCbor, encodeCanonicalCbor } from '../../pack/cbor.js';
 import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_VERSION, ISOLATE_RUNTIME_WASI } from '../generated/isolate-modules.js';
 import { directMainOf } from '../isolate/direct-plan.js';
@@ -17,6 +18,7 @@ import type {
   LogLineWire,
   NodeErrorWire,
 } from '../isolate/protocol.js';
+import { ComponentError } from '../upload/transpile.js';
 import { capCoreModuleMemory, MemoryLimitError } from '../wasm/memory-cap.js';
 import { coreModuleInterface } from '../wasm/module-interface.js';
 import { type LoadedArtifacts, loadArtifacts, loadGlue } from './artifact-store.js';
@@ -60,7 +62,12 @@ export interface PackDeployment {
 export interface RunnerOptions {
   loader: WorkerLoader;
   bucket: R2Bucket;
-  /** `(props) => ctx.exports.ComponentHost({ props })` in the Worker. */
+  /**
+   * The host capability for one component's calls. Production (worker-wiring.ts) passes
+   * `hostTargetFactory(env)`: an in-process HostTarget RpcTarget, no loopback hop. The
+   * ComponentHost entrypoint (`ctx.exports.ComponentHost({ props })`) wraps the same target; the
+   * benchmark compares the two.
+   */
   host: (props: HostProps) => HostApi;
   env: string;
   tenant: string;
@@ -255,7 +262,7 @@ function decodeOutput(bytes: Uint8Array | undefined, what: string): unknown {
   try {
     return decodeCbor(bytes);
   } catch (err) {
-    throw Object.assign(new Error(`${what} is not valid CBOR: ${(err as Error).message}`), { code: 'component.bad-output' });
+    throw new ComponentError('component.bad-output', `${what} is not valid CBOR: ${(err as Error).message}`);
   }
 }
 
@@ -306,7 +313,7 @@ export class ComponentRunner {
 
   private component(id: string): PackComponent {
     const c = this.pack.components.find((x) => x.id === id);
-    if (!c) throw Object.assign(new Error(`pack ${this.pack.packId} has no component "${id}"`), { code: 'component.not-found' });
+    if (!c) throw new ComponentError('component.not-found', `pack ${this.pack.packId} has no component "${id}"`);
     return c;
   }
 
@@ -396,7 +403,7 @@ export class ComponentRunner {
       reply = await this.isolate(this.opts.forceGlue).invoke(req);
     } catch (err) {
       // The isolate itself failed (platform CPU/memory limit, crash): the next call loads a fresh one.
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       const timeout = /cpu|time limit|exceeded/i.test(message);
       return {
         ok: false,

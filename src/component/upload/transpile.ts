@@ -4,6 +4,8 @@
  * pipeline runs at the edge (a Dynamic Worker, edge/edge-transpiler.ts) and in Node.
  */
 
+import { CodedError } from '../../core/coded-error.js';
+import { sha256HexAsync } from '../../pack/digest.js';
 import { type BindgenGenerator, importFunctionsOf } from '../isolate/bindgen-protocol.js';
 import { DIRECT_HOST_FUNCTIONS } from '../isolate/direct-plan.js';
 import type { ArtifactPlanWire, Dialect } from '../isolate/protocol.js';
@@ -12,15 +14,8 @@ import { WasmRewriteError } from '../wasm/reader.js';
 import { instantiationPlanOrNull } from './component-plan.js';
 import { shortCircuitShim } from './shim-plan.js';
 
-export class ComponentError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ComponentError';
-  }
-}
+/** A component the pipeline refuses or cannot run, with a `component.*` code. */
+export class ComponentError extends CodedError {}
 
 /** Bumped when the generated artifacts change shape, so stored artifacts are rebuilt. */
 export const ARTIFACT_FORMAT = 1;
@@ -103,11 +98,6 @@ export function bindgenOptions(): Record<string, unknown> {
   };
 }
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /** Picks the ABI dialect from the component's instance exports (upstream runner's order). */
 export function detectDialect(exports: [string, string][]): { dialect: Dialect; exportName: string } {
   const names = new Set(exports.map(([n]) => n));
@@ -169,7 +159,7 @@ export async function transpileComponent(
   opts: { memoryCapMb?: number } = {},
 ): Promise<ComponentArtifacts> {
   checkComponentHeader(bytes);
-  const sha256 = await sha256Hex(bytes);
+  const sha256 = await sha256HexAsync(bytes);
   const reply = await generator.generate(bytes, bindgenOptions());
   if (!reply.ok || !reply.files) {
     throw new ComponentError(

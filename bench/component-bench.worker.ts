@@ -11,7 +11,8 @@ import { EdgeTranspiler } from '../src/component/edge/edge-transpiler.js';
 import type { HostProps } from '../src/component/edge/host-entrypoint.js';
 import { edgeHostStores, hostTargetFactory } from '../src/component/edge/host-entrypoint.js';
 import { createHostApi, grantsFor } from '../src/component/edge/host-policy.js';
-import { ComponentRunner, packIsolateModules } from '../src/component/edge/runner.js';
+import { packIsolateModules } from '../src/component/edge/pack-isolate-modules.js';
+import { ComponentRunner } from '../src/component/edge/runner.js';
 import type { HostApi } from '../src/component/isolate/protocol.js';
 import type { Env } from '../src/env.js';
 

@@ -6,7 +6,7 @@
  * Every other path goes to component-bench.worker.ts.
  */
 import { loadArtifacts } from '../src/component/edge/artifact-store.js';
-import { packIsolateModules } from '../src/component/edge/runner.js';
+import { packIsolateModules } from '../src/component/edge/pack-isolate-modules.js';
 import { uleb } from '../src/component/wasm/reader.js';
 import type { Env } from '../src/env.js';
 import bench, { timingIsolate } from './component-bench.worker.js';

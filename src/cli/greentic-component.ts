@@ -7,7 +7,10 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { buildComponent, ComponentBuildError, HOST_WIT_DIR, hostGuestTypes, readWitPackages } from '../component/build/component-build.js';
+import { ComponentBuildError } from '../component/build/component-build-error.js';
+import { buildComponent } from '../component/build/component-build.js';
+import { hostGuestTypes } from '../component/build/guest-types.js';
+import { HOST_WIT_DIR, readWitPackages } from '../component/build/wit-source.js';
 import type { DescribedComponent } from '../component/node/described-component.js';
 import { directoryStore, grantsFromManifest, localGrants, memoryStore } from '../component/node/local-stores.js';
 import { nodeBindgenGenerator } from '../component/node/node-bindgen.js';

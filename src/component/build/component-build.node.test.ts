@@ -3,13 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildFixtureComponents, FIXTURE_CACHE } from '../../../test/fixtures/components/build.js';
-import {
-  buildComponent,
-  bundleComponentSource,
-  readWitPackage,
-  withWasiTargetMarker,
-  witSourceForComponentDir,
-} from './component-build.js';
+import { buildComponent, bundleComponentSource, withWasiTargetMarker } from './component-build.js';
+import { readWitPackage, witSourceForComponentDir } from './wit-source.js';
 
 async function componentDir(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'gc-build-'));

@@ -6,16 +6,15 @@
 //   wit/*.wit                 the component's own package with its world
 //   wit/deps/<pkg>/*.wit      optional copies of dependency packages (wasm-tools layout)
 // Packages not found under wit/deps are taken from this repository's `wit/` folder.
-
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CodedError } from '../../core/coded-error.js';
 import { sha256HexAsync } from '../../pack/digest.js';
+import { uleb } from '../wasm/reader.js';
+import { ComponentBuildError } from './component-build-error.js';
+import { witSourceForComponentDir } from './wit-source.js';
 
-/** This repository's WIT packages (one folder per package). */
-export const HOST_WIT_DIR = fileURLToPath(new URL('../../../wit/', import.meta.url));
 /** Repository root, for the default `.cache` location. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEFAULT_BUILD_CACHE = join(REPO_ROOT, '.cache', 'component-build');
@@ -27,101 +26,6 @@ const DISABLED_FEATURES = ['http', 'fetch-event'] as const;
 /** The byte string upstream `greentic-component build/doctor` look for in a component binary. */
 const WASI_TARGET_MARKER = 'wasm32-wasip2';
 const WASI_TARGET_SECTION = '.greentic.wasi';
-
-export type ComponentBuildErrorCode =
-  | 'ComponentDirMissing'
-  | 'EntryMissing'
-  | 'WitMissing'
-  | 'WitInvalid'
-  | 'WorldAmbiguous'
-  | 'ManifestInvalid'
-  | 'BundleFailed'
-  | 'ComponentizeFailed';
-
-/** A component that does not build; the message starts with its code, as the CLI prints it. */
-export class ComponentBuildError extends CodedError<ComponentBuildErrorCode> {
-  constructor(code: ComponentBuildErrorCode, message: string) {
-    super(code, `${code}: ${message}`);
-  }
-}
-
-/** One WIT package: its full name and the text of its files without the `package` line. */
-export interface WitPackage {
-  /** e.g. `greentic:component@0.6.0` */
-  name: string;
-  body: string;
-  /** Where it was read from (for messages). */
-  source: string;
-}
-
-const PACKAGE_LINE = /^\s*package\s+([a-z0-9-]+:[a-z0-9-/]+(?:@[0-9A-Za-z.+-]+)?)\s*;\s*$/m;
-
-async function witFilesIn(dir: string): Promise<string[]> {
-  if (!existsSync(dir)) return [];
-  const entries = await readdir(dir, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && e.name.endsWith('.wit'))
-    .map((e) => join(dir, e.name))
-    .sort();
-}
-
-/** Reads the package in `dir` (all its `.wit` files, which must share one `package` line). */
-export async function readWitPackage(dir: string): Promise<WitPackage | undefined> {
-  const files = await witFilesIn(dir);
-  if (files.length === 0) return undefined;
-  let name: string | undefined;
-  const bodies: string[] = [];
-  for (const file of files) {
-    const text = await readFile(file, 'utf8');
-    const m = PACKAGE_LINE.exec(text);
-    if (!m?.[1]) throw new ComponentBuildError('WitInvalid', `${file}: no "package <ns>:<name>[@<version>];" line`);
-    if (name !== undefined && name !== m[1]) {
-      throw new ComponentBuildError('WitInvalid', `${file}: package ${m[1]} differs from ${name} declared by its siblings`);
-    }
-    name = m[1];
-    bodies.push(text.replace(PACKAGE_LINE, ''));
-  }
-  return { name: name as string, body: bodies.join('\n'), source: dir };
-}
-
-/** Reads every package folder directly under `dir` (e.g. this repo's `wit/` or a `wit/deps/`). */
-export async function readWitPackages(dir: string): Promise<WitPackage[]> {
-  if (!existsSync(dir)) return [];
-  const entries = await readdir(dir, { withFileTypes: true });
-  const out: WitPackage[] = [];
-  for (const e of entries.filter((x) => x.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
-    const pkg = await readWitPackage(join(dir, e.name));
-    if (pkg) out.push(pkg);
-  }
-  return out;
-}
-
-/**
- * One WIT text holding `main` as the top-level package and every dependency as a nested
- * `package a:b@v { … }` block. componentize-js and jco cannot read WIT files from disk here
- * (their WASI sandbox has no preopen for the path), but both accept WIT source text.
- */
-export function witSourceForWorld(main: WitPackage, deps: readonly WitPackage[]): string {
-  const seen = new Set([main.name]);
-  const parts = [`package ${main.name};\n${main.body.trim()}\n`];
-  for (const dep of deps) {
-    if (seen.has(dep.name)) continue;
-    seen.add(dep.name);
-    parts.push(`package ${dep.name} {\n${dep.body.trim()}\n}\n`);
-  }
-  return parts.join('\n');
-}
-
-/** The host's packages, overridden by any the component ships under `wit/deps`. */
-export async function witSourceForComponentDir(componentDir: string): Promise<{ text: string; worlds: string[]; pkg: string }> {
-  const witDir = join(componentDir, 'wit');
-  const main = await readWitPackage(witDir);
-  if (!main) throw new ComponentBuildError('WitMissing', `${witDir}: no .wit file declaring the component's world`);
-  const local = await readWitPackages(join(witDir, 'deps'));
-  const host = await readWitPackages(HOST_WIT_DIR);
-  const worlds = [...main.body.matchAll(/^\s*world\s+([a-z0-9-]+)\s*\{/gm)].map((m) => m[1] as string);
-  return { text: witSourceForWorld(main, [...local, ...host]), worlds, pkg: main.name };
-}
 
 export interface BuildComponentOptions {
   /** The component directory. */
@@ -224,17 +128,6 @@ export function withWasiTargetMarker(component: Uint8Array): Uint8Array {
   out.set(component, 0);
   out.set(section, component.length);
   return out;
-}
-
-function uleb(n: number): number[] {
-  const bytes: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    bytes.push(b);
-  } while (n !== 0);
-  return bytes;
 }
 
 function formatBytes(n: number): string {
@@ -347,76 +240,4 @@ export async function buildComponent(opts: BuildComponentOptions): Promise<Build
   } finally {
     await rm(lockDir, { recursive: true, force: true });
   }
-}
-
-interface BindgenTypesModule {
-  $init: Promise<void>;
-  generateTypes(
-    name: string,
-    opts: { wit: { tag: 'source'; val: string }; world: string; features: { tag: 'list'; val: string[] }; guest: boolean },
-  ): [string, Uint8Array][];
-}
-
-/**
- * TypeScript declarations (`declare module 'greentic:…'`) for a guest targeting `world`, from WIT
- * text. Uses jco's bindgen directly because its path-based entry points cannot read files here.
- */
-export async function generateGuestTypes(witText: string, world: string): Promise<Record<string, string>> {
-  const { createRequire } = await import('node:module');
-  const { pathToFileURL } = await import('node:url');
-  const req = createRequire(import.meta.url);
-  const pkgDir = join(req.resolve('@bytecodealliance/jco-transpile'), '..', '..');
-  const mod = (await import(pathToFileURL(join(pkgDir, 'vendor', 'js-component-bindgen-component.js')).href)) as BindgenTypesModule;
-  await mod.$init;
-  let files: [string, Uint8Array][];
-  try {
-    files = mod.generateTypes('world', { wit: { tag: 'source', val: witText }, world, features: { tag: 'list', val: [] }, guest: true });
-  } catch (e) {
-    const payload = (e as { payload?: unknown }).payload;
-    throw new ComponentBuildError('WitInvalid', `world ${world}: ${typeof payload === 'string' ? payload : (e as Error).message}`);
-  }
-  const dec = new TextDecoder();
-  return Object.fromEntries(files.map(([n, b]) => [n, dec.decode(b)]));
-}
-
-/**
- * Worlds covering every host interface this runner provides. Two, because jco names its output
- * files without the version, so two versions of one interface must come from separate runs.
- */
-const GUEST_TYPES_WORLDS = [
-  `world all-imports {
-  include greentic:component/component@0.6.0;
-  export greentic:component/component-qa@0.6.0;
-  export greentic:component/component-i18n@0.6.0;
-  import greentic:state/state-store@1.0.0;
-  import greentic:secrets-store/secrets-store@1.0.0;
-  import greentic:http/http-client@1.0.0;
-  import greentic:telemetry/logger-api@1.0.0;
-  import greentic:host/http-v1@1.0.0;
-  import greentic:host/kv-v1@1.0.0;
-}`,
-  `world all-imports {
-  import greentic:secrets-store/secrets-store@1.1.0;
-  import greentic:http/http-client@1.1.0;
-}`,
-];
-
-/**
- * Declarations for every `greentic:*` module a component may import or export, keyed by a path
- * under `types/` named after the module (`interfaces/greentic-http-http-client@1.1.0.d.ts`).
- */
-export async function hostGuestTypes(): Promise<Record<string, string>> {
-  const deps = await readWitPackages(HOST_WIT_DIR);
-  const out: Record<string, string> = {};
-  for (const world of GUEST_TYPES_WORLDS) {
-    const text = witSourceForWorld({ name: 'greentic-guest:all-imports', body: world, source: '(generated)' }, deps);
-    for (const [file, body] of Object.entries(await generateGuestTypes(text, 'all-imports'))) {
-      const mod = /declare module '([^']+)'/.exec(body)?.[1];
-      if (!file.startsWith('interfaces/') || !mod) continue;
-      // The tsconfig includes every file under types/, so references to jco's file names are not needed.
-      const renamed = body.replace(/^\/\/\/ <reference path=.*\n/gm, '');
-      out[`interfaces/${mod.replace(':', '-').replace('/', '-')}.d.ts`] = renamed;
-    }
-  }
-  return out;
 }

@@ -2,7 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { generateGuestTypes, HOST_WIT_DIR, hostGuestTypes, readWitPackages, witSourceForWorld } from './component-build.js';
+import { generateGuestTypes, hostGuestTypes } from './guest-types.js';
+import { HOST_WIT_DIR, readWitPackages, witSourceForWorld } from './wit-source.js';
 
 const WORLDS = [
   'greentic:component/component@0.6.0',

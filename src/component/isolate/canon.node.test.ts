@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { nodeAbiModule } from '../build/canon-codegen.js';
-import { CanonError, GuestMemory, HandleTable, layoutOf, liftFlat, lowerFlatResult, t } from './canon.js';
+import { layoutOf, t } from './canon.js';
+import { liftFlat, lowerFlatResult } from './canon-flat.js';
 import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from './generated/node-abi.js';
+import { CanonError, GuestMemory, HandleTable } from './guest-memory.js';
 import { nodeAbiTypes } from './wit-types.js';
 
 /** A guest memory with a bump allocator standing in for the component's `cabi_realloc`. */

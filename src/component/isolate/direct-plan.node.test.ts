@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { coreModuleInterface } from '../wasm/module-interface.js';
 import { WasmRewriteError } from '../wasm/reader.js';
-import { CanonError } from './canon.js';
 import { directMainOf, INVOKE_EXPORT } from './direct-plan.js';
 import { DirectPath } from './greentic-abi.js';
+import { CanonError } from './guest-memory.js';
 
 const tools = await import('@bytecodealliance/jco-transpile/wasm-tools');
 /** Node compiles bytes synchronously; the Workers types (shared tsconfig) declare Module abstract. */

@@ -11,7 +11,8 @@
  * build time (build/canon-codegen.ts).
  */
 
-import { CanonError, type CanonType, GuestMemory, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
+import { type CanonType, type Layout, layoutOf, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
+import { liftFlat } from './canon-flat.js';
 import {
   type CoreInterface,
   type DirectHostFunction,
@@ -21,6 +22,7 @@ import {
   needsOnlyDirectImports,
 } from './direct-plan.js';
 import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from './generated/node-abi.js';
+import { CanonError, GuestMemory } from './guest-memory.js';
 import type { HostApi, HostResult } from './protocol.js';
 import { bytes, hostError, httpRequest, httpResponse, opAck, requestOptions, secretsError, spanContext, tenantCtx19 } from './wit-types.js';
 

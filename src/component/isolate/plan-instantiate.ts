@@ -7,9 +7,9 @@
  * check that a plan lowers nothing else. Only in the WASI runtime bundle (runtime-wasi.ts).
  */
 
-import { CanonError, GuestMemory, HandleTable } from './canon.js';
 import { isControlImport, isDirectHostFunction } from './direct-plan.js';
 import type { DirectPath } from './greentic-abi.js';
+import { CanonError, GuestMemory, HandleTable } from './guest-memory.js';
 import type { InstantiationPlan, PlanFunc } from './instantiation-plan.js';
 import { isDirectWasiFunction, isDirectWasiResource, wasiLowering, wasiResourceDrop } from './wasi-abi.js';
 

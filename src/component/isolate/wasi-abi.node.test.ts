@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CanonError, GuestMemory, HandleTable } from './canon.js';
+import { CanonError, GuestMemory, HandleTable } from './guest-memory.js';
 import { type LogLine, wasiImports } from './wasi.js';
 import { isDirectWasiFunction, wasiKey, wasiLowering, wasiResourceDrop } from './wasi-abi.js';
 

@@ -1,4 +1,4 @@
-import type { GuestMemory } from '../canon.js';
+import type { GuestMemory } from '../guest-memory.js';
 export declare const INVOKE_PARAMS_SIZE: number;
 export declare const INVOKE_PARAMS_ALIGN: number;
 /** Stores `[op, envelope]` (node@0.6.0 `invoke` parameters) at `ptr`. */

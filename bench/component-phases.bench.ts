@@ -7,7 +7,7 @@
  * Worker tick in whole milliseconds, so each figure is a mean over many fresh isolates.
  * Informational: `npm run bench:component` holds the targets.
  */
-import { startBenchWorker } from './component-bench-worker.js';
+import { startBenchWorker } from './component-bench-harness.js';
 
 interface Phases {
   prepare: number;

@@ -19,7 +19,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BenchWorker, startBenchWorker } from './component-bench-worker.js';
+import { type BenchWorker, startBenchWorker } from './component-bench-harness.js';
 
 interface Row {
   bench: string;

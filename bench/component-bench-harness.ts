@@ -1,5 +1,5 @@
 /**
- * Shared by the component benches: builds the fixture components, starts the bench Worker
+ * Node side of the component benches: builds the fixture components, starts the bench Worker
  * (component-bench.worker.ts under wrangler's unstable_dev, a real workerd) and uploads the
  * small WAT fixture, the small WASI fixture and the ~12 MB componentize-js component.
  */

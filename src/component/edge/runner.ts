@@ -6,14 +6,7 @@
 import { errorMessage } from '../../core/coded-error.js';
 import { decodeCbor, encodeCanonicalCbor } from '../../pack/cbor.js';
 import { ISOLATE_RUNTIME_VERSION } from '../generated/isolate-modules.js';
-import type {
-  DescribeReply,
-  HostApi,
-  InvokeReply,
-  InvokeRequest,
-  LogLineWire,
-  NodeErrorWire,
-} from '../isolate/protocol.js';
+import type { DescribeReply, HostApi, InvokeReply, InvokeRequest, LogLineWire, NodeErrorWire } from '../isolate/protocol.js';
 import { ComponentError } from '../upload/transpile.js';
 import { loadArtifacts, loadGlue } from './artifact-store.js';
 import type { HostProps } from './host-entrypoint.js';

@@ -13,8 +13,9 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: [...pureCore, 'src/cli/**/*.test.ts', 'src/component/**/*.node.test.ts', 'test/node/**/*.test.ts'],
-          // The Worker bundle (deploy dry-run) imports src/component/generated/*.js.
-          globalSetup: ['./src/component/generate-edge-modules.ts'],
+          // Tests of the generated edge modules import src/component/generated/*.js (wrangler's own
+          // build step makes them for the deploy dry-run; vitest does not run it).
+          globalSetup: ['./src/component/build/generate-edge-modules.ts'],
           testTimeout: 60_000,
         },
       },

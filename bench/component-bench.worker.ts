@@ -1,21 +1,24 @@
 /**
  * Bench-only Worker: each request runs a batch of one operation so Node can time it with the
  * HTTP hop amortised. Operations: invoke (warm), ping (no-op RPC floor), cold (fresh isolate +
- * first invoke), cold-baseline (fresh isolate that only instantiates the same core modules),
+ * first invoke), cold-baseline (fresh isolate that instantiates the same core modules and calls invoke once),
  * cold-prepare / cold-modules (the cold load stopped after instantiation / after module loading),
  * host-read (state read from inside the component), direct-read (the same read by the parent);
  * `/phases` times instantiation and the first two invocations inside a fresh isolate.
  */
-import { ensureComponentArtifacts, loadArtifacts } from '../src/component/artifact-store.js';
-import { EdgeTranspiler } from '../src/component/edge-transpiler.js';
-import type { HostProps } from '../src/component/host-entrypoint.js';
-import { edgeHostStores, hostTargetFactory } from '../src/component/host-entrypoint.js';
-import { createHostApi, grantsFor } from '../src/component/host-policy.js';
+import { ensureComponentArtifacts, loadArtifacts } from '../src/component/edge/artifact-store.js';
+import { EdgeTranspiler } from '../src/component/edge/edge-transpiler.js';
+import type { HostProps } from '../src/component/edge/host-entrypoint.js';
+import { edgeHostStores, hostTargetFactory } from '../src/component/edge/host-entrypoint.js';
+import { createHostApi, grantsFor } from '../src/component/edge/host-policy.js';
+import { packIsolateModules } from '../src/component/edge/pack-isolate-modules.js';
+import { ComponentRunner } from '../src/component/edge/runner.js';
+import { INVOKE_EXPORT } from '../src/component/isolate/direct-plan.js';
+import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE } from '../src/component/isolate/generated/node-abi.js';
 import type { HostApi } from '../src/component/isolate/protocol.js';
-import { ComponentRunner, packIsolateModules } from '../src/component/runner.js';
 import type { Env } from '../src/env.js';
 
-export { ComponentHost } from '../src/component/host-entrypoint.js';
+export { ComponentHost } from '../src/component/edge/host-entrypoint.js';
 
 const manifest = { capabilities: { host: { state: { read: true, write: true } } } };
 let coldSeq = 0;
@@ -94,10 +97,16 @@ async function coldBaseline(env: Env, sha: string): Promise<void> {
   const modules: Record<string, string | { wasm: ArrayBuffer }> = {};
   const names = Object.keys(art.cores);
   names.forEach((n, i) => (modules[`m${i}.wasm`] = { wasm: art.cores[n]! }));
-  // Instantiates every core module whose imports are all functions (stubbed), like the runtime does.
+  // Instantiates every core module whose imports are all functions (stubbed), like the runtime
+  // does, then makes one call into the component: node@0.6.0 `invoke` with all-zero parameters (an
+  // empty op, an empty envelope; a trap or a stub's wrong return type just ends it). The
+  // production cold load's first invoke pays workerd compiling the functions it reaches, lazily
+  // and again in every fresh isolate (`npm run bench:wasm-lazy-compile`): the platform's cost,
+  // which the floor now pays too.
   modules['main.js'] = `import { WorkerEntrypoint } from 'cloudflare:workers';
 ${names.map((_n, i) => `import m${i} from './m${i}.wasm';`).join('\n')}
 const mods = [${names.map((_n, i) => `m${i}`).join(', ')}];
+const INVOKE = ${JSON.stringify(INVOKE_EXPORT)};
 export default class extends WorkerEntrypoint {
   async run() {
     let n = 0;
@@ -106,8 +115,14 @@ export default class extends WorkerEntrypoint {
       if (imps.some((i) => i.kind !== 'function')) continue;
       const o = {};
       for (const i of imps) (o[i.module] ??= {})[i.name] = () => 0;
-      await WebAssembly.instantiate(m, o);
+      const { exports: ex } = await WebAssembly.instantiate(m, o);
       n++;
+      if (typeof ex[INVOKE] !== 'function' || !(ex.memory instanceof WebAssembly.Memory) || typeof ex.cabi_realloc !== 'function') continue;
+      try {
+        const ptr = ex.cabi_realloc(0, 0, ${INVOKE_PARAMS_ALIGN}, ${INVOKE_PARAMS_SIZE}) >>> 0;
+        new Uint8Array(ex.memory.buffer, ptr, ${INVOKE_PARAMS_SIZE}).fill(0);
+        ex[INVOKE](ptr);
+      } catch {}
     }
     return n;
   }

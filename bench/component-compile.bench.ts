@@ -7,7 +7,7 @@
  * Clocks inside a Worker tick in whole milliseconds, so figures are means over fresh isolates.
  */
 import { fileURLToPath } from 'node:url';
-import { startBenchWorker } from './component-bench-worker.js';
+import { startBenchWorker } from './component-bench-harness.js';
 
 const SAMPLES = 10;
 

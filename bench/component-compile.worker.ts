@@ -5,13 +5,13 @@
  * main core module carries an extra custom section, so V8 compiles it as a separate module.
  * Every other path goes to component-bench.worker.ts.
  */
-import { loadArtifacts } from '../src/component/artifact-store.js';
-import { packIsolateModules } from '../src/component/runner.js';
-import { uleb } from '../src/component/wasm-fuel.js';
+import { loadArtifacts } from '../src/component/edge/artifact-store.js';
+import { packIsolateModules } from '../src/component/edge/pack-isolate-modules.js';
+import { uleb } from '../src/component/wasm/reader.js';
 import type { Env } from '../src/env.js';
 import bench, { timingIsolate } from './component-bench.worker.js';
 
-export { ComponentHost } from '../src/component/host-entrypoint.js';
+export { ComponentHost } from '../src/component/edge/host-entrypoint.js';
 
 const manifest = { capabilities: { host: { state: { read: true, write: true } } } };
 let seq = 0;

@@ -3,11 +3,11 @@
  * (`prepare`), the first invocation and the second one, for the small WAT fixture (loaded without
  * jco glue), the small WASI fixture and the ~12 MB componentize-js component (both from their
  * instantiation plans, without glue).
- * The isolate runs the production module set (runner.ts `packIsolateModules`); clocks inside a
+ * The isolate runs the production module set (edge/runner.ts `packIsolateModules`); clocks inside a
  * Worker tick in whole milliseconds, so each figure is a mean over many fresh isolates.
  * Informational: `npm run bench:component` holds the targets.
  */
-import { startBenchWorker } from './component-bench-worker.js';
+import { startBenchWorker } from './component-bench-harness.js';
 
 interface Phases {
   prepare: number;

@@ -12,7 +12,7 @@ import type { WorkerEnv } from './objects.js';
 import { handleWebhook } from './webhook/webhook.js';
 
 export { WebchatConversation } from './channels/webchat/index.js';
-export { ComponentHost } from './component/host-entrypoint.js';
+export { ComponentHost } from './component/edge/host-entrypoint.js';
 export { ChannelSession } from './session/channel-session.js';
 
 const uploadPipeline: PackUploadPipeline = packUploadPipeline;

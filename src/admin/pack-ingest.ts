@@ -1,8 +1,9 @@
 // The real upload pipeline: the pack module verifies the archive under the trust policy and
 // yields the manifest's compiled flows and components; each component is then transpiled once
 // per digest by the component runtime (artifacts in R2 under `components/<sha256>/`).
-import { transpilePackComponents } from '../component/edge.js';
-import type { ManifestCapabilities } from '../component/host-policy.js';
+
+import type { ManifestCapabilities } from '../component/edge/host-policy.js';
+import { transpilePackComponents } from '../component/edge/worker-wiring.js';
 import type { Flow } from '../flow/model.js';
 import { PackError } from '../pack/errors.js';
 import { parseTrustedKeys } from '../pack/keys.js';

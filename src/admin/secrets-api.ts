@@ -3,7 +3,7 @@
 // listing names keys with a sha256 of each value, so `greentic-pack publish` can tell an unchanged
 // secret without reading it back.
 import { Hono } from 'hono';
-import { MAX_SECRET_BYTES, SECRET_KEY, secretStorageKeys } from '../component/host-policy.js';
+import { MAX_SECRET_BYTES, SECRET_KEY, secretStorageKeys } from '../component/edge/host-policy.js';
 import { readBoundedBody } from '../edge/bounded-body.js';
 import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER } from '../edge/tenant-ctx.js';

@@ -7,23 +7,23 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { buildComponent, ComponentBuildError, HOST_WIT_DIR, hostGuestTypes, readWitPackages } from '../component/build.js';
+import { buildComponent } from '../component/build/component-build.js';
+import { ComponentBuildError } from '../component/build/component-build-error.js';
+import { hostGuestTypes } from '../component/build/guest-types.js';
+import { HOST_WIT_DIR, readWitPackages } from '../component/build/wit-source.js';
+import type { DescribedComponent } from '../component/node/described-component.js';
+import { directoryStore, grantsFromManifest, localGrants, memoryStore } from '../component/node/local-stores.js';
+import { nodeBindgenGenerator } from '../component/node/node-bindgen.js';
 import {
-  checkComponentHeader,
-  type DescribedComponent,
-  directoryStore,
   findManifestFor,
-  grantsFromManifest,
   type InvokeOutcome,
   loadComponentInNode,
-  localGrants,
-  memoryStore,
-  NodeHostError,
   type NodeHostOptions,
-  nodeBindgenGenerator,
   readWasmFile,
-} from '../component/node-host.js';
-import { type ComponentArtifacts, ComponentError as EdgeComponentError, transpileComponent } from '../component/transpile.js';
+} from '../component/node/node-host.js';
+import { NodeHostError } from '../component/node/node-host-error.js';
+import { checkComponentHeader } from '../component/node/transpile-cache.js';
+import { type ComponentArtifacts, ComponentError as EdgeComponentError, transpileComponent } from '../component/upload/transpile.js';
 import { CodedError, errorMessage } from '../core/coded-error.js';
 import { isObject } from '../core/is-object.js';
 import { blake3Hex } from '../pack/digest.js';

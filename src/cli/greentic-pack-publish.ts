@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { SECRET_KEY } from '../component/host-policy.js';
+import { SECRET_KEY } from '../component/edge/host-policy.js';
 import { CodedError, errorMessage } from '../core/coded-error.js';
 import { buildPack, openPack, PackError, parsePrivateKeyPem, sha256Hex, signPackArchive } from '../pack/index.js';
 

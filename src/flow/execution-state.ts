@@ -4,7 +4,6 @@
  * so every field here is plain JSON and keeps the upstream snake_case names.
  */
 import { CodedError } from '../core/coded-error.js';
-import { isObject } from '../core/is-object.js';
 import type { JsonObject, JsonValue } from './model.js';
 
 /** One node's recorded result (`state.nodes[id]`). */

@@ -1,8 +1,9 @@
 // Binds the pure flow executor to the channel object: the turn's state store, the pack's flows
 // for flow.call/goto, the component invoker, and per-node / per-component spans.
-import { edgeComponentRunner } from '../component/edge.js';
-import type { TenantPolicy } from '../component/host-policy.js';
-import { componentInvoker } from '../component/invoker.js';
+
+import type { TenantPolicy } from '../component/edge/host-policy.js';
+import { componentInvoker } from '../component/edge/invoker.js';
+import { edgeComponentRunner } from '../component/edge/worker-wiring.js';
 import { recordSpan, tenantAttributes } from '../edge/telemetry.js';
 import type { Env } from '../env.js';
 import { FlowExecutor, type FlowRunResult } from '../flow/executor.js';

@@ -2,8 +2,8 @@
 // exactly that tenant; values go in and never come back out.
 import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { edgeComponentRunner, transpilePackComponents } from '../../src/component/edge.js';
-import type { ComponentRunner } from '../../src/component/runner.js';
+import type { ComponentRunner } from '../../src/component/edge/runner.js';
+import { edgeComponentRunner, transpilePackComponents } from '../../src/component/edge/worker-wiring.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { sha256Hex } from '../../src/pack/digest.js';
 import { testEnv } from '../support/runtime-fixtures.js';

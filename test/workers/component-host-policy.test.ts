@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { type Env } from '../../src/env.js';
-import { createHostApi, grantsFor, hostAllowed, type HostStores, type KeyValueStore, MAX_SECRET_BYTES, secretStorageKeys, stateStorageKey } from '../../src/component/host-policy.js';
-import { capCoreModuleMemory, FUEL_EXPORT, MemoryLimitError, meterCoreModule, WasmRewriteError } from '../../src/component/wasm-fuel.js';
+import {
+  createHostApi,
+  grantsFor,
+  type HostStores,
+  hostAllowed,
+  type KeyValueStore,
+  MAX_SECRET_BYTES,
+  secretStorageKeys,
+  stateStorageKey,
+} from '../../src/component/edge/host-policy.js';
+import { FUEL_EXPORT, meterCoreModule } from '../../src/component/wasm/fuel.js';
+import { capCoreModuleMemory, MemoryLimitError } from '../../src/component/wasm/memory-cap.js';
+import { WasmRewriteError } from '../../src/component/wasm/reader.js';
+import type { Env } from '../../src/env.js';
 
 function memoryStore(): KeyValueStore & { data: Map<string, Uint8Array> } {
   const data = new Map<string, Uint8Array>();
@@ -197,7 +208,7 @@ describe('meterCoreModule', () => {
 describe('hostTargetFactory', () => {
   it('answers each component with its own grants, also when targets are reused across calls', async () => {
     const { env } = await import('cloudflare:test');
-    const { hostTargetFactory } = await import('../../src/component/host-entrypoint.js');
+    const { hostTargetFactory } = await import('../../src/component/edge/host-entrypoint.js');
     const host = hostTargetFactory(env as unknown as Env);
     const reader = grantsFor({ capabilities: { host: { state: { read: true } } } }, { httpAllowHosts: [] });
     const none = grantsFor({}, { httpAllowHosts: [] });

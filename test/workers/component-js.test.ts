@@ -1,11 +1,11 @@
 import { env, exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensureComponentArtifacts } from '../../src/component/artifact-store.js';
-import { EdgeTranspiler } from '../../src/component/edge-transpiler.js';
-import { type HostProps } from '../../src/component/host-entrypoint.js';
-import { type HostApi } from '../../src/component/isolate/protocol.js';
-import { ComponentRunner, FUEL_PER_CPU_MS } from '../../src/component/runner.js';
-import { type Env } from '../../src/env.js';
+import { ensureComponentArtifacts } from '../../src/component/edge/artifact-store.js';
+import { EdgeTranspiler } from '../../src/component/edge/edge-transpiler.js';
+import type { HostProps } from '../../src/component/edge/host-entrypoint.js';
+import { ComponentRunner, FUEL_PER_CPU_MS } from '../../src/component/edge/runner.js';
+import type { HostApi } from '../../src/component/isolate/protocol.js';
+import type { Env } from '../../src/env.js';
 
 const bindings = env as unknown as Env;
 const hostExports = exports as unknown as { ComponentHost(opts: { props: HostProps }): HostApi };

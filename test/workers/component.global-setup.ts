@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { generateEdgeModules } from '../../src/component/generate-edge-modules.js';
+import { generateEdgeModules } from '../../src/component/build/generate-edge-modules.js';
 import { buildFixtures } from './fixtures/build-fixtures.js';
 
 declare module 'vitest' {
@@ -57,7 +57,7 @@ export default async function setup(project: TestProject): Promise<void> {
 
   // The demo component, the same way (cached by content hash under .cache/component-build/).
   const demoDir = fileURLToPath(new URL('../../packs/demo/components/demo-tools/', import.meta.url));
-  const buildModule = pathToFileURL(fileURLToPath(new URL('../../src/component/build.ts', import.meta.url))).href;
+  const buildModule = pathToFileURL(fileURLToPath(new URL('../../src/component/build/component-build.ts', import.meta.url))).href;
   const demoProgram = `const m = await import(${JSON.stringify(buildModule)}); const r = await m.buildComponent({ dir: ${JSON.stringify(demoDir)}, onProgress: (l) => process.stderr.write('[demo-tools] ' + l + '\\n') }); process.stdout.write(JSON.stringify({ wasmPath: r.wasmPath }));`;
   const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
   try {

@@ -1,17 +1,17 @@
 import { env, exports } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { ensureComponentArtifacts } from '../../src/component/artifact-store.js';
-import { edgeComponentRunner, transpilePackComponents } from '../../src/component/edge.js';
-import { EdgeTranspiler } from '../../src/component/edge-transpiler.js';
-import { type HostProps, HostTarget } from '../../src/component/host-entrypoint.js';
-import { secretStorageKeys, type TenantPolicy } from '../../src/component/host-policy.js';
-import { componentInvoker } from '../../src/component/invoker.js';
-import { type HostApi } from '../../src/component/isolate/protocol.js';
+import { ensureComponentArtifacts, loadArtifacts } from '../../src/component/edge/artifact-store.js';
+import { EdgeTranspiler } from '../../src/component/edge/edge-transpiler.js';
+import { type HostProps, HostTarget } from '../../src/component/edge/host-entrypoint.js';
+import { secretStorageKeys, type TenantPolicy } from '../../src/component/edge/host-policy.js';
+import { componentInvoker } from '../../src/component/edge/invoker.js';
+import { type PackComponent, packIsolateModules } from '../../src/component/edge/pack-isolate-modules.js';
+import { ComponentRunner } from '../../src/component/edge/runner.js';
+import { edgeComponentRunner, transpilePackComponents } from '../../src/component/edge/worker-wiring.js';
 import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_WASI } from '../../src/component/generated/isolate-modules.js';
-import { loadArtifacts } from '../../src/component/artifact-store.js';
-import { ComponentRunner, type PackComponent, packIsolateModules } from '../../src/component/runner.js';
-import { ComponentError, transpileComponent } from '../../src/component/transpile.js';
-import { type Env } from '../../src/env.js';
+import type { HostApi } from '../../src/component/isolate/protocol.js';
+import { ComponentError, transpileComponent } from '../../src/component/upload/transpile.js';
+import type { Env } from '../../src/env.js';
 
 const bindings = env as unknown as Env;
 const hostExports = exports as unknown as { ComponentHost(opts: { props: HostProps }): HostApi };

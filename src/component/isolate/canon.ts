@@ -6,7 +6,9 @@
  * Only the types those interfaces and the WASI functions the isolate lowers itself (wasi-abi.ts)
  * use are supported: bool, u8/u16/u32/u64/s64, string (UTF-8), list, option, result, record,
  * tuple, enum, variant, flags and resource handles (own/borrow, through a `HandleTable`).
+ * Guest memory access is guest-memory.ts; lifting and lowering flat core values, canon-flat.ts.
  */
+import { CanonError, type GuestMemory } from './guest-memory.js';
 
 export type CanonType =
   | { kind: 'bool' | 'u8' | 'u16' | 'u32' | 'u64' | 's64' | 'string' }
@@ -44,194 +46,9 @@ export const t = {
   borrow: (resource: string): CanonType => ({ kind: 'borrow', resource }),
 };
 
-/**
- * A component instance's resource handles: what the guest holds as an i32 is an index here.
- * Index 0 is never used, as in the canonical ABI. A handle names its resource type, so a guest
- * cannot pass a stream where a descriptor is expected.
- */
-export class HandleTable {
-  private readonly slots: ({ resource: string; value: unknown } | null)[] = [null];
-  private readonly free: number[] = [];
-
-  add(resource: string, value: unknown): number {
-    if (value === undefined || value === null) throw new CanonError(`expected a ${resource} resource, got ${String(value)}`);
-    const index = this.free.pop() ?? this.slots.length;
-    this.slots[index] = { resource, value };
-    return index;
-  }
-
-  /** The resource behind a borrowed handle. */
-  get(resource: string, index: number): unknown {
-    const slot = this.slots[index];
-    if (!slot || slot.resource !== resource) throw new CanonError(`handle ${index} is not a live ${resource}`);
-    return slot.value;
-  }
-
-  /** Takes an owned handle out of the table (ownership moves to the callee, or the resource is dropped). */
-  remove(resource: string, index: number): unknown {
-    const value = this.get(resource, index);
-    this.slots[index] = null;
-    this.free.push(index);
-    return value;
-  }
-
-  /** Live handles (tests). */
-  get size(): number {
-    return this.slots.length - 1 - this.free.length;
-  }
-}
-
 /** Maximum flattened parameters / results before the ABI passes a pointer instead (spec: 16 / 1). */
 export const MAX_FLAT_PARAMS = 16;
 export const MAX_FLAT_RESULTS = 1;
-
-export class CanonError extends Error {}
-
-/** A guest's memory and allocator, with views re-created whenever the memory has grown. */
-export class GuestMemory {
-  /** The component instance's resource handles, for types that hold them (own/borrow). */
-  handles: HandleTable | null = null;
-  private buffer: ArrayBuffer | null = null;
-  private dv: DataView | null = null;
-  private u8: Uint8Array | null = null;
-
-  constructor(
-    private readonly memory: WebAssembly.Memory,
-    private readonly realloc: (oldPtr: number, oldSize: number, align: number, newSize: number) => number,
-  ) {}
-
-  private refresh(): void {
-    const buffer = this.memory.buffer as ArrayBuffer;
-    if (buffer !== this.buffer) {
-      this.buffer = buffer;
-      this.dv = new DataView(buffer);
-      this.u8 = new Uint8Array(buffer);
-    }
-  }
-
-  view(): DataView {
-    this.refresh();
-    return this.dv!;
-  }
-
-  bytes(): Uint8Array {
-    this.refresh();
-    return this.u8!;
-  }
-
-  alloc(size: number, align: number): number {
-    if (size === 0) return align;
-    const ptr = this.realloc(0, 0, align, size) >>> 0;
-    if (ptr % align !== 0) throw new CanonError(`guest realloc returned a pointer not aligned to ${align}`);
-    if (ptr + size > this.memory.buffer.byteLength) throw new CanonError('guest realloc returned a pointer outside its memory');
-    return ptr;
-  }
-
-  /** Copies `len` bytes out of guest memory (the guest may reuse the region afterwards). */
-  readBytes(ptr: number, len: number): Uint8Array {
-    const mem = this.bytes();
-    if (ptr + len > mem.length) throw new CanonError(`list [${ptr}, +${len}] is outside guest memory`);
-    return mem.slice(ptr, ptr + len);
-  }
-
-  readString(ptr: number, len: number): string {
-    const mem = this.bytes();
-    if (ptr + len > mem.length) throw new CanonError(`string [${ptr}, +${len}] is outside guest memory`);
-    // Short ASCII strings (ids, keys) decode faster by hand than through TextDecoder.
-    if (len <= 64) {
-      let s = '';
-      for (let i = 0; i < len; i++) {
-        const c = mem[ptr + i]!;
-        if (c >= 0x80) return decoder.decode(mem.subarray(ptr, ptr + len));
-        s += String.fromCharCode(c);
-      }
-      return s;
-    }
-    return decoder.decode(mem.subarray(ptr, ptr + len));
-  }
-
-  /** Writes a string into fresh guest memory and its (ptr, len) pair at `at`. */
-  storeString(at: number, v: unknown): void {
-    if (typeof v !== 'string') throw new CanonError(`expected a string, got ${typeof v}`);
-    const [p, n] = this.writeString(v);
-    const dv = this.view();
-    dv.setUint32(at, p, true);
-    dv.setUint32(at + 4, n, true);
-  }
-
-  /** Writes a `list<u8>` into fresh guest memory and its (ptr, len) pair at `at`. */
-  storeBytes(at: number, v: unknown): void {
-    if (!(v instanceof Uint8Array)) throw new CanonError('expected bytes (Uint8Array)');
-    const [p, n] = this.writeBytes(v);
-    const dv = this.view();
-    dv.setUint32(at, p, true);
-    dv.setUint32(at + 4, n, true);
-  }
-
-  /** Reads the string whose (ptr, len) pair is at `at`. */
-  loadString(at: number): string {
-    const dv = this.view();
-    return this.readString(dv.getUint32(at, true), dv.getUint32(at + 4, true));
-  }
-
-  /** Copies out the `list<u8>` whose (ptr, len) pair is at `at`. */
-  loadBytes(at: number): Uint8Array {
-    const dv = this.view();
-    return this.readBytes(dv.getUint32(at, true), dv.getUint32(at + 4, true));
-  }
-
-  loadBool(at: number): boolean {
-    const b = this.view().getUint8(at);
-    if (b > 1) throw new CanonError(`invalid bool ${b}`);
-    return b === 1;
-  }
-
-  /** Checks an unsigned integer argument against its type's range. */
-  int(value: unknown, what: string, max: number): number {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max)
-      throw new CanonError(`expected a ${what}, got ${String(value)}`);
-    return value;
-  }
-
-  /** The handle table, for lifting and lowering resource handles. */
-  table(): HandleTable {
-    if (!this.handles) throw new CanonError('resource handles used without a handle table');
-    return this.handles;
-  }
-
-  /** Throws the error for a discriminant outside its type's cases. */
-  invalid(kind: string, d: number): never {
-    throw new CanonError(`invalid ${kind} discriminant ${d}`);
-  }
-
-  /** Allocates and writes `bytes`; returns [ptr, len]. */
-  writeBytes(bytes: Uint8Array): [number, number] {
-    const ptr = this.alloc(bytes.length, 1);
-    this.bytes().set(bytes, ptr);
-    return [ptr, bytes.length];
-  }
-
-  /** Allocates and writes `s` as UTF-8; returns [ptr, len]. */
-  writeString(s: string): [number, number] {
-    const n = s.length;
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      if (s.charCodeAt(i) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (!ascii) return this.writeBytes(encoder.encode(s));
-    const ptr = this.alloc(n, 1);
-    const mem = this.bytes();
-    for (let i = 0; i < n; i++) mem[ptr + i] = s.charCodeAt(i);
-    return [ptr, n];
-  }
-}
-
-// Not fatal, as jco's glue: ill-formed UTF-8 from a guest decodes with replacement characters.
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 export interface Layout {
   size: number;
@@ -515,29 +332,20 @@ export function layoutOf(type: CanonType): Layout {
 }
 
 /** The `n` elements of a list stored at `p`. */
-function readList(mem: GuestMemory, el: Layout, p: number, n: number): unknown[] {
+export function readList(mem: GuestMemory, el: Layout, p: number, n: number): unknown[] {
   if (p % el.align !== 0) throw new CanonError(`list pointer ${p} is not aligned to ${el.align}`);
   const out: unknown[] = [];
   for (let i = 0; i < n; i++) out.push(el.load(mem, p + i * el.size));
   return out;
 }
 
-/** Element layouts of lists lifted from flat arguments, compiled once per type description. */
-const elementLayouts = new WeakMap<CanonType, Layout>();
-
-function elementLayout(type: CanonType): Layout {
-  let l = elementLayouts.get(type);
-  if (!l) elementLayouts.set(type, (l = layoutOf(type)));
-  return l;
-}
-
-function flagsOf(names: string[], bits: number): Record<string, boolean> {
+export function flagsOf(names: string[], bits: number): Record<string, boolean> {
   const out: Record<string, boolean> = {};
   names.forEach((n, i) => (out[camel(n)] = (bits & (1 << i)) !== 0));
   return out;
 }
 
-function flagBits(names: string[], v: unknown): number {
+export function flagBits(names: string[], v: unknown): number {
   if (typeof v !== 'object' || v === null) throw new CanonError('expected a flags object');
   const set = v as Record<string, unknown>;
   let bits = 0;
@@ -547,116 +355,12 @@ function flagBits(names: string[], v: unknown): number {
   return bits >>> 0;
 }
 
-function liftHandle(mem: GuestMemory, kind: 'own' | 'borrow', resource: string, index: number): unknown {
+export function liftHandle(mem: GuestMemory, kind: 'own' | 'borrow', resource: string, index: number): unknown {
   return kind === 'own' ? mem.table().remove(resource, index) : mem.table().get(resource, index);
 }
 
-function lowerHandle(mem: GuestMemory, kind: 'own' | 'borrow', resource: string, v: unknown): number {
+export function lowerHandle(mem: GuestMemory, kind: 'own' | 'borrow', resource: string, v: unknown): number {
   // A host function hands out new resources; lending a borrowed handle back is not a thing imports do.
   if (kind === 'borrow') throw new CanonError(`cannot lower a borrow<${resource}> from the host`);
   return mem.table().add(resource, v);
-}
-
-/**
- * Lowers a result that flattens to one core value (returned directly instead of through a
- * pointer): integers, bool, enum, flags and owned handles.
- */
-export function lowerFlatResult(mem: GuestMemory, type: CanonType, v: unknown): number | bigint {
-  switch (type.kind) {
-    case 'bool':
-      return v ? 1 : 0;
-    case 'u8':
-    case 'u16':
-    case 'u32':
-      return mem.int(v, type.kind, UINT_MAX[type.kind]!);
-    case 'u64':
-    case 's64':
-      // An i64 result: the bits are what count, whatever the sign.
-      return BigInt.asIntN(64, BigInt(v as bigint | number));
-    case 'enum': {
-      const i = type.cases.indexOf(String(v));
-      if (i < 0) throw new CanonError(`"${String(v)}" is not a case of enum ${type.cases.join('|')}`);
-      return i;
-    }
-    case 'flags':
-      return flagBits(type.names, v) | 0;
-    case 'own':
-    case 'borrow':
-      return lowerHandle(mem, type.kind, type.resource, v);
-    default:
-      throw new CanonError(`${type.kind} results are not returned as one core value`);
-  }
-}
-
-/**
- * Reads flattened parameters (the core-wasm arguments of an import whose parameters did not
- * exceed MAX_FLAT_PARAMS): strings, lists, integers, bool, enum, flags, handles, records and
- * tuples of those, and option/result/variant whose cases carry no payload.
- */
-export function liftFlat(mem: GuestMemory, types: CanonType[], args: (number | bigint)[]): unknown[] {
-  const cursor = { i: 0 };
-  return types.map((ty) => liftFlatValue(mem, ty, args, cursor));
-}
-
-function liftFlatValue(mem: GuestMemory, ty: CanonType, args: (number | bigint)[], at: { i: number }): unknown {
-  const next = (): number => Number(args[at.i++]) >>> 0;
-  switch (ty.kind) {
-    case 'string': {
-      const p = next();
-      return mem.readString(p, next());
-    }
-    case 'list': {
-      const p = next();
-      const n = next();
-      return ty.of.kind === 'u8' ? mem.readBytes(p, n) : readList(mem, elementLayout(ty.of), p, n);
-    }
-    case 'u8':
-    case 'u16':
-    case 'u32':
-      return next();
-    case 'bool':
-      return next() !== 0;
-    case 'u64':
-      return BigInt.asUintN(64, BigInt(args[at.i++]!));
-    case 's64':
-      return BigInt.asIntN(64, BigInt(args[at.i++]!));
-    case 'enum': {
-      const d = next();
-      const name = ty.cases[d];
-      return name === undefined ? mem.invalid('enum', d) : name;
-    }
-    case 'flags':
-      return flagsOf(ty.names, next());
-    case 'own':
-    case 'borrow':
-      return liftHandle(mem, ty.kind, ty.resource, next());
-    case 'record':
-    case 'tuple': {
-      if (ty.kind === 'tuple') return ty.of.map((f) => liftFlatValue(mem, f, args, at));
-      const out: Record<string, unknown> = {};
-      for (const [name, f] of ty.fields) out[camel(name)] = liftFlatValue(mem, f, args, at);
-      return out;
-    }
-    case 'option':
-    case 'result':
-    case 'variant': {
-      const cases: [string, CanonType | undefined][] =
-        ty.kind === 'option'
-          ? [
-              ['none', undefined],
-              ['some', ty.of],
-            ]
-          : ty.kind === 'result'
-            ? [
-                ['ok', ty.ok],
-                ['err', ty.err],
-              ]
-            : ty.cases;
-      if (cases.some(([, c]) => c !== undefined)) throw new CanonError(`flat lifting of a ${ty.kind} with payloads is not supported`);
-      const d = next();
-      const c = cases[d];
-      if (!c) return mem.invalid(ty.kind, d);
-      return ty.kind === 'option' ? undefined : { tag: c[0] };
-    }
-  }
 }

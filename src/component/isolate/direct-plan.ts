@@ -8,7 +8,7 @@
  * checks again before instantiating).
  *
  * A component that imports more (WASI, `control`, a preview-1 adapter) can still skip the glue
- * when its instantiation plan (component-plan.ts, recorded at upload) lowers only functions the
+ * when its instantiation plan (upload/component-plan.ts, recorded at upload) lowers only functions the
  * isolate serves (plan-instantiate.ts). All its core modules are then loaded and wired by the plan.
  */
 
@@ -17,7 +17,7 @@ export const INVOKE_EXPORT = 'greentic:component/node@0.6.0#invoke';
 
 /**
  * Greentic host functions the isolate serves without jco's glue, as core imports name them
- * (`module#name`, versioned). jco's JSPI import list (transpile.ts) is the same set.
+ * (`module#name`, versioned). jco's JSPI import list (upload/transpile.ts) is the same set.
  */
 export const DIRECT_HOST_FUNCTIONS = [
   'greentic:secrets-store/secrets-store@1.0.0#get',

@@ -8,10 +8,11 @@
  * (plan-instantiate.ts, through `hostImport` and `adoptMain`); one the plan cannot serve by jco's
  * glue, which this path watches (`imports`, `instantiated`). Host-function layouts come from canon.ts and the WIT
  * types in wit-types.ts; `invoke`'s own lowering and lifting is generated from the same types at
- * build time (canon-codegen.ts).
+ * build time (build/canon-codegen.ts).
  */
-import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from '../generated/node-abi.js';
-import { CanonError, type CanonType, GuestMemory, type Layout, layoutOf, liftFlat, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
+
+import { type CanonType, type Layout, layoutOf, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
+import { liftFlat } from './canon-flat.js';
 import {
   type CoreInterface,
   type DirectHostFunction,
@@ -20,6 +21,8 @@ import {
   isNodeMain,
   needsOnlyDirectImports,
 } from './direct-plan.js';
+import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE, loadInvokeResult, storeInvokeParams } from './generated/node-abi.js';
+import { CanonError, GuestMemory } from './guest-memory.js';
 import type { HostApi, HostResult } from './protocol.js';
 import { bytes, hostError, httpRequest, httpResponse, opAck, requestOptions, secretsError, spanContext, tenantCtx19 } from './wit-types.js';
 

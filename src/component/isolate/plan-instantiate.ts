@@ -1,15 +1,16 @@
 /**
- * Instantiates a node@0.6.0 component from its instantiation plan (component-plan.ts) without
+ * Instantiates a node@0.6.0 component from its instantiation plan (upload/component-plan.ts) without
  * jco's glue: every core module in the plan's order, wired as the component wires them.
  * Greentic host functions get the direct path's trampolines (greentic-abi.ts), `control` is
  * answered here, WASI goes through wasi-abi.ts, calling the same implementation as the glue
  * (wasi.ts), with one handle table for the component's resources. `planIsDirect` is the parent's
  * check that a plan lowers nothing else. Only in the WASI runtime bundle (runtime-wasi.ts).
  */
-import type { InstantiationPlan, PlanFunc } from '../component-plan.js';
-import { CanonError, GuestMemory, HandleTable } from './canon.js';
+
 import { isControlImport, isDirectHostFunction } from './direct-plan.js';
 import type { DirectPath } from './greentic-abi.js';
+import { CanonError, GuestMemory, HandleTable } from './guest-memory.js';
+import type { InstantiationPlan, PlanFunc } from './instantiation-plan.js';
 import { isDirectWasiFunction, isDirectWasiResource, wasiLowering, wasiResourceDrop } from './wasi-abi.js';
 
 type CoreExports = Record<string, unknown>;

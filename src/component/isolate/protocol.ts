@@ -1,5 +1,5 @@
 /** The RPC contract between the parent Worker and a component isolate (both directions). */
-import type { InstantiationPlan } from '../component-plan.js';
+import type { InstantiationPlan } from './instantiation-plan.js';
 
 export type HostResult<T> = { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
 
@@ -53,7 +53,7 @@ export interface InvokeRequest {
   /** Legacy JSON dialects receive the payload as JSON text instead. */
   payloadJson?: string;
   environment: [string, string][];
-  /** Loop back-edges the component may take in this call (see wasm-fuel.ts). */
+  /** Loop back-edges the component may take in this call (see wasm/fuel.ts). */
   fuel: number;
   /** Run node@0.6.0 `invoke` through jco's glue even when the direct path is available (tests). */
   glue?: boolean;
@@ -122,7 +122,7 @@ export interface ComponentSlot {
   directMain?: string;
   /**
    * Set when the component is instantiated from its plan without jco's glue (see
-   * component-plan.ts and plan-instantiate.ts): the plan and its core modules' names in index order.
+   * upload/component-plan.ts and plan-instantiate.ts): the plan and its core modules' names in index order.
    */
   plan?: ArtifactPlanWire;
   /** Set when the component cannot start under its manifest's memory limit: every call fails with `oom`. */

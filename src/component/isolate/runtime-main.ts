@@ -9,17 +9,10 @@
  * runtime-wasi.ts, a second bundle that adds them through `enableWasi`.
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
-import type {
-  ArtifactPlanWire,
-  ComponentSlot,
-  DescribeReply,
-  HostApi,
-  HostResult,
-  InvokeReply,
-  InvokeRequest,
-  NodeErrorWire,
-} from './protocol.js';
+import { FUEL_EXPORT } from '../wasm/fuel.js';
+import { greenticImports } from './glue-host-imports.js';
 import { DirectPath } from './greentic-abi.js';
+import type { ArtifactPlanWire, ComponentSlot, DescribeReply, HostApi, InvokeReply, InvokeRequest, NodeErrorWire } from './protocol.js';
 import type { AssetFiles, WasiContext, wasiImports } from './wasi.js';
 
 type WasiImpls = ReturnType<typeof wasiImports>;
@@ -46,7 +39,7 @@ export function enableWasi(support: WasiSupport): void {
 }
 
 function requireWasi(entry: Entry): WasiSupport {
-  // The parent loads the WASI runtime for every pack with a component that needs it (runner.ts).
+  // The parent loads the WASI runtime for every pack with a component that needs it (edge/runner.ts).
   if (!wasiSupport) throw new Error(`component ${entry.slot.id} needs WASI, which this pack isolate was loaded without`);
   return wasiSupport;
 }
@@ -94,7 +87,6 @@ interface Entry {
 const registry = new Map<string, Entry>();
 /** The pack's assets (from the isolate env), shared read-only by components granted a mount. */
 let assetFiles: AssetFiles | null = null;
-const FUEL_EXPORT = '__greentic_fuel';
 
 export function registerComponent(slot: ComponentSlot, instantiate: Instantiate | null, cores: Record<string, WebAssembly.Module>): void {
   registry.set(slot.id, {
@@ -108,73 +100,10 @@ export function registerComponent(slot: ComponentSlot, instantiate: Instantiate 
   });
 }
 
-/** A host-import failure as jco expects it: the thrown value's `payload` becomes the `err` case. */
-function importError(payload: unknown): Error {
-  return Object.assign(new Error('host import failed'), { payload });
-}
-
-function unwrap<T>(res: HostResult<T>, mapError: (e: { code: string; message: string }) => unknown = (e) => e): T {
-  if (res.ok) return res.value;
-  throw importError(mapError(res.error));
-}
-
 function hostOf(entry: Entry): HostApi {
   const host = entry.current.host;
   if (!host) throw new Error('host import called outside an invocation');
   return host;
-}
-
-/** Greentic host imports, keyed by `namespace:package/interface`. */
-function greenticImports(entry: Entry, base: string): Record<string, unknown> | undefined {
-  switch (base) {
-    case 'greentic:component/control':
-      return { shouldCancel: () => shouldCancel(entry), yieldNow: () => {} };
-    case 'greentic:secrets-store/secrets-store':
-      return {
-        get: async (key: string) => {
-          // jco lowers option<list<u8>> from `undefined` (none) or the bytes.
-          const value = unwrap(await hostOf(entry).secretsGet(key), (e) => e.code);
-          return value ?? undefined;
-        },
-        put: async (key: string, value: Uint8Array) => {
-          unwrap(await hostOf(entry).secretsPut(key, value), (e) => e.code);
-        },
-      };
-    case 'greentic:state/state-store':
-      return {
-        read: async (key: string) => unwrap(await hostOf(entry).stateRead(key)),
-        write: async (key: string, bytes: Uint8Array) => {
-          unwrap(await hostOf(entry).stateWrite(key, bytes));
-          return 'ok';
-        },
-        delete: async (key: string) => {
-          unwrap(await hostOf(entry).stateDelete(key));
-          return 'ok';
-        },
-      };
-    case 'greentic:http/http-client':
-      return {
-        // jco keys imports without their version, so 1.1 `send(req, opts, ctx)` and 1.0
-        // `send(req, ctx)` are told apart by arity.
-        send: async (req: { method: string; url: string; headers: [string, string][]; body?: Uint8Array }, ...rest: unknown[]) => {
-          const opts = rest.length >= 2 ? (rest[0] as { timeoutMs?: number } | undefined) : undefined;
-          const timeout = opts?.timeoutMs ?? null;
-          const res = unwrap(
-            await hostOf(entry).httpSend({ method: req.method, url: req.url, headers: req.headers, body: req.body }, timeout),
-          );
-          return { status: res.status, headers: res.headers, body: res.body };
-        },
-      };
-    case 'greentic:telemetry/logger-api':
-      return {
-        log: async (_span: unknown, fields: [string, string][]) => {
-          unwrap(await hostOf(entry).log(fields));
-          return 'ok';
-        },
-      };
-    default:
-      return undefined;
-  }
 }
 
 /** Spends one import call's fuel from every metered core module of the component. */
@@ -230,7 +159,7 @@ function buildImports(entry: Entry): Record<string, unknown> {
       ? version === '' || version.startsWith('0.2.')
         ? (wasi ??= wasiOf(entry))[base]
         : undefined
-      : greenticImports(entry, base);
+      : greenticImports(base, { host: () => hostOf(entry), shouldCancel: () => shouldCancel(entry) });
     if (impl) out[spec] = charged(entry, impl);
   }
   return out;

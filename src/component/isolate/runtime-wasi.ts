@@ -3,8 +3,9 @@
  * implementation (wasi.ts) and the plan executor (plan-instantiate.ts, wasi-abi.ts). The parent
  * loads this bundle instead of the lean one for packs with a component that imports WASI.
  */
-import { enableWasi } from './runtime-main.js';
+
 import { instantiatePlan } from './plan-instantiate.js';
+import { enableWasi } from './runtime-main.js';
 import { WasiExit, wasiImports } from './wasi.js';
 
 export * from './runtime-main.js';

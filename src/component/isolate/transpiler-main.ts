@@ -1,13 +1,13 @@
 /**
  * Main module of the transpiler Dynamic Worker: jco's js-component-bindgen running at the edge.
- * Bundled by generate-edge-modules.ts; `jco-bindgen-static` is the vendored glue rewritten to
+ * Bundled by build/generate-edge-modules.ts; `jco-bindgen-static` is the vendored glue rewritten to
  * import its core modules statically.
  */
 import { WorkerEntrypoint } from 'cloudflare:workers';
 // @ts-expect-error resolved by the esbuild alias at generation time
 import { $init, generate } from 'jco-bindgen-static';
 import { minify } from 'terser';
-import { type GenerateReply, importFunctionsOf } from '../transpile.js';
+import { type GenerateReply, importFunctionsOf } from './bindgen-protocol.js';
 
 let poisoned = false;
 

@@ -6,18 +6,10 @@
  * Signatures follow WASI 0.2 (`@bytecodealliance/jco`'s builtin WIT 0.2.12); a component that
  * imports a function not listed here keeps the glue.
  */
-import {
-  CanonError,
-  type CanonType,
-  camel,
-  type GuestMemory,
-  layoutOf,
-  liftFlat,
-  lowerFlatResult,
-  MAX_FLAT_PARAMS,
-  MAX_FLAT_RESULTS,
-  t,
-} from './canon.js';
+
+import { type CanonType, camel, layoutOf, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, t } from './canon.js';
+import { liftFlat, lowerFlatResult } from './canon-flat.js';
+import { CanonError, type GuestMemory } from './guest-memory.js';
 
 const r = (iface: string, name: string): string => `${iface}#${name}`;
 const INPUT = r('wasi:io/streams', 'input-stream');

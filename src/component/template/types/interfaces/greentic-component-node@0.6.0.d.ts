@@ -8,90 +8,90 @@ declare module 'greentic:component/node@0.6.0' {
   export type StepId = import('greentic:types-core/core@0.6.0').StepId;
   export type TenantCtx = import('greentic:types-core/core@0.6.0').TenantCtx;
   export interface InvocationEnvelope {
-    ctx: TenantCtx;
-    flowId: FlowId;
-    stepId: StepId;
-    componentId: ComponentId;
-    attempt: number;
-    payloadCbor: Uint8Array;
-    metadataCbor?: Uint8Array;
+    ctx: TenantCtx,
+    flowId: FlowId,
+    stepId: StepId,
+    componentId: ComponentId,
+    attempt: number,
+    payloadCbor: Uint8Array,
+    metadataCbor?: Uint8Array,
   }
   export interface InvocationResult {
-    ok: boolean;
-    outputCbor: Uint8Array;
-    outputMetadataCbor?: Uint8Array;
+    ok: boolean,
+    outputCbor: Uint8Array,
+    outputMetadataCbor?: Uint8Array,
   }
   export type SchemaSource = SchemaSourceCborSchemaId | SchemaSourceInlineCbor | SchemaSourceRefPackPath | SchemaSourceRefUri;
   export interface SchemaSourceCborSchemaId {
-    tag: 'cbor-schema-id';
-    val: string;
+    tag: 'cbor-schema-id',
+    val: string,
   }
   export interface SchemaSourceInlineCbor {
-    tag: 'inline-cbor';
-    val: Uint8Array;
+    tag: 'inline-cbor',
+    val: Uint8Array,
   }
   export interface SchemaSourceRefPackPath {
-    tag: 'ref-pack-path';
-    val: string;
+    tag: 'ref-pack-path',
+    val: string,
   }
   export interface SchemaSourceRefUri {
-    tag: 'ref-uri';
-    val: string;
+    tag: 'ref-uri',
+    val: string,
   }
   export interface IoSchema {
-    schema: SchemaSource;
-    contentType: string;
-    schemaVersion?: string;
+    schema: SchemaSource,
+    contentType: string,
+    schemaVersion?: string,
   }
   export interface Example {
-    title: string;
-    inputCbor: Uint8Array;
-    outputCbor: Uint8Array;
+    title: string,
+    inputCbor: Uint8Array,
+    outputCbor: Uint8Array,
   }
   export interface SchemaRef {
-    id: string;
-    contentType: string;
-    blake3Hash: string;
-    version: string;
-    bytes?: Uint8Array;
-    uri?: string;
+    id: string,
+    contentType: string,
+    blake3Hash: string,
+    version: string,
+    bytes?: Uint8Array,
+    uri?: string,
   }
   export interface SetupExample {
-    title: string;
-    answersCbor: Uint8Array;
+    title: string,
+    answersCbor: Uint8Array,
   }
   export interface SetupTemplateScaffold {
-    templateRef: string;
-    outputLayout?: string;
+    templateRef: string,
+    outputLayout?: string,
   }
   export type SetupOutput = SetupOutputConfigOnly | SetupOutputTemplateScaffold;
   export interface SetupOutputConfigOnly {
-    tag: 'config-only';
+    tag: 'config-only',
   }
   export interface SetupOutputTemplateScaffold {
-    tag: 'template-scaffold';
-    val: SetupTemplateScaffold;
+    tag: 'template-scaffold',
+    val: SetupTemplateScaffold,
   }
   export interface SetupContract {
-    qaSpec: SchemaSource;
-    answersSchema: SchemaSource;
-    examples: Array<SetupExample>;
-    outputs: Array<SetupOutput>;
+    qaSpec: SchemaSource,
+    answersSchema: SchemaSource,
+    examples: Array<SetupExample>,
+    outputs: Array<SetupOutput>,
   }
   export interface Op {
-    name: string;
-    summary?: string;
-    input: IoSchema;
-    output: IoSchema;
-    examples: Array<Example>;
+    name: string,
+    summary?: string,
+    input: IoSchema,
+    output: IoSchema,
+    examples: Array<Example>,
   }
   export interface ComponentDescriptor {
-    name: string;
-    version: string;
-    summary?: string;
-    capabilities: Array<CapabilityId>;
-    ops: Array<Op>;
-    schemas: Array<SchemaRef>;
-    setup?: SetupContract;
+    name: string,
+    version: string,
+    summary?: string,
+    capabilities: Array<CapabilityId>,
+    ops: Array<Op>,
+    schemas: Array<SchemaRef>,
+    setup?: SetupContract,
   }
 }

@@ -6,12 +6,12 @@ declare module 'greentic:state/state-store@1.0.0' {
   export type TenantCtx = import('greentic:interfaces-types/types@0.1.0').TenantCtx;
   export type StateKey = import('greentic:interfaces-types/types@0.1.0').StateKey;
   export interface HostError {
-    code: string;
-    message: string;
+    code: string,
+    message: string,
   }
   /**
    * # Variants
-   *
+   * 
    * ## `"ok"`
    */
   export type OpAck = 'ok';

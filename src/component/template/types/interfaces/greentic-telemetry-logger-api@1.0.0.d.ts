@@ -5,7 +5,7 @@ declare module 'greentic:telemetry/logger-api@1.0.0' {
   export type HostError = import('greentic:interfaces-types/types@0.1.0').HostError;
   /**
    * # Variants
-   *
+   * 
    * ## `"ok"`
    */
   export type OpAck = 'ok';

@@ -1,0 +1,201 @@
+/**
+ * Grant checks for Greentic host imports, over abstract stores, so the edge (ComponentHost RPC
+ * entrypoint) and the Node `greentic-component invoke` host share one set of semantics and error
+ * codes. Error codes follow upstream: `state.read.denied`, `state.read.miss`, `state.write.denied`,
+ * `state.delete.denied`; secrets `denied` / `not-found` / `invalid-key`; http `denied`.
+ */
+import { errorMessage } from '../../core/coded-error.js';
+import type { HostApi, HostResult, HttpRequestWire, HttpResponseWire } from '../isolate/protocol.js';
+
+/** Who is calling: fixed by the parent, never by the component. */
+export interface HostScope {
+  env: string;
+  tenant: string;
+  team?: string;
+  pack: string;
+  component: string;
+}
+
+export interface ComponentGrants {
+  /** Secret keys the component's manifest declares. */
+  secrets: string[];
+  /**
+   * secrets-store@1.1 `put` of a declared key (upstream: any allow-listed key). Manifests grant
+   * it; a local run without a manifest does not.
+   */
+  secretsWritable: boolean;
+  state: { read: boolean; write: boolean; delete: boolean };
+  /** Hosts (exact, or `*.suffix`) the tenant allows this component to call; null = no http. */
+  http: { allowHosts: string[]; defaultTimeoutMs: number; maxTimeoutMs: number } | null;
+  telemetry: boolean;
+}
+
+/** The subset of `component.manifest.json` that gates host imports. */
+export interface ManifestCapabilities {
+  capabilities?: {
+    host?: {
+      secrets?: { required?: { key: string }[] };
+      state?: { read?: boolean; write?: boolean; delete?: boolean };
+      http?: { client?: boolean };
+      telemetry?: unknown;
+    };
+  };
+  secret_requirements?: { key: string }[];
+}
+
+export interface TenantPolicy {
+  /** Hosts the tenant lets its components reach over http-client. */
+  httpAllowHosts: string[];
+  httpTimeoutMs?: number;
+}
+
+export interface KeyValueStore {
+  get(key: string): Promise<Uint8Array | null>;
+  put(key: string, value: Uint8Array): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export type HttpTransport = (req: Request) => Promise<Response>;
+
+export interface TelemetrySink {
+  log(scope: HostScope, fields: [string, string][]): void | Promise<void>;
+}
+
+export interface HostStores {
+  state: KeyValueStore;
+  secrets: KeyValueStore;
+  http: HttpTransport;
+  telemetry: TelemetrySink;
+}
+
+export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+export const MAX_HTTP_TIMEOUT_MS = 60_000;
+
+export function grantsFor(manifest: ManifestCapabilities, tenant: TenantPolicy): ComponentGrants {
+  const host = manifest.capabilities?.host ?? {};
+  const secretKeys = new Set<string>();
+  for (const r of host.secrets?.required ?? []) secretKeys.add(r.key);
+  for (const r of manifest.secret_requirements ?? []) secretKeys.add(r.key);
+  const state = host.state ?? {};
+  // Upstream normalisation: delete implies write.
+  const del = state.delete === true;
+  return {
+    secrets: [...secretKeys].sort(),
+    secretsWritable: true,
+    state: { read: state.read === true, write: state.write === true || del, delete: del },
+    http: host.http?.client
+      ? {
+          allowHosts: tenant.httpAllowHosts,
+          defaultTimeoutMs: Math.min(tenant.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS, MAX_HTTP_TIMEOUT_MS),
+          maxTimeoutMs: MAX_HTTP_TIMEOUT_MS,
+        }
+      : null,
+    telemetry: true,
+  };
+}
+
+const part = (s: string): string => encodeURIComponent(s);
+
+/** State keys are partitioned by env/tenant/team/pack; a component cannot address another scope. */
+export function stateStorageKey(scope: HostScope, key: string): string {
+  return ['state', scope.env, scope.tenant, scope.team ?? '_', scope.pack, key].map(part).join('/');
+}
+
+/** Secrets belong to the tenant (optionally narrowed to a team) in one environment. */
+export function secretStorageKeys(scope: HostScope, key: string): string[] {
+  const keys = [['secrets', scope.env, scope.tenant, '_', key].map(part).join('/')];
+  if (scope.team) keys.unshift(['secrets', scope.env, scope.tenant, scope.team, key].map(part).join('/'));
+  return keys;
+}
+
+export function hostAllowed(url: URL, allowHosts: string[]): boolean {
+  const host = url.hostname.toLowerCase();
+  return allowHosts.some((pattern) => {
+    const p = pattern.toLowerCase();
+    return p.startsWith('*.') ? host.endsWith(p.slice(1)) : host === p;
+  });
+}
+
+/** The largest secret value stored, through the admin API or a component's `put`. */
+export const MAX_SECRET_BYTES = 64 * 1024;
+
+/** The secret-key rule the host enforces (and the admin secrets API, so a stored key is one a component can ask for). */
+export const SECRET_KEY = /^(?!\/)(?!.*\.\.)[A-Za-z0-9._\-/]+$/;
+
+const fail = (code: string, message: string): HostResult<never> => ({ ok: false, error: { code, message } });
+const ok = <T>(value: T): HostResult<T> => ({ ok: true, value });
+
+export function createHostApi(scope: HostScope, grants: ComponentGrants, stores: HostStores): HostApi {
+  const where = `component ${scope.component} of pack ${scope.pack} (tenant ${scope.tenant})`;
+  return {
+    async secretsGet(key) {
+      if (!SECRET_KEY.test(key)) return fail('invalid-key', `secret key "${key}" is not a valid key`);
+      if (!grants.secrets.includes(key)) return fail('denied', `${where} does not declare secret "${key}" in its manifest`);
+      for (const k of secretStorageKeys(scope, key)) {
+        const value = await stores.secrets.get(k);
+        if (value) return ok(value);
+      }
+      return ok(null);
+    },
+    async secretsPut(key, value) {
+      if (!SECRET_KEY.test(key)) return fail('invalid-key', `secret key "${key}" is not a valid key`);
+      if (!grants.secretsWritable || !grants.secrets.includes(key)) return fail('denied', `${where} may not write secret "${key}"`);
+      if (value.byteLength > MAX_SECRET_BYTES)
+        return fail('denied', `${where} may not store ${value.byteLength} bytes in secret "${key}" (limit ${MAX_SECRET_BYTES})`);
+      await stores.secrets.put(secretStorageKeys(scope, key)[0]!, value);
+      return ok(null);
+    },
+    async stateRead(key) {
+      if (!grants.state.read) return fail('state.read.denied', `${where} has no state read capability`);
+      const value = await stores.state.get(stateStorageKey(scope, key));
+      return value ? ok(value) : fail('state.read.miss', `no state under key "${key}"`);
+    },
+    async stateWrite(key, value) {
+      if (!grants.state.write) return fail('state.write.denied', `${where} has no state write capability`);
+      await stores.state.put(stateStorageKey(scope, key), value);
+      return ok(null);
+    },
+    async stateDelete(key) {
+      if (!grants.state.delete) return fail('state.delete.denied', `${where} has no state delete capability`);
+      await stores.state.delete(stateStorageKey(scope, key));
+      return ok(null);
+    },
+    async httpSend(req: HttpRequestWire, timeoutMs: number | null): Promise<HostResult<HttpResponseWire>> {
+      let url: URL;
+      try {
+        url = new URL(req.url);
+      } catch {
+        return fail('invalid-input', `"${req.url}" is not an absolute URL`);
+      }
+      if (!grants.http) return fail('denied', `${where} has no http client capability`);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') return fail('denied', `scheme ${url.protocol} is not allowed`);
+      if (!hostAllowed(url, grants.http.allowHosts))
+        return fail('denied', `host ${url.hostname} is not on tenant ${scope.tenant}'s allow-list`);
+      const timeout = Math.min(timeoutMs ?? grants.http.defaultTimeoutMs, grants.http.maxTimeoutMs);
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), timeout);
+      try {
+        const res = await stores.http(
+          new Request(url, {
+            method: req.method,
+            headers: req.headers,
+            body: req.body && req.method !== 'GET' ? req.body : undefined,
+            signal: controller.signal,
+          }),
+        );
+        const body = new Uint8Array(await res.arrayBuffer());
+        return ok({ status: res.status, headers: [...res.headers], body: body.length ? body : undefined });
+      } catch (err) {
+        if (controller.signal.aborted) return fail('timeout', `request to ${url.hostname} exceeded ${timeout} ms`);
+        return fail('unavailable', `request to ${url.hostname} failed: ${errorMessage(err)}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async log(fields) {
+      if (!grants.telemetry) return fail('denied', `${where} has no telemetry capability`);
+      await stores.telemetry.log(scope, fields);
+      return ok(null);
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { unstable_dev } from 'wrangler';
 import { generateEdgeModules } from '../src/component/build/generate-edge-modules.js';
-import { buildFixtures } from '../test/workers/fixtures/build-fixtures.js';
+import { buildFixtures } from '../test/support/wat-components.js';
 
 export interface BenchWorker {
   fetch(path: string, init?: RequestInit): Promise<Response>;
@@ -28,7 +28,7 @@ export async function startBenchWorker(
 ): Promise<BenchWorker> {
   await generateEdgeModules();
   const fixtures = await buildFixtures();
-  const script = fileURLToPath(new URL('../test/fixtures/components/build.ts', import.meta.url));
+  const script = fileURLToPath(new URL('../test/support/fixture-components.ts', import.meta.url));
   const out = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const jsEcho = readFileSync((JSON.parse(out.slice(out.indexOf('{'))) as Record<string, string>).echo!);
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildFixtureComponents } from '../../test/fixtures/components/build.js';
+import { buildFixtureComponents } from '../../test/support/fixture-components.js';
 import { blake3Hex } from '../pack/digest.js';
 import { main } from './greentic-component.js';
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryBucket } from '../../test/support/memory-stores.js';
 import { adminApi } from '../admin/admin-api.js';
 import type { Env } from '../env.js';
 import { sha256Hex } from '../pack/index.js';
@@ -68,37 +69,6 @@ describe('greentic-pack publish (offline checks; the live path is tested in test
     expect(r.err).toContain('AdminApi: POST http://127.0.0.1:1/admin/v1/packs');
   });
 });
-
-/** The slice of R2 the secrets API uses, in memory, so the real admin routes run in Node. */
-function memoryBucket() {
-  const objects = new Map<string, { bytes: Uint8Array; customMetadata: Record<string, string>; uploaded: Date }>();
-  const meta = (key: string) => {
-    const o = objects.get(key);
-    return o === undefined ? null : { key, size: o.bytes.length, customMetadata: o.customMetadata, uploaded: o.uploaded };
-  };
-  const bucket = {
-    objects,
-    head: async (key: string) => meta(key),
-    get: async (key: string) => {
-      const o = objects.get(key);
-      return o === undefined ? null : { ...meta(key), arrayBuffer: async () => o.bytes.slice().buffer };
-    },
-    put: async (key: string, value: Uint8Array, opts?: { customMetadata?: Record<string, string> }) => {
-      objects.set(key, { bytes: new Uint8Array(value), customMetadata: opts?.customMetadata ?? {}, uploaded: new Date() });
-    },
-    delete: async (key: string) => {
-      objects.delete(key);
-    },
-    list: async (opts: { prefix?: string }) => ({
-      objects: [...objects.keys()]
-        .filter((k) => k.startsWith(opts.prefix ?? ''))
-        .sort()
-        .map((k) => meta(k)!),
-      truncated: false,
-    }),
-  };
-  return bucket;
-}
 
 /** A runner's admin API (secrets routes need only R2) answering publish's requests in-process. */
 function runnerAdmin() {

@@ -13,22 +13,17 @@ import { FUEL_EXPORT, meterCoreModule } from '../../src/component/wasm/fuel.js';
 import { capCoreModuleMemory, MemoryLimitError } from '../../src/component/wasm/memory-cap.js';
 import { WasmRewriteError } from '../../src/component/wasm/reader.js';
 import type { Env } from '../../src/env.js';
-
-function memoryStore(): KeyValueStore & { data: Map<string, Uint8Array> } {
-  const data = new Map<string, Uint8Array>();
-  return {
-    data,
-    get: async (k) => data.get(k) ?? null,
-    put: async (k, v) => void data.set(k, v),
-    delete: async (k) => void data.delete(k),
-  };
-}
+import { memoryKeyValueStore } from '../support/memory-stores.js';
 
 function stores(
   http: HostStores['http'] = async () => new Response('x'),
-): HostStores & { state: ReturnType<typeof memoryStore>; secrets: ReturnType<typeof memoryStore>; logged: [string, string][][] } {
+): HostStores & {
+  state: ReturnType<typeof memoryKeyValueStore>;
+  secrets: ReturnType<typeof memoryKeyValueStore>;
+  logged: [string, string][][];
+} {
   const logged: [string, string][][] = [];
-  return { state: memoryStore(), secrets: memoryStore(), http, telemetry: { log: (_s, f) => void logged.push(f) }, logged };
+  return { state: memoryKeyValueStore(), secrets: memoryKeyValueStore(), http, telemetry: { log: (_s, f) => void logged.push(f) }, logged };
 }
 
 const scope = { env: 'dev', tenant: 'acme', team: 'support', pack: 'p1', component: 'c1' };

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { generateEdgeModules } from '../../src/component/build/generate-edge-modules.js';
-import { buildFixtures } from './fixtures/build-fixtures.js';
+import { buildFixtures } from '../support/wat-components.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -40,7 +40,7 @@ export default async function setup(project: TestProject): Promise<void> {
   // componentize-js cannot load inside vite's module runner, so the fixture build runs in plain Node.
   // A broken or unbuildable fixture must not take the whole workers project down: the
   // componentize-js tests report it and are skipped.
-  const script = pathToFileURL(fileURLToPath(new URL('../fixtures/components/build.ts', import.meta.url))).href;
+  const script = pathToFileURL(fileURLToPath(new URL('../support/fixture-components.ts', import.meta.url))).href;
   const program = `const m = await import(${JSON.stringify(script)}); const r = await m.buildFixtureComponents({ only: ['echo'] }); process.stdout.write(JSON.stringify(r));`;
   let echo = '';
   try {

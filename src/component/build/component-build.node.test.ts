@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildFixtureComponents, FIXTURE_CACHE } from '../../../test/fixtures/components/build.js';
+import { buildFixtureComponents, FIXTURE_CACHE } from '../../../test/support/fixture-components.js';
 import { buildComponent, bundleComponentSource, withWasiTargetMarker } from './component-build.js';
 import { readWitPackage, witSourceForComponentDir } from './wit-source.js';
 

@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildFixtureComponents } from '../../../test/fixtures/components/build.js';
+import { buildFixtureComponents } from '../../../test/support/fixture-components.js';
 import { decodeCbor } from '../../pack/cbor.js';
 import { payloadForInvoke } from './described-component.js';
 import { directoryStore, grantsFromManifest, localGrants, memoryStore } from './local-stores.js';

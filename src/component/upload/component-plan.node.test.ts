@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildFixtures } from '../../../test/workers/fixtures/build-fixtures.js';
+import { buildFixtures } from '../../../test/support/wat-components.js';
 import { DirectPath } from '../isolate/greentic-abi.js';
 import type { InstantiationPlan } from '../isolate/instantiation-plan.js';
 import { instantiatePlan, planIsDirect } from '../isolate/plan-instantiate.js';

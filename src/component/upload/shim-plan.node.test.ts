@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildFixtures } from '../../../test/workers/fixtures/build-fixtures.js';
+import { buildFixtures } from '../../../test/support/wat-components.js';
 import { instantiationPlan } from './component-plan.js';
 import { fixupShape, shimSlots, shortCircuitShim } from './shim-plan.js';
 

@@ -7,17 +7,17 @@ import { buildTenantCtx, type TenantCtx } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
 import { FlowRunError } from '../flow/execution-state.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
-import { type ActivePack, activePacks } from '../pack-store/pack-index.js';
-import { loadPackModel } from '../pack-store/pack-store.js';
 import { DedupStore } from './dedup-store.js';
 import { type ChannelSessionDeps, productionDependencies } from './dependencies.js';
-import { type FlowEngine, TransientTurnError, type TurnResult } from './flow-engine.js';
+import type { FlowEngine, TurnResult } from './flow-engine.js';
 import { type LoadedPack, type RoutedFlow, RoutingError, selectEntryFlow, selectNamedFlow } from './flow-router.js';
 import { type InboxRow, InboxStore } from './inbox-store.js';
 import { OutboxStore } from './outbox-store.js';
+import { activePacksOf, loadActivePacks, packModelOf } from './pack-source.js';
 import { replyEnvelopes } from './replies.js';
 import { applySessionMigrations } from './schema.js';
 import { waitScopeHash } from './session-key.js';
+import { SessionLanes } from './session-lanes.js';
 import { type SessionInfo, SessionStore } from './session-store.js';
 import { stateScope, TurnStateStore } from './state-store.js';
 import { type WaitRow, WaitStore } from './wait-store.js';
@@ -80,7 +80,7 @@ export class ChannelSessionError extends CodedError<
  * once the queue accepted them (the alarm re-sends anything left behind).
  */
 export class ChannelSession extends DurableObject<Env> {
-  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly lanes = new SessionLanes();
   private readonly inflight = new Map<string, Promise<DeliveryResult>>();
   private flushing: Promise<number> | null = null;
 
@@ -130,25 +130,13 @@ export class ChannelSession extends DurableObject<Env> {
     // Accept durably before anything can interleave: the inbox seq fixes this message's place.
     const seq = this.inbox.accept(message, Date.now());
 
-    const result = this.onSession(sessionKey, () => this.drain(sessionKey, seq, key));
+    const result = this.lanes.run(sessionKey, () => this.drain(sessionKey, seq, key));
     this.inflight.set(key, result);
     try {
       return await result;
     } finally {
       this.inflight.delete(key);
     }
-  }
-
-  /** Serialises work per session key: each task starts after the previous one settled. */
-  private onSession<T>(sessionKey: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.chains.get(sessionKey) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const tail = next.catch(() => undefined);
-    this.chains.set(sessionKey, tail);
-    void tail.then(() => {
-      if (this.chains.get(sessionKey) === tail) this.chains.delete(sessionKey);
-    });
-    return next;
   }
 
   /** Runs this session's inbox in seq order up to and including `seq`. */
@@ -217,13 +205,13 @@ export class ChannelSession extends DurableObject<Env> {
       { ...tenantAttributes(ctx), trace_id: ctx.trace_id, 'messaging.message.id': message.idempotency_key, seq: row.seq },
       async (span) => {
         const wait = this.waits.find(envelope.session_id, scopeHash);
-        const active = await this.activePacks(ctx);
+        const active = await activePacksOf(this.env, ctx);
         let routed: RoutedFlow;
         let resumeFrom: WaitRow | undefined;
         const pinned = wait !== undefined && wait.expires_at > now ? active.find((p) => p.pack_id === wait.pack_id) : undefined;
         if (wait !== undefined && pinned !== undefined) {
           // A parked run finishes on the pack version it started with, even if another was activated since.
-          const model = await this.loadModel(wait.pack_digest);
+          const model = await packModelOf(this.env, wait.pack_digest);
           const flow = model.flows.find((f) => f.id === wait.flow_id);
           if (flow === undefined)
             throw new RoutingError('FlowNotFound', `${where}: parked flow "${wait.flow_id}" is missing from pack ${wait.pack_digest}`);
@@ -235,9 +223,7 @@ export class ChannelSession extends DurableObject<Env> {
               ...tenantAttributes(ctx),
               reason: wait.expires_at <= now ? 'expired' : 'pack_deactivated',
             });
-          const loaded: LoadedPack[] = await Promise.all(
-            active.map(async (pack) => ({ pack, model: await this.loadModel(pack.digest, pack.model_key) })),
-          );
+          const loaded: LoadedPack[] = await loadActivePacks(this.env, active);
           routed = selectEntryFlow(loaded, 'messaging', where);
         }
         const turnCtx: TenantCtx = { ...ctx, flow_id: routed.flow.id };
@@ -340,22 +326,6 @@ export class ChannelSession extends DurableObject<Env> {
     this.failedAttempts.delete(row.seq);
   }
 
-  private async activePacks(ctx: TenantCtx): Promise<ActivePack[]> {
-    try {
-      return await activePacks(this.env.PACK_INDEX, ctx.env, ctx.tenant);
-    } catch (err) {
-      throw new TransientTurnError('PackIndexUnavailable', `could not read the pack index: ${errorMessage(err)}`);
-    }
-  }
-
-  private async loadModel(digest: string, key?: string) {
-    try {
-      return await loadPackModel(this.env.PACKS, digest, key);
-    } catch (err) {
-      throw new TransientTurnError('PackStorageUnavailable', errorMessage(err));
-    }
-  }
-
   // ------------------------------------------------------------------ generic webhook
 
   /**
@@ -368,7 +338,7 @@ export class ChannelSession extends DurableObject<Env> {
     this.checkAddress(this.env.GREENTIC_ENV, req.tenant, 'default', 'webhook');
     if (req.idempotencyKey === undefined) return this.executeWebhook(req, undefined);
     const dedupKey = `webhook:${req.flowId}:${req.idempotencyKey}`;
-    return this.onSession(dedupKey, async () => this.findWebhookResult(dedupKey) ?? this.executeWebhook(req, dedupKey));
+    return this.lanes.run(dedupKey, async () => this.findWebhookResult(dedupKey) ?? this.executeWebhook(req, dedupKey));
   }
 
   private findWebhookResult(dedupKey: string): WebhookRunResult | undefined {
@@ -387,11 +357,9 @@ export class ChannelSession extends DurableObject<Env> {
       idempotencyKey: req.idempotencyKey,
     });
     const where = `tenant "${ctx.tenant}" in env "${ctx.env}"`;
-    const active = await this.activePacks(ctx);
+    const active = await activePacksOf(this.env, ctx);
     if (active.length === 0) return { status: 'error', code: 'NoActivePack', message: `${where} has no active pack`, replayed: false };
-    const loaded: LoadedPack[] = await Promise.all(
-      active.map(async (pack) => ({ pack, model: await this.loadModel(pack.digest, pack.model_key) })),
-    );
+    const loaded: LoadedPack[] = await loadActivePacks(this.env, active);
     let routed: RoutedFlow;
     try {
       routed = selectNamedFlow(loaded, req.flowId, ['http', 'event'], where);

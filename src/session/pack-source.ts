@@ -1,0 +1,32 @@
+// Where a turn's packs come from: the tenant's activations (D1 pack index) and each pack's runtime
+// model (R2). A storage failure is transient: the turn is not committed and the message is retried.
+import { errorMessage } from '../core/coded-error.js';
+import type { TenantCtx } from '../edge/tenant-ctx.js';
+import type { Env } from '../env.js';
+import { type ActivePack, activePacks } from '../pack-store/pack-index.js';
+import { loadPackModel, type PackModel } from '../pack-store/pack-store.js';
+import { TransientTurnError } from './flow-engine.js';
+import type { LoadedPack } from './flow-router.js';
+
+type PackBindings = Pick<Env, 'PACK_INDEX' | 'PACKS'>;
+
+export async function activePacksOf(env: PackBindings, ctx: TenantCtx): Promise<ActivePack[]> {
+  try {
+    return await activePacks(env.PACK_INDEX, ctx.env, ctx.tenant);
+  } catch (err) {
+    throw new TransientTurnError('PackIndexUnavailable', `could not read the pack index: ${errorMessage(err)}`);
+  }
+}
+
+export async function packModelOf(env: PackBindings, digest: string, key?: string): Promise<PackModel> {
+  try {
+    return await loadPackModel(env.PACKS, digest, key);
+  } catch (err) {
+    throw new TransientTurnError('PackStorageUnavailable', errorMessage(err));
+  }
+}
+
+/** Every active pack with its model, for routing a new run. */
+export function loadActivePacks(env: PackBindings, active: readonly ActivePack[]): Promise<LoadedPack[]> {
+  return Promise.all(active.map(async (pack) => ({ pack, model: await packModelOf(env, pack.digest, pack.model_key) })));
+}

@@ -4,7 +4,6 @@ import {
   grantsFor,
   type HostStores,
   hostAllowed,
-  type KeyValueStore,
   MAX_SECRET_BYTES,
   secretStorageKeys,
   stateStorageKey,
@@ -15,9 +14,7 @@ import { WasmRewriteError } from '../../src/component/wasm/reader.js';
 import type { Env } from '../../src/env.js';
 import { memoryKeyValueStore } from '../support/memory-stores.js';
 
-function stores(
-  http: HostStores['http'] = async () => new Response('x'),
-): HostStores & {
+function stores(http: HostStores['http'] = async () => new Response('x')): HostStores & {
   state: ReturnType<typeof memoryKeyValueStore>;
   secrets: ReturnType<typeof memoryKeyValueStore>;
   logged: [string, string][][];

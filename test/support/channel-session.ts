@@ -2,15 +2,14 @@
 // script its flow engine. The object is constructed over the real Durable Object's storage and
 // every call runs inside that object (its storage, its input gates) through runInDurableObject;
 // the deployed object keeps its production dependencies.
-import { env, runInDurableObject } from 'cloudflare:test';
+import { runInDurableObject } from 'cloudflare:test';
 import type { EgressMessage, IngressMessage } from '../../src/bus/messages.js';
-import type { Env } from '../../src/env.js';
-import { channelObjectFor, type WorkerEnv } from '../../src/objects.js';
-import type { ChannelSession, DeliveryResult } from '../../src/session/channel-session.js';
-import { ChannelSession as ChannelSessionClass } from '../../src/session/channel-session.js';
+import { channelObjectFor } from '../../src/objects.js';
+import { ChannelSession, type DeliveryResult } from '../../src/session/channel-session.js';
 import { type ChannelSessionDeps, productionDependencies } from '../../src/session/dependencies.js';
 import { type ComponentInvokerFactory, createFlowEngine } from '../../src/session/engine-binding.js';
 import type { SessionInfo } from '../../src/session/session-store.js';
+import { testEnv } from './runtime-fixtures.js';
 
 /** An egress that records what the object handed it; `failNext` makes the next sends throw. */
 export class RecordingEgress {
@@ -46,7 +45,6 @@ export interface SessionOverrides {
 
 /** The channel object behind `stub`, built with the given egress and component invoker. */
 export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrides: SessionOverrides): InjectedSession {
-  const testEnv = env as unknown as Env;
   const deps: ChannelSessionDeps = {
     ...productionDependencies(testEnv),
     ...(overrides.egress === undefined ? {} : { sendReplies: overrides.egress.sendReplies }),
@@ -55,7 +53,7 @@ export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrid
   let session: ChannelSession | undefined;
   const inObject = <T>(fn: (session: ChannelSession, state: DurableObjectState) => T | Promise<T>): Promise<T> =>
     runInDurableObject(stub, (_deployed: ChannelSession, state: DurableObjectState) => {
-      session ??= new ChannelSessionClass(state, testEnv, deps);
+      session ??= new ChannelSession(state, testEnv, deps);
       return fn(session, state);
     });
   return {
@@ -75,6 +73,6 @@ export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrid
 /** Delivers one message to its channel object and returns the outcome with the replies it sent. */
 export async function deliverRecorded(message: IngressMessage): Promise<{ result: DeliveryResult; sent: EgressMessage[] }> {
   const egress = new RecordingEgress();
-  const result = await injectedSession(channelObjectFor(env as unknown as WorkerEnv, message.envelope), { egress }).deliver(message);
+  const result = await injectedSession(channelObjectFor(testEnv, message.envelope), { egress }).deliver(message);
   return { result, sent: egress.sent };
 }

@@ -21,6 +21,7 @@ import { SessionLanes } from './session-lanes.js';
 import { type SessionInfo, SessionStore } from './session-store.js';
 import { stateScope, TurnStateStore } from './state-store.js';
 import { type WaitRow, WaitStore } from './wait-store.js';
+import { checkWebhookResponse } from './webhook-response.js';
 
 /** What the object did with one inbound message. */
 export interface DeliveryResult {
@@ -394,6 +395,14 @@ export class ChannelSession extends DurableObject<Env> {
         } catch (err) {
           if (!(err instanceof FlowRunError)) throw err;
           result = { status: 'error', code: 'FlowFailed', message: `flow "${routed.flow.id}" failed: ${err.message}`, replayed: false };
+        }
+        if (result.status === 'done') {
+          // Checked before anything is recorded: an output that cannot be sent is not the key's result.
+          const response = checkWebhookResponse(result.output);
+          if (!response.ok) {
+            const message = `flow "${routed.flow.id}" output is not a valid HTTP response: ${response.reason}`;
+            result = { status: 'error', code: 'InvalidFlowOutput', message, replayed: false };
+          }
         }
         span.setAttributes({ 'greentic.run.status': result.status });
         const now = Date.now();

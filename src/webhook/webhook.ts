@@ -6,10 +6,12 @@
 import type { Context } from 'hono';
 import { isObject } from '../core/is-object.js';
 import { readBoundedBody } from '../edge/bounded-body.js';
+import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER } from '../edge/tenant-ctx.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
 import { type WorkerEnv, webhookObject } from '../objects.js';
 import type { WebhookRunResult } from '../session/channel-session.js';
+import { checkWebhookResponse, FLOW_RESPONSE_SECURITY_HEADERS, webhookHttpResponse } from '../session/webhook-response.js';
 
 /** Request bodies above this are refused with 413 before they are read into memory. */
 export const WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
@@ -34,54 +36,16 @@ export function webhookInput(request: Request, body: Uint8Array): JsonObject {
   return { method: request.method, path: url.pathname, query, headers, body: webhookBody(body) };
 }
 
-function hexToBytes(hex: string): Uint8Array | undefined {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
-/**
- * Upstream's response mapping: a string is a 200 text body; an object may carry `status`,
- * `headers` and a body in `body` or `text` (`{text}` / `{base16}` bodies unwrapped); anything
- * else is returned as JSON.
- */
-export function webhookResponse(output: JsonValue): Response {
-  if (typeof output === 'string') return new Response(output, { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' } });
-  if (!isObject(output)) return Response.json(output, { status: 200 });
-  const status =
-    typeof output['status'] === 'number' && Number.isInteger(output['status']) && output['status'] >= 200 && output['status'] <= 599
-      ? output['status']
-      : 200;
-  const headers = new Headers();
-  if (isObject(output['headers'])) {
-    for (const [k, v] of Object.entries(output['headers'])) if (typeof v === 'string') headers.set(k, v);
-  }
-  const body = output['body'] ?? output['text'];
-  const noBody = status === 204 || status === 304;
-  if (body === undefined) return Response.json(output, { status: noBody ? 200 : status, headers });
-  if (noBody) return new Response(null, { status, headers });
-  if (typeof body === 'string') {
-    if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8');
-    return new Response(body, { status, headers });
-  }
-  if (isObject(body) && typeof body['text'] === 'string') {
-    if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8');
-    return new Response(body['text'], { status, headers });
-  }
-  if (isObject(body) && typeof body['base16'] === 'string') {
-    const bytes = hexToBytes(body['base16']);
-    if (bytes !== undefined) {
-      if (!headers.has('content-type')) headers.set('content-type', 'application/octet-stream');
-      return new Response(bytes, { status, headers });
-    }
-  }
-  if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-  return new Response(JSON.stringify(body), { status, headers });
+/** The HTTP response for a flow output (see session/webhook-response.ts); an output that cannot be sent is a 502. */
+export function webhookResponse(output: JsonValue, extraHeaders: readonly [string, string][] = []): Response {
+  const checked = checkWebhookResponse(output);
+  if (!checked.ok) return problem(502, 'InvalidFlowOutput', `the flow's output is not a valid HTTP response: ${checked.reason}`);
+  if (checked.plan.dropped.length > 0) logEvent('warn', 'webhook.headers_dropped', { headers: checked.plan.dropped.join(',') });
+  return webhookHttpResponse(checked.plan, extraHeaders);
 }
 
 function problem(status: number, error: string, message: string): Response {
-  return Response.json({ error, message }, { status });
+  return Response.json({ error, message }, { status, headers: FLOW_RESPONSE_SECURITY_HEADERS as [string, string][] });
 }
 
 const STATUS_OF: Record<string, number> = {
@@ -90,6 +54,7 @@ const STATUS_OF: Record<string, number> = {
   AmbiguousEntryFlow: 409,
   WrongFlowKind: 409,
   FlowFailed: 500,
+  InvalidFlowOutput: 502,
 };
 
 export async function handleWebhook(c: Context<{ Bindings: WorkerEnv }>): Promise<Response> {
@@ -125,12 +90,5 @@ export async function handleWebhook(c: Context<{ Bindings: WorkerEnv }>): Promis
       { status: 202, ...(replayed === undefined ? {} : { headers: replayed }) },
     );
   }
-  const res = webhookResponse(result.output);
-  if (replayed !== undefined) {
-    // Response headers may be immutable; copy into a fresh response.
-    const headers = new Headers(res.headers);
-    headers.set('idempotent-replayed', 'true');
-    return new Response(res.body, { status: res.status, headers });
-  }
-  return res;
+  return webhookResponse(result.output, replayed === undefined ? [] : [['idempotent-replayed', 'true']]);
 }

@@ -5,7 +5,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import type { EgressMessage, IngressMessage } from '../../src/bus/messages.js';
 import { channelObjectFor } from '../../src/objects.js';
-import { ChannelSession, type DeliveryResult } from '../../src/session/channel-session.js';
+import { ChannelSession, type DeliveryResult, type WebhookRunRequest, type WebhookRunResult } from '../../src/session/channel-session.js';
 import { type ChannelSessionDeps, productionDependencies } from '../../src/session/dependencies.js';
 import { type ComponentInvokerFactory, createFlowEngine } from '../../src/session/engine-binding.js';
 import type { SessionInfo } from '../../src/session/session-store.js';
@@ -30,6 +30,7 @@ export class RecordingEgress {
 
 export interface InjectedSession {
   deliver(message: IngressMessage): Promise<DeliveryResult>;
+  runWebhook(req: WebhookRunRequest): Promise<WebhookRunResult>;
   sessionInfo(sessionKey: string): Promise<SessionInfo | null>;
   /** Runs the object's alarm if one is scheduled (as the platform would); false when none was. */
   runAlarm(): Promise<boolean>;
@@ -58,6 +59,7 @@ export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrid
     });
   return {
     deliver: (message) => inObject((s) => s.deliver(message)),
+    runWebhook: (req) => inObject((s) => s.runWebhook(req)),
     sessionInfo: (sessionKey) => inObject((s) => s.sessionInfo(sessionKey)),
     runAlarm: () =>
       inObject(async (s, state) => {

@@ -219,16 +219,26 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('WebChat in a real browser against npm
     await browser?.close();
   });
 
-  it('holds the demo conversation, survives a reload and remembers the user', async () => {
+  it('holds the demo conversation, survives a reload and remembers the user, under a strict CSP that blocks nothing it needs', async () => {
     const page = await browser!.newPage({ viewport: { width: 900, height: 900 } });
     const consoleErrors: string[] = [];
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    // Anything the page's Content-Security-Policy blocks is reported on the console.
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) consoleErrors.push(m.text());
+    });
     await onPage(
       page,
       'webchat-demo.png',
       () => page.close(),
       async () => {
-        await page.goto(dev!.url);
+        const loaded = await page.goto(dev!.url);
+        // Tokens live in this origin's localStorage: the page runs only this origin's scripts.
+        const csp = loaded?.headers()['content-security-policy'] ?? '';
+        expect(csp).toContain("script-src 'self'");
+        expect(csp).toContain("connect-src 'self'");
+        expect(csp).not.toContain('unsafe-eval');
+        expect(loaded?.headers()['x-content-type-options']).toBe('nosniff');
         await send(page, 'hello');
         // WebChat renders bot text as markdown, which turns ' into a typographic apostrophe.
         await seeBotSay(page, 'your name?');

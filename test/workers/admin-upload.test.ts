@@ -3,13 +3,14 @@ import { adminApi } from '../../src/admin/admin-api.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { Env } from '../../src/env.js';
+import { channelObjectFor } from '../../src/objects.js';
 import { buildPack } from '../../src/pack/builder.js';
 import { sha256Hex } from '../../src/pack/digest.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
 import { signPackArchive } from '../../src/pack/writer.js';
 import { listPacks } from '../../src/pack-store/pack-index.js';
-import { deliverRecorded } from '../support/channel-session.js';
+import { deliverRecorded, injectedSession, RecordingEgress } from '../support/channel-session.js';
 import { ECHO_FLOW, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 
 beforeAll(() => {
@@ -221,5 +222,23 @@ describe('the trust policy in force applies at every upload and activation', () 
       body: JSON.stringify({ digest }),
     });
     expect(act.status).toBe(200);
+  });
+
+  it('under strict, an unsigned pack activated under dev is no longer run: its tenant has no active pack', async () => {
+    const digest = await uploadUnderDev(buildPack(packSource('1.0.0', 'unsigned', 'still-active-pack')).bytes);
+    const act = await api(testEnv)('/tenants/legacy/packs/still-active-pack', {
+      method: 'PUT',
+      headers: AUTH,
+      body: JSON.stringify({ digest }),
+    });
+    expect(act.status).toBe(200);
+    const underDev = await deliverRecorded(webchatMessage('legacy', 'c', 'before'));
+    expect(underDev.sent.map((m) => m.envelope.text)).toEqual(['unsigned: before']);
+
+    const msg = webchatMessage('legacy', 'c', 'after');
+    const egress = new RecordingEgress();
+    const session = injectedSession(channelObjectFor(strict, msg.envelope), { egress, env: strict });
+    await expect(session.deliver(msg)).rejects.toThrow(/NoActivePack/);
+    expect(egress.sent).toEqual([]);
   });
 });

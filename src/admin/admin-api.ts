@@ -1,5 +1,5 @@
 // The admin API, mounted at /admin/v1: pack upload (verified before anything is stored), pack list,
-// per-tenant activation and tenant secrets (secrets-api.ts) for this deployment's environment.
+// per-tenant activation (verified again under the policy in force) and tenant secrets (secrets-api.ts) for this deployment's environment.
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { readBoundedBody } from '../edge/bounded-body.js';
@@ -15,12 +15,13 @@ import {
   findPackByVersion,
   listPacks,
   type PackRecord,
-  recordPack,
+  recordVerification,
 } from '../pack-store/pack-index.js';
-import { archiveKey, putPackModel } from '../pack-store/pack-store.js';
+import { runsUnderPolicy, type TrustPolicy, trustPolicyOf } from '../pack-store/trust-policy.js';
 import { adminAuth } from './auth.js';
 import { secretsApi } from './secrets-api.js';
-import { MAX_PACK_BYTES, type PackUploadPipeline, trustPolicyOf } from './upload.js';
+import { storePack } from './store-pack.js';
+import { MAX_PACK_BYTES, type PackInspection, type PackUploadPipeline } from './upload.js';
 
 const activationBody = z.union([
   z.object({ version: z.string().min(1) }).strict(),
@@ -41,6 +42,26 @@ function publicPack(p: PackRecord) {
   };
 }
 
+function isAccepted(inspection: PackInspection): inspection is PackInspection & { pack_id: string; version: string } {
+  return inspection.ok && inspection.pack_id !== undefined && inspection.version !== undefined;
+}
+
+/** What the index records of a verification that passed. */
+function verificationOf(inspection: PackInspection): { trust: string; signed_by: string | null } {
+  return { trust: inspection.trust ?? 'unverified', signed_by: inspection.signed_by ?? null };
+}
+
+/** The 422 body of a pack the policy in force refuses, at upload or activation. */
+function rejection(inspection: PackInspection, policy: TrustPolicy, digest: string) {
+  logEvent('warn', 'admin.pack_rejected', { digest, policy, reason: inspection.reason });
+  return {
+    error: 'pack_rejected',
+    message: inspection.reason ?? `the pack failed verification under the "${policy}" trust policy`,
+    policy,
+    report: inspection.report,
+  };
+}
+
 export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{ Bindings: Env }> {
   const api = new Hono<{ Bindings: Env }>();
   api.use('*', adminAuth());
@@ -58,22 +79,15 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
     if (ingest === undefined) return c.json({ error: 'upload_unavailable', message: 'pack verification is not wired in this build' }, 503);
 
     const digest = `sha256:${await sha256HexAsync(bytes)}`;
-    const existing = await findPackByDigest(c.env.PACK_INDEX, digest);
-    if (existing !== null) return c.json({ pack_id: existing.pack_id, version: existing.version, digest, existing: true }, 200);
-
+    // Verified on every upload, a known digest too: the policy or the keys may have changed since.
     const policy = trustPolicyOf(c.env);
     const inspection = await ingest.inspect(bytes, { policy, trustedKeys: c.env.PACK_TRUSTED_KEYS ?? '' });
-    if (!inspection.ok || inspection.pack_id === undefined || inspection.version === undefined) {
-      logEvent('warn', 'admin.pack_rejected', { digest, policy, reason: inspection.reason });
-      return c.json(
-        {
-          error: 'pack_rejected',
-          message: inspection.reason ?? `the pack failed verification under the "${policy}" trust policy`,
-          policy,
-          report: inspection.report,
-        },
-        422,
-      );
+    if (!isAccepted(inspection)) return c.json(rejection(inspection, policy, digest), 422);
+
+    const existing = await findPackByDigest(c.env.PACK_INDEX, digest);
+    if (existing !== null) {
+      await recordVerification(c.env.PACK_INDEX, digest, verificationOf(inspection));
+      return c.json({ pack_id: existing.pack_id, version: existing.version, digest, existing: true }, 200);
     }
     const clash = await findPackByVersion(c.env.PACK_INDEX, inspection.pack_id, inspection.version);
     if (clash !== null) {
@@ -86,30 +100,19 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
       );
     }
 
-    await c.env.PACKS.put(archiveKey(digest), bytes, { httpMetadata: { contentType: 'application/zip' } });
-    await ingest.prepareComponents(c.env, inspection, digest);
-    const modelKey = await putPackModel(c.env.PACKS, {
-      pack_id: inspection.pack_id,
-      version: inspection.version,
-      digest,
-      kind: inspection.kind ?? 'application',
-      flows: inspection.flows ?? [],
-      components: (inspection.components ?? []).map(({ wasm: _bytes, ...rest }) => rest),
-    });
-    // The index row goes last: a pack is visible only once everything it needs is stored.
-    await recordPack(c.env.PACK_INDEX, {
-      digest,
-      pack_id: inspection.pack_id,
-      version: inspection.version,
-      kind: inspection.kind ?? 'application',
-      publisher: inspection.publisher ?? '',
-      size: bytes.length,
-      signed_by: inspection.signed_by ?? null,
-      trust: inspection.trust ?? (policy === 'strict' ? 'verified' : 'dev'),
-      archive_key: archiveKey(digest),
-      model_key: modelKey,
-      uploaded_at: new Date().toISOString(),
-    });
+    const stored = await storePack(c.env, ingest, { bytes, digest, inspection });
+    if (stored.status === 'component_rejected') {
+      const { component, code, message } = stored.rejection;
+      logEvent('warn', 'admin.pack_rejected', { digest, policy, component, reason: message });
+      return c.json({ error: 'component_rejected', component, code, message }, 422);
+    }
+    if (stored.status === 'failed') {
+      logEvent('error', 'admin.pack_upload_failed', { digest, error: stored.message });
+      return c.json(
+        { error: 'upload_failed', message: `the pack could not be stored (${stored.message}); nothing was kept, retry the upload` },
+        503,
+      );
+    }
     logEvent('info', 'admin.pack_uploaded', {
       'greentic.pack.id': inspection.pack_id,
       'greentic.pack.version': inspection.version,
@@ -125,7 +128,11 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
     const tenant = c.req.param('tenant');
     if (!IDENTIFIER.test(tenant)) return c.json({ error: 'invalid_tenant', message: `tenant "${tenant}" is not an identifier` }, 400);
     const active = await activePacks(c.env.PACK_INDEX, c.env.GREENTIC_ENV, tenant);
-    return c.json({ env: c.env.GREENTIC_ENV, tenant, packs: active.map(({ model_key: _k, ...rest }) => rest) });
+    return c.json({
+      env: c.env.GREENTIC_ENV,
+      tenant,
+      packs: active.map(({ model_key: _k, ...rest }) => ({ ...rest, runs: runsUnderPolicy(c.env, rest) })),
+    });
   });
 
   api.put('/tenants/:tenant/packs/:pack_id', async (c) => {
@@ -154,6 +161,26 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
         404,
       );
     }
+    // Activation verifies the stored archive again under the policy and keys in force.
+    const ingest = pipeline();
+    if (ingest === undefined) return c.json({ error: 'upload_unavailable', message: 'pack verification is not wired in this build' }, 503);
+    const archive = await c.env.PACKS.get(pack.archive_key);
+    if (archive === null) {
+      return c.json(
+        {
+          error: 'pack_archive_missing',
+          message: `the archive of ${packId}@${pack.version} is not in storage ("${pack.archive_key}"); upload the pack again`,
+        },
+        409,
+      );
+    }
+    const policy = trustPolicyOf(c.env);
+    const inspection = await ingest.inspect(new Uint8Array(await archive.arrayBuffer()), {
+      policy,
+      trustedKeys: c.env.PACK_TRUSTED_KEYS ?? '',
+    });
+    if (!isAccepted(inspection)) return c.json(rejection(inspection, policy, pack.digest), 422);
+    await recordVerification(c.env.PACK_INDEX, pack.digest, verificationOf(inspection));
     await activatePack(c.env.PACK_INDEX, c.env.GREENTIC_ENV, tenant, packId, pack.digest, new Date().toISOString());
     logEvent('info', 'admin.pack_activated', {
       'greentic.env': c.env.GREENTIC_ENV,

@@ -1,12 +1,11 @@
 // What an upload needs from the pack and component modules, as one small interface: verify the
 // archive under the deployment's trust policy, read its identity/flows/components, and transpile
 // its components once. `worker.ts` binds the real implementations; nothing is stored unless
-// `inspect` accepted the pack.
+// `inspect` accepted the pack, and nothing stays stored when a later step fails.
 import type { Env } from '../env.js';
 import type { Flow } from '../flow/model.js';
 import type { PackComponentModel } from '../pack-store/pack-store.js';
-
-export type TrustPolicy = 'strict' | 'dev';
+import type { TrustPolicy } from '../pack-store/trust-policy.js';
 
 export interface PackInspection {
   ok: boolean;
@@ -19,20 +18,26 @@ export interface PackInspection {
   kind?: string;
   publisher?: string;
   signed_by?: string | null;
-  /** "verified" | "unsigned-dev" | "untrusted-dev" … */
+  /** "verified" (a trusted signature, no integrity problem) or "<policy>-unverified". */
   trust?: string;
   flows?: Flow[];
   components?: (PackComponentModel & { wasm?: Uint8Array })[];
 }
 
-export interface PackUploadPipeline {
-  inspect(bytes: Uint8Array, options: { policy: TrustPolicy; trustedKeys: string }): Promise<PackInspection>;
-  /** Transpile each component once (keyed by its digest) and store the artifacts. */
-  prepareComponents(env: Env, inspection: PackInspection, digest: string): Promise<void>;
+/** A component the runtime refuses (not Wasm, not a component, unsupported ABI…), named. */
+export interface ComponentRejection {
+  component: string;
+  code: string;
+  message: string;
 }
 
-export function trustPolicyOf(env: Env): TrustPolicy {
-  return env.PACK_TRUST_POLICY === 'dev' ? 'dev' : 'strict';
+export interface PackUploadPipeline {
+  inspect(bytes: Uint8Array, options: { policy: TrustPolicy; trustedKeys: string }): Promise<PackInspection>;
+  /**
+   * Transpile each component once (keyed by its digest) and store the artifacts in `env.PACKS`.
+   * A refused component is returned; storage failures throw.
+   */
+  prepareComponents(env: Env, inspection: PackInspection): Promise<ComponentRejection | null>;
 }
 
 /** Upload size limit; a request body above it is refused before it is read in full. */

@@ -22,6 +22,9 @@ export interface ActivePack {
   digest: string;
   model_key: string;
   activated_at: string;
+  /** The pack's recorded verification (`PackRecord.trust`, `signed_by`), checked against the policy in force. */
+  trust: string;
+  signed_by: string | null;
 }
 
 export async function recordPack(db: D1Database, pack: PackRecord): Promise<void> {
@@ -44,6 +47,11 @@ export async function recordPack(db: D1Database, pack: PackRecord): Promise<void
       pack.uploaded_at,
     )
     .run();
+}
+
+/** Records the outcome of verifying a stored pack again (re-upload, activation) under the policy in force. */
+export async function recordVerification(db: D1Database, digest: string, outcome: Pick<PackRecord, 'trust' | 'signed_by'>): Promise<void> {
+  await db.prepare('UPDATE packs SET trust = ?, signed_by = ? WHERE digest = ?').bind(outcome.trust, outcome.signed_by, digest).run();
 }
 
 export async function findPackByDigest(db: D1Database, digest: string): Promise<PackRecord | null> {
@@ -85,7 +93,7 @@ export async function deactivatePack(db: D1Database, env: string, tenant: string
 export async function activePacks(db: D1Database, env: string, tenant: string): Promise<ActivePack[]> {
   const { results } = await db
     .prepare(
-      `SELECT a.pack_id, p.version, a.digest, p.model_key, a.activated_at
+      `SELECT a.pack_id, p.version, a.digest, p.model_key, a.activated_at, p.trust, p.signed_by
          FROM activations a JOIN packs p ON p.digest = a.digest
         WHERE a.env = ? AND a.tenant = ?
         ORDER BY a.pack_id`,

@@ -1,21 +1,43 @@
 // Where a turn's packs come from: the tenant's activations (D1 pack index) and each pack's runtime
 // model (R2). A storage failure is transient: the turn is not committed and the message is retried.
+// An activation the trust policy in force refuses (an unsigned pack activated under `dev`, a pack
+// signed by a key since removed) is skipped as if it were not active.
 import { errorMessage } from '../core/coded-error.js';
+import { logEvent, tenantAttributes } from '../edge/telemetry.js';
 import type { TenantCtx } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
 import { type ActivePack, activePacks } from '../pack-store/pack-index.js';
 import { loadPackModel, type PackModel } from '../pack-store/pack-store.js';
+import { runsUnderPolicy, trustPolicyOf } from '../pack-store/trust-policy.js';
 import { TransientTurnError } from './flow-engine.js';
 import type { LoadedPack } from './flow-router.js';
 
 type PackBindings = Pick<Env, 'PACK_INDEX' | 'PACKS'>;
 
-export async function activePacksOf(env: PackBindings, ctx: TenantCtx): Promise<ActivePack[]> {
+/** The tenant's active packs that the trust policy in force lets run. */
+export async function activePacksOf(
+  env: PackBindings & Pick<Env, 'PACK_TRUST_POLICY' | 'PACK_TRUSTED_KEYS'>,
+  ctx: TenantCtx,
+): Promise<ActivePack[]> {
+  let active: ActivePack[];
   try {
-    return await activePacks(env.PACK_INDEX, ctx.env, ctx.tenant);
+    active = await activePacks(env.PACK_INDEX, ctx.env, ctx.tenant);
   } catch (err) {
     throw new TransientTurnError('PackIndexUnavailable', `could not read the pack index: ${errorMessage(err)}`);
   }
+  const runnable = active.filter((pack) => runsUnderPolicy(env, pack));
+  for (const pack of active) {
+    if (runnable.includes(pack)) continue;
+    logEvent('warn', 'session.pack_refused', {
+      ...tenantAttributes(ctx),
+      'greentic.pack.id': pack.pack_id,
+      'greentic.pack.version': pack.version,
+      digest: pack.digest,
+      policy: trustPolicyOf(env),
+      trust: pack.trust,
+    });
+  }
+  return runnable;
 }
 
 export async function packModelOf(env: PackBindings, digest: string, key?: string): Promise<PackModel> {

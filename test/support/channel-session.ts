@@ -4,7 +4,7 @@
 // the deployed object keeps its production dependencies.
 import { runInDurableObject } from 'cloudflare:test';
 import type { EgressMessage, IngressMessage } from '../../src/bus/messages.js';
-import { channelObjectFor } from '../../src/objects.js';
+import { channelObjectFor, type WorkerEnv } from '../../src/objects.js';
 import { ChannelSession, type DeliveryResult, type WebhookRunRequest, type WebhookRunResult } from '../../src/session/channel-session.js';
 import { type ChannelSessionDeps, productionDependencies } from '../../src/session/dependencies.js';
 import { type ComponentInvokerFactory, createFlowEngine } from '../../src/session/engine-binding.js';
@@ -42,19 +42,22 @@ export interface SessionOverrides {
   egress?: RecordingEgress;
   /** Component invoker for the turn's flow engine (the edge component runtime otherwise). */
   invoker?: ComponentInvokerFactory;
+  /** The bindings and vars the object sees (the test env otherwise), e.g. another trust policy. */
+  env?: WorkerEnv;
 }
 
 /** The channel object behind `stub`, built with the given egress and component invoker. */
 export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrides: SessionOverrides): InjectedSession {
+  const env = overrides.env ?? testEnv;
   const deps: ChannelSessionDeps = {
-    ...productionDependencies(testEnv),
+    ...productionDependencies(env),
     ...(overrides.egress === undefined ? {} : { sendReplies: overrides.egress.sendReplies }),
     ...(overrides.invoker === undefined ? {} : { engine: createFlowEngine(overrides.invoker) }),
   };
   let session: ChannelSession | undefined;
   const inObject = <T>(fn: (session: ChannelSession, state: DurableObjectState) => T | Promise<T>): Promise<T> =>
     runInDurableObject(stub, (_deployed: ChannelSession, state: DurableObjectState) => {
-      session ??= new ChannelSession(state, testEnv, deps);
+      session ??= new ChannelSession(state, env, deps);
       return fn(session, state);
     });
   return {

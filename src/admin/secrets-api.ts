@@ -1,9 +1,9 @@
 // Tenant secrets for this deployment's environment, stored where the component host reads them
-// (R2 `PACKS`, tenant-wide key from secretStorageKeys). Values go in and never come out: the
+// (R2 `PACKS`, the operator's key from host-policy.ts). Values go in and never come out: the
 // listing names keys with a sha256 of each value, so `greentic-pack publish` can tell an unchanged
 // secret without reading it back.
 import { Hono } from 'hono';
-import { MAX_SECRET_BYTES, SECRET_KEY, secretStorageKeys } from '../component/edge/host-policy.js';
+import { MAX_SECRET_BYTES, operatorSecretKey, SECRET_KEY } from '../component/edge/host-policy.js';
 import { readBoundedBody } from '../edge/bounded-body.js';
 import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER } from '../edge/tenant-ctx.js';
@@ -20,12 +20,9 @@ export interface SecretListing {
   updated_at: string;
 }
 
-/**
- * The tenant-wide storage key (team `_`): the host looks there after the team's own key, so a
- * secret set here reaches every team's components that declare it.
- */
+/** The operator's key: the host reads it first, so a secret set here reaches every team's components that declare it. */
 export function tenantSecretStorageKey(env: string, tenant: string, key: string): string {
-  return secretStorageKeys({ env, tenant, pack: '', component: '' }, key).at(-1)!;
+  return operatorSecretKey({ env, tenant }, key);
 }
 
 async function listTenantSecrets(bucket: R2Bucket, env: string, tenant: string): Promise<SecretListing[]> {

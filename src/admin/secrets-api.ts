@@ -1,9 +1,17 @@
 // Tenant secrets for this deployment's environment, stored where the component host reads them
-// (R2 `PACKS`, tenant-wide key from secretStorageKeys). Values go in and never come out: the
-// listing names keys with a sha256 of each value, so `greentic-pack publish` can tell an unchanged
-// secret without reading it back.
+// (R2 `PACKS`, keys from host-policy.ts). The operator sets a tenant's values here; components'
+// secrets-store `put`s are listed and removable here too, so everything a component can read is
+// visible. Values go in and never come out: the listing names keys with a sha256 of each value, so
+// `greentic-pack publish` can tell an unchanged secret without reading it back.
 import { Hono } from 'hono';
-import { MAX_SECRET_BYTES, SECRET_KEY, secretStorageKeys } from '../component/edge/host-policy.js';
+import {
+  componentSecretKey,
+  formerComponentSecretKey,
+  MAX_SECRET_BYTES,
+  operatorSecretKey,
+  SECRET_KEY,
+  secretPrefixes,
+} from '../component/edge/host-policy.js';
 import { readBoundedBody } from '../edge/bounded-body.js';
 import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER } from '../edge/tenant-ctx.js';
@@ -12,47 +20,85 @@ import { sha256HexAsync } from '../pack/digest.js';
 
 export { MAX_SECRET_BYTES };
 
-/** One listed secret: its name and a digest of its value, never the value. */
+/**
+ * One stored value a component can read: its name, who wrote it (the operator through this API,
+ * or a component's `put`, for a team or tenant-wide) and a digest of its value, never the value.
+ * `shadowed`: an operator value of the same key exists, so components read that one instead.
+ */
 export interface SecretListing {
   key: string;
+  source: 'operator' | 'component';
+  team: string | null;
+  shadowed: boolean;
   sha256: string;
   size: number;
   updated_at: string;
 }
 
-/**
- * The tenant-wide storage key (team `_`): the host looks there after the team's own key, so a
- * secret set here reaches every team's components that declare it.
- */
-export function tenantSecretStorageKey(env: string, tenant: string, key: string): string {
-  return secretStorageKeys({ env, tenant, pack: '', component: '' }, key).at(-1)!;
-}
-
-async function listTenantSecrets(bucket: R2Bucket, env: string, tenant: string): Promise<SecretListing[]> {
-  const prefix = tenantSecretStorageKey(env, tenant, '');
+/** Every stored secret under `prefix`, keyed `<team>/<key>` (both encoded) below it. */
+async function listUnder(
+  bucket: R2Bucket,
+  prefix: string,
+  entry: (team: string, key: string) => Pick<SecretListing, 'source' | 'team'>,
+): Promise<SecretListing[]> {
   const out: SecretListing[] = [];
   let cursor: string | undefined;
   do {
     const page = await bucket.list({ prefix, include: ['customMetadata'], ...(cursor === undefined ? {} : { cursor }) });
     for (const obj of page.objects) {
-      const name = decodeURIComponent(obj.key.slice(prefix.length));
-      // Keys with another encoded segment belong to no tenant-wide secret (defensive: never list them).
-      if (name === '' || obj.key.slice(prefix.length).includes('/')) continue;
+      const [team, key, ...more] = obj.key.slice(prefix.length).split('/');
+      // Keys with another encoded segment belong to no secret (defensive: never list them).
+      if (!team || !key || more.length > 0) continue;
+      const name = decodeURIComponent(key);
+      // Component writes carry no metadata: their digest is taken here (values are at most 64 KiB).
+      const sha256 = obj.customMetadata?.sha256 ?? (await digestOf(bucket, obj.key));
       out.push({
         key: name,
-        sha256: obj.customMetadata?.sha256 ?? '',
+        ...entry(decodeURIComponent(team), name),
+        shadowed: false,
+        sha256,
         size: obj.size,
         updated_at: obj.customMetadata?.updated_at ?? obj.uploaded.toISOString(),
       });
     }
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor !== undefined);
-  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return out;
+}
+
+async function digestOf(bucket: R2Bucket, key: string): Promise<string> {
+  const obj = await bucket.get(key);
+  return obj ? sha256HexAsync(new Uint8Array(await obj.arrayBuffer())) : '';
+}
+
+/** Ordered by key; per key the operator's value first, then tenant-wide and team component writes. */
+const rank = (s: SecretListing): string => `${s.key}\u0000${s.source === 'operator' ? '0' : s.team === null ? '1' : `2${s.team}`}`;
+
+async function listTenantSecrets(bucket: R2Bucket, env: string, tenant: string): Promise<SecretListing[]> {
+  const prefixes = secretPrefixes({ env, tenant });
+  const stored = [
+    // Team `_` under `secrets/` is the operator's value; another team is a component's write in the former layout.
+    ...(await listUnder(bucket, prefixes.operator, (team) =>
+      team === '_' ? { source: 'operator', team: null } : { source: 'component', team },
+    )),
+    ...(await listUnder(bucket, prefixes.component, (team) => ({ source: 'component', team: team === '_' ? null : team }))),
+  ];
+  const operatorKeys = new Set(stored.filter((s) => s.source === 'operator').map((s) => s.key));
+  for (const s of stored) s.shadowed = s.source === 'component' && operatorKeys.has(s.key);
+  return stored.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
 }
 
 const badTenant = (tenant: string) => ({
   error: 'invalid_tenant',
   message: `tenant "${tenant}" is not an identifier (letters, digits, ".", "_", "-")`,
+});
+const badSource = (source: string) => ({
+  error: 'invalid_source',
+  message: `source "${source}" is not "operator" or "component"`,
+});
+const badTeam = (team: string) => ({
+  error: 'invalid_team',
+  message: `team "${team}" is not an identifier (letters, digits, ".", "_", "-")`,
 });
 const badKey = (key: string) => ({
   error: 'invalid_key',
@@ -86,7 +132,7 @@ export function secretsApi(): Hono<{ Bindings: Env }> {
         400,
       );
     const sha256 = await sha256HexAsync(value);
-    const storageKey = tenantSecretStorageKey(c.env.GREENTIC_ENV, tenant, key);
+    const storageKey = operatorSecretKey({ env: c.env.GREENTIC_ENV, tenant }, key);
     const existing = await c.env.PACKS.head(storageKey);
     const updatedAt = new Date().toISOString();
     await c.env.PACKS.put(storageKey, value, { customMetadata: { sha256, updated_at: updatedAt } });
@@ -97,20 +143,38 @@ export function secretsApi(): Hono<{ Bindings: Env }> {
     );
   });
 
+  // Without a query this removes the operator's value; `?source=component` (with `&team=<team>`
+  // for a team's copy) removes what a component's `put` stored, in the current or former layout.
   api.delete('/tenants/:tenant/secrets/:key{.+}', async (c) => {
     const tenant = c.req.param('tenant');
     const key = c.req.param('key');
+    const source = c.req.query('source') ?? 'operator';
+    const team = c.req.query('team');
     if (!IDENTIFIER.test(tenant)) return c.json(badTenant(tenant), 400);
     if (!SECRET_KEY.test(key)) return c.json(badKey(key), 400);
-    const storageKey = tenantSecretStorageKey(c.env.GREENTIC_ENV, tenant, key);
-    if ((await c.env.PACKS.head(storageKey)) === null) {
+    if (source !== 'operator' && source !== 'component') return c.json(badSource(source), 400);
+    if (team !== undefined && (source === 'operator' || !IDENTIFIER.test(team))) return c.json(badTeam(team), 400);
+    const scope = { env: c.env.GREENTIC_ENV, tenant, ...(team === undefined ? {} : { team }) };
+    const candidates =
+      source === 'operator' ? [operatorSecretKey(scope, key)] : [componentSecretKey(scope, key), formerComponentSecretKey(scope, key)];
+    const stored: string[] = [];
+    for (const k of candidates) if (k !== undefined && (await c.env.PACKS.head(k)) !== null) stored.push(k);
+    if (stored.length === 0) {
+      const whose =
+        source === 'operator' ? '' : team === undefined ? ' written by a component' : ` written by a component for team "${team}"`;
       return c.json(
-        { error: 'secret_not_found', message: `tenant "${tenant}" has no secret "${key}" in env "${c.env.GREENTIC_ENV}"` },
+        { error: 'secret_not_found', message: `tenant "${tenant}" has no secret "${key}"${whose} in env "${c.env.GREENTIC_ENV}"` },
         404,
       );
     }
-    await c.env.PACKS.delete(storageKey);
-    logEvent('info', 'admin.secret_deleted', { 'greentic.env': c.env.GREENTIC_ENV, 'greentic.tenant.id': tenant, key });
+    for (const k of stored) await c.env.PACKS.delete(k);
+    logEvent('info', 'admin.secret_deleted', {
+      'greentic.env': c.env.GREENTIC_ENV,
+      'greentic.tenant.id': tenant,
+      key,
+      source,
+      ...(team === undefined ? {} : { 'greentic.team.id': team }),
+    });
     return c.body(null, 204);
   });
 

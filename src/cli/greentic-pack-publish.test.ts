@@ -146,6 +146,17 @@ describe('greentic-pack publish: tenant secrets', () => {
     );
   });
 
+  it("sets the operator's value even when a component already wrote the same value under that key", async () => {
+    const bundle = await bundleWithSecrets('component-wrote.yaml', ['DEMO_API_KEY']);
+    const values = join(dir, 'component-wrote.json');
+    await writeFile(values, JSON.stringify({ DEMO_API_KEY: 'k-123' }));
+    const admin = runnerAdmin();
+    await admin.bucket.put('component-secrets/dev/acme/support/DEMO_API_KEY', new TextEncoder().encode('k-123'));
+    const r = await publish(['--bundle', bundle, '--secrets', values, '--json'], admin);
+    expect(JSON.parse(r.out).secrets).toEqual([{ tenant: 'acme', key: 'DEMO_API_KEY', status: 'set' }]);
+    expect(new TextDecoder().decode(admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY')?.bytes)).toBe('k-123');
+  });
+
   it('takes a value missing from --secrets from the environment variable of the same name', async () => {
     const bundle = await bundleWithSecrets('env.yaml', ['DEMO_API_KEY']);
     const admin = runnerAdmin();

@@ -266,11 +266,11 @@ export async function publishBundle(
     const listPath = `/admin/v1/tenants/${tenant}/secrets`;
     const current = await call(io, options.url, options.token, 'GET', listPath);
     if (current.status !== 200) throw failure('GET', listPath, current);
+    // Only the operator's values count: a component's write of the same key is listed too, never set from here.
     const stored = new Map(
-      ((Array.isArray(current.json.secrets) ? current.json.secrets : []) as { key?: string; sha256?: string }[]).map((s) => [
-        s.key,
-        s.sha256,
-      ]),
+      ((Array.isArray(current.json.secrets) ? current.json.secrets : []) as { key?: string; sha256?: string; source?: string }[])
+        .filter((s) => s.source === undefined || s.source === 'operator')
+        .map((s) => [s.key, s.sha256]),
     );
     for (const key of spec.secrets) {
       const bytes = new TextEncoder().encode(values.get(key));

@@ -54,7 +54,9 @@ const capabilitiesShape = struct(
   f(
     'host',
     struct(
-      f('secrets', struct(f('required', arr(secretRequirement), 'always', emptyArr)), 'skipNone'),
+      // `writable` is this runner's addition (secrets-store `put` grants); omitted when empty, so
+      // upstream-shaped manifests encode (and sign) exactly as upstream's.
+      f('secrets', struct(f('required', arr(secretRequirement), 'always', emptyArr), f('writable', json, 'skipEmpty')), 'skipNone'),
       f('state', boolPair('read', 'write'), 'skipNone'),
       f('messaging', boolPair('inbound', 'outbound'), 'skipNone'),
       f('events', boolPair('inbound', 'outbound'), 'skipNone'),

@@ -50,7 +50,8 @@ export interface ComponentCapabilities {
     clocks: boolean;
   };
   host: {
-    secrets?: { required: SecretRequirement[] };
+    /** `writable`: keys a component may `put` (this runner's addition; see docs/compat.md). */
+    secrets?: { required: SecretRequirement[]; writable?: string[] };
     state?: { read: boolean; write: boolean };
     messaging?: { inbound: boolean; outbound: boolean };
     events?: { inbound: boolean; outbound: boolean };

@@ -100,6 +100,27 @@ describe('manifest.cbor codec', () => {
     expect(text.indexOf('symbols')).toBeLessThan(text.indexOf('components'));
   });
 
+  it("keeps a component's secrets.writable grant through the round trip and writes nothing for an empty one", () => {
+    const component = (writable?: string[]): PackManifest['components'][number] => ({
+      id: 'ai.acme.oauth',
+      version: '0.1.0',
+      supports: ['messaging'],
+      world: 'greentic:component/component@0.6.0',
+      profiles: { supported: [] },
+      capabilities: {
+        wasi: { random: false, clocks: false },
+        host: { secrets: { required: [{ key: 'REFRESH' }], ...(writable === undefined ? {} : { writable }) } },
+      },
+      operations: [],
+      resources: {},
+    });
+    const granted = decodePackManifest(encodePackManifest({ ...minimalManifest(), components: [component(['REFRESH'])] }));
+    expect(granted.components[0]!.capabilities.host.secrets).toEqual({ required: [{ key: 'REFRESH' }], writable: ['REFRESH'] });
+    const plain = encodePackManifest({ ...minimalManifest(), components: [component()] });
+    expect(encodePackManifest({ ...minimalManifest(), components: [component([])] })).toEqual(plain);
+    expect(new TextDecoder().decode(plain)).not.toContain('writable');
+  });
+
   it('signs over the manifest with an empty signature list', () => {
     const m = minimalManifest();
     const unsigned = encodePackManifest(m);

@@ -10,21 +10,32 @@ import { testEnv } from '../support/runtime-fixtures.js';
 
 const fixtures = inject('componentFixtures');
 const nodeWasm = Uint8Array.from(atob(fixtures.node), (c) => c.charCodeAt(0));
+const http10Wasm = Uint8Array.from(atob(fixtures.http10), (c) => c.charCodeAt(0));
 const AUTH = { authorization: 'Bearer test-admin-token' };
 // The WAT fixture returns a secret's bytes as its CBOR output: 0x63 "xyz" is the CBOR text "xyz".
 const CBOR_XYZ = new Uint8Array([0x63, 0x78, 0x79, 0x7a]);
 
 let fixtureSha = '';
+let http10Sha = '';
 beforeAll(async () => {
   setTelemetrySink(() => {});
   if (fixtures.error) throw new Error(fixtures.error);
-  const [prepared] = await transpilePackComponents(testEnv, [{ id: 'fixture', wasm: nodeWasm }]);
+  const [prepared, http10] = await transpilePackComponents(testEnv, [
+    { id: 'fixture', wasm: nodeWasm },
+    { id: 'http10', wasm: http10Wasm },
+  ]);
   fixtureSha = prepared!.sha256;
+  http10Sha = http10!.sha256;
 });
 
 let packSeq = 0;
-/** The runtime's runner for one tenant: the fixture's manifest declares only API_TOKEN. */
+/**
+ * The runtime's runner for one tenant: the fixture's manifest declares only API_TOKEN; `writer`
+ * (secrets-store 1.1: `P:<key>` puts, `G:<key>` gets) may also write API_TOKEN and SESSION;
+ * `reader` is the same component declaring both keys without a write grant.
+ */
 function runnerFor(tenant: string, team?: string): ComponentRunner {
+  const required = [{ key: 'API_TOKEN' }, { key: 'SESSION' }];
   return edgeComponentRunner(
     testEnv,
     {
@@ -32,6 +43,12 @@ function runnerFor(tenant: string, team?: string): ComponentRunner {
       digest: `secrets-pack-${++packSeq}`,
       components: [
         { id: 'fixture', sha256: fixtureSha, manifest: { capabilities: { host: { secrets: { required: [{ key: 'API_TOKEN' }] } } } } },
+        {
+          id: 'writer',
+          sha256: http10Sha,
+          manifest: { capabilities: { host: { secrets: { required, writable: ['API_TOKEN', 'SESSION'] } } } },
+        },
+        { id: 'reader', sha256: http10Sha, manifest: { capabilities: { host: { secrets: { required } } } } },
       ],
     },
     { tenant, ...(team === undefined ? {} : { team }), tenantPolicy: { httpAllowHosts: [] } },
@@ -40,13 +57,26 @@ function runnerFor(tenant: string, team?: string): ComponentRunner {
 const readSecret = (r: ComponentRunner, key: string) =>
   r.invoke({ component: 'fixture', op: `k:${key}`, input: {}, flowId: 'main', stepId: 'n1' });
 
+const putFrom = (r: ComponentRunner, component: 'writer' | 'reader', key: string, value: string) =>
+  r.invoke({ component, op: `P:${key}`, input: value, flowId: 'main', stepId: 'n1' });
+const getFrom = (r: ComponentRunner, component: 'writer' | 'reader', key: string) =>
+  r.invoke({ component, op: `G:${key}`, input: {}, flowId: 'main', stepId: 'n1' });
+
 const secretUrl = (tenant: string, key?: string) =>
   `http://x/admin/v1/tenants/${tenant}/secrets${key === undefined ? '' : `/${encodeURIComponent(key)}`}`;
 const putSecret = (tenant: string, key: string, value: Uint8Array | string) =>
   SELF.fetch(secretUrl(tenant, key), { method: 'PUT', headers: AUTH, body: value });
-async function listSecrets(
-  tenant: string,
-): Promise<{ text: string; json: { env: string; tenant: string; secrets: { key: string; sha256: string; size: number }[] } }> {
+interface Listed {
+  key: string;
+  source: 'operator' | 'component';
+  team: string | null;
+  shadowed: boolean;
+  sha256: string;
+  size: number;
+}
+const deleteSecret = (tenant: string, key: string, query = '') =>
+  SELF.fetch(`${secretUrl(tenant, key)}${query}`, { method: 'DELETE', headers: AUTH });
+async function listSecrets(tenant: string): Promise<{ text: string; json: { env: string; tenant: string; secrets: Listed[] } }> {
   const res = await SELF.fetch(secretUrl(tenant), { headers: AUTH });
   expect(res.status).toBe(200);
   const text = await res.text();
@@ -121,5 +151,78 @@ describe('admin secrets API', () => {
       expect(res.status, method).toBe(401);
     }
     expect(await readSecret(runnerFor('sec-auth'), 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
+  });
+});
+
+describe('admin secrets API: operator values and component-written values', () => {
+  it("a component's put never changes what an admin-set secret reads", async () => {
+    expect((await putSecret('sec-ow', 'API_TOKEN', CBOR_XYZ)).status).toBe(201);
+    const r = runnerFor('sec-ow', 'support');
+    expect(await putFrom(r, 'writer', 'API_TOKEN', 'mine')).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(await readSecret(r, 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
+    expect(await getFrom(r, 'writer', 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
+    expect(await readSecret(runnerFor('sec-ow'), 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
+    expect((await listSecrets('sec-ow')).json.secrets).toEqual([
+      expect.objectContaining({ key: 'API_TOKEN', source: 'operator', team: null, sha256: sha256Hex(CBOR_XYZ) }),
+    ]);
+  });
+
+  it('put of a secret without a write grant is denied, even when the manifest declares it', async () => {
+    const r = runnerFor('sec-nogrant', 'support');
+    expect(await putFrom(r, 'reader', 'SESSION', 'forged')).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(await getFrom(r, 'reader', 'SESSION')).toMatchObject({ ok: true, output: null });
+    expect(await putFrom(r, 'writer', 'OTHER', 'x')).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect((await listSecrets('sec-nogrant')).json.secrets).toEqual([]);
+  });
+
+  it('the admin API lists a component-written secret and deleting it removes what the component reads', async () => {
+    const r = runnerFor('sec-cw', 'support');
+    expect(await putFrom(r, 'writer', 'SESSION', 'abc')).toMatchObject({ ok: true });
+    expect(await getFrom(r, 'reader', 'SESSION')).toMatchObject({ ok: true, output: 'abc' });
+    const cbor = new Uint8Array([0x63, ...new TextEncoder().encode('abc')]);
+    const { text, json } = await listSecrets('sec-cw');
+    expect(text).not.toContain('abc');
+    expect(json.secrets).toEqual([
+      expect.objectContaining({ key: 'SESSION', source: 'component', team: 'support', shadowed: false, sha256: sha256Hex(cbor), size: 4 }),
+    ]);
+    // Without ?source=component the DELETE names the operator's value, which does not exist.
+    expect((await deleteSecret('sec-cw', 'SESSION')).status).toBe(404);
+    expect((await deleteSecret('sec-cw', 'SESSION', '?source=component&team=other')).status).toBe(404);
+    expect((await deleteSecret('sec-cw', 'SESSION', '?source=component&team=support')).status).toBe(204);
+    expect(await getFrom(r, 'writer', 'SESSION')).toMatchObject({ ok: true, output: null });
+    expect((await listSecrets('sec-cw')).json.secrets).toEqual([]);
+    expect((await deleteSecret('sec-cw', 'SESSION', '?source=robot')).status).toBe(400);
+  });
+
+  it('rotating an admin secret is seen by the component afterwards, even after the component wrote that key', async () => {
+    const r = runnerFor('sec-rot', 'support');
+    expect(await putFrom(r, 'writer', 'API_TOKEN', 'mine')).toMatchObject({ ok: true });
+    expect(await readSecret(r, 'API_TOKEN')).toMatchObject({ ok: true, output: 'mine' });
+    expect((await putSecret('sec-rot', 'API_TOKEN', CBOR_XYZ)).status).toBe(201);
+    expect(await readSecret(r, 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
+    expect(await getFrom(r, 'writer', 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
+    expect((await listSecrets('sec-rot')).json.secrets).toEqual([
+      expect.objectContaining({ key: 'API_TOKEN', source: 'operator', team: null, shadowed: false }),
+      expect.objectContaining({ key: 'API_TOKEN', source: 'component', team: 'support', shadowed: true }),
+    ]);
+    const rotated = new Uint8Array([0x63, 0x6e, 0x65, 0x77]); // CBOR text "new"
+    expect((await putSecret('sec-rot', 'API_TOKEN', rotated)).status).toBe(200);
+    expect(await readSecret(r, 'API_TOKEN')).toMatchObject({ ok: true, output: 'new' });
+    expect((await deleteSecret('sec-rot', 'API_TOKEN', '?source=component&team=support')).status).toBe(204);
+    expect((await deleteSecret('sec-rot', 'API_TOKEN')).status).toBe(204);
+    expect(await readSecret(r, 'API_TOKEN')).toMatchObject({ ok: true, output: null });
+  });
+
+  it('a value stored at the former team-scoped key is still read, and the admin API lists and deletes it', async () => {
+    // Before component writes had their own namespace, a put landed at secrets/<env>/<tenant>/<team>/<key>.
+    await testEnv.PACKS.put('secrets/dev/sec-legacy/support/API_TOKEN', new Uint8Array([0x63, 0x6f, 0x6c, 0x64]));
+    const r = runnerFor('sec-legacy', 'support');
+    expect(await readSecret(r, 'API_TOKEN')).toMatchObject({ ok: true, output: 'old' });
+    expect((await listSecrets('sec-legacy')).json.secrets).toEqual([
+      expect.objectContaining({ key: 'API_TOKEN', source: 'component', team: 'support', shadowed: false, size: 4 }),
+    ]);
+    expect((await deleteSecret('sec-legacy', 'API_TOKEN', '?source=component&team=support')).status).toBe(204);
+    expect(await readSecret(r, 'API_TOKEN')).toMatchObject({ ok: true, output: null });
+    expect((await listSecrets('sec-legacy')).json.secrets).toEqual([]);
   });
 });

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  componentSecretKey,
   createHostApi,
+  formerComponentSecretKey,
   grantsFor,
   type HostStores,
   hostAllowed,
   MAX_SECRET_BYTES,
-  secretStorageKeys,
+  operatorSecretKey,
   stateStorageKey,
 } from '../../src/component/edge/host-policy.js';
 import { FUEL_EXPORT, meterCoreModule } from '../../src/component/wasm/fuel.js';
@@ -37,12 +39,22 @@ describe('grantsFor', () => {
     );
     expect(g.state).toEqual({ read: true, write: true, delete: true });
     expect(g.secrets).toEqual(['A', 'B']);
+    expect(g.secretsWritable).toEqual([]);
     expect(g.http).toEqual({ allowHosts: ['api.example.com'], defaultTimeoutMs: 60_000, maxTimeoutMs: 60_000 });
   });
 
   it('an empty manifest grants no state, no secrets and no http', () => {
     const g = grantsFor({}, { httpAllowHosts: ['x.test'] });
-    expect(g).toMatchObject({ secrets: [], state: { read: false, write: false, delete: false }, http: null });
+    expect(g).toMatchObject({ secrets: [], secretsWritable: [], state: { read: false, write: false, delete: false }, http: null });
+  });
+
+  it('only keys listed in capabilities.host.secrets.writable may be put; a writable key is also readable', () => {
+    const g = grantsFor(
+      { capabilities: { host: { secrets: { required: [{ key: 'A' }], writable: ['W', 'W'] } } } },
+      { httpAllowHosts: [] },
+    );
+    expect(g.secrets).toEqual(['A', 'W']);
+    expect(g.secretsWritable).toEqual(['W']);
   });
 });
 
@@ -73,36 +85,57 @@ describe('createHostApi', () => {
     expect(await api.stateDelete('k')).toMatchObject({ ok: false, error: { code: 'state.delete.denied' } });
   });
 
-  it('secrets: undeclared → denied, malformed → invalid-key, declared but absent → none, team value wins over tenant value', async () => {
+  it("secrets: undeclared → denied, malformed → invalid-key, declared but absent → none; the operator's value wins over a component's", async () => {
     const s = stores();
     const api = createHostApi(scope, grantsFor({ secret_requirements: [{ key: 'TOKEN' }, { key: 'MISSING' }] }, { httpAllowHosts: [] }), s);
-    const [teamKey, tenantKey] = secretStorageKeys(scope, 'TOKEN');
-    await s.secrets.put(tenantKey!, bytes('tenant'));
-    expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('tenant') });
-    await s.secrets.put(teamKey!, bytes('team'));
-    expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('team') });
+    await s.secrets.put(componentSecretKey({ ...scope, team: undefined }, 'TOKEN'), bytes('tenant-wide write'));
+    expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('tenant-wide write') });
+    await s.secrets.put(formerComponentSecretKey(scope, 'TOKEN')!, bytes('former team write'));
+    expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('former team write') });
+    await s.secrets.put(componentSecretKey(scope, 'TOKEN'), bytes('team write'));
+    expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('team write') });
+    await s.secrets.put(operatorSecretKey(scope, 'TOKEN'), bytes('operator'));
+    expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('operator') });
     expect(await api.secretsGet('MISSING')).toEqual({ ok: true, value: null });
     expect(await api.secretsGet('OTHER')).toMatchObject({ ok: false, error: { code: 'denied' } });
     expect(await api.secretsGet('../etc')).toMatchObject({ ok: false, error: { code: 'invalid-key' } });
   });
 
-  it('secrets put: a declared key is stored under the team key; undeclared, oversized or manifest-less puts are denied', async () => {
+  it("secrets put: a writable key lands in the team's component namespace; a declared-only, undeclared or oversized put is denied", async () => {
     const s = stores();
-    const api = createHostApi(scope, grantsFor({ secret_requirements: [{ key: 'TOKEN' }] }, { httpAllowHosts: [] }), s);
+    const manifest = { capabilities: { host: { secrets: { required: [{ key: 'READ_ONLY' }], writable: ['TOKEN'] } } } };
+    const api = createHostApi(scope, grantsFor(manifest, { httpAllowHosts: [] }), s);
+    await s.secrets.put(formerComponentSecretKey(scope, 'TOKEN')!, bytes('former'));
     expect(await api.secretsPut('TOKEN', bytes('rotated'))).toEqual({ ok: true, value: null });
-    expect(await s.secrets.get(secretStorageKeys(scope, 'TOKEN')[0]!)).toEqual(bytes('rotated'));
+    expect(await s.secrets.get(componentSecretKey(scope, 'TOKEN'))).toEqual(bytes('rotated'));
+    expect(await s.secrets.get(formerComponentSecretKey(scope, 'TOKEN')!)).toBeNull();
+    expect(await s.secrets.get(operatorSecretKey(scope, 'TOKEN'))).toBeNull();
     expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('rotated') });
+    expect(await api.secretsPut('READ_ONLY', bytes('x'))).toMatchObject({
+      ok: false,
+      error: { code: 'denied', message: expect.stringContaining('capabilities.host.secrets.writable') },
+    });
     expect(await api.secretsPut('OTHER', bytes('x'))).toMatchObject({ ok: false, error: { code: 'denied' } });
     expect(await api.secretsPut('../etc', bytes('x'))).toMatchObject({ ok: false, error: { code: 'invalid-key' } });
     const big = await api.secretsPut('TOKEN', new Uint8Array(MAX_SECRET_BYTES + 1));
     expect(big).toMatchObject({ ok: false, error: { code: 'denied', message: expect.stringContaining(`limit ${MAX_SECRET_BYTES}`) } });
     expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('rotated') });
-    const noManifest = createHostApi(
+  });
+
+  it("a component's put never changes what an operator-set secret reads: it is denied", async () => {
+    const s = stores();
+    const api = createHostApi(
       scope,
-      { ...grantsFor({ secret_requirements: [{ key: 'TOKEN' }] }, { httpAllowHosts: [] }), secretsWritable: false },
+      grantsFor({ capabilities: { host: { secrets: { writable: ['TOKEN'] } } } }, { httpAllowHosts: [] }),
       s,
     );
-    expect(await noManifest.secretsPut('TOKEN', bytes('y'))).toMatchObject({ ok: false, error: { code: 'denied' } });
+    await s.secrets.put(operatorSecretKey(scope, 'TOKEN'), bytes('operator'));
+    expect(await api.secretsPut('TOKEN', bytes('mine'))).toMatchObject({
+      ok: false,
+      error: { code: 'denied', message: expect.stringContaining("the tenant's operator has set it") },
+    });
+    expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('operator') });
+    expect(await s.secrets.get(componentSecretKey(scope, 'TOKEN'))).toBeNull();
   });
 
   it('http: only allow-listed hosts are fetched; others are denied before any request', async () => {

@@ -3,7 +3,7 @@ import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ensureComponentArtifacts, loadArtifacts } from '../../src/component/edge/artifact-store.js';
 import { EdgeTranspiler } from '../../src/component/edge/edge-transpiler.js';
 import { type HostProps, HostTarget } from '../../src/component/edge/host-entrypoint.js';
-import { secretStorageKeys, type TenantPolicy } from '../../src/component/edge/host-policy.js';
+import { componentSecretKey, operatorSecretKey, type TenantPolicy } from '../../src/component/edge/host-policy.js';
 import { componentInvoker } from '../../src/component/edge/invoker.js';
 import { type PackComponent, packIsolateModules } from '../../src/component/edge/pack-isolate-modules.js';
 import { ComponentRunner } from '../../src/component/edge/runner.js';
@@ -36,7 +36,7 @@ const allCaps: PackComponent['manifest'] = {
   capabilities: {
     host: {
       state: { read: true, write: true, delete: true },
-      secrets: { required: [{ key: 'API_TOKEN' }] },
+      secrets: { required: [{ key: 'API_TOKEN' }], writable: ['API_TOKEN'] },
       http: { client: true },
     },
   },
@@ -489,7 +489,7 @@ describe('the direct canonical-ABI path', () => {
       ['direct', 'abi-direct'],
       ['glue', 'abi-glue'],
     ] as const) {
-      await bindings.PACKS.put(secretStorageKeys(scope(tenant), 'API_TOKEN').at(-1)!, new Uint8Array([0x63, 0x61, 0x62, 0x63]));
+      await bindings.PACKS.put(operatorSecretKey(scope(tenant), 'API_TOKEN'), new Uint8Array([0x63, 0x61, 0x62, 0x63]));
       const r = runner({ host: 'RpcTarget HostTarget', tenant, glue: path === 'glue' });
       results[path] = [];
       for (const [op, input] of ops) {
@@ -541,24 +541,25 @@ describe.each(hostPaths)('host imports through %s (%s ABI path)', (host, path) =
 
   it('secrets: a declared key the tenant has is readable; an undeclared key is denied', async () => {
     const scope = { env: 'dev', tenant: 'acme', team: 'support', pack: 'fixtures', component: 'fixture' };
-    await bindings.PACKS.put(secretStorageKeys(scope, 'API_TOKEN').at(-1)!, new Uint8Array([0x63, 0x61, 0x62, 0x63]));
-    await bindings.PACKS.put(secretStorageKeys(scope, 'OTHER').at(-1)!, new Uint8Array([0x61, 0x78]));
+    await bindings.PACKS.put(operatorSecretKey(scope, 'API_TOKEN'), new Uint8Array([0x63, 0x61, 0x62, 0x63]));
+    await bindings.PACKS.put(operatorSecretKey(scope, 'OTHER'), new Uint8Array([0x61, 0x78]));
     const r = runner({ host });
     expect(await r.invoke(call('k:API_TOKEN'))).toMatchObject({ ok: true, output: 'abc' });
     expect(await r.invoke(call('k:OTHER'))).toMatchObject({ ok: false, error: { code: 'denied' } });
   });
 
-  it('secrets-store 1.1: put stores a declared key for the tenant and get reads it back; an undeclared key is denied', async () => {
+  it('secrets-store 1.1: put stores a writable key for the team and get reads it back; an undeclared key is denied', async () => {
     const tenant = `writer-${++packSeq}`;
     const r = runner({ host, tenant });
     const http10 = (op: string, input: unknown = {}) => r.invoke({ ...call(op, input), component: 'http10' });
     expect(await http10('G:API_TOKEN')).toMatchObject({ ok: true, output: null });
     expect(await http10('P:API_TOKEN', 'rotated')).toMatchObject({ ok: true });
     expect(await http10('G:API_TOKEN')).toMatchObject({ ok: true, output: 'rotated' });
-    // Written under the team's key, which the 1.0 reader of the same pack sees first.
+    // Written in the team's component namespace, which the 1.0 reader of the same pack also reads.
     expect(await r.invoke(call('k:API_TOKEN'))).toMatchObject({ ok: true, output: 'rotated' });
     const scope = { env: 'dev', tenant, team: 'support', pack: 'fixtures', component: 'http10' };
-    expect(new Uint8Array(await (await bindings.PACKS.get(secretStorageKeys(scope, 'API_TOKEN')[0]!))!.arrayBuffer())).toEqual(
+    expect(await bindings.PACKS.head(operatorSecretKey(scope, 'API_TOKEN'))).toBeNull();
+    expect(new Uint8Array(await (await bindings.PACKS.get(componentSecretKey(scope, 'API_TOKEN')))!.arrayBuffer())).toEqual(
       new Uint8Array([0x67, ...new TextEncoder().encode('rotated')]),
     );
     expect(await http10('P:OTHER', 'x')).toMatchObject({ ok: false, error: { code: 'denied' } });
@@ -603,7 +604,7 @@ describe.each(hostPaths)('host imports through %s (%s ABI path)', (host, path) =
     expect(await b.invoke(call('w:private', { owner: 'b' }))).toMatchObject({ ok: true });
     expect(await a.invoke(call('r:private'))).toMatchObject({ ok: false, error: { code: 'state.read.miss' } });
     const scopeB = { env: 'dev', tenant: 'tenant-b', pack: 'fixtures', component: 'fixture' };
-    await bindings.PACKS.put(secretStorageKeys(scopeB, 'API_TOKEN')[0]!, new Uint8Array([0x61, 0x62]));
+    await bindings.PACKS.put(operatorSecretKey(scopeB, 'API_TOKEN'), new Uint8Array([0x61, 0x62]));
     expect(await b.invoke(call('k:API_TOKEN'))).toMatchObject({ ok: true, output: 'b' });
     expect(await a.invoke(call('k:API_TOKEN'))).toMatchObject({ ok: true, output: null });
   });

@@ -17,13 +17,13 @@ export interface HostScope {
 }
 
 export interface ComponentGrants {
-  /** Secret keys the component's manifest declares. */
+  /** Secret keys the component may `get`: the ones its manifest declares or may write. */
   secrets: string[];
   /**
-   * secrets-store@1.1 `put` of a declared key (upstream: any allow-listed key). Manifests grant
-   * it; a local run without a manifest does not.
+   * Secret keys the component may `put` (secrets-store@1.1): only those its manifest lists in
+   * `capabilities.host.secrets.writable`. Upstream allows a put of any allow-listed key.
    */
-  secretsWritable: boolean;
+  secretsWritable: string[];
   state: { read: boolean; write: boolean; delete: boolean };
   /** Hosts (exact, or `*.suffix`) the tenant allows this component to call; null = no http. */
   http: { allowHosts: string[]; defaultTimeoutMs: number; maxTimeoutMs: number } | null;
@@ -34,7 +34,7 @@ export interface ComponentGrants {
 export interface ManifestCapabilities {
   capabilities?: {
     host?: {
-      secrets?: { required?: { key: string }[] };
+      secrets?: { required?: { key: string }[]; writable?: string[] };
       state?: { read?: boolean; write?: boolean; delete?: boolean };
       http?: { client?: boolean };
       telemetry?: unknown;
@@ -76,12 +76,14 @@ export function grantsFor(manifest: ManifestCapabilities, tenant: TenantPolicy):
   const secretKeys = new Set<string>();
   for (const r of host.secrets?.required ?? []) secretKeys.add(r.key);
   for (const r of manifest.secret_requirements ?? []) secretKeys.add(r.key);
+  const writable = [...new Set(host.secrets?.writable ?? [])].sort();
+  for (const key of writable) secretKeys.add(key);
   const state = host.state ?? {};
   // Upstream normalisation: delete implies write.
   const del = state.delete === true;
   return {
     secrets: [...secretKeys].sort(),
-    secretsWritable: true,
+    secretsWritable: writable,
     state: { read: state.read === true, write: state.write === true || del, delete: del },
     http: host.http?.client
       ? {
@@ -101,11 +103,53 @@ export function stateStorageKey(scope: HostScope, key: string): string {
   return ['state', scope.env, scope.tenant, scope.team ?? '_', scope.pack, key].map(part).join('/');
 }
 
-/** Secrets belong to the tenant (optionally narrowed to a team) in one environment. */
-export function secretStorageKeys(scope: HostScope, key: string): string[] {
-  const keys = [['secrets', scope.env, scope.tenant, '_', key].map(part).join('/')];
-  if (scope.team) keys.unshift(['secrets', scope.env, scope.tenant, scope.team, key].map(part).join('/'));
-  return keys;
+/** Where secrets of one tenant in one environment are stored, by who wrote them. */
+export interface SecretScope {
+  env: string;
+  tenant: string;
+  team?: string;
+}
+
+/**
+ * The operator's value (admin API): one per tenant, `secrets/<env>/<tenant>/_/<key>`. A
+ * component's `get` reads it before anything a component wrote, and a component never writes it.
+ */
+export function operatorSecretKey(scope: SecretScope, key: string): string {
+  return ['secrets', scope.env, scope.tenant, '_', key].map(part).join('/');
+}
+
+/** A component's `put` lands in its own namespace, per team (`_` without one). */
+export function componentSecretKey(scope: SecretScope, key: string): string {
+  return ['component-secrets', scope.env, scope.tenant, scope.team ?? '_', key].map(part).join('/');
+}
+
+/**
+ * Where a team's `put` landed before component writes had their own namespace
+ * (`secrets/<env>/<tenant>/<team>/<key>`): still read, and removed by the team's next `put`.
+ * A team named `_` had none: its key is the operator's.
+ */
+export function formerComponentSecretKey(scope: SecretScope, key: string): string | undefined {
+  return scope.team && scope.team !== '_' ? ['secrets', scope.env, scope.tenant, scope.team, key].map(part).join('/') : undefined;
+}
+
+/** The prefixes under which every stored secret of a tenant lives (for the admin listing). */
+export function secretPrefixes(scope: SecretScope): { operator: string; component: string } {
+  return {
+    operator: `${['secrets', scope.env, scope.tenant].map(part).join('/')}/`,
+    component: `${['component-secrets', scope.env, scope.tenant].map(part).join('/')}/`,
+  };
+}
+
+/**
+ * What a component's `get` reads, first hit wins: the operator's value, then what a component
+ * wrote for the team (current key, then the former one), then a tenant-wide component write.
+ */
+export function secretStorageKeys(scope: SecretScope, key: string): string[] {
+  const keys = [operatorSecretKey(scope, key)];
+  const former = formerComponentSecretKey(scope, key);
+  if (scope.team) keys.push(componentSecretKey(scope, key), ...(former === undefined ? [] : [former]));
+  keys.push(componentSecretKey({ ...scope, team: undefined }, key));
+  return [...new Set(keys)];
 }
 
 export function hostAllowed(url: URL, allowHosts: string[]): boolean {
@@ -139,10 +183,19 @@ export function createHostApi(scope: HostScope, grants: ComponentGrants, stores:
     },
     async secretsPut(key, value) {
       if (!SECRET_KEY.test(key)) return fail('invalid-key', `secret key "${key}" is not a valid key`);
-      if (!grants.secretsWritable || !grants.secrets.includes(key)) return fail('denied', `${where} may not write secret "${key}"`);
+      if (!grants.secretsWritable.includes(key))
+        return fail(
+          'denied',
+          `${where} may not write secret "${key}": its manifest does not list it in capabilities.host.secrets.writable`,
+        );
       if (value.byteLength > MAX_SECRET_BYTES)
         return fail('denied', `${where} may not store ${value.byteLength} bytes in secret "${key}" (limit ${MAX_SECRET_BYTES})`);
-      await stores.secrets.put(secretStorageKeys(scope, key)[0]!, value);
+      // The operator's value always wins; refusing the put says so instead of storing a value no one reads.
+      if (await stores.secrets.get(operatorSecretKey(scope, key)))
+        return fail('denied', `${where} may not write secret "${key}": the tenant's operator has set it (admin API)`);
+      await stores.secrets.put(componentSecretKey(scope, key), value);
+      const former = formerComponentSecretKey(scope, key);
+      if (former) await stores.secrets.delete(former);
       return ok(null);
     },
     async stateRead(key) {

@@ -11,7 +11,7 @@ import {
   type HostScope,
   type KeyValueStore,
   type ManifestCapabilities,
-  secretStorageKeys,
+  operatorSecretKey,
 } from '../edge/host-policy.js';
 import { NodeHostError } from './node-host-error.js';
 
@@ -19,7 +19,7 @@ import { NodeHostError } from './node-host-error.js';
 export function localGrants(secretKeys: string[]): ComponentGrants {
   return {
     secrets: [...secretKeys].sort(),
-    secretsWritable: false,
+    secretsWritable: [],
     state: { read: true, write: true, delete: true },
     http: null,
     telemetry: true,
@@ -57,13 +57,12 @@ export function directoryStore(dir: string): KeyValueStore {
 /** Local runs act as tenant `local` in env `dev`; the scope partitions state like the edge does. */
 export const LOCAL_SCOPE: HostScope = { env: 'dev', tenant: 'local', pack: 'local', component: 'local' };
 
-/** A secrets store holding `secrets` where the edge's lookup (tenant-wide key) finds them. */
+/** A secrets store holding `secrets` as the tenant's operator values, where the edge's lookup finds them first. */
 export function secretsStoreFrom(secrets: Record<string, string | Uint8Array>, scope: HostScope = LOCAL_SCOPE): KeyValueStore {
   const store = memoryStore();
   const te = new TextEncoder();
   for (const [key, value] of Object.entries(secrets)) {
-    const keys = secretStorageKeys({ ...scope, team: undefined }, key);
-    void store.put(keys[keys.length - 1] as string, typeof value === 'string' ? te.encode(value) : value);
+    void store.put(operatorSecretKey(scope, key), typeof value === 'string' ? te.encode(value) : value);
   }
   return store;
 }

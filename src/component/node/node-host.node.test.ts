@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureComponents } from '../../../test/support/fixture-components.js';
 import { decodeCbor } from '../../pack/cbor.js';
+import { createHostApi } from '../edge/host-policy.js';
 import { payloadForInvoke } from './described-component.js';
-import { directoryStore, grantsFromManifest, localGrants, memoryStore } from './local-stores.js';
+import { directoryStore, grantsFromManifest, LOCAL_SCOPE, localGrants, memoryStore, secretsStoreFrom } from './local-stores.js';
 import { type ComponentGrants, loadComponentInNode, type NodeComponent, type NodeHostOptions, readWasmFile } from './node-host.js';
 import { NodeHostError } from './node-host-error.js';
 
@@ -182,6 +183,23 @@ describe('grantsFromManifest', () => {
     expect(g.secrets).toEqual(['A', 'B']);
     expect(g.state).toEqual({ read: true, write: true, delete: true });
     expect(g.http?.allowHosts).toEqual(['api.example.com']);
+  });
+
+  it("applies the edge's secret write rules: put needs a writable grant and never overrides a supplied (operator) value", async () => {
+    const manifest = { capabilities: { host: { secrets: { required: [{ key: 'READ_ONLY' }], writable: ['TOKEN', 'SESSION'] } } } };
+    const api = createHostApi(LOCAL_SCOPE, grantsFromManifest(manifest, 'm.json'), {
+      state: memoryStore(),
+      secrets: secretsStoreFrom({ TOKEN: 'supplied' }),
+      http: async () => new Response(null, { status: 599 }),
+      telemetry: { log: () => undefined },
+    });
+    const bytes = (s: string) => new TextEncoder().encode(s);
+    expect(await api.secretsPut('READ_ONLY', bytes('x'))).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(await api.secretsPut('TOKEN', bytes('mine'))).toMatchObject({ ok: false, error: { code: 'denied' } });
+    expect(await api.secretsGet('TOKEN')).toEqual({ ok: true, value: bytes('supplied') });
+    expect(await api.secretsPut('SESSION', bytes('s1'))).toEqual({ ok: true, value: null });
+    expect(await api.secretsGet('SESSION')).toEqual({ ok: true, value: bytes('s1') });
+    expect(localGrants(['TOKEN']).secretsWritable).toEqual([]);
   });
 
   it('a manifest that is not an object is ManifestInvalid', () => {

@@ -8,13 +8,14 @@ import {
   componentSecretKey,
   formerComponentSecretKey,
   MAX_SECRET_BYTES,
+  MAX_SECRET_KEY_LENGTH,
   operatorSecretKey,
   SECRET_KEY,
   secretPrefixes,
 } from '../component/edge/host-policy.js';
 import { readBoundedBody } from '../edge/bounded-body.js';
 import { logEvent } from '../edge/telemetry.js';
-import { IDENTIFIER } from '../edge/tenant-ctx.js';
+import { IDENTIFIER, IDENTIFIER_RULE } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
 import { sha256HexAsync } from '../pack/digest.js';
 
@@ -90,7 +91,7 @@ async function listTenantSecrets(bucket: R2Bucket, env: string, tenant: string):
 
 const badTenant = (tenant: string) => ({
   error: 'invalid_tenant',
-  message: `tenant "${tenant}" is not an identifier (letters, digits, ".", "_", "-")`,
+  message: `tenant "${tenant.slice(0, 200)}" is not an identifier (${IDENTIFIER_RULE})`,
 });
 const badSource = (source: string) => ({
   error: 'invalid_source',
@@ -98,11 +99,11 @@ const badSource = (source: string) => ({
 });
 const badTeam = (team: string) => ({
   error: 'invalid_team',
-  message: `team "${team}" is not an identifier (letters, digits, ".", "_", "-")`,
+  message: `team "${team.slice(0, 200)}" is not an identifier (${IDENTIFIER_RULE})`,
 });
 const badKey = (key: string) => ({
   error: 'invalid_key',
-  message: `secret key "${key}" is not valid: use letters, digits, ".", "_", "-" and "/" (not leading, no "..") — the rule components' secret reads follow`,
+  message: `secret key "${key.slice(0, 300)}" is not valid: use letters, digits, ".", "_", "-" and "/" (not leading, no ".."), at most ${MAX_SECRET_KEY_LENGTH} characters — the rule components' secret reads follow`,
 });
 
 /** Routes under the admin API (auth is the admin API's middleware). */

@@ -4,8 +4,14 @@
 import { z } from 'zod';
 import { CodedError } from '../core/coded-error.js';
 
-/** greentic-types identifiers: non-empty ASCII `[A-Za-z0-9._-]`. */
-export const IDENTIFIER = /^[A-Za-z0-9._-]+$/;
+/**
+ * greentic-types identifiers: non-empty ASCII `[A-Za-z0-9._-]`. The edge also caps their length:
+ * tenant, team, env and flow ids become parts of R2 keys (at most 1,024 bytes) and object names.
+ */
+export const MAX_IDENTIFIER_LENGTH = 128;
+export const IDENTIFIER = /^[A-Za-z0-9._-]{1,128}$/;
+/** The rule in words, for error messages. */
+export const IDENTIFIER_RULE = `letters, digits, ".", "_", "-"; at most ${MAX_IDENTIFIER_LENGTH} characters`;
 
 export const DEFAULT_TEAM = 'default';
 export const DEFAULT_I18N = 'en';
@@ -65,7 +71,7 @@ export class TenancyError extends CodedError<'InvalidTenancy'> {
 
 function requireIdentifier(field: string, value: string): string {
   if (!IDENTIFIER.test(value)) {
-    throw new TenancyError(field, `${JSON.stringify(value)} is not an identifier (use letters, digits, ".", "_" or "-")`);
+    throw new TenancyError(field, `${JSON.stringify(value)} is not an identifier (${IDENTIFIER_RULE})`);
   }
   return value;
 }

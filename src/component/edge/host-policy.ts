@@ -164,7 +164,9 @@ export function hostAllowed(url: URL, allowHosts: string[]): boolean {
 export const MAX_SECRET_BYTES = 64 * 1024;
 
 /** The secret-key rule the host enforces (and the admin secrets API, so a stored key is one a component can ask for). */
-export const SECRET_KEY = /^(?!\/)(?!.*\.\.)[A-Za-z0-9._\-/]+$/;
+export const SECRET_KEY = /^(?!\/)(?!.*\.\.)[A-Za-z0-9._\-/]{1,256}$/;
+/** Secret keys become parts of R2 keys (at most 1,024 bytes with tenant, team and env). */
+export const MAX_SECRET_KEY_LENGTH = 256;
 
 const fail = (code: string, message: string): HostResult<never> => ({ ok: false, error: { code, message } });
 const ok = <T>(value: T): HostResult<T> => ({ ok: true, value });

@@ -4,7 +4,6 @@
 // `webhook` channel object, which also remembers `Idempotency-Key`s so a replay gets the first
 // response without running the flow again.
 import type { Context } from 'hono';
-import { isObject } from '../core/is-object.js';
 import { readBoundedBody } from '../edge/bounded-body.js';
 import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER, IDENTIFIER_RULE } from '../edge/tenant-ctx.js';

@@ -2,6 +2,7 @@
 // exactly that tenant; values go in and never come back out.
 import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { SecretListing } from '../../src/admin/secrets-api.js';
 import type { ComponentRunner } from '../../src/component/edge/runner.js';
 import { edgeComponentRunner, transpilePackComponents } from '../../src/component/edge/worker-wiring.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
@@ -66,14 +67,7 @@ const secretUrl = (tenant: string, key?: string) =>
   `http://x/admin/v1/tenants/${tenant}/secrets${key === undefined ? '' : `/${encodeURIComponent(key)}`}`;
 const putSecret = (tenant: string, key: string, value: Uint8Array | string) =>
   SELF.fetch(secretUrl(tenant, key), { method: 'PUT', headers: AUTH, body: value });
-interface Listed {
-  key: string;
-  source: 'operator' | 'component';
-  team: string | null;
-  shadowed: boolean;
-  sha256: string;
-  size: number;
-}
+type Listed = Omit<SecretListing, 'updated_at'>;
 const deleteSecret = (tenant: string, key: string, query = '') =>
   SELF.fetch(`${secretUrl(tenant, key)}${query}`, { method: 'DELETE', headers: AUTH });
 async function listSecrets(tenant: string): Promise<{ text: string; json: { env: string; tenant: string; secrets: Listed[] } }> {

@@ -11,6 +11,7 @@ import { generateKeyPair } from '../../src/pack/signing.js';
 import { signPackArchive } from '../../src/pack/writer.js';
 import { listPacks } from '../../src/pack-store/pack-index.js';
 import { deliverRecorded, injectedSession, RecordingEgress } from '../support/channel-session.js';
+import { componentPackSource } from '../support/pack-sources.js';
 import { ECHO_FLOW, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 
 beforeAll(() => {
@@ -92,18 +93,8 @@ const COMPONENT_MANIFEST = {
 };
 
 /** A pack whose one component `echoer` has the given bytes as its wasm. */
-function componentPackSource(packId: string, wasm: Uint8Array): Map<string, Uint8Array> {
-  return new Map([
-    [
-      'pack.yaml',
-      utf8.encode(
-        `pack_id: ${packId}\nversion: 1.0.0\nkind: application\npublisher: tests\ncomponents:\n  - id: echoer\n    version: 1.0.0\n    wasm: components/echoer/echoer.wasm\nflows:\n  - id: echo\n    file: flows/echo.ygtc\n`,
-      ),
-    ],
-    ['components/echoer/echoer.wasm', wasm],
-    ['components/echoer/component.manifest.json', utf8.encode(JSON.stringify(COMPONENT_MANIFEST))],
-    ['flows/echo.ygtc', utf8.encode(ECHO_FLOW(packId))],
-  ]);
+function echoerPack(packId: string, wasm: Uint8Array): Map<string, Uint8Array> {
+  return componentPackSource({ packId, wasm, manifest: COMPONENT_MANIFEST, flowId: 'echo', flow: ECHO_FLOW(packId) });
 }
 
 /** Every R2 key under the prefixes an upload writes to (storage is shared by the tests of this file). */
@@ -132,7 +123,7 @@ function failingPackInsert(db: D1Database): D1Database {
 
 describe('a failed upload stores nothing', () => {
   it('an upload whose component is not Wasm answers 422 naming the component and leaves no object in R2 and no index row', async () => {
-    const bytes = buildPack(componentPackSource('not-wasm-pack', utf8.encode('this is not a wasm binary'))).bytes;
+    const bytes = buildPack(echoerPack('not-wasm-pack', utf8.encode('this is not a wasm binary'))).bytes;
     const before = await storedKeys();
     const rowsBefore = await listPacks(testEnv.PACK_INDEX);
 
@@ -147,7 +138,7 @@ describe('a failed upload stores nothing', () => {
   });
 
   it('an upload whose index row cannot be written removes the archive, the model and the transpiled artifacts it stored', async () => {
-    const bytes = buildPack(componentPackSource('row-fails-pack', nodeWasm)).bytes;
+    const bytes = buildPack(echoerPack('row-fails-pack', nodeWasm)).bytes;
     const env = { ...testEnv, PACK_INDEX: failingPackInsert(testEnv.PACK_INDEX) };
     const before = await storedKeys();
     const rowsBefore = await listPacks(testEnv.PACK_INDEX);

@@ -10,11 +10,12 @@ import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
 import { signPackArchive } from '../../src/pack/writer.js';
 import { deliverRecorded } from '../support/channel-session.js';
+import { componentPackSource } from '../support/pack-sources.js';
 import { testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 
 const fixtures = inject('componentFixtures');
 const nodeWasm = Uint8Array.from(atob(fixtures.node), (c) => c.charCodeAt(0));
-const utf8 = new TextEncoder();
+const _utf8 = new TextEncoder();
 const AUTH = { authorization: 'Bearer test-admin-token' };
 
 beforeAll(() => {
@@ -55,17 +56,7 @@ nodes:
 `;
 
 function packSource(packId: string, manifest: object = MANIFEST): Map<string, Uint8Array> {
-  return new Map([
-    [
-      'pack.yaml',
-      utf8.encode(
-        `pack_id: ${packId}\nversion: 1.0.0\nkind: application\npublisher: tests\ncomponents:\n  - id: echoer\n    version: 1.0.0\n    wasm: components/echoer/echoer.wasm\nflows:\n  - id: main\n    file: flows/main.ygtc\n`,
-      ),
-    ],
-    ['components/echoer/echoer.wasm', nodeWasm],
-    ['components/echoer/component.manifest.json', utf8.encode(JSON.stringify(manifest))],
-    ['flows/main.ygtc', utf8.encode(FLOW)],
-  ]);
+  return componentPackSource({ packId, wasm: nodeWasm, manifest, flowId: 'main', flow: FLOW });
 }
 
 describe('a message runs a real component end to end', () => {

@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { readBoundedBody } from '../edge/bounded-body.js';
 import { logEvent } from '../edge/telemetry.js';
-import { IDENTIFIER, IDENTIFIER_RULE } from '../edge/tenant-ctx.js';
+import { IDENTIFIER, notAnIdentifier } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
 import { sha256HexAsync } from '../pack/digest.js';
 import {
@@ -126,11 +126,7 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
 
   api.get('/tenants/:tenant/packs', async (c) => {
     const tenant = c.req.param('tenant');
-    if (!IDENTIFIER.test(tenant))
-      return c.json(
-        { error: 'invalid_tenant', message: `tenant "${tenant.slice(0, 200)}" is not an identifier (${IDENTIFIER_RULE})` },
-        400,
-      );
+    if (!IDENTIFIER.test(tenant)) return c.json({ error: 'invalid_tenant', message: notAnIdentifier('tenant', tenant) }, 400);
     const active = await activePacks(c.env.PACK_INDEX, c.env.GREENTIC_ENV, tenant);
     return c.json({
       env: c.env.GREENTIC_ENV,
@@ -142,11 +138,7 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
   api.put('/tenants/:tenant/packs/:pack_id', async (c) => {
     const tenant = c.req.param('tenant');
     const packId = c.req.param('pack_id');
-    if (!IDENTIFIER.test(tenant))
-      return c.json(
-        { error: 'invalid_tenant', message: `tenant "${tenant.slice(0, 200)}" is not an identifier (${IDENTIFIER_RULE})` },
-        400,
-      );
+    if (!IDENTIFIER.test(tenant)) return c.json({ error: 'invalid_tenant', message: notAnIdentifier('tenant', tenant) }, 400);
     let raw: unknown;
     try {
       raw = await c.req.json();

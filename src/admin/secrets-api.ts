@@ -15,7 +15,7 @@ import {
 } from '../component/edge/host-policy.js';
 import { readBoundedBody } from '../edge/bounded-body.js';
 import { logEvent } from '../edge/telemetry.js';
-import { IDENTIFIER, IDENTIFIER_RULE } from '../edge/tenant-ctx.js';
+import { IDENTIFIER, notAnIdentifier } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
 import { sha256HexAsync } from '../pack/digest.js';
 
@@ -91,7 +91,7 @@ async function listTenantSecrets(bucket: R2Bucket, env: string, tenant: string):
 
 const badTenant = (tenant: string) => ({
   error: 'invalid_tenant',
-  message: `tenant "${tenant.slice(0, 200)}" is not an identifier (${IDENTIFIER_RULE})`,
+  message: notAnIdentifier('tenant', tenant),
 });
 const badSource = (source: string) => ({
   error: 'invalid_source',
@@ -99,7 +99,7 @@ const badSource = (source: string) => ({
 });
 const badTeam = (team: string) => ({
   error: 'invalid_team',
-  message: `team "${team.slice(0, 200)}" is not an identifier (${IDENTIFIER_RULE})`,
+  message: notAnIdentifier('team', team),
 });
 const badKey = (key: string) => ({
   error: 'invalid_key',

@@ -9,9 +9,14 @@ import { CodedError } from '../core/coded-error.js';
  * tenant, team, env and flow ids become parts of R2 keys (at most 1,024 bytes) and object names.
  */
 export const MAX_IDENTIFIER_LENGTH = 128;
-export const IDENTIFIER = /^[A-Za-z0-9._-]{1,128}$/;
+export const IDENTIFIER = new RegExp(`^[A-Za-z0-9._-]{1,${MAX_IDENTIFIER_LENGTH}}$`);
 /** The rule in words, for error messages. */
-export const IDENTIFIER_RULE = `letters, digits, ".", "_", "-"; at most ${MAX_IDENTIFIER_LENGTH} characters`;
+const IDENTIFIER_RULE = `letters, digits, ".", "_", "-"; at most ${MAX_IDENTIFIER_LENGTH} characters`;
+
+/** The message for an id that breaks the rule (`what` names it: tenant, team, flow); long values are cut. */
+export function notAnIdentifier(what: string, value: string): string {
+  return `${what} ${JSON.stringify(value.slice(0, 200))} is not an identifier (${IDENTIFIER_RULE})`;
+}
 
 export const DEFAULT_TEAM = 'default';
 export const DEFAULT_I18N = 'en';

@@ -25,9 +25,12 @@ export async function activePacksOf(
   } catch (err) {
     throw new TransientTurnError('PackIndexUnavailable', `could not read the pack index: ${errorMessage(err)}`);
   }
-  const runnable = active.filter((pack) => runsUnderPolicy(env, pack));
+  const runnable: ActivePack[] = [];
   for (const pack of active) {
-    if (runnable.includes(pack)) continue;
+    if (runsUnderPolicy(env, pack)) {
+      runnable.push(pack);
+      continue;
+    }
     logEvent('warn', 'session.pack_refused', {
       ...tenantAttributes(ctx),
       'greentic.pack.id': pack.pack_id,

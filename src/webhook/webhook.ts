@@ -6,7 +6,7 @@
 import type { Context } from 'hono';
 import { readBoundedBody } from '../edge/bounded-body.js';
 import { logEvent } from '../edge/telemetry.js';
-import { IDENTIFIER, IDENTIFIER_RULE } from '../edge/tenant-ctx.js';
+import { IDENTIFIER, notAnIdentifier } from '../edge/tenant-ctx.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
 import { type WorkerEnv, webhookObject } from '../objects.js';
 import type { WebhookRunResult } from '../session/channel-session.js';
@@ -59,10 +59,8 @@ const STATUS_OF: Record<string, number> = {
 export async function handleWebhook(c: Context<{ Bindings: WorkerEnv }>): Promise<Response> {
   const tenant = c.req.param('tenant') ?? '';
   const flowId = c.req.param('flow') ?? '';
-  if (!IDENTIFIER.test(tenant))
-    return problem(400, 'invalid_tenant', `tenant ${JSON.stringify(tenant.slice(0, 200))} is not an identifier (${IDENTIFIER_RULE})`);
-  if (!IDENTIFIER.test(flowId))
-    return problem(400, 'invalid_flow', `flow ${JSON.stringify(flowId.slice(0, 200))} is not an identifier (${IDENTIFIER_RULE})`);
+  if (!IDENTIFIER.test(tenant)) return problem(400, 'invalid_tenant', notAnIdentifier('tenant', tenant));
+  if (!IDENTIFIER.test(flowId)) return problem(400, 'invalid_flow', notAnIdentifier('flow', flowId));
   const body = await readBoundedBody(c.req.raw, WEBHOOK_MAX_BODY_BYTES);
   if (body === undefined) return problem(413, 'payload_too_large', `request body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes`);
   const idempotencyKey = c.req.header('idempotency-key');

@@ -10,7 +10,7 @@ import { publishIngress } from '../../bus/ingress.js';
 import { errorMessage } from '../../core/coded-error.js';
 import { readBoundedBody } from '../../edge/bounded-body.js';
 import { logEvent } from '../../edge/telemetry.js';
-import { buildTenantCtx, IDENTIFIER, IDENTIFIER_RULE } from '../../edge/tenant-ctx.js';
+import { buildTenantCtx, IDENTIFIER, notAnIdentifier } from '../../edge/tenant-ctx.js';
 import { type WorkerEnv, webchatConversation } from '../../objects.js';
 import { canonicalSessionKey } from '../../session/session-key.js';
 import type { DirectLineActivity } from './conversation.js';
@@ -193,8 +193,7 @@ export function webchatApi(): Hono<{ Bindings: WorkerEnv }> {
 
   api.use('*', async (c, next) => {
     const tenant = c.req.param('tenant');
-    if (tenant === undefined || !IDENTIFIER.test(tenant))
-      return dlError(c, 400, 'BadArgument', `tenant "${(tenant ?? '').slice(0, 200)}" is not an identifier (${IDENTIFIER_RULE})`);
+    if (tenant === undefined || !IDENTIFIER.test(tenant)) return dlError(c, 400, 'BadArgument', notAnIdentifier('tenant', tenant ?? ''));
     await next();
   });
 

@@ -163,10 +163,10 @@ export function hostAllowed(url: URL, allowHosts: string[]): boolean {
 /** The largest secret value stored, through the admin API or a component's `put`. */
 export const MAX_SECRET_BYTES = 64 * 1024;
 
-/** The secret-key rule the host enforces (and the admin secrets API, so a stored key is one a component can ask for). */
-export const SECRET_KEY = /^(?!\/)(?!.*\.\.)[A-Za-z0-9._\-/]{1,256}$/;
 /** Secret keys become parts of R2 keys (at most 1,024 bytes with tenant, team and env). */
 export const MAX_SECRET_KEY_LENGTH = 256;
+/** The secret-key rule the host enforces (and the admin secrets API, so a stored key is one a component can ask for). */
+export const SECRET_KEY = new RegExp(`^(?!/)(?!.*\\.\\.)[A-Za-z0-9._\\-/]{1,${MAX_SECRET_KEY_LENGTH}}$`);
 
 const fail = (code: string, message: string): HostResult<never> => ({ ok: false, error: { code, message } });
 const ok = <T>(value: T): HostResult<T> => ({ ok: true, value });

@@ -5,20 +5,26 @@ import { packUploadPipeline } from './admin/pack-ingest.js';
 import type { PackUploadPipeline } from './admin/upload.js';
 import { handleEgressBatch } from './bus/egress.js';
 import { handleIngressBatch } from './bus/ingress.js';
-import type { EgressSenders } from './channels/channel.js';
-import { WEBCHAT_CHANNEL, webchatApi, webchatEgressSender } from './channels/webchat/index.js';
+import { replySender } from './channels/channel.js';
+import { egressSenders } from './channels/senders.js';
+import { webchatApi } from './channels/webchat/index.js';
 import { logEvent } from './edge/telemetry.js';
 import type { WorkerEnv } from './objects.js';
+import { ChannelSession as ChannelSessionObject } from './session/channel-session.js';
+import { productionDependencies } from './session/dependencies.js';
 import { handleWebhook } from './webhook/webhook.js';
 
 export { WebchatConversation } from './channels/webchat/index.js';
 export { ComponentHost } from './component/edge/host-entrypoint.js';
-export { ChannelSession } from './session/channel-session.js';
 
 const uploadPipeline: PackUploadPipeline = packUploadPipeline;
 
-/** One sender per channel, registered by the provider egress modules. */
-const egressSenders: EgressSenders = { [WEBCHAT_CHANNEL]: webchatEgressSender };
+/** The deployed channel object: the session machinery with every provider's sender wired in. */
+export class ChannelSession extends ChannelSessionObject {
+  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+    super(ctx, env, productionDependencies(replySender(egressSenders, env)));
+  }
+}
 
 export const app = new Hono<{ Bindings: WorkerEnv }>();
 

@@ -2,10 +2,11 @@
 // consumer hands it to the sender registered for its channel (one per provider) and retries with
 // backoff, ending in the dead-letter queue after the queue's max_retries.
 import { z } from 'zod';
-import { EgressSendError, type EgressSenders } from '../channels/channel.js';
+import type { EgressSenders } from '../channels/channel.js';
 import { errorMessage } from '../core/coded-error.js';
 import { logEvent } from '../edge/telemetry.js';
 import type { WorkerEnv } from '../objects.js';
+import { EgressSendError } from './delivery.js';
 import { egressMessageSchema, retryDelaySeconds } from './messages.js';
 
 export async function handleEgressBatch(batch: MessageBatch<unknown>, env: WorkerEnv, senders: EgressSenders): Promise<void> {

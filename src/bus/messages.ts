@@ -31,7 +31,6 @@ export type IngressMessage = z.infer<typeof ingressMessageSchema>;
 export interface PublishOptions {
   /** Provider event id or `Idempotency-Key`; defaults to `{channel}:{envelope.id}`. */
   idempotencyKey?: string;
-  delaySeconds?: number;
 }
 
 /** Builds the bus message for an envelope (validated, subject from the envelope's own tenant ctx). */

@@ -1,22 +1,10 @@
 // What a channel (provider) adapter provides to the runtime: a sender for the replies the channel
 // object committed. Ingress needs no shared interface: each provider mounts its own routes and
-// publishes normalised envelopes through the bus.
+// hands normalised envelopes to the bus (bus/ingress.ts).
 
+import { EgressSendError, type ReplySender } from '../bus/delivery.js';
 import type { EgressMessage } from '../bus/messages.js';
-import { CodedError } from '../core/coded-error.js';
 import type { WorkerEnv } from '../objects.js';
-
-/** A failure a sender reports; `retryAfterSeconds` (e.g. a provider's Retry-After) overrides the backoff. */
-export class EgressSendError extends CodedError {
-  constructor(
-    code: string,
-    message: string,
-    readonly retryable: boolean,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(code, `${code}: ${message}`);
-  }
-}
 
 /** One provider's delivery (Slack, Teams, Telegram, WhatsApp, WebChat). */
 export interface EgressSender {
@@ -24,3 +12,14 @@ export interface EgressSender {
 }
 
 export type EgressSenders = Readonly<Record<string, EgressSender>>;
+
+/** The reply sender the channel object uses: the sender registered for each reply's channel. */
+export function replySender(senders: EgressSenders, env: WorkerEnv): ReplySender {
+  return async (message) => {
+    const sender = senders[message.envelope.channel];
+    if (sender === undefined) {
+      throw new EgressSendError('NoSender', `no sender is registered for channel "${message.envelope.channel}"`, false);
+    }
+    await sender.send(message, env);
+  };
+}

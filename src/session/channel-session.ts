@@ -1,6 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
+import { EgressSendError } from '../bus/delivery.js';
 import type { ChannelMessageEnvelope } from '../bus/envelope.js';
-import { egressMessage, type IngressMessage, ingressMessageSchema } from '../bus/messages.js';
+import { egressMessage, type IngressMessage, ingressMessageSchema, retryDelaySeconds } from '../bus/messages.js';
 import { CodedError, errorMessage } from '../core/coded-error.js';
 import { logEvent, type Span, tenantAttributes, withSpan } from '../edge/telemetry.js';
 import { buildTenantCtx, type TenantCtx } from '../edge/tenant-ctx.js';
@@ -8,11 +9,11 @@ import type { Env } from '../env.js';
 import { FlowRunError } from '../flow/execution-state.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
 import { DedupStore } from './dedup-store.js';
-import { type ChannelSessionDeps, productionDependencies } from './dependencies.js';
+import type { ChannelSessionDeps } from './dependencies.js';
 import type { FlowEngine, TurnResult } from './flow-engine.js';
 import { type LoadedPack, type RoutedFlow, RoutingError, selectEntryFlow, selectNamedFlow } from './flow-router.js';
 import { type InboxRow, InboxStore } from './inbox-store.js';
-import { OutboxStore } from './outbox-store.js';
+import { type OutboxEntry, OutboxStore } from './outbox-store.js';
 import { activePacksOf, loadActivePacks, packModelOf } from './pack-source.js';
 import { replyEnvelopes } from './replies.js';
 import { applySessionMigrations } from './schema.js';
@@ -23,7 +24,14 @@ import { stateScope, TurnStateStore } from './state-store.js';
 import { type WaitRow, WaitStore } from './wait-store.js';
 import { checkWebhookResponse } from './webhook-response.js';
 
-/** What the object did with one inbound message. */
+/** What the object answered an ingress call: the message is durable in its inbox (or was already). */
+export interface AcceptResult {
+  status: 'accepted' | 'duplicate';
+  idempotency_key: string;
+  session_key: string;
+}
+
+/** What the object did with one inbound message, once its turn committed. */
 export interface DeliveryResult {
   status: 'processed' | 'duplicate';
   idempotency_key: string;
@@ -35,13 +43,21 @@ export interface DeliveryResult {
 export interface TurnOutcome {
   run_status: 'done' | 'waiting' | 'failed';
   seq: number;
+  /** Empty when the message never reached a flow (dead-lettered before routing). */
   pack_id: string;
   pack_version: string;
   pack_digest: string;
   flow_id: string;
   resumed: boolean;
   error_code?: string;
+  /** The message's retries were exhausted and it went to the dead-letter queue. */
+  dead_lettered?: boolean;
   reply_keys: string[];
+}
+
+export interface AcceptOptions {
+  /** An operator's replay of a dead letter: a dead-lettered outcome does not count as processed. */
+  replay?: boolean;
 }
 
 /** A generic-webhook call (`ANY /v1/webhook/{tenant}/{flow}`). */
@@ -57,10 +73,16 @@ export type WebhookRunResult =
   | { status: 'waiting'; reason: string | null; output: JsonValue; replayed: boolean; code?: undefined }
   | { status: 'error'; code: string; message: string; replayed: boolean };
 
-/** Sessions whose inbox head keeps failing are unblocked after this many attempts. */
+/** Attempts of a turn before its message is dead-lettered (the user is told). */
 const INBOX_MAX_ATTEMPTS = 5;
-/** Delay before the alarm retries unsent replies. */
-const OUTBOX_RETRY_MS = 5_000;
+/** Delay before retrying a failed turn, by attempts so far (alarm-driven, so it survives restarts). */
+const INBOX_RETRY_DELAYS_MS = [1_000, 5_000, 30_000, 120_000] as const;
+/** A turn that began but never finished (the object was reset mid-turn) is retried after this. */
+const STALLED_TURN_MS = 30_000;
+/** Delivery attempts of a reply before it is dead-lettered. */
+const OUTBOX_MAX_ATTEMPTS = 8;
+/** A provider's Retry-After is honoured up to this. */
+const MAX_RETRY_AFTER_SECONDS = 3_600;
 /** Processed keys and sent replies are kept this long for dedup, then pruned by the alarm. */
 const RETENTION_MS = 7 * 24 * 3600 * 1000;
 
@@ -72,20 +94,40 @@ export class ChannelSessionError extends CodedError<
   }
 }
 
+interface Pending<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
+function pending<T>(): Pending<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 /**
- * One object per `{env}:{tenant}:{team}:{channel}[:{shard}]`. Inbound messages are written to a
- * durable inbox in arrival order and run one at a time per session (a per-session promise chain
- * in memory, the inbox seq on disk), while other sessions of the channel proceed in between.
- * Each turn commits its session update, state writes, replies (outbox), dedup record and inbox
- * removal in one transaction; replies go to the egress queue afterwards and are marked sent only
- * once the queue accepted them (the alarm re-sends anything left behind).
+ * One object per `{env}:{tenant}:{team}:{channel}[:{shard}]`. Ingress calls `accept()`: the
+ * message is written to the durable inbox (dedup included) before the call returns, then its turn
+ * runs in the background, one message at a time per session (a per-session chain in memory, the
+ * inbox seq on disk) while other sessions' turns overlap. Each turn commits its session update,
+ * state writes, pause snapshot, replies (outbox), dedup record and inbox removal in one
+ * transaction; the replies are then delivered directly through the channel's sender. Failed turns
+ * and failed deliveries are retried by the object's alarm with backoff and, once exhausted,
+ * dead-lettered with the message intact (the user is told when their message could not be
+ * handled).
  */
 export class ChannelSession extends DurableObject<Env> {
   private readonly lanes = new SessionLanes();
-  private readonly inflight = new Map<string, Promise<DeliveryResult>>();
-  private flushing: Promise<number> | null = null;
+  /** Sessions with a drain queued but not started (one is enough: it runs everything due). */
+  private readonly queuedDrains = new Set<string>();
+  /** Callers of `deliver()` waiting for a message's committed outcome. */
+  private readonly waiters = new Map<string, Pending<TurnOutcome>>();
 
-  private readonly failedAttempts = new Map<number, number>();
   private readonly inbox: InboxStore;
   private readonly dedup: DedupStore;
   private readonly waits: WaitStore;
@@ -95,7 +137,7 @@ export class ChannelSession extends DurableObject<Env> {
   constructor(
     ctx: DurableObjectState,
     env: Env,
-    private readonly deps: ChannelSessionDeps = productionDependencies(env),
+    private readonly deps: ChannelSessionDeps,
   ) {
     super(ctx, env);
     const sql = ctx.storage.sql;
@@ -109,79 +151,199 @@ export class ChannelSession extends DurableObject<Env> {
     });
   }
 
-  // ------------------------------------------------------------------ delivery
+  // ------------------------------------------------------------------ ingress
 
-  async deliver(raw: IngressMessage): Promise<DeliveryResult> {
+  /**
+   * Takes a message: once this returns, it is durable in the inbox (or was processed before) and
+   * its turn runs without the caller. This is what ingress calls; its 2xx depends on nothing else.
+   */
+  async accept(raw: IngressMessage, options: AcceptOptions = {}): Promise<AcceptResult> {
+    const admitted = this.admit(raw, options);
+    if (admitted.state === 'new') this.kick(admitted.session_key);
+    return {
+      status: admitted.state === 'new' ? 'accepted' : 'duplicate',
+      idempotency_key: admitted.key,
+      session_key: admitted.session_key,
+    };
+  }
+
+  /** Takes a message and waits for its turn to commit and its replies to be delivered (tests, tools). */
+  async deliver(raw: IngressMessage, options: AcceptOptions = {}): Promise<DeliveryResult> {
+    const admitted = this.admit(raw, options);
+    const base = { idempotency_key: admitted.key, session_key: admitted.session_key };
+    if (admitted.state === 'done') return { ...base, status: 'duplicate', outcome: admitted.outcome };
+    const outcome = this.outcomeOf(admitted.key);
+    this.kick(admitted.session_key);
+    return { ...base, status: admitted.state === 'new' ? 'processed' : 'duplicate', outcome: await outcome };
+  }
+
+  /** Validates, checks the address and dedup, and writes the inbox row; synchronous, so nothing interleaves. */
+  private admit(
+    raw: IngressMessage,
+    options: AcceptOptions,
+  ): { key: string; session_key: string } & ({ state: 'new' | 'pending' } | { state: 'done'; outcome: TurnOutcome }) {
     const parsed = ingressMessageSchema.safeParse(raw);
     if (!parsed.success) throw new ChannelSessionError('InvalidMessage', parsed.error.message);
     const message = parsed.data;
-    const envelope = message.envelope;
-    this.checkChannel(envelope);
+    this.checkChannel(message.envelope);
     const key = message.idempotency_key;
-    const sessionKey = envelope.session_id;
-
-    const done = this.findOutcome(key);
-    if (done !== undefined) return { status: 'duplicate', idempotency_key: key, session_key: sessionKey, outcome: done };
-    const running = this.inflight.get(key);
-    if (running !== undefined) {
-      const first = await running;
-      return { ...first, status: 'duplicate' };
+    const sessionKey = message.envelope.session_id;
+    const done = this.dedup.outcome<TurnOutcome>(key);
+    if (done !== undefined && !(options.replay === true && done.dead_lettered === true)) {
+      return { key, session_key: sessionKey, state: 'done', outcome: done };
     }
-
-    // Accept durably before anything can interleave: the inbox seq fixes this message's place.
-    const seq = this.inbox.accept(message, Date.now());
-
-    const result = this.lanes.run(sessionKey, () => this.drain(sessionKey, seq, key));
-    this.inflight.set(key, result);
-    try {
-      return await result;
-    } finally {
-      this.inflight.delete(key);
-    }
+    if (this.inbox.has(key)) return { key, session_key: sessionKey, state: 'pending' };
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      if (done !== undefined) this.dedup.forget(key);
+      this.inbox.accept(message, now, now + STALLED_TURN_MS);
+      this.scheduleAlarm(now);
+    });
+    return { key, session_key: sessionKey, state: 'new' };
   }
 
-  /** Runs this session's inbox in seq order up to and including `seq`. */
-  private async drain(sessionKey: string, seq: number, key: string): Promise<DeliveryResult> {
+  private outcomeOf(key: string): Promise<TurnOutcome> {
+    let waiter = this.waiters.get(key);
+    if (waiter === undefined) {
+      waiter = pending<TurnOutcome>();
+      this.waiters.set(key, waiter);
+    }
+    return waiter.promise;
+  }
+
+  private settle(key: string, outcome: TurnOutcome | undefined, error?: unknown): void {
+    const waiter = this.waiters.get(key);
+    if (waiter === undefined) return;
+    this.waiters.delete(key);
+    if (outcome !== undefined) waiter.resolve(outcome);
+    else waiter.reject(error);
+  }
+
+  /** Queues a drain of the session's inbox behind whatever the session is doing now. */
+  private kick(sessionKey: string): Promise<void> {
+    if (this.queuedDrains.has(sessionKey)) return Promise.resolve();
+    this.queuedDrains.add(sessionKey);
+    const run = this.lanes.run(sessionKey, async () => {
+      this.queuedDrains.delete(sessionKey);
+      await this.drain(sessionKey);
+    });
+    const settled = run.catch((err: unknown) => {
+      logEvent('error', 'session.drain_failed', { 'greentic.session.id': sessionKey, error: errorMessage(err) });
+    });
+    this.ctx.waitUntil(settled);
+    return settled;
+  }
+
+  /** Runs the session's inbox in seq order until it is empty or its head must wait for a retry. */
+  private async drain(sessionKey: string): Promise<void> {
     for (;;) {
-      const head = this.inbox.head(sessionKey, seq);
-      if (head === undefined) break;
-      try {
-        await this.runTurn(head);
-      } catch (err) {
-        this.recordFailedAttempt(head, err);
-        if (head.idempotency_key !== key) {
-          throw new ChannelSessionError(
-            'PreviousMessageFailed',
-            `an earlier message of this session (${head.idempotency_key}) failed and will be retried first: ${errorMessage(err)}`,
-          );
-        }
-        throw err;
+      const head = this.inbox.head(sessionKey);
+      if (head === undefined) return;
+      const now = Date.now();
+      if (head.attempts > 0 && head.next_attempt_at > now) {
+        this.failWaitersBehind(head);
+        return;
       }
+      this.ctx.storage.transactionSync(() => {
+        // Counted before the turn runs: a turn that resets the object still uses up an attempt.
+        this.inbox.beginAttempt(head.seq, now + STALLED_TURN_MS);
+        this.scheduleAlarm(now);
+      });
+      let outcome: TurnOutcome;
+      try {
+        outcome = await this.runTurn(head);
+      } catch (err) {
+        const retrying = await this.turnFailed(head, err);
+        this.settle(head.idempotency_key, undefined, err);
+        if (retrying) {
+          this.failWaitersBehind(head);
+          return;
+        }
+        await this.deliverReplies(sessionKey);
+        continue;
+      }
+      await this.deliverReplies(sessionKey);
+      this.settle(head.idempotency_key, outcome);
     }
-    const outcome = this.findOutcome(key);
-    if (outcome === undefined)
-      throw new ChannelSessionError('TurnFailed', `message ${key} was dropped after ${INBOX_MAX_ATTEMPTS} failed attempts`);
-    return { status: 'processed', idempotency_key: key, session_key: sessionKey, outcome };
   }
 
-  private recordFailedAttempt(head: InboxRow, err: unknown): void {
-    const attempts = (this.failedAttempts.get(head.seq) ?? 0) + 1;
-    this.failedAttempts.set(head.seq, attempts);
-    logEvent('warn', 'session.turn_failed', { 'greentic.session.id': head.session_key, seq: head.seq, attempts, error: errorMessage(err) });
-    if (attempts >= INBOX_MAX_ATTEMPTS) {
-      // Head-of-line blocking must end: the message leaves the inbox (its queue copy goes to the DLQ).
-      this.inbox.remove(head.seq);
-      this.failedAttempts.delete(head.seq);
-      logEvent('error', 'session.turn_dropped', { 'greentic.session.id': head.session_key, seq: head.seq });
+  /** Callers waiting on later messages of a session whose head failed learn it now, not after the retries. */
+  private failWaitersBehind(head: InboxRow): void {
+    for (const key of this.inbox.keysAfter(head.session_key, head.seq)) {
+      this.settle(
+        key,
+        undefined,
+        new ChannelSessionError(
+          'PreviousMessageFailed',
+          `an earlier message of this session (${head.idempotency_key}) failed and is retried first`,
+        ),
+      );
     }
   }
-  private findOutcome(key: string): TurnOutcome | undefined {
-    return this.dedup.outcome<TurnOutcome>(key);
+
+  /**
+   * A turn threw (nothing of it was committed). Returns true when the message stays for a retry;
+   * false when it was dead-lettered (routing errors are not retried: no pack or flow takes it).
+   */
+  private async turnFailed(head: InboxRow, err: unknown): Promise<boolean> {
+    const attempts = head.attempts + 1;
+    const code = err instanceof CodedError ? err.code : 'TurnFailed';
+    const now = Date.now();
+    const permanent = err instanceof RoutingError;
+    logEvent('warn', 'session.turn_failed', {
+      'greentic.session.id': head.session_key,
+      seq: head.seq,
+      attempts,
+      code,
+      error: errorMessage(err),
+    });
+    if (!permanent && attempts < INBOX_MAX_ATTEMPTS) {
+      const delay = INBOX_RETRY_DELAYS_MS[Math.min(attempts, INBOX_RETRY_DELAYS_MS.length) - 1] ?? STALLED_TURN_MS;
+      this.ctx.storage.transactionSync(() => {
+        this.inbox.deferAttempt(head.seq, `${code}: ${errorMessage(err)}`, now + delay);
+        this.scheduleAlarm(now);
+      });
+      return true;
+    }
+    const message = JSON.parse(head.message_json) as IngressMessage;
+    try {
+      await this.deps.deadLetter('ingress', message, code, attempts);
+    } catch (dlqErr) {
+      // The message stays in the inbox rather than vanish: the alarm tries again.
+      logEvent('error', 'session.dead_letter_failed', { 'greentic.session.id': head.session_key, error: errorMessage(dlqErr) });
+      this.ctx.storage.transactionSync(() => {
+        this.inbox.deferAttempt(head.seq, `${code}: ${errorMessage(err)}`, now + STALLED_TURN_MS);
+        this.scheduleAlarm(now);
+      });
+      return true;
+    }
+    // Its own reply keys: a replay of this message later must not collide with the notice.
+    const notices = replyEnvelopes(message.envelope, failureNotice(code), `${message.idempotency_key}!failed`);
+    const outcome: TurnOutcome = {
+      run_status: 'failed',
+      seq: head.seq,
+      pack_id: '',
+      pack_version: '',
+      pack_digest: '',
+      flow_id: '',
+      resumed: false,
+      error_code: code,
+      dead_lettered: true,
+      reply_keys: notices.map((r) => r.id),
+    };
+    this.ctx.storage.transactionSync(() => {
+      for (const notice of notices) this.outbox.add(egressMessage(notice, notice.id, message.idempotency_key, now), head.session_key, now);
+      this.dedup.record(message.idempotency_key, head.session_key, outcome, now);
+      this.inbox.remove(head.seq);
+      this.scheduleAlarm(now);
+    });
+    logEvent('error', 'session.turn_dead_lettered', { 'greentic.session.id': head.session_key, seq: head.seq, attempts, code });
+    return false;
   }
 
   // ------------------------------------------------------------------ one turn
 
-  private async runTurn(row: InboxRow): Promise<void> {
+  private async runTurn(row: InboxRow): Promise<TurnOutcome> {
     const message = JSON.parse(row.message_json) as IngressMessage;
     const envelope = message.envelope;
     const ctx = buildTenantCtx({
@@ -201,7 +363,7 @@ export class ChannelSession extends DurableObject<Env> {
     const now = Date.now();
     const scopeHash = waitScopeHash(envelope.reply_scope ?? { conversation: envelope.session_id });
 
-    await withSpan(
+    return withSpan(
       'session.turn',
       { ...tenantAttributes(ctx), trace_id: ctx.trace_id, 'messaging.message.id': message.idempotency_key, seq: row.seq },
       async (span) => {
@@ -243,10 +405,9 @@ export class ChannelSession extends DurableObject<Env> {
           resumeFrom,
         );
         span.setAttributes({ 'greentic.run.status': result.status });
-        this.commitTurn(row, message, routed, result, state, scopeHash, wait, resumeFrom !== undefined, now);
+        return this.commitTurn(row, message, routed, result, state, scopeHash, wait, resumeFrom !== undefined, now);
       },
     );
-    await this.flushOutbox();
   }
 
   private async runFlow(
@@ -283,7 +444,7 @@ export class ChannelSession extends DurableObject<Env> {
     previousWait: WaitRow | undefined,
     resumed: boolean,
     now: number,
-  ): void {
+  ): TurnOutcome {
     const envelope = message.envelope;
     const replies = replyEnvelopes(envelope, result.output, message.idempotency_key);
     const outcome: TurnOutcome = {
@@ -321,10 +482,10 @@ export class ChannelSession extends DurableObject<Env> {
       for (const reply of replies) this.outbox.add(egressMessage(reply, reply.id, message.idempotency_key, now), envelope.session_id, now);
       this.dedup.record(message.idempotency_key, envelope.session_id, outcome, now);
       this.inbox.remove(row.seq);
-      // Part of the same commit: if the object dies before the egress send, the alarm re-sends.
+      // Part of the same commit: if the object dies before the delivery, the alarm delivers.
       this.scheduleAlarm(now);
     });
-    this.failedAttempts.delete(row.seq);
+    return outcome;
   }
 
   // ------------------------------------------------------------------ generic webhook
@@ -419,51 +580,79 @@ export class ChannelSession extends DurableObject<Env> {
     );
   }
 
-  // ------------------------------------------------------------------ outbox / egress
+  // ------------------------------------------------------------------ delivery
 
-  /** Sends unsent replies in commit order; returns how many were sent. */
-  flushOutbox(): Promise<number> {
-    if (this.flushing !== null) return this.flushing.then(() => this.flushOutbox());
-    const run = (async () => {
-      let sent = 0;
-      for (;;) {
-        const rows = this.outbox.unsent(100);
-        if (rows.length === 0) break;
-        try {
-          await this.deps.sendReplies(rows.map((r) => r.message));
-        } catch (err) {
-          const now = Date.now();
-          this.ctx.storage.transactionSync(() => {
-            this.outbox.markFailedAttempt(rows);
-            this.scheduleAlarm(now);
-          });
-          logEvent('warn', 'egress.enqueue_failed', { replies: rows.length, error: errorMessage(err) });
-          break;
-        }
-        const now = Date.now();
+  /**
+   * Delivers the session's unsent replies in commit order, right after its turn (or from the
+   * alarm). A failed reply stops the session's later replies (order holds) until it is due again;
+   * one that keeps failing, or that its sender refuses for good, is dead-lettered. Never throws.
+   */
+  private async deliverReplies(sessionKey: string): Promise<void> {
+    for (;;) {
+      const rows = this.outbox.unsentOf(sessionKey, 50);
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        if (row.next_attempt_at > Date.now()) return;
+        if (!(await this.deliverOne(row))) return;
+      }
+    }
+  }
+
+  /** One reply: sent, dead-lettered (true: go on with the next) or deferred (false). */
+  private async deliverOne(row: OutboxEntry): Promise<boolean> {
+    try {
+      await this.deps.send(row.message);
+      this.outbox.markSent(row, Date.now());
+      return true;
+    } catch (err) {
+      const attempts = row.attempts + 1;
+      const retryable = !(err instanceof EgressSendError) || err.retryable;
+      const code = err instanceof CodedError ? err.code : 'SendFailed';
+      const now = Date.now();
+      const fields = {
+        'greentic.session.id': row.session_key,
+        'messaging.message.id': row.message.idempotency_key,
+        'messaging.destination': row.message.subject,
+        attempts,
+        code,
+        error: errorMessage(err),
+      };
+      if (retryable && attempts < OUTBOX_MAX_ATTEMPTS) {
+        const retryAfter = err instanceof EgressSendError ? err.retryAfterSeconds : undefined;
+        const delaySeconds = retryAfter === undefined ? retryDelaySeconds(attempts) : Math.min(retryAfter, MAX_RETRY_AFTER_SECONDS);
+        logEvent('warn', 'egress.send_failed', { ...fields, retry_in_s: delaySeconds });
         this.ctx.storage.transactionSync(() => {
-          this.outbox.markSent(rows, now);
+          this.outbox.markFailedAttempt(row, `${code}: ${errorMessage(err)}`, now + delaySeconds * 1000);
           this.scheduleAlarm(now);
         });
-        sent += rows.length;
+        return false;
       }
-      return sent;
-    })();
-    this.flushing = run;
-    void run.finally(() => {
-      if (this.flushing === run) this.flushing = null;
-    });
-    return run;
+      try {
+        await this.deps.deadLetter('egress', row.message, code, attempts);
+      } catch (dlqErr) {
+        logEvent('error', 'egress.dead_letter_failed', { ...fields, dlq_error: errorMessage(dlqErr) });
+        this.ctx.storage.transactionSync(() => {
+          this.outbox.markFailedAttempt(row, `${code}: ${errorMessage(err)}`, now + retryDelaySeconds(attempts) * 1000);
+          this.scheduleAlarm(now);
+        });
+        return false;
+      }
+      logEvent('error', 'egress.dead_lettered', fields);
+      this.outbox.markDeadLettered(row, `${code}: ${errorMessage(err)}`, now);
+      return true;
+    }
   }
 
   /**
-   * The object's single alarm serves every timer: the earliest wait expiry and, while replies are
-   * unsent, an outbox retry.
+   * The object's single alarm serves every timer: the earliest wait expiry, inbox messages due for
+   * a retry (or whose turn stalled), unsent replies due for a retry, and dedup pruning.
    */
   private scheduleAlarm(now: number): void {
-    const wait = this.waits.earliestExpiry();
-    const unsent = this.outbox.unsentCount();
-    const candidates = [wait ?? Number.POSITIVE_INFINITY, unsent > 0 ? now + OUTBOX_RETRY_MS : Number.POSITIVE_INFINITY];
+    const candidates = [
+      this.waits.earliestExpiry() ?? Number.POSITIVE_INFINITY,
+      this.inbox.earliestDue() ?? Number.POSITIVE_INFINITY,
+      this.outbox.earliestDue() ?? Number.POSITIVE_INFINITY,
+    ];
     if (this.dedup.hasOlderThan(now - RETENTION_MS)) candidates.push(now + 60_000);
     const next = Math.min(...candidates);
     if (Number.isFinite(next)) void this.ctx.storage.setAlarm(Math.max(next, now + 1));
@@ -480,7 +669,17 @@ export class ChannelSession extends DurableObject<Env> {
       this.scheduleAlarm(now);
     });
     if (expired > 0) logEvent('info', 'session.waits_expired', { count: expired });
-    await this.flushOutbox();
+    const work = [
+      ...this.inbox.dueSessions(now).map((session) => this.kick(session)),
+      ...this.outbox.dueSessions(now).map((session) =>
+        this.lanes
+          .run(session, () => this.deliverReplies(session))
+          .catch((err: unknown) => {
+            logEvent('error', 'egress.delivery_failed', { 'greentic.session.id': session, error: errorMessage(err) });
+          }),
+      ),
+    ];
+    await Promise.all(work);
   }
 
   // ------------------------------------------------------------------ identity / inspection
@@ -518,6 +717,11 @@ export class ChannelSession extends DurableObject<Env> {
   private get sql(): SqlStorage {
     return this.ctx.storage.sql;
   }
+}
+
+/** What the user is told when their message could not be handled (the code, never internals). */
+function failureNotice(code: string): JsonValue {
+  return { text: `Sorry, your message could not be handled (${code}). Please try again later.` };
 }
 
 function waitTtlMs(env: Env): number {

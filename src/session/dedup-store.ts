@@ -20,6 +20,11 @@ export class DedupStore {
     );
   }
 
+  /** An operator replays a dead-lettered key: its record must not answer the replay as a duplicate. */
+  forget(key: string): void {
+    this.sql.exec('DELETE FROM dedup WHERE idempotency_key = ?', key);
+  }
+
   hasOlderThan(cutoff: number): boolean {
     return this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM dedup WHERE processed_at < ?', cutoff).one().n > 0;
   }

@@ -1,23 +1,25 @@
-// What the channel object depends on beyond its own storage: the flow engine and the egress for
-// committed replies. Production wires the edge component runtime and the EGRESS queue; tests and
-// fault injection construct the object with their own.
-import type { EgressMessage } from '../bus/messages.js';
-import type { Env } from '../env.js';
+// What the channel object depends on beyond its own storage: the flow engine, the sender for
+// committed replies and the dead-letter sink. Production (worker.ts, the composition root) wires
+// the edge component runtime, every provider's sender and the dead-letter queue; tests and fault
+// injection construct the object with their own.
+import type { DeadLetterSink, ReplySender } from '../bus/delivery.js';
+import { logEvent } from '../edge/telemetry.js';
 import { createFlowEngine, edgeInvokerFactory } from './engine-binding.js';
 import type { FlowEngine } from './flow-engine.js';
 
 export interface ChannelSessionDeps {
   /** Runs one turn of a flow: starts it or resumes a parked run. */
   engine: FlowEngine;
-  /** Hands committed replies to the egress; throws when they were not accepted (the outbox keeps them). */
-  sendReplies(messages: EgressMessage[]): Promise<void>;
+  /** Delivers one committed reply; throws when it was not accepted (the outbox keeps it). */
+  send: ReplySender;
+  /** Takes a message whose retries are exhausted; throws when it could not (the object keeps it). */
+  deadLetter: DeadLetterSink;
 }
 
-export function productionDependencies(env: Env): ChannelSessionDeps {
-  return {
-    engine: createFlowEngine(edgeInvokerFactory),
-    async sendReplies(messages) {
-      await env.EGRESS.sendBatch(messages.map((body) => ({ body, contentType: 'json' as const })));
-    },
-  };
+export function productionDependencies(send: ReplySender, deadLetter: DeadLetterSink = logOnlyDeadLetter): ChannelSessionDeps {
+  return { engine: createFlowEngine(edgeInvokerFactory), send, deadLetter };
 }
+
+const logOnlyDeadLetter: DeadLetterSink = async (source, _message, reason, attempts) => {
+  logEvent('error', 'dead_letter.dropped', { source, reason, attempts });
+};

@@ -1,9 +1,14 @@
-// Committed replies waiting to leave: written in the turn's transaction, marked sent only once the
-// egress accepted them, so a crash between commit and send re-sends from here.
+// Committed replies waiting to leave: written in the turn's transaction and delivered right after
+// it, marked sent only once the provider (or the WebChat conversation object) accepted them. A
+// crash between commit and delivery, or a failed delivery, is retried from here with backoff; a
+// reply that keeps failing is dead-lettered and leaves the outbox.
 import type { EgressMessage } from '../bus/messages.js';
 
 export interface OutboxEntry {
   id: number;
+  session_key: string;
+  attempts: number;
+  next_attempt_at: number;
   message: EgressMessage;
 }
 
@@ -21,24 +26,63 @@ export class OutboxStore {
     );
   }
 
-  /** Unsent replies in commit order. */
-  unsent(limit: number): OutboxEntry[] {
+  /** A session's unsent replies in commit order (a session's replies leave in order). */
+  unsentOf(sessionKey: string, limit: number): OutboxEntry[] {
     return this.sql
-      .exec<{ id: number; message_json: string }>('SELECT id, message_json FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?', limit)
+      .exec<{ id: number; session_key: string; attempts: number; next_attempt_at: number; message_json: string }>(
+        `SELECT id, session_key, attempts, next_attempt_at, message_json FROM outbox
+         WHERE session_key = ? AND sent_at IS NULL ORDER BY id LIMIT ?`,
+        sessionKey,
+        limit,
+      )
       .toArray()
-      .map((r) => ({ id: r.id, message: JSON.parse(r.message_json) as EgressMessage }));
+      .map(({ message_json, ...row }) => ({ ...row, message: JSON.parse(message_json) as EgressMessage }));
+  }
+
+  /** Sessions whose oldest unsent reply is due by `now`. */
+  dueSessions(now: number): string[] {
+    return this.sql
+      .exec<{ session_key: string }>(
+        `SELECT session_key FROM outbox WHERE sent_at IS NULL GROUP BY session_key
+         HAVING MIN(id) IN (SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ?)`,
+        now,
+      )
+      .toArray()
+      .map((r) => r.session_key);
+  }
+
+  /** When the earliest unsent reply is next due (undefined: nothing unsent). */
+  earliestDue(): number | undefined {
+    return this.sql.exec<{ t: number | null }>('SELECT MIN(next_attempt_at) AS t FROM outbox WHERE sent_at IS NULL').one().t ?? undefined;
   }
 
   unsentCount(): number {
     return this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL').one().n;
   }
 
-  markSent(entries: readonly OutboxEntry[], now: number): void {
-    for (const e of entries) this.sql.exec('UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?', now, e.id);
+  markSent(entry: OutboxEntry, now: number): void {
+    this.sql.exec('UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?', now, entry.id);
   }
 
-  markFailedAttempt(entries: readonly OutboxEntry[]): void {
-    for (const e of entries) this.sql.exec('UPDATE outbox SET attempts = attempts + 1 WHERE id = ?', e.id);
+  /** Counts a failed delivery and defers the reply until `nextAttemptAt`. */
+  markFailedAttempt(entry: OutboxEntry, error: string, nextAttemptAt: number): void {
+    this.sql.exec(
+      'UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?',
+      nextAttemptAt,
+      error.slice(0, 500),
+      entry.id,
+    );
+  }
+
+  /** The reply went to the dead-letter queue: it leaves the outbox (kept until pruned, for dedup). */
+  markDeadLettered(entry: OutboxEntry, error: string, now: number): void {
+    this.sql.exec(
+      'UPDATE outbox SET sent_at = ?, dead_lettered_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?',
+      now,
+      now,
+      error.slice(0, 500),
+      entry.id,
+    );
   }
 
   pruneSentBefore(cutoff: number): void {

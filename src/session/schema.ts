@@ -1,9 +1,11 @@
 // Forward-only, versioned schema for the channel object's SQLite, applied on construction. Each
 // migration runs once, in order, in its own transaction with its version recorded.
 import m0001 from '../../migrations/session/0001_channel_session.sql';
+import m0002 from '../../migrations/session/0002_delivery_retries.sql';
 
 export const SESSION_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 1, name: '0001_channel_session', sql: m0001 },
+  { version: 2, name: '0002_delivery_retries', sql: m0002 },
 ];
 
 export function applySessionMigrations(storage: DurableObjectStorage): number {

@@ -3,7 +3,10 @@
 // every call runs inside that object (its storage, its input gates) through runInDurableObject;
 // the deployed object keeps its production dependencies.
 import { runInDurableObject } from 'cloudflare:test';
+import type { DeadLetterSink, ReplySender } from '../../src/bus/delivery.js';
 import type { EgressMessage, IngressMessage } from '../../src/bus/messages.js';
+import { replySender } from '../../src/channels/channel.js';
+import { egressSenders } from '../../src/channels/senders.js';
 import { channelObjectFor, type WorkerEnv } from '../../src/objects.js';
 import { ChannelSession, type DeliveryResult, type WebhookRunRequest, type WebhookRunResult } from '../../src/session/channel-session.js';
 import { type ChannelSessionDeps, productionDependencies } from '../../src/session/dependencies.js';
@@ -11,20 +14,28 @@ import { type ComponentInvokerFactory, createFlowEngine } from '../../src/sessio
 import type { SessionInfo } from '../../src/session/session-store.js';
 import { testEnv } from './runtime-fixtures.js';
 
-/** An egress that records what the object handed it; `failNext` makes the next sends throw. */
+/**
+ * An egress that records what the object delivered and dead-lettered; `failNext` makes the next
+ * sends throw (an Error, or the given EgressSendError).
+ */
 export class RecordingEgress {
   readonly sent: EgressMessage[] = [];
-  private failures: string[] = [];
+  readonly deadLetters: { source: 'ingress' | 'egress'; message: unknown; reason: string; attempts: number }[] = [];
+  private failures: (string | Error)[] = [];
 
   /** The next `times` sends throw `reason` (the object keeps those replies in its outbox). */
-  failNext(reason: string, times = 1): void {
+  failNext(reason: string | Error, times = 1): void {
     for (let i = 0; i < times; i++) this.failures.push(reason);
   }
 
-  readonly sendReplies = async (messages: EgressMessage[]): Promise<void> => {
+  readonly send: ReplySender = async (message) => {
     const failure = this.failures.shift();
-    if (failure !== undefined) throw new Error(failure);
-    this.sent.push(...messages);
+    if (failure !== undefined) throw typeof failure === 'string' ? new Error(failure) : failure;
+    this.sent.push(message);
+  };
+
+  readonly deadLetter: DeadLetterSink = async (source, message, reason, attempts) => {
+    this.deadLetters.push({ source, message, reason, attempts });
   };
 }
 
@@ -32,7 +43,10 @@ export interface InjectedSession {
   deliver(message: IngressMessage): Promise<DeliveryResult>;
   runWebhook(req: WebhookRunRequest): Promise<WebhookRunResult>;
   sessionInfo(sessionKey: string): Promise<SessionInfo | null>;
-  /** Runs the object's alarm if one is scheduled (as the platform would); false when none was. */
+  /**
+   * Runs the object's alarm if one is scheduled, as the platform would when it fires: the retries
+   * it was scheduled for are due by then (their backoff is treated as elapsed). False when none was.
+   */
   runAlarm(): Promise<boolean>;
   /** Runs `fn` against the object's SQLite storage. */
   sql<T>(fn: (sql: SqlStorage) => T): Promise<T>;
@@ -50,8 +64,8 @@ export interface SessionOverrides {
 export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrides: SessionOverrides): InjectedSession {
   const env = overrides.env ?? testEnv;
   const deps: ChannelSessionDeps = {
-    ...productionDependencies(env),
-    ...(overrides.egress === undefined ? {} : { sendReplies: overrides.egress.sendReplies }),
+    ...productionDependencies(replySender(egressSenders, env)),
+    ...(overrides.egress === undefined ? {} : { send: overrides.egress.send, deadLetter: overrides.egress.deadLetter }),
     ...(overrides.invoker === undefined ? {} : { engine: createFlowEngine(overrides.invoker) }),
   };
   let session: ChannelSession | undefined;
@@ -68,6 +82,8 @@ export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrid
       inObject(async (s, state) => {
         if ((await state.storage.getAlarm()) === null) return false;
         await state.storage.deleteAlarm();
+        state.storage.sql.exec('UPDATE inbox SET next_attempt_at = 0');
+        state.storage.sql.exec('UPDATE outbox SET next_attempt_at = 0 WHERE sent_at IS NULL');
         await s.alarm();
         return true;
       }),
@@ -80,4 +96,9 @@ export async function deliverRecorded(message: IngressMessage): Promise<{ result
   const egress = new RecordingEgress();
   const result = await injectedSession(channelObjectFor(testEnv, message.envelope), { egress }).deliver(message);
   return { result, sent: egress.sent };
+}
+
+/** Delivers one message to its deployed channel object and waits for its turn's outcome. */
+export async function deliverIngress(env: WorkerEnv, message: IngressMessage): Promise<DeliveryResult> {
+  return (await channelObjectFor(env, message.envelope).deliver(message)) as DeliveryResult;
 }

@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { adminApi } from '../../src/admin/admin-api.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
-import { deliverIngress } from '../../src/bus/ingress.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { Env } from '../../src/env.js';
 import { buildPack } from '../../src/pack/builder.js';
@@ -9,7 +8,7 @@ import { sha256Hex } from '../../src/pack/digest.js';
 import { publicKeyToPem } from '../../src/pack/keys.js';
 import { generateKeyPair } from '../../src/pack/signing.js';
 import { signPackArchive } from '../../src/pack/writer.js';
-import { deliverRecorded } from '../support/channel-session.js';
+import { deliverIngress, deliverRecorded } from '../support/channel-session.js';
 import { componentPackSource } from '../support/pack-sources.js';
 import { testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 

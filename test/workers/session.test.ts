@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deliverIngress } from '../../src/bus/ingress.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { channelObjectFor } from '../../src/objects.js';
-import { injectedSession, RecordingEgress } from '../support/channel-session.js';
+import { deliverIngress, injectedSession, RecordingEgress } from '../support/channel-session.js';
 import { activate, ECHO_FLOW, SURVEY_FLOW, seedPack, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 
 beforeAll(() => {

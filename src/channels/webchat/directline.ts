@@ -6,7 +6,7 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { ChannelMessageEnvelopeInput } from '../../bus/envelope.js';
-import { publishIngress } from '../../bus/ingress.js';
+import { ingest } from '../../bus/ingress.js';
 import { errorMessage } from '../../core/coded-error.js';
 import { readBoundedBody } from '../../edge/bounded-body.js';
 import { logEvent } from '../../edge/telemetry.js';
@@ -280,8 +280,8 @@ export function webchatApi(): Hono<{ Bindings: WorkerEnv }> {
     if (stored === null) return dlError(c, 404, 'NotFound', `conversation ${id} does not exist`);
     if (activity.type === 'message') {
       try {
-        // Re-published on a duplicate post too: the ingress dedup makes it idempotent, and it heals a lost publish.
-        await publishIngress(c.env, activityEnvelope(c.env, auth.claims.tid, id, stored.id, activity), {
+        // Handed over on a duplicate post too: the inbox dedup makes it idempotent, and it heals a lost hand-over.
+        await ingest(c.env, activityEnvelope(c.env, auth.claims.tid, id, stored.id, activity), {
           idempotencyKey: `${KEY_PREFIX}${stored.id}`,
         });
       } catch (err) {

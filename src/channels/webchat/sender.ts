@@ -1,10 +1,11 @@
 // WebChat egress: a reply envelope becomes a Direct Line bot activity, appended to the
 // conversation's activity log (once per egress idempotency key) and pushed to its open sockets.
 
+import { EgressSendError } from '../../bus/delivery.js';
 import type { Attachment, ChannelMessageEnvelope } from '../../bus/envelope.js';
 import type { EgressMessage } from '../../bus/messages.js';
 import { type WorkerEnv, webchatConversation } from '../../objects.js';
-import { EgressSendError, type EgressSender } from '../channel.js';
+import type { EgressSender } from '../channel.js';
 import type { DirectLineActivity } from './conversation.js';
 import { replyToIdOf, WEBCHAT_CHANNEL } from './directline.js';
 

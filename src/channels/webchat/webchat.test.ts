@@ -432,21 +432,21 @@ nodes:
 `;
 
 describe('webchat facade: card submit routing', () => {
-  it('a card submit arrives as `value` and routes the parked flow on response.action', async () => {
+  it('a card submit posted by the client arrives as `value`, routes the parked flow on response.action, and the reply lands in the conversation', async () => {
     const digest = await seedPack('card-pack', '1.0.0', [CARD_FLOW]);
     await activate('tenant-card', 'card-pack', digest);
     const s = await startConversation('tenant-card');
 
-    // Drive the turns the way the queue consumer does, so the test observes each step.
+    // Each POST hands the message to the channel object, which runs the turn and appends the
+    // bot's replies to the conversation: wait for the replies to this post.
     const turn = async (activity: Record<string, unknown>): Promise<string[]> => {
       const res = await post('tenant-card', s.conversationId, s.token, activity);
       const { id } = await json<{ id: string }>(res);
-      const echoed = await json<ActivitySet>(await getActivities('tenant-card', s.conversationId, s.token, String(Number(id.slice(-7)))));
-      const echo = webchatActivitySchema.parse(echoed.activities[0]);
-      const msg = ingressMessage(activityEnvelope(testEnv, 'tenant-card', s.conversationId, id, echo), { idempotencyKey: `webchat:${id}` });
-      const { sent } = await deliverRecorded(msg);
-      for (const m of sent) await webchatEgressSender.send(m, testEnv);
-      return sent.map((m) => m.envelope.text ?? '');
+      return until(async () => {
+        const log = (await json<ActivitySet>(await getActivities('tenant-card', s.conversationId, s.token))).activities;
+        const replies = log.filter((a) => a.replyToId === id).map((a) => a.text ?? '');
+        return replies.length > 0 ? replies : undefined;
+      }, `the bot's reply to ${id}`);
     };
 
     expect(await turn({ type: 'message', from: { id: 'u1' }, text: 'menu' })).toEqual(['Pick one']);

@@ -8,11 +8,20 @@ import type { EgressMessage, IngressMessage } from '../../src/bus/messages.js';
 import { replySender } from '../../src/channels/channel.js';
 import { egressSenders } from '../../src/channels/senders.js';
 import { channelObjectFor, type WorkerEnv } from '../../src/objects.js';
-import { ChannelSession, type DeliveryResult, type WebhookRunRequest, type WebhookRunResult } from '../../src/session/channel-session.js';
+import {
+  type AcceptOptions,
+  type AcceptResult,
+  ChannelSession,
+  type DeliveryResult,
+  type WebhookRunRequest,
+  type WebhookRunResult,
+} from '../../src/session/channel-session.js';
 import { type ChannelSessionDeps, productionDependencies } from '../../src/session/dependencies.js';
 import { type ComponentInvokerFactory, createFlowEngine } from '../../src/session/engine-binding.js';
+import type { FlowEngine } from '../../src/session/flow-engine.js';
 import type { SessionInfo } from '../../src/session/session-store.js';
 import { testEnv } from './runtime-fixtures.js';
+import { until } from './until.js';
 
 /**
  * An egress that records what the object delivered and dead-lettered; `failNext` makes the next
@@ -21,15 +30,21 @@ import { testEnv } from './runtime-fixtures.js';
 export class RecordingEgress {
   readonly sent: EgressMessage[] = [];
   readonly deadLetters: { source: 'ingress' | 'egress'; message: unknown; reason: string; attempts: number }[] = [];
-  private failures: (string | Error)[] = [];
+  private failures: (string | Error | 'hang')[] = [];
 
   /** The next `times` sends throw `reason` (the object keeps those replies in its outbox). */
   failNext(reason: string | Error, times = 1): void {
     for (let i = 0; i < times; i++) this.failures.push(reason);
   }
 
+  /** The next send never returns (the object is reset while delivering). */
+  hangNext(): void {
+    this.failures.push('hang');
+  }
+
   readonly send: ReplySender = async (message) => {
     const failure = this.failures.shift();
+    if (failure === 'hang') return new Promise<void>(() => {});
     if (failure !== undefined) throw typeof failure === 'string' ? new Error(failure) : failure;
     this.sent.push(message);
   };
@@ -40,6 +55,8 @@ export class RecordingEgress {
 }
 
 export interface InjectedSession {
+  /** What ingress calls: returns once the message is durable; the turn runs in the background. */
+  accept(message: IngressMessage, options?: AcceptOptions): Promise<AcceptResult>;
   deliver(message: IngressMessage): Promise<DeliveryResult>;
   runWebhook(req: WebhookRunRequest): Promise<WebhookRunResult>;
   sessionInfo(sessionKey: string): Promise<SessionInfo | null>;
@@ -50,12 +67,16 @@ export interface InjectedSession {
   runAlarm(): Promise<boolean>;
   /** Runs `fn` against the object's SQLite storage. */
   sql<T>(fn: (sql: SqlStorage) => T): Promise<T>;
+  /** Waits until the inbox is empty and no reply is waiting for its first delivery. */
+  idle(): Promise<void>;
 }
 
 export interface SessionOverrides {
   egress?: RecordingEgress;
   /** Component invoker for the turn's flow engine (the edge component runtime otherwise). */
   invoker?: ComponentInvokerFactory;
+  /** The whole flow engine (e.g. one that hangs or fails), instead of the edge engine. */
+  engine?: FlowEngine;
   /** The bindings and vars the object sees (the test env otherwise), e.g. another trust policy. */
   env?: WorkerEnv;
 }
@@ -67,6 +88,7 @@ export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrid
     ...productionDependencies(replySender(egressSenders, env)),
     ...(overrides.egress === undefined ? {} : { send: overrides.egress.send, deadLetter: overrides.egress.deadLetter }),
     ...(overrides.invoker === undefined ? {} : { engine: createFlowEngine(overrides.invoker) }),
+    ...(overrides.engine === undefined ? {} : { engine: overrides.engine }),
   };
   let session: ChannelSession | undefined;
   const inObject = <T>(fn: (session: ChannelSession, state: DurableObjectState) => T | Promise<T>): Promise<T> =>
@@ -74,7 +96,9 @@ export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrid
       session ??= new ChannelSession(state, env, deps);
       return fn(session, state);
     });
+  const sql = <T>(fn: (sql: SqlStorage) => T): Promise<T> => inObject((_s, state) => fn(state.storage.sql));
   return {
+    accept: (message, options) => inObject((s) => s.accept(message, options)),
     deliver: (message) => inObject((s) => s.deliver(message)),
     runWebhook: (req) => inObject((s) => s.runWebhook(req)),
     sessionInfo: (sessionKey) => inObject((s) => s.sessionInfo(sessionKey)),
@@ -87,7 +111,18 @@ export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrid
         await s.alarm();
         return true;
       }),
-    sql: (fn) => inObject((_s, state) => fn(state.storage.sql)),
+    sql,
+    idle: async () => {
+      await until(
+        () =>
+          sql((db) => {
+            const inbox = db.exec<{ n: number }>('SELECT COUNT(*) AS n FROM inbox').one().n;
+            const fresh = db.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND attempts = 0').one().n;
+            return inbox + fresh === 0 ? true : undefined;
+          }),
+        'the channel object to finish its work',
+      );
+    },
   };
 }
 

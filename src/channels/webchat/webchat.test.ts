@@ -1,59 +1,32 @@
 import { runDurableObjectAlarm, runInDurableObject, SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deliverRecorded } from '../../../test/support/channel-session.js';
 import { activate, ECHO_FLOW, seedPack, testEnv } from '../../../test/support/runtime-fixtures.js';
+import { until } from '../../../test/support/until.js';
+import {
+  webchatBase as base,
+  botRepliesTo,
+  directLineBase as dl,
+  getActivities,
+  json,
+  post,
+  type Started,
+  startConversation,
+} from '../../../test/support/webchat-client.js';
+
 import type { ChannelMessageEnvelope } from '../../bus/envelope.js';
-import { type EgressMessage, egressMessage, ingressMessage } from '../../bus/messages.js';
+import { type EgressMessage, egressMessage } from '../../bus/messages.js';
 import { setTelemetrySink } from '../../edge/telemetry.js';
 import { buildTenantCtx } from '../../edge/tenant-ctx.js';
 import { webchatConversation } from '../../objects.js';
 import type { ActivitySet, DirectLineActivity, WebchatConversation } from './conversation.js';
-import { activityEnvelope, webchatActivitySchema } from './directline.js';
 import { BUTTONS_MIME, webchatEgressSender } from './sender.js';
 import { mintToken } from './token.js';
+
+const ORIGIN = 'http://127.0.0.1:8787';
 
 beforeAll(() => {
   setTelemetrySink(() => {});
 });
-
-const ORIGIN = 'http://127.0.0.1:8787';
-const base = (tenant: string) => `${ORIGIN}/v1/messaging/webchat/${tenant}`;
-const dl = (tenant: string) => `${base(tenant)}/v3/directline`;
-
-interface Started {
-  conversationId: string;
-  token: string;
-  streamUrl: string;
-}
-
-async function json<T>(res: Response): Promise<T> {
-  return (await res.json()) as T;
-}
-
-async function startConversation(tenant: string, userId = 'u1'): Promise<Started> {
-  const minted = await json<{ token: string }>(await SELF.fetch(`${base(tenant)}/token`, { method: 'POST' }));
-  const res = await SELF.fetch(`${dl(tenant)}/conversations`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${minted.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ user: { id: userId } }),
-  });
-  expect(res.status).toBe(201);
-  return json<Started>(res);
-}
-
-function post(tenant: string, conv: string, token: string, activity: unknown): Promise<Response> {
-  return SELF.fetch(`${dl(tenant)}/conversations/${conv}/activities`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: typeof activity === 'string' ? activity : JSON.stringify(activity),
-  });
-}
-
-function getActivities(tenant: string, conv: string, token: string, watermark = ''): Promise<Response> {
-  return SELF.fetch(`${dl(tenant)}/conversations/${conv}/activities?watermark=${watermark}`, {
-    headers: { Authorization: `Bearer ${token}` },
-  });
-}
 
 const event = (name: string) => ({ type: 'event', name, from: { id: 'u1' } });
 
@@ -70,16 +43,6 @@ async function openStream(started: Started, watermark?: string): Promise<{ ws: W
   });
   ws.accept();
   return { ws, frames };
-}
-
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function reply(
@@ -438,15 +401,10 @@ describe('webchat facade: card submit routing', () => {
     const s = await startConversation('tenant-card');
 
     // Each POST hands the message to the channel object, which runs the turn and appends the
-    // bot's replies to the conversation: wait for the replies to this post.
+    // bot's replies to the conversation.
     const turn = async (activity: Record<string, unknown>): Promise<string[]> => {
-      const res = await post('tenant-card', s.conversationId, s.token, activity);
-      const { id } = await json<{ id: string }>(res);
-      return until(async () => {
-        const log = (await json<ActivitySet>(await getActivities('tenant-card', s.conversationId, s.token))).activities;
-        const replies = log.filter((a) => a.replyToId === id).map((a) => a.text ?? '');
-        return replies.length > 0 ? replies : undefined;
-      }, `the bot's reply to ${id}`);
+      const { id } = await json<{ id: string }>(await post('tenant-card', s.conversationId, s.token, activity));
+      return botRepliesTo('tenant-card', s, id);
     };
 
     expect(await turn({ type: 'message', from: { id: 'u1' }, text: 'menu' })).toEqual(['Pick one']);

@@ -77,7 +77,7 @@ export type WebhookRunResult =
 const INBOX_MAX_ATTEMPTS = 5;
 /** Delay before retrying a failed turn, by attempts so far (alarm-driven, so it survives restarts). */
 const INBOX_RETRY_DELAYS_MS = [1_000, 5_000, 30_000, 120_000] as const;
-/** A turn that began but never finished (the object was reset mid-turn) is retried after this. */
+/** A turn (or a delivery) that began but never finished (the object was reset) is retried after this. */
 const STALLED_TURN_MS = 30_000;
 /** Delivery attempts of a reply before it is dead-lettered. */
 const OUTBOX_MAX_ATTEMPTS = 8;
@@ -253,8 +253,10 @@ export class ChannelSession extends DurableObject<Env> {
       try {
         outcome = await this.runTurn(head);
       } catch (err) {
-        const retrying = await this.turnFailed(head, err);
+        // A waiter learns the turn's own error; if recording the failure fails too, that error
+        // leaves the drain and the alarm picks the message up again.
         this.settle(head.idempotency_key, undefined, err);
+        const retrying = await this.turnFailed(head, err);
         if (retrying) {
           this.failWaitersBehind(head);
           return;
@@ -332,7 +334,8 @@ export class ChannelSession extends DurableObject<Env> {
       reply_keys: notices.map((r) => r.id),
     };
     this.ctx.storage.transactionSync(() => {
-      for (const notice of notices) this.outbox.add(egressMessage(notice, notice.id, message.idempotency_key, now), head.session_key, now);
+      for (const notice of notices)
+        this.outbox.add(egressMessage(notice, notice.id, message.idempotency_key, now), head.session_key, now, now + STALLED_TURN_MS);
       this.dedup.record(message.idempotency_key, head.session_key, outcome, now);
       this.inbox.remove(head.seq);
       this.scheduleAlarm(now);
@@ -479,7 +482,8 @@ export class ChannelSession extends DurableObject<Env> {
         this.waits.clear(envelope.session_id, scopeHash);
       }
       this.sessions.recordTurn(envelope.session_id, JSON.stringify(envelope.tenant), row.seq, now);
-      for (const reply of replies) this.outbox.add(egressMessage(reply, reply.id, message.idempotency_key, now), envelope.session_id, now);
+      for (const reply of replies)
+        this.outbox.add(egressMessage(reply, reply.id, message.idempotency_key, now), envelope.session_id, now, now + STALLED_TURN_MS);
       this.dedup.record(message.idempotency_key, envelope.session_id, outcome, now);
       this.inbox.remove(row.seq);
       // Part of the same commit: if the object dies before the delivery, the alarm delivers.
@@ -592,7 +596,8 @@ export class ChannelSession extends DurableObject<Env> {
       const rows = this.outbox.unsentOf(sessionKey, 50);
       if (rows.length === 0) return;
       for (const row of rows) {
-        if (row.next_attempt_at > Date.now()) return;
+        // A fresh reply goes now; one that failed waits for its retry time.
+        if (row.attempts > 0 && row.next_attempt_at > Date.now()) return;
         if (!(await this.deliverOne(row))) return;
       }
     }

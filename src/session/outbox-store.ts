@@ -15,14 +15,19 @@ export interface OutboxEntry {
 export class OutboxStore {
   constructor(private readonly sql: SqlStorage) {}
 
-  /** Call inside the turn's transaction; a reply key already queued is kept as it is. */
-  add(message: EgressMessage, sessionKey: string, now: number): void {
+  /**
+   * Call inside the turn's transaction; a reply key already queued is kept as it is. The reply is
+   * delivered right after the commit; `recheckAt` is when the alarm delivers it if that never ends.
+   */
+  add(message: EgressMessage, sessionKey: string, now: number, recheckAt: number): void {
     this.sql.exec(
-      'INSERT INTO outbox (idempotency_key, session_key, message_json, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING',
+      `INSERT INTO outbox (idempotency_key, session_key, message_json, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (idempotency_key) DO NOTHING`,
       message.idempotency_key,
       sessionKey,
       JSON.stringify(message),
       now,
+      recheckAt,
     );
   }
 

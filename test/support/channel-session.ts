@@ -31,6 +31,8 @@ export class RecordingEgress {
   readonly sent: EgressMessage[] = [];
   readonly deadLetters: { source: 'ingress' | 'egress'; message: unknown; reason: string; attempts: number }[] = [];
   private failures: (string | Error | 'hang')[] = [];
+  /** Resolvers of sends that hang, kept so the runtime cannot tell the promise will never settle. */
+  private readonly hung: (() => void)[] = [];
 
   /** The next `times` sends throw `reason` (the object keeps those replies in its outbox). */
   failNext(reason: string | Error, times = 1): void {
@@ -44,7 +46,7 @@ export class RecordingEgress {
 
   readonly send: ReplySender = async (message) => {
     const failure = this.failures.shift();
-    if (failure === 'hang') return new Promise<void>(() => {});
+    if (failure === 'hang') return new Promise<void>((resolve) => this.hung.push(resolve));
     if (failure !== undefined) throw typeof failure === 'string' ? new Error(failure) : failure;
     this.sent.push(message);
   };
@@ -92,8 +94,16 @@ export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrid
   };
   let session: ChannelSession | undefined;
   const inObject = <T>(fn: (session: ChannelSession, state: DurableObjectState) => T | Promise<T>): Promise<T> =>
-    runInDurableObject(stub, (_deployed: ChannelSession, state: DurableObjectState) => {
-      session ??= new ChannelSession(state, env, deps);
+    runInDurableObject(stub, (deployed: ChannelSession, state: DurableObjectState) => {
+      if (session === undefined) {
+        session = new ChannelSession(state, env, deps);
+        // The test drives the alarm (runAlarm) with the injected dependencies: the deployed
+        // instance's own alarm must not run the same storage with production ones meanwhile. It
+        // re-arms instead, so the pending alarm stays visible to runAlarm.
+        deployed.alarm = async () => {
+          await state.storage.setAlarm(Date.now() + 60_000);
+        };
+      }
       return fn(session, state);
     });
   const sql = <T>(fn: (sql: SqlStorage) => T): Promise<T> => inObject((_s, state) => fn(state.storage.sql));

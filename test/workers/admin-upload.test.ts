@@ -215,7 +215,7 @@ describe('the trust policy in force applies at every upload and activation', () 
     expect(act.status).toBe(200);
   });
 
-  it('under strict, an unsigned pack activated under dev is no longer run: its tenant has no active pack', async () => {
+  it('under strict, an unsigned pack activated under dev is no longer run: its tenant has no active pack and the user is told', async () => {
     const digest = await uploadUnderDev(buildPack(packSource('1.0.0', 'unsigned', 'still-active-pack')).bytes);
     const act = await api(testEnv)('/tenants/legacy/packs/still-active-pack', {
       method: 'PUT',
@@ -230,6 +230,8 @@ describe('the trust policy in force applies at every upload and activation', () 
     const egress = new RecordingEgress();
     const session = injectedSession(channelObjectFor(strict, msg.envelope), { egress, env: strict });
     await expect(session.deliver(msg)).rejects.toThrow(/NoActivePack/);
-    expect(egress.sent).toEqual([]);
+    expect(egress.sent.map((m) => m.envelope.text)).toEqual([
+      'Sorry, your message could not be handled (NoActivePack). Please try again later.',
+    ]);
   });
 });

@@ -98,7 +98,7 @@ describe('a message runs a real component end to end', () => {
     });
   });
 
-  it('a message for a tenant with no active pack is refused with NoActivePack (and retried by the queue)', async () => {
+  it('a message for a tenant with no active pack is refused with NoActivePack (dead-lettered, the user is told)', async () => {
     const msg = webchatMessage('comp-other', 'c1', 'hello');
     await expect(deliverIngress(testEnv, msg)).rejects.toThrow(/NoActivePack/);
   });

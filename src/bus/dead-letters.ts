@@ -77,7 +77,7 @@ export async function deadLetter<S extends DeadLetterSource>(
   logRecorded(entry);
 }
 
-/** Identity fields of a bus message (see `deadLetterId`). */
+/** The entry of a bus message; its id comes from the message's identity (see `deadLetterId`). */
 async function messageEntry(
   source: DeadLetterSource,
   message: IngressMessage | EgressMessage,

@@ -1,12 +1,13 @@
 // Dead letters are visible and replayable: whatever reaches the DLQ is stored once per message,
 // listed without its body behind the admin token, and a replay delivers it again end to end.
-import { createExecutionContext, createMessageBatch, getQueueResult, SELF } from 'cloudflare:test';
+import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject, SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DeadLetterListing } from '../../src/admin/dead-letters-api.js';
 import { MAX_STORED_MESSAGE_BYTES } from '../../src/bus/dead-letter-store.js';
 import { deadLetter } from '../../src/bus/dead-letters.js';
 import type { ChannelMessageEnvelope } from '../../src/bus/envelope.js';
 import { type EgressMessage, egressMessage, type IngressMessage } from '../../src/bus/messages.js';
+import type { WebchatConversation } from '../../src/channels/webchat/conversation.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { buildTenantCtx } from '../../src/edge/tenant-ctx.js';
 import { webchatConversation } from '../../src/objects.js';
@@ -80,7 +81,10 @@ function webchatReply(tenant: string, conversation: string, key: string, text: s
 async function conversation(tenant: string, id: string) {
   const stub = webchatConversation(testEnv, tenant, id);
   await stub.start(tenant, id, 'u1');
-  return async (text: string) => (await stub.activities(undefined))?.activities.find((a) => a.from?.role === 'bot' && a.text === text);
+  return async (text: string) => {
+    const set = await runInDurableObject(stub, (conversation: WebchatConversation) => conversation.activities(undefined));
+    return set?.activities.find((a) => a.from?.role === 'bot' && a.text === text);
+  };
 }
 
 const LISTING_KEYS = [
@@ -157,7 +161,10 @@ describe('dead letters: recording', () => {
     const acked = await consume(
       { body: { hello: 'world', marker: 'dl-garbage' }, timestamp: queuedAt },
       // A record whose message is broken is not half-read either.
-      { body: { v: 1, kind: 'dead-letter', source: 'ingress', reason: 'x', attempts: 1, failed_at: 1, message: { v: 2 } }, timestamp: queuedAt },
+      {
+        body: { v: 1, kind: 'dead-letter', source: 'ingress', reason: 'x', attempts: 1, failed_at: 1, message: { v: 2 } },
+        timestamp: queuedAt,
+      },
     );
     expect(acked).toHaveLength(2);
 

@@ -8,6 +8,8 @@ export interface Env {
   PACK_INDEX: D1Database;
   INGRESS: Queue;
   EGRESS: Queue;
+  /** The dead-letter queue (`greentic-dlq`): see bus/dead-letters.ts. */
+  DEAD_LETTERS: Queue;
   LOADER: WorkerLoader;
   GREENTIC_ENV: string;
   PACK_TRUST_POLICY: string;

@@ -3,6 +3,7 @@ import { adminApi } from './admin/admin-api.js';
 import { readiness } from './admin/health.js';
 import { packUploadPipeline } from './admin/pack-ingest.js';
 import type { PackUploadPipeline } from './admin/upload.js';
+import { handleDeadLetterBatch } from './bus/dead-letters.js';
 import { handleEgressBatch } from './bus/egress.js';
 import { handleIngressBatch } from './bus/ingress.js';
 import { replySender } from './channels/channel.js';
@@ -50,6 +51,7 @@ export default {
   async queue(batch: MessageBatch<unknown>, env: WorkerEnv): Promise<void> {
     if (batch.queue.startsWith('greentic-ingress')) return handleIngressBatch(batch, env);
     if (batch.queue.startsWith('greentic-egress')) return handleEgressBatch(batch, env, egressSenders);
+    if (batch.queue.startsWith('greentic-dlq')) return handleDeadLetterBatch(batch, env);
     logEvent('error', 'queue.unknown', { queue: batch.queue, messages: batch.messages.length });
     batch.retryAll();
   },

@@ -19,6 +19,7 @@ import {
 } from '../pack-store/pack-index.js';
 import { runsUnderPolicy, type TrustPolicy, trustPolicyOf } from '../pack-store/trust-policy.js';
 import { adminAuth } from './auth.js';
+import { deadLettersApi } from './dead-letters-api.js';
 import { secretsApi } from './secrets-api.js';
 import { storePack } from './store-pack.js';
 import { MAX_PACK_BYTES, type PackInspection, type PackUploadPipeline } from './upload.js';
@@ -204,6 +205,7 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{
   });
 
   api.route('/', secretsApi());
+  api.route('/', deadLettersApi());
 
   return api;
 }

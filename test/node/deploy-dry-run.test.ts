@@ -46,6 +46,7 @@ describe('wrangler deploy --dry-run', () => {
         'env.WEBCHAT (WebchatConversation)',
         'env.INGRESS',
         'env.EGRESS',
+        'env.DEAD_LETTERS',
         'env.PACK_INDEX',
         'env.PACKS',
         'env.LOADER',

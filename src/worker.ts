@@ -3,7 +3,7 @@ import { adminApi } from './admin/admin-api.js';
 import { readiness } from './admin/health.js';
 import { packUploadPipeline } from './admin/pack-ingest.js';
 import type { PackUploadPipeline } from './admin/upload.js';
-import { handleDeadLetterBatch } from './bus/dead-letters.js';
+import { deadLetter, handleDeadLetterBatch } from './bus/dead-letters.js';
 import { handleEgressBatch } from './bus/egress.js';
 import { handleIngressBatch } from './bus/ingress.js';
 import { replySender } from './channels/channel.js';
@@ -23,7 +23,15 @@ const uploadPipeline: PackUploadPipeline = packUploadPipeline;
 /** The deployed channel object: the session machinery with every provider's sender wired in. */
 export class ChannelSession extends ChannelSessionObject {
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
-    super(ctx, env, productionDependencies(replySender(egressSenders, env)));
+    super(
+      ctx,
+      env,
+      productionDependencies(replySender(egressSenders, env), (letter, reason, attempts) =>
+        letter.source === 'ingress'
+          ? deadLetter(env, 'ingress', letter.message, reason, attempts)
+          : deadLetter(env, 'egress', letter.message, reason, attempts),
+      ),
+    );
   }
 }
 

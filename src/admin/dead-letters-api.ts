@@ -19,7 +19,7 @@ import {
 } from '../bus/dead-letter-store.js';
 import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER, notAnIdentifier } from '../edge/tenant-ctx.js';
-import type { Env } from '../env.js';
+import type { WorkerEnv } from '../objects.js';
 
 const QUERY_PARAMETERS = ['tenant', 'channel', 'source', 'limit', 'cursor'];
 
@@ -109,8 +109,8 @@ const badId = (id: string) => ({
 const notFound = (id: string) => ({ error: 'dead_letter_not_found', message: `no dead letter ${id} (deleted, or never stored)` });
 
 /** Routes under the admin API (auth is the admin API's middleware). */
-export function deadLettersApi(): Hono<{ Bindings: Env }> {
-  const api = new Hono<{ Bindings: Env }>();
+export function deadLettersApi(): Hono<{ Bindings: WorkerEnv }> {
+  const api = new Hono<{ Bindings: WorkerEnv }>();
 
   api.get('/dead-letters', async (c) => {
     const query = parseListQuery(c.req.query());

@@ -1,18 +1,25 @@
 // Sending a stored dead letter again, with its idempotency key unchanged: the channel object
-// answers an ingress message it already committed as a duplicate, and a sender stores a reply once
-// per key, so replaying something that did get through in the end has no second effect.
+// answers an ingress message it already committed as a duplicate (unless that outcome was the dead
+// letter itself), and a sender stores a reply once per key, so replaying something that did get
+// through in the end has no second effect.
 import type { Env } from '../env.js';
+import type { WorkerEnv } from '../objects.js';
 import type { DeadLetterRow } from './dead-letter-store.js';
+import { acceptIngress } from './ingress.js';
 import { type EgressMessage, egressMessageSchema, type IngressMessage, ingressMessageSchema } from './messages.js';
 
 export type ReplayResult =
-  | { status: 'sent'; source: 'ingress' | 'egress'; via: 'ingress_queue' | 'egress_queue'; idempotency_key: string }
+  | { status: 'sent'; source: 'ingress'; via: 'channel_object'; idempotency_key: string; accepted: 'accepted' | 'duplicate' }
+  | { status: 'sent'; source: 'egress'; via: 'egress_queue'; idempotency_key: string }
   | { status: 'not_replayable'; message: string };
 
-/** Delivers an ingress message again. For now through the INGRESS queue, whose consumer hands it to the channel object. */
-export async function replayIngress(env: Pick<Env, 'INGRESS'>, message: IngressMessage): Promise<ReplayResult> {
-  await env.INGRESS.send(message, { contentType: 'json' });
-  return { status: 'sent', source: 'ingress', via: 'ingress_queue', idempotency_key: message.idempotency_key };
+/**
+ * Hands an ingress message to its channel object again, as a replay: the object's record of the
+ * dead-lettered outcome does not make it a duplicate (anything else it processed still is).
+ */
+export async function replayIngress(env: WorkerEnv, message: IngressMessage): Promise<ReplayResult> {
+  const accepted = await acceptIngress(env, message, { replay: true });
+  return { status: 'sent', source: 'ingress', via: 'channel_object', idempotency_key: message.idempotency_key, accepted: accepted.status };
 }
 
 /** Sends a reply again through the EGRESS queue, whose consumer hands it to the channel's sender. */
@@ -30,7 +37,7 @@ function parseStored(json: string): unknown {
 }
 
 /** Replays a stored dead letter, or says why it cannot be. */
-export async function replayDeadLetter(env: Pick<Env, 'INGRESS' | 'EGRESS' | 'GREENTIC_ENV'>, row: DeadLetterRow): Promise<ReplayResult> {
+export async function replayDeadLetter(env: WorkerEnv, row: DeadLetterRow): Promise<ReplayResult> {
   if (row.source === 'unknown')
     return { status: 'not_replayable', message: `dead letter ${row.id} is an unparseable body, not a message; inspect it and delete it` };
   if (row.truncated)

@@ -309,7 +309,7 @@ export class ChannelSession extends DurableObject<Env> {
     }
     const message = JSON.parse(head.message_json) as IngressMessage;
     try {
-      await this.deps.deadLetter('ingress', message, code, attempts);
+      await this.deps.deadLetter({ source: 'ingress', message }, code, attempts);
     } catch (dlqErr) {
       // The message stays in the inbox rather than vanish: the alarm tries again.
       logEvent('error', 'session.dead_letter_failed', { 'greentic.session.id': head.session_key, error: errorMessage(dlqErr) });
@@ -633,7 +633,7 @@ export class ChannelSession extends DurableObject<Env> {
         return false;
       }
       try {
-        await this.deps.deadLetter('egress', row.message, code, attempts);
+        await this.deps.deadLetter({ source: 'egress', message: row.message }, code, attempts);
       } catch (dlqErr) {
         logEvent('error', 'egress.dead_letter_failed', { ...fields, dlq_error: errorMessage(dlqErr) });
         this.ctx.storage.transactionSync(() => {

@@ -20,6 +20,6 @@ export function productionDependencies(send: ReplySender, deadLetter: DeadLetter
   return { engine: createFlowEngine(edgeInvokerFactory), send, deadLetter };
 }
 
-const logOnlyDeadLetter: DeadLetterSink = async (source, _message, reason, attempts) => {
-  logEvent('error', 'dead_letter.dropped', { source, reason, attempts });
+const logOnlyDeadLetter: DeadLetterSink = async (letter, reason, attempts) => {
+  logEvent('error', 'dead_letter.dropped', { source: letter.source, reason, attempts });
 };

@@ -3,7 +3,7 @@
 // every call runs inside that object (its storage, its input gates) through runInDurableObject;
 // the deployed object keeps its production dependencies.
 import { runInDurableObject } from 'cloudflare:test';
-import type { DeadLetterSink, ReplySender } from '../../src/bus/delivery.js';
+import type { DeadLetterMessage, DeadLetterSink, ReplySender } from '../../src/bus/delivery.js';
 import type { EgressMessage, IngressMessage } from '../../src/bus/messages.js';
 import { replySender } from '../../src/channels/channel.js';
 import { egressSenders } from '../../src/channels/senders.js';
@@ -29,7 +29,7 @@ import { until } from './until.js';
  */
 export class RecordingEgress {
   readonly sent: EgressMessage[] = [];
-  readonly deadLetters: { source: 'ingress' | 'egress'; message: unknown; reason: string; attempts: number }[] = [];
+  readonly deadLetters: (DeadLetterMessage & { reason: string; attempts: number })[] = [];
   private failures: (string | Error | 'hang')[] = [];
   /** Resolvers of sends that hang, kept so the runtime cannot tell the promise will never settle. */
   private readonly hung: (() => void)[] = [];
@@ -51,8 +51,8 @@ export class RecordingEgress {
     this.sent.push(message);
   };
 
-  readonly deadLetter: DeadLetterSink = async (source, message, reason, attempts) => {
-    this.deadLetters.push({ source, message, reason, attempts });
+  readonly deadLetter: DeadLetterSink = async (letter, reason, attempts) => {
+    this.deadLetters.push({ ...letter, reason, attempts });
   };
 }
 

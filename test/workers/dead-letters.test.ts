@@ -12,6 +12,7 @@ import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { buildTenantCtx } from '../../src/edge/tenant-ctx.js';
 import { webchatConversation } from '../../src/objects.js';
 import worker from '../../src/worker.js';
+import { deliverIngress } from '../support/channel-session.js';
 import { activate, ECHO_FLOW, seedPack, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 import { until } from '../support/until.js';
 
@@ -305,6 +306,23 @@ describe('dead letters: listing', () => {
 });
 
 describe('dead letters: replay', () => {
+  it('a message its channel object dead-lettered (no active pack) is listed, and once a pack is active its replay runs it', async () => {
+    const botSaid = await conversation('dl-object', 'conv-obj');
+    const message = webchatMessage('dl-object', 'conv-obj', 'are you there');
+    await expect(deliverIngress(testEnv, message)).rejects.toThrow(/NoActivePack/);
+    const item = await until(async () => (await list('tenant=dl-object')).dead_letters[0], 'the dead letter from the channel object');
+    expect(item).toMatchObject({ source: 'ingress', reason: 'NoActivePack', attempts: 1, channel: 'webchat' });
+    // The user was told.
+    await until(() => botSaid('Sorry, your message could not be handled (NoActivePack). Please try again later.'), 'the notice');
+
+    const digest = await seedPack('dl-object-echo', '1.0.0', [ECHO_FLOW('bot')]);
+    await activate('dl-object', 'dl-object-echo', digest);
+    const res = await admin(`/dead-letters/${item.id}/replay`, 'POST');
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ source: 'ingress', via: 'channel_object' });
+    await until(() => botSaid('bot: are you there'), 'the reply to the replayed message');
+  }, 60_000);
+
   it("replaying an ingress dead letter runs the turn in the channel object, the bot's reply reaches the conversation, and the row is marked replayed", async () => {
     const digest = await seedPack('dl-echo', '1.0.0', [ECHO_FLOW('bot')]);
     await activate('dl-replay-in', 'dl-echo', digest);

@@ -51,7 +51,35 @@ export async function recordPack(db: D1Database, pack: PackRecord): Promise<void
 
 /** Records the outcome of verifying a stored pack again (re-upload, activation) under the policy in force. */
 export async function recordVerification(db: D1Database, digest: string, outcome: Pick<PackRecord, 'trust' | 'signed_by'>): Promise<void> {
-  await db.prepare('UPDATE packs SET trust = ?, signed_by = ? WHERE digest = ?').bind(outcome.trust, outcome.signed_by, digest).run();
+  await db.batch([
+    db.prepare('UPDATE packs SET trust = ?, signed_by = ? WHERE digest = ?').bind(outcome.trust, outcome.signed_by, digest),
+    // Whether the pack runs may have changed for every tenant that has it active.
+    db
+      .prepare(
+        `INSERT INTO tenant_generations (env, tenant, generation) SELECT DISTINCT env, tenant, 1 FROM activations WHERE digest = ?
+         ON CONFLICT (env, tenant) DO UPDATE SET generation = generation + 1`,
+      )
+      .bind(digest),
+  ]);
+}
+
+/** Bumps a tenant's generation: its channel objects re-read its active packs on their next message. */
+function bumpGeneration(db: D1Database, env: string, tenant: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO tenant_generations (env, tenant, generation) VALUES (?, ?, 1)
+       ON CONFLICT (env, tenant) DO UPDATE SET generation = generation + 1`,
+    )
+    .bind(env, tenant);
+}
+
+/** The tenant's generation (0 before its first activation): a point read on the hot path. */
+export async function tenantGeneration(db: D1Database, env: string, tenant: string): Promise<number> {
+  const row = await db
+    .prepare('SELECT generation FROM tenant_generations WHERE env = ? AND tenant = ?')
+    .bind(env, tenant)
+    .first<{ generation: number }>();
+  return row?.generation ?? 0;
 }
 
 export async function findPackByDigest(db: D1Database, digest: string): Promise<PackRecord | null> {
@@ -75,19 +103,24 @@ export async function activatePack(
   digest: string,
   now: string,
 ): Promise<void> {
-  await db
-    .prepare(
-      `INSERT INTO activations (env, tenant, pack_id, digest, activated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (env, tenant, pack_id) DO UPDATE SET digest = excluded.digest, activated_at = excluded.activated_at`,
-    )
-    .bind(env, tenant, packId, digest, now)
-    .run();
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO activations (env, tenant, pack_id, digest, activated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (env, tenant, pack_id) DO UPDATE SET digest = excluded.digest, activated_at = excluded.activated_at`,
+      )
+      .bind(env, tenant, packId, digest, now),
+    bumpGeneration(db, env, tenant),
+  ]);
 }
 
 /** Returns whether the pack was active. */
 export async function deactivatePack(db: D1Database, env: string, tenant: string, packId: string): Promise<boolean> {
-  const res = await db.prepare('DELETE FROM activations WHERE env = ? AND tenant = ? AND pack_id = ?').bind(env, tenant, packId).run();
-  return (res.meta.changes ?? 0) > 0;
+  const [res] = await db.batch([
+    db.prepare('DELETE FROM activations WHERE env = ? AND tenant = ? AND pack_id = ?').bind(env, tenant, packId),
+    bumpGeneration(db, env, tenant),
+  ]);
+  return (res?.meta.changes ?? 0) > 0;
 }
 
 export async function activePacks(db: D1Database, env: string, tenant: string): Promise<ActivePack[]> {

@@ -148,6 +148,8 @@ export class ChannelSession extends DurableObject<Env> {
     this.sessions = new SessionStore(sql);
     void ctx.blockConcurrencyWhile(async () => {
       applySessionMigrations(ctx.storage);
+      // Rows left by an earlier version (or an instance that was reset) get an alarm to run them.
+      if (this.inbox.count() > 0 || this.outbox.unsentCount() > 0) this.scheduleAlarm(Date.now());
     });
   }
 
@@ -159,7 +161,8 @@ export class ChannelSession extends DurableObject<Env> {
    */
   async accept(raw: IngressMessage, options: AcceptOptions = {}): Promise<AcceptResult> {
     const admitted = this.admit(raw, options);
-    if (admitted.state === 'new') this.kick(admitted.session_key);
+    // A message already in the inbox is kicked too: after a restart nothing else may be running it.
+    if (admitted.state !== 'done') this.kick(admitted.session_key);
     return {
       status: admitted.state === 'new' ? 'accepted' : 'duplicate',
       idempotency_key: admitted.key,

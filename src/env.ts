@@ -14,6 +14,8 @@ export interface Env {
   GREENTIC_ENV: string;
   PACK_TRUST_POLICY: string;
   SESSION_SHARDS: string;
+  /** The shard count before a change of SESSION_SHARDS, while sessions move (README "Changing the shard count"). */
+  SESSION_SHARDS_PREVIOUS?: string;
   COMPONENT_CPU_MS: string;
   WAIT_TTL_SECONDS: string;
   ADMIN_TOKEN?: string;

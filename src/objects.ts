@@ -7,6 +7,7 @@ import type { WebchatConversation } from './channels/webchat/conversation.js';
 import type { Env } from './env.js';
 import { sha256Bytes } from './pack/digest.js';
 import type { ChannelSession, WebhookRunRequest, WebhookRunResult } from './session/channel-session.js';
+import type { PreviousShard, PreviousShardRef } from './session/reshard.js';
 
 /** The channel name of generic-webhook runs (`/v1/webhook/{tenant}/{flow}`). */
 export const WEBHOOK_CHANNEL = 'webhook';
@@ -57,6 +58,19 @@ export function channelObjectFor(env: WorkerEnv, envelope: ChannelMessageEnvelop
 
 export function addressOf(envelope: ChannelMessageEnvelope): ChannelAddress {
   return { env: envelope.tenant.env, tenant: envelope.tenant.tenant, team: envelope.tenant.team ?? 'default', channel: envelope.channel };
+}
+
+/**
+ * While SESSION_SHARDS_PREVIOUS is set, the object that held a session (or a webhook flow) under
+ * the previous shard count, when that is another object than the one that holds it now.
+ */
+export function previousShardOf(env: WorkerEnv): (address: ChannelAddress, routingKey: string) => PreviousShardRef | undefined {
+  return (address, routingKey) => {
+    if (env.SESSION_SHARDS_PREVIOUS === undefined || env.SESSION_SHARDS_PREVIOUS === '') return undefined;
+    const before = channelObjectName(address, routingKey, parseShardCount(env.SESSION_SHARDS_PREVIOUS));
+    if (before === channelObjectName(address, routingKey, parseShardCount(env.SESSION_SHARDS))) return undefined;
+    return { name: before, stub: env.CHANNEL.get(env.CHANNEL.idFromName(before)) as unknown as PreviousShard };
+  };
 }
 
 /** The generic webhook's side of a channel object (a narrow view: the full stub type is too deep for tsc here). */

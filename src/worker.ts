@@ -10,7 +10,7 @@ import { replySender } from './channels/channel.js';
 import { egressSenders } from './channels/senders.js';
 import { webchatApi } from './channels/webchat/index.js';
 import { logEvent } from './edge/telemetry.js';
-import type { WorkerEnv } from './objects.js';
+import { previousShardOf, type WorkerEnv } from './objects.js';
 import { ChannelSession as ChannelSessionObject } from './session/channel-session.js';
 import { productionDependencies } from './session/dependencies.js';
 import { handleWebhook } from './webhook/webhook.js';
@@ -26,10 +26,13 @@ export class ChannelSession extends ChannelSessionObject {
     super(
       ctx,
       env,
-      productionDependencies(replySender(egressSenders, env), (letter, reason, attempts) =>
-        letter.source === 'ingress'
-          ? deadLetter(env, 'ingress', letter.message, reason, attempts)
-          : deadLetter(env, 'egress', letter.message, reason, attempts),
+      productionDependencies(
+        replySender(egressSenders, env),
+        (letter, reason, attempts) =>
+          letter.source === 'ingress'
+            ? deadLetter(env, 'ingress', letter.message, reason, attempts)
+            : deadLetter(env, 'egress', letter.message, reason, attempts),
+        previousShardOf(env),
       ),
     );
   }

@@ -16,6 +16,7 @@ import { type InboxRow, InboxStore } from './inbox-store.js';
 import { type OutboxEntry, OutboxStore } from './outbox-store.js';
 import { activePacksOf, loadActivePacks, packModelOf } from './pack-source.js';
 import { replyEnvelopes } from './replies.js';
+import { adopted, exportSession, type HandedOver, importSession } from './reshard.js';
 import { applySessionMigrations } from './schema.js';
 import { waitScopeHash } from './session-key.js';
 import { SessionLanes } from './session-lanes.js';
@@ -239,9 +240,17 @@ export class ChannelSession extends DurableObject<Env> {
 
   /** Runs the session's inbox in seq order until it is empty or its head must wait for a retry. */
   private async drain(sessionKey: string): Promise<void> {
+    await this.adoptSession(sessionKey);
     for (;;) {
       const head = this.inbox.head(sessionKey);
       if (head === undefined) return;
+      const processed = this.dedup.outcome<TurnOutcome>(head.idempotency_key);
+      if (processed !== undefined) {
+        // Processed before this object held the session (a reshard handed its dedup records over).
+        this.inbox.remove(head.seq);
+        this.settle(head.idempotency_key, processed);
+        continue;
+      }
       const now = Date.now();
       if (head.attempts > 0 && head.next_attempt_at > now) {
         this.failWaitersBehind(head);
@@ -345,6 +354,38 @@ export class ChannelSession extends DurableObject<Env> {
     });
     logEvent('error', 'session.turn_dead_lettered', { 'greentic.session.id': head.session_key, seq: head.seq, attempts, code });
     return false;
+  }
+
+  // ------------------------------------------------------------------ resharding
+
+  private readonly adoptedSessions = new Set<string>();
+
+  /**
+   * While a reshard is under way, takes the session over from the object that held it before
+   * (once). `routingKey` is what the shard is computed from (the session key; a webhook's flow id).
+   */
+  private async adoptSession(sessionKey: string, routingKey = sessionKey): Promise<void> {
+    if (this.deps.previousShard === undefined || this.adoptedSessions.has(sessionKey)) return;
+    const identity = this.sessions.identity();
+    const previous = identity === undefined ? undefined : this.deps.previousShard(identity, routingKey);
+    if (previous !== undefined && !adopted(this.sql, sessionKey) && this.sessions.turnsOf(sessionKey) === undefined) {
+      const includeState = !adopted(this.sql, `state:${previous.name}`);
+      const handed = await previous.stub.handOver(sessionKey, includeState);
+      this.ctx.storage.transactionSync(() => importSession(this.sql, sessionKey, previous.name, handed, includeState, Date.now()));
+      logEvent('info', 'session.adopted', {
+        'greentic.session.id': sessionKey,
+        from: previous.name,
+        waits: handed.waits.length,
+        dedup: handed.dedup.length,
+        state: handed.state.length,
+      });
+    }
+    this.adoptedSessions.add(sessionKey);
+  }
+
+  /** The previous holder's side of a reshard: exports the session's rows and forgets them. */
+  async handOver(sessionKey: string, includeState: boolean): Promise<HandedOver> {
+    return this.ctx.storage.transactionSync(() => exportSession(this.sql, sessionKey, includeState));
   }
 
   // ------------------------------------------------------------------ one turn
@@ -505,6 +546,7 @@ export class ChannelSession extends DurableObject<Env> {
    */
   async runWebhook(req: WebhookRunRequest): Promise<WebhookRunResult> {
     this.checkAddress(this.env.GREENTIC_ENV, req.tenant, 'default', 'webhook');
+    await this.adoptSession(`webhook:${req.flowId}`, req.flowId);
     if (req.idempotencyKey === undefined) return this.executeWebhook(req, undefined);
     const dedupKey = `webhook:${req.flowId}:${req.idempotencyKey}`;
     return this.lanes.run(dedupKey, async () => this.findWebhookResult(dedupKey) ?? this.executeWebhook(req, dedupKey));

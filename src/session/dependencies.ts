@@ -6,6 +6,8 @@ import type { DeadLetterSink, ReplySender } from '../bus/delivery.js';
 import { logEvent } from '../edge/telemetry.js';
 import { createFlowEngine, edgeInvokerFactory } from './engine-binding.js';
 import type { FlowEngine } from './flow-engine.js';
+import type { PreviousShardRef } from './reshard.js';
+import type { ChannelIdentity } from './session-store.js';
 
 export interface ChannelSessionDeps {
   /** Runs one turn of a flow: starts it or resumes a parked run. */
@@ -14,10 +16,16 @@ export interface ChannelSessionDeps {
   send: ReplySender;
   /** Takes a message whose retries are exhausted; throws when it could not (the object keeps it). */
   deadLetter: DeadLetterSink;
+  /** The object that held a session under the previous shard count, while a reshard is under way. */
+  previousShard?: (address: ChannelIdentity, sessionKey: string) => PreviousShardRef | undefined;
 }
 
-export function productionDependencies(send: ReplySender, deadLetter: DeadLetterSink = logOnlyDeadLetter): ChannelSessionDeps {
-  return { engine: createFlowEngine(edgeInvokerFactory), send, deadLetter };
+export function productionDependencies(
+  send: ReplySender,
+  deadLetter: DeadLetterSink = logOnlyDeadLetter,
+  previousShard?: ChannelSessionDeps['previousShard'],
+): ChannelSessionDeps {
+  return { engine: createFlowEngine(edgeInvokerFactory), send, deadLetter, ...(previousShard === undefined ? {} : { previousShard }) };
 }
 
 const logOnlyDeadLetter: DeadLetterSink = async (letter, reason, attempts) => {

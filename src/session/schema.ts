@@ -2,10 +2,12 @@
 // migration runs once, in order, in its own transaction with its version recorded.
 import m0001 from '../../migrations/session/0001_channel_session.sql';
 import m0002 from '../../migrations/session/0002_delivery_retries.sql';
+import m0003 from '../../migrations/session/0003_reshard.sql';
 
 export const SESSION_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   { version: 1, name: '0001_channel_session', sql: m0001 },
   { version: 2, name: '0002_delivery_retries', sql: m0002 },
+  { version: 3, name: '0003_reshard', sql: m0003 },
 ];
 
 export function applySessionMigrations(storage: DurableObjectStorage): number {

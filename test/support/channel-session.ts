@@ -7,7 +7,7 @@ import type { DeadLetterMessage, DeadLetterSink, ReplySender } from '../../src/b
 import type { EgressMessage, IngressMessage } from '../../src/bus/messages.js';
 import { replySender } from '../../src/channels/channel.js';
 import { egressSenders } from '../../src/channels/senders.js';
-import { channelObjectFor, type WorkerEnv } from '../../src/objects.js';
+import { channelObjectFor, previousShardOf, type WorkerEnv } from '../../src/objects.js';
 import {
   type AcceptOptions,
   type AcceptResult,
@@ -87,7 +87,7 @@ export interface SessionOverrides {
 export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrides: SessionOverrides): InjectedSession {
   const env = overrides.env ?? testEnv;
   const deps: ChannelSessionDeps = {
-    ...productionDependencies(replySender(egressSenders, env)),
+    ...productionDependencies(replySender(egressSenders, env), undefined, previousShardOf(env)),
     ...(overrides.egress === undefined ? {} : { send: overrides.egress.send, deadLetter: overrides.egress.deadLetter }),
     ...(overrides.invoker === undefined ? {} : { engine: createFlowEngine(overrides.invoker) }),
     ...(overrides.engine === undefined ? {} : { engine: overrides.engine }),

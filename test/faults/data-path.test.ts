@@ -385,3 +385,32 @@ nodes:
     });
   }
 });
+
+describe('concurrency inside a channel object', () => {
+  it("a session whose turn is waiting does not hold up the channel's other sessions", async () => {
+    await echoTenant('f-overlap');
+    const slow = webchatMessage('f-overlap', 'slow', 'slow one');
+    const quick = webchatMessage('f-overlap', 'quick', 'quick one');
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Both sessions share one object (one shard); the slow session's turn waits on the gate.
+    const engine: FlowEngine = {
+      start: async (turn, input) => {
+        if (JSON.stringify(input).includes('slow one')) await gate;
+        return { status: 'done', output: { text: `${turn.ctx.session_id}` } };
+      },
+      resume: async () => ({ status: 'done', output: null }),
+    };
+    const egress = new RecordingEgress();
+    const session = injectedSession(channelObjectFor(testEnv, slow.envelope), { egress, engine });
+    await session.accept(slow);
+    await session.accept(quick);
+    await until(() => (egress.sent.length === 1 ? true : undefined), 'the quick session reply');
+    expect(egress.sent[0]!.envelope.session_id).toBe(quick.envelope.session_id);
+    release();
+    await session.idle();
+    expect(egress.sent.map((m) => m.envelope.session_id)).toEqual([quick.envelope.session_id, slow.envelope.session_id]);
+  });
+});

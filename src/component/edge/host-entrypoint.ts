@@ -6,8 +6,10 @@
  * (see host-policy.ts keys); secret values are sealed at rest (edge/secret-objects.ts).
  */
 import { RpcTarget, WorkerEntrypoint } from 'cloudflare:workers';
+import { errorMessage } from '../../core/coded-error.js';
 import { requireKeyring } from '../../edge/secret-cipher.js';
 import { readSecretObject, writeSecretObject } from '../../edge/secret-objects.js';
+import { logEvent } from '../../edge/telemetry.js';
 import type { Env } from '../../env.js';
 import type { HostApi, HttpRequestWire } from '../isolate/protocol.js';
 import { type ComponentGrants, createHostApi, type HostScope, type HostStores, type KeyValueStore } from './host-policy.js';
@@ -31,14 +33,26 @@ export function r2KeyValueStore(bucket: R2Bucket): KeyValueStore {
   };
 }
 
-/** Secrets in R2, sealed under the deployment's keyring (`keys`: the SECRETS_ENCRYPTION_KEYS setting). */
+/**
+ * Secrets in R2, sealed under the deployment's keyring (`keys`: the SECRETS_ENCRYPTION_KEYS
+ * setting). A component learns only the WIT error code of a failure, so the reason is logged here.
+ */
 export function r2SecretStore(bucket: R2Bucket, keys: string | undefined): KeyValueStore {
+  const logged = async <T>(storageKey: string, op: () => Promise<T>): Promise<T> => {
+    try {
+      return await op();
+    } catch (err) {
+      logEvent('error', 'component.secret_failed', { 'r2.key': storageKey, error: errorMessage(err) });
+      throw err;
+    }
+  };
   return {
-    get: (key) => readSecretObject(bucket, keys, key),
-    async put(key, value) {
-      const keyring = await requireKeyring(keys, `a component's secret cannot be stored`);
-      await writeSecretObject(bucket, keyring, key, value, new Date().toISOString());
-    },
+    get: (key) => logged(key, () => readSecretObject(bucket, keys, key)),
+    put: (key, value) =>
+      logged(key, async () => {
+        const keyring = await requireKeyring(keys, `a component's secret cannot be stored`);
+        await writeSecretObject(bucket, keyring, key, value, new Date().toISOString());
+      }),
     async delete(key) {
       await bucket.delete(key);
     },

@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+import { testKeyring } from './test/support/secret-keys.js';
 
 // Pure-core tests (src/flow, src/pack) run in both projects: Node (as the CLI uses them) and
 // workerd (as the edge uses them). Tests under test/workers need bindings and run in workerd only.
@@ -34,10 +35,11 @@ export default defineConfig({
           cloudflareTest(async () => ({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
-              // Test-only values: the admin token secret and the D1 migrations the setup file applies.
+              // Test-only values: the admin token secret, the secrets keyring and the D1 migrations the setup file applies.
               bindings: {
                 ADMIN_TOKEN: 'test-admin-token',
                 WEBCHAT_TOKEN_SECRET: 'test-webchat-secret',
+                SECRETS_ENCRYPTION_KEYS: testKeyring('test'),
                 TEST_D1_MIGRATIONS: await readD1Migrations('./migrations/d1'),
               },
             },

@@ -22,6 +22,11 @@ export interface Env {
   /** JSON map tenant → host patterns its components may call (see README). */
   COMPONENT_HTTP_ALLOW_HOSTS?: string;
   PACK_TRUSTED_KEYS?: string;
+  /**
+   * Keyring for tenant secrets at rest: `<kid>:<base64 of 32 bytes>`, comma-separated, the first
+   * one seals new values (see README "Tenant secrets"). Without it secrets cannot be written.
+   */
+  SECRETS_ENCRYPTION_KEYS?: string;
   /** HMAC key for WebChat tokens; the facade answers 503 without it. */
   WEBCHAT_TOKEN_SECRET?: string;
   /** Display name of the bot in WebChat (default "Greentic"). */

@@ -1,8 +1,9 @@
 // Tenant secrets for this deployment's environment, stored where the component host reads them
 // (R2 `PACKS`, keys from host-policy.ts). The operator sets a tenant's values here; components'
 // secrets-store `put`s are listed and removable here too, so everything a component can read is
-// visible. Values go in and never come out: the listing names keys with a sha256 of each value, so
-// `greentic-pack publish` can tell an unchanged secret without reading it back.
+// visible. Values go in and never come out: they are sealed at rest (edge/secret-objects.ts), and
+// the listing names keys with a keyed digest of each value. A PUT of the value already stored
+// changes nothing and says so, which is how `greentic-pack publish` tells an unchanged secret.
 import { Hono } from 'hono';
 import {
   componentSecretKey,
@@ -14,24 +15,29 @@ import {
   secretPrefixes,
 } from '../component/edge/host-policy.js';
 import { readBoundedBody } from '../edge/bounded-body.js';
+import { type Keyring, keyringOf, requireKeyring, secretDigest } from '../edge/secret-cipher.js';
+import { sealedUnder, storedSecretSummary, writeSecretObject } from '../edge/secret-objects.js';
 import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER, notAnIdentifier } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
-import { sha256HexAsync } from '../pack/digest.js';
+import { adminKeyring } from './secrets-keyring.js';
+import { secretsMigrationApi } from './secrets-migration.js';
 
 export { MAX_SECRET_BYTES };
 
 /**
  * One stored value a component can read: its name, who wrote it (the operator through this API,
- * or a component's `put`, for a team or tenant-wide) and a digest of its value, never the value.
- * `shadowed`: an operator value of the same key exists, so components read that one instead.
+ * or a component's `put`, for a team or tenant-wide) and a keyed digest of its value, never the
+ * value. `shadowed`: an operator value of the same key exists, so components read that one instead.
+ * `key_id`: the key it is sealed under, `null` while it is plaintext awaiting the migration.
  */
 export interface SecretListing {
   key: string;
   source: 'operator' | 'component';
   team: string | null;
   shadowed: boolean;
-  sha256: string;
+  digest: string | null;
+  key_id: string | null;
   size: number;
   updated_at: string;
 }
@@ -39,6 +45,7 @@ export interface SecretListing {
 /** Every stored secret under `prefix`, keyed `<team>/<key>` (both encoded) below it. */
 async function listUnder(
   bucket: R2Bucket,
+  keyring: Keyring | undefined,
   prefix: string,
   entry: (team: string, key: string) => Pick<SecretListing, 'source' | 'team'>,
 ): Promise<SecretListing[]> {
@@ -51,14 +58,11 @@ async function listUnder(
       // Keys with another encoded segment belong to no secret (defensive: never list them).
       if (!team || !key || more.length > 0) continue;
       const name = decodeURIComponent(key);
-      // Component writes carry no metadata: their digest is taken here (values are at most 64 KiB).
-      const sha256 = obj.customMetadata?.sha256 ?? (await digestOf(bucket, obj.key));
       out.push({
         key: name,
         ...entry(decodeURIComponent(team), name),
         shadowed: false,
-        sha256,
-        size: obj.size,
+        ...(await storedSecretSummary(bucket, keyring, obj)),
         updated_at: obj.customMetadata?.updated_at ?? obj.uploaded.toISOString(),
       });
     }
@@ -67,22 +71,17 @@ async function listUnder(
   return out;
 }
 
-async function digestOf(bucket: R2Bucket, key: string): Promise<string> {
-  const obj = await bucket.get(key);
-  return obj ? sha256HexAsync(new Uint8Array(await obj.arrayBuffer())) : '';
-}
-
 /** Ordered by key; per key the operator's value first, then tenant-wide and team component writes. */
 const rank = (s: SecretListing): string => `${s.key}\u0000${s.source === 'operator' ? '0' : s.team === null ? '1' : `2${s.team}`}`;
 
-async function listTenantSecrets(bucket: R2Bucket, env: string, tenant: string): Promise<SecretListing[]> {
+async function listTenantSecrets(bucket: R2Bucket, keyring: Keyring | undefined, env: string, tenant: string): Promise<SecretListing[]> {
   const prefixes = secretPrefixes({ env, tenant });
   const stored = [
     // Team `_` under `secrets/` is the operator's value; another team is a component's write in the former layout.
-    ...(await listUnder(bucket, prefixes.operator, (team) =>
+    ...(await listUnder(bucket, keyring, prefixes.operator, (team) =>
       team === '_' ? { source: 'operator', team: null } : { source: 'component', team },
     )),
-    ...(await listUnder(bucket, prefixes.component, (team) => ({ source: 'component', team: team === '_' ? null : team }))),
+    ...(await listUnder(bucket, keyring, prefixes.component, (team) => ({ source: 'component', team: team === '_' ? null : team }))),
   ];
   const operatorKeys = new Set(stored.filter((s) => s.source === 'operator').map((s) => s.key));
   for (const s of stored) s.shadowed = s.source === 'component' && operatorKeys.has(s.key);
@@ -113,7 +112,10 @@ export function secretsApi(): Hono<{ Bindings: Env }> {
   api.get('/tenants/:tenant/secrets', async (c) => {
     const tenant = c.req.param('tenant');
     if (!IDENTIFIER.test(tenant)) return c.json(badTenant(tenant), 400);
-    return c.json({ env: c.env.GREENTIC_ENV, tenant, secrets: await listTenantSecrets(c.env.PACKS, c.env.GREENTIC_ENV, tenant) });
+    const ring = await adminKeyring(c, keyringOf);
+    if ('failure' in ring) return ring.failure;
+    const secrets = await listTenantSecrets(c.env.PACKS, ring.keyring, c.env.GREENTIC_ENV, tenant);
+    return c.json({ env: c.env.GREENTIC_ENV, tenant, secrets });
   });
 
   api.put('/tenants/:tenant/secrets/:key{.+}', async (c) => {
@@ -132,16 +134,22 @@ export function secretsApi(): Hono<{ Bindings: Env }> {
         { error: 'empty_body', message: `send the value of secret "${key}" as the request body; to remove it, use DELETE` },
         400,
       );
-    const sha256 = await sha256HexAsync(value);
+    const ring = await adminKeyring(c, (setting) => requireKeyring(setting, `secret "${key}" cannot be stored`));
+    if ('failure' in ring) return ring.failure;
+    const { keyring } = ring;
     const storageKey = operatorSecretKey({ env: c.env.GREENTIC_ENV, tenant }, key);
     const existing = await c.env.PACKS.head(storageKey);
+    const digest = await secretDigest(keyring.primary, value);
+    const stored = { env: c.env.GREENTIC_ENV, tenant, key, digest, key_id: keyring.primary.id, size: value.length };
+    // The same value sealed under the current key is left alone: no write, no new updated_at.
+    if (existing !== null && sealedUnder(existing.customMetadata) === keyring.primary.id && existing.customMetadata?.digest === digest) {
+      const updatedAt = existing.customMetadata.updated_at ?? existing.uploaded.toISOString();
+      return c.json({ ...stored, updated_at: updatedAt, unchanged: true }, 200);
+    }
     const updatedAt = new Date().toISOString();
-    await c.env.PACKS.put(storageKey, value, { customMetadata: { sha256, updated_at: updatedAt } });
+    await writeSecretObject(c.env.PACKS, keyring, storageKey, value, updatedAt);
     logEvent('info', 'admin.secret_set', { 'greentic.env': c.env.GREENTIC_ENV, 'greentic.tenant.id': tenant, key });
-    return c.json(
-      { env: c.env.GREENTIC_ENV, tenant, key, sha256, size: value.length, updated_at: updatedAt },
-      existing === null ? 201 : 200,
-    );
+    return c.json({ ...stored, updated_at: updatedAt, unchanged: false }, existing === null ? 201 : 200);
   });
 
   // Without a query this removes the operator's value; `?source=component` (with `&team=<team>`
@@ -178,6 +186,8 @@ export function secretsApi(): Hono<{ Bindings: Env }> {
     });
     return c.body(null, 204);
   });
+
+  api.route('/', secretsMigrationApi());
 
   return api;
 }

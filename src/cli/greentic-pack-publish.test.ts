@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryBucket } from '../../test/support/memory-stores.js';
+import { testKeyring } from '../../test/support/secret-keys.js';
 import { adminApi } from '../admin/admin-api.js';
+import { readSecretObject } from '../edge/secret-objects.js';
 import type { Env } from '../env.js';
-import { sha256Hex } from '../pack/index.js';
 import { main } from './greentic-pack.js';
 import { cmdPublish, loadBundle } from './greentic-pack-publish.js';
 
@@ -73,7 +74,8 @@ describe('greentic-pack publish (offline checks; the live path is tested in test
 /** A runner's admin API (secrets routes need only R2) answering publish's requests in-process. */
 function runnerAdmin() {
   const bucket = memoryBucket();
-  const env = { ADMIN_TOKEN: 'admin-t', GREENTIC_ENV: 'dev', PACKS: bucket } as unknown as Env;
+  const keys = testKeyring('publish');
+  const env = { ADMIN_TOKEN: 'admin-t', GREENTIC_ENV: 'dev', PACKS: bucket, SECRETS_ENCRYPTION_KEYS: keys } as unknown as Env;
   const app = new Hono<{ Bindings: Env }>().route(
     '/admin/v1',
     adminApi(() => undefined),
@@ -84,7 +86,12 @@ function runnerAdmin() {
     calls.push(`${req.method} ${new URL(req.url).pathname}`);
     return app.request(req, undefined, env);
   }) as typeof fetch;
-  return { bucket, calls, fetch: doFetch };
+  /** The value stored at an R2 key, opened as the runner opens it. */
+  const stored = async (key: string) => {
+    const value = await readSecretObject(bucket as unknown as R2Bucket, keys, key);
+    return value === null ? null : new TextDecoder().decode(value);
+  };
+  return { bucket, calls, fetch: doFetch, stored };
 }
 
 async function publish(
@@ -130,20 +137,19 @@ describe('greentic-pack publish: tenant secrets', () => {
       ],
     });
     expect(first.out).not.toContain('k-123');
-    const stored = admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY');
-    expect(new TextDecoder().decode(stored?.bytes)).toBe('k-123');
+    expect(await admin.stored('secrets/dev/acme/_/DEMO_API_KEY')).toBe('k-123');
+    const sealed = admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY')?.bytes;
 
     const again = await publish(['--bundle', bundle, '--secrets', values, '--json'], admin);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.out).secrets.map((s: { status: string }) => s.status)).toEqual(['unchanged', 'unchanged']);
-    expect(admin.calls.filter((c) => c.startsWith('PUT'))).toHaveLength(2);
+    // Sealing draws a fresh IV, so the same bytes mean the runner did not write again.
+    expect(admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY')?.bytes).toEqual(sealed);
 
     await writeFile(values, JSON.stringify({ DEMO_API_KEY: 'k-rotated', OTHER_KEY: 'o-456' }));
     const rotated = await publish(['--bundle', bundle, '--secrets', values, '--json'], admin);
     expect(JSON.parse(rotated.out).secrets.map((s: { status: string }) => s.status)).toEqual(['set', 'unchanged']);
-    expect(admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY')?.customMetadata.sha256).toBe(
-      sha256Hex(new TextEncoder().encode('k-rotated')),
-    );
+    expect(await admin.stored('secrets/dev/acme/_/DEMO_API_KEY')).toBe('k-rotated');
   });
 
   it("sets the operator's value even when a component already wrote the same value under that key", async () => {
@@ -154,7 +160,7 @@ describe('greentic-pack publish: tenant secrets', () => {
     await admin.bucket.put('component-secrets/dev/acme/support/DEMO_API_KEY', new TextEncoder().encode('k-123'));
     const r = await publish(['--bundle', bundle, '--secrets', values, '--json'], admin);
     expect(JSON.parse(r.out).secrets).toEqual([{ tenant: 'acme', key: 'DEMO_API_KEY', status: 'set' }]);
-    expect(new TextDecoder().decode(admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY')?.bytes)).toBe('k-123');
+    expect(await admin.stored('secrets/dev/acme/_/DEMO_API_KEY')).toBe('k-123');
   });
 
   it('takes a value missing from --secrets from the environment variable of the same name', async () => {
@@ -162,7 +168,7 @@ describe('greentic-pack publish: tenant secrets', () => {
     const admin = runnerAdmin();
     const r = await publish(['--bundle', bundle], admin, { DEMO_API_KEY: 'from-env' });
     expect(r.code).toBe(0);
-    expect(new TextDecoder().decode(admin.bucket.objects.get('secrets/dev/acme/_/DEMO_API_KEY')?.bytes)).toBe('from-env');
+    expect(await admin.stored('secrets/dev/acme/_/DEMO_API_KEY')).toBe('from-env');
   });
 
   it('exits 1 naming every listed secret without a value, before calling the runner', async () => {

@@ -2,8 +2,8 @@
  * `greentic-pack publish`: applies a bundle config (`greentic.demo.yaml`) to a running runner
  * through its admin API — builds (and optionally signs) the bundle's pack sources, uploads them,
  * sets each tenant's listed secrets, and activates the listed packs per tenant. Idempotent: packs
- * build deterministically, an upload of known bytes is a no-op, a secret whose stored sha256
- * matches is not sent again, and an activation already in place is skipped.
+ * build deterministically, an upload of known bytes is a no-op, a secret the runner already holds
+ * with the same value is left as it is, and an activation already in place is skipped.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -260,30 +260,18 @@ export async function publishBundle(
   }
 
   // Secrets before activations: the first message to a newly active pack already sees them.
+  // Every value is sent: the runner keeps only a keyed digest of what it holds, so it is the one
+  // that can tell an unchanged value (it answers `unchanged: true` and writes nothing).
   const secrets: SecretOutcome[] = [];
   for (const [tenant, spec] of Object.entries(bundle.tenants ?? {})) {
-    if (spec.secrets.length === 0) continue;
-    const listPath = `/admin/v1/tenants/${tenant}/secrets`;
-    const current = await call(io, options.url, options.token, 'GET', listPath);
-    if (current.status !== 200) throw failure('GET', listPath, current);
-    // Only the operator's values count: a component's write of the same key is listed too, never set from here.
-    const stored = new Map(
-      ((Array.isArray(current.json.secrets) ? current.json.secrets : []) as { key?: string; sha256?: string; source?: string }[])
-        .filter((s) => s.source === undefined || s.source === 'operator')
-        .map((s) => [s.key, s.sha256]),
-    );
     for (const key of spec.secrets) {
       const bytes = new TextEncoder().encode(values.get(key));
-      if (stored.get(key) === sha256Hex(bytes)) {
-        secrets.push({ tenant, key, status: 'unchanged' });
-        io.err(`unchanged tenant ${tenant}: secret ${key}\n`);
-        continue;
-      }
-      const path = `${listPath}/${encodeURIComponent(key)}`;
+      const path = `/admin/v1/tenants/${tenant}/secrets/${encodeURIComponent(key)}`;
       const r = await call(io, options.url, options.token, 'PUT', path, bytes as unknown as BodyInit, 'application/octet-stream');
       if (r.status !== 200 && r.status !== 201) throw failure('PUT', path, r);
-      secrets.push({ tenant, key, status: 'set' });
-      io.err(`set       tenant ${tenant}: secret ${key}\n`);
+      const status = r.json.unchanged === true ? 'unchanged' : 'set';
+      secrets.push({ tenant, key, status });
+      io.err(`${status === 'set' ? 'set      ' : 'unchanged'} tenant ${tenant}: secret ${key}\n`);
     }
   }
 

@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SecretListing } from '../../src/admin/secrets-api.js';
 import type { ComponentRunner } from '../../src/component/edge/runner.js';
 import { edgeComponentRunner, transpilePackComponents } from '../../src/component/edge/worker-wiring.js';
+import { requireKeyring, secretDigest } from '../../src/edge/secret-cipher.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
-import { sha256Hex } from '../../src/pack/digest.js';
 import { testEnv } from '../support/runtime-fixtures.js';
 
 const fixtures = inject('componentFixtures');
@@ -63,6 +63,13 @@ const putFrom = (r: ComponentRunner, component: 'writer' | 'reader', key: string
 const getFrom = (r: ComponentRunner, component: 'writer' | 'reader', key: string) =>
   r.invoke({ component, op: `G:${key}`, input: {}, flowId: 'main', stepId: 'n1' });
 
+/** The listing's keyed digest of a value under the test keyring's primary key. */
+const digestOf = async (value: Uint8Array | string) =>
+  secretDigest(
+    (await requireKeyring(testEnv.SECRETS_ENCRYPTION_KEYS, 'test')).primary,
+    typeof value === 'string' ? new TextEncoder().encode(value) : value,
+  );
+
 const secretUrl = (tenant: string, key?: string) =>
   `http://x/admin/v1/tenants/${tenant}/secrets${key === undefined ? '' : `/${encodeURIComponent(key)}`}`;
 const putSecret = (tenant: string, key: string, value: Uint8Array | string) =>
@@ -93,7 +100,7 @@ describe('admin secrets API', () => {
     expect((await listSecrets('sec-owner')).json.secrets.map((s) => s.key)).toEqual(['API_TOKEN']);
   });
 
-  it('the listing names keys with a sha256 and size of each value, never the value', async () => {
+  it('the listing names keys with a keyed digest, key id and size of each value, never the value', async () => {
     const value = 'hunter2-do-not-print-me';
     expect((await putSecret('sec-list', 'b/nested', value)).status).toBe(201);
     expect((await putSecret('sec-list', 'A_KEY', 'x')).status).toBe(201);
@@ -101,8 +108,8 @@ describe('admin secrets API', () => {
     expect(text).not.toContain(value);
     expect(json).toMatchObject({ env: 'dev', tenant: 'sec-list' });
     expect(json.secrets).toEqual([
-      expect.objectContaining({ key: 'A_KEY', sha256: sha256Hex(new TextEncoder().encode('x')), size: 1 }),
-      expect.objectContaining({ key: 'b/nested', sha256: sha256Hex(new TextEncoder().encode(value)), size: value.length }),
+      expect.objectContaining({ key: 'A_KEY', digest: await digestOf('x'), key_id: 'test', size: 1 }),
+      expect.objectContaining({ key: 'b/nested', digest: await digestOf(value), key_id: 'test', size: value.length }),
     ]);
   });
 
@@ -110,7 +117,7 @@ describe('admin secrets API', () => {
     expect((await putSecret('sec-del', 'API_TOKEN', 'first')).status).toBe(201);
     const replaced = await putSecret('sec-del', 'API_TOKEN', CBOR_XYZ);
     expect(replaced.status).toBe(200);
-    expect(await replaced.json()).toMatchObject({ key: 'API_TOKEN', sha256: sha256Hex(CBOR_XYZ), size: 4 });
+    expect(await replaced.json()).toMatchObject({ key: 'API_TOKEN', digest: await digestOf(CBOR_XYZ), size: 4, unchanged: false });
     expect(await readSecret(runnerFor('sec-del'), 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
     expect((await SELF.fetch(secretUrl('sec-del', 'API_TOKEN'), { method: 'DELETE', headers: AUTH })).status).toBe(204);
     expect(await readSecret(runnerFor('sec-del'), 'API_TOKEN')).toMatchObject({ ok: true, output: null });
@@ -157,7 +164,7 @@ describe('admin secrets API: operator values and component-written values', () =
     expect(await getFrom(r, 'writer', 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
     expect(await readSecret(runnerFor('sec-ow'), 'API_TOKEN')).toMatchObject({ ok: true, output: 'xyz' });
     expect((await listSecrets('sec-ow')).json.secrets).toEqual([
-      expect.objectContaining({ key: 'API_TOKEN', source: 'operator', team: null, sha256: sha256Hex(CBOR_XYZ) }),
+      expect.objectContaining({ key: 'API_TOKEN', source: 'operator', team: null, digest: await digestOf(CBOR_XYZ) }),
     ]);
   });
 
@@ -177,7 +184,15 @@ describe('admin secrets API: operator values and component-written values', () =
     const { text, json } = await listSecrets('sec-cw');
     expect(text).not.toContain('abc');
     expect(json.secrets).toEqual([
-      expect.objectContaining({ key: 'SESSION', source: 'component', team: 'support', shadowed: false, sha256: sha256Hex(cbor), size: 4 }),
+      expect.objectContaining({
+        key: 'SESSION',
+        source: 'component',
+        team: 'support',
+        shadowed: false,
+        digest: await digestOf(cbor),
+        key_id: 'test',
+        size: 4,
+      }),
     ]);
     // Without ?source=component the DELETE names the operator's value, which does not exist.
     expect((await deleteSecret('sec-cw', 'SESSION')).status).toBe(404);

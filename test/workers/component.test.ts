@@ -11,6 +11,7 @@ import { edgeComponentRunner, transpilePackComponents } from '../../src/componen
 import { ISOLATE_RUNTIME, ISOLATE_RUNTIME_WASI } from '../../src/component/generated/isolate-modules.js';
 import type { HostApi } from '../../src/component/isolate/protocol.js';
 import { ComponentError, transpileComponent } from '../../src/component/upload/transpile.js';
+import { readSecretObject } from '../../src/edge/secret-objects.js';
 import type { Env } from '../../src/env.js';
 
 const bindings = env as unknown as Env;
@@ -559,7 +560,7 @@ describe.each(hostPaths)('host imports through %s (%s ABI path)', (host, path) =
     expect(await r.invoke(call('k:API_TOKEN'))).toMatchObject({ ok: true, output: 'rotated' });
     const scope = { env: 'dev', tenant, team: 'support', pack: 'fixtures', component: 'http10' };
     expect(await bindings.PACKS.head(operatorSecretKey(scope, 'API_TOKEN'))).toBeNull();
-    expect(new Uint8Array(await (await bindings.PACKS.get(componentSecretKey(scope, 'API_TOKEN')))!.arrayBuffer())).toEqual(
+    expect(await readSecretObject(bindings.PACKS, bindings.SECRETS_ENCRYPTION_KEYS, componentSecretKey(scope, 'API_TOKEN'))).toEqual(
       new Uint8Array([0x67, ...new TextEncoder().encode('rotated')]),
     );
     expect(await http10('P:OTHER', 'x')).toMatchObject({ ok: false, error: { code: 'denied' } });

@@ -3,9 +3,13 @@
  * (an RpcTarget the runner builds, production) or the ComponentHost entrypoint over it. Props
  * (tenant, env, team, pack, component, grants) are set by the parent, so a component can neither
  * pick its tenant nor widen its grants. Storage: R2 (`PACKS`) under `state/…` and `secrets/…`
- * (see host-policy.ts keys).
+ * (see host-policy.ts keys); secret values are sealed at rest (edge/secret-objects.ts).
  */
 import { RpcTarget, WorkerEntrypoint } from 'cloudflare:workers';
+import { errorMessage } from '../../core/coded-error.js';
+import { requireKeyring } from '../../edge/secret-cipher.js';
+import { readSecretObject, writeSecretObject } from '../../edge/secret-objects.js';
+import { logEvent } from '../../edge/telemetry.js';
 import type { Env } from '../../env.js';
 import type { HostApi, HttpRequestWire } from '../isolate/protocol.js';
 import { type ComponentGrants, createHostApi, type HostScope, type HostStores, type KeyValueStore } from './host-policy.js';
@@ -29,11 +33,37 @@ export function r2KeyValueStore(bucket: R2Bucket): KeyValueStore {
   };
 }
 
+/**
+ * Secrets in R2, sealed under the deployment's keyring (`keys`: the SECRETS_ENCRYPTION_KEYS
+ * setting). A component learns only the WIT error code of a failure, so the reason is logged here.
+ */
+export function r2SecretStore(bucket: R2Bucket, keys: string | undefined): KeyValueStore {
+  const logged = async <T>(storageKey: string, op: () => Promise<T>): Promise<T> => {
+    try {
+      return await op();
+    } catch (err) {
+      logEvent('error', 'component.secret_failed', { 'r2.key': storageKey, error: errorMessage(err) });
+      throw err;
+    }
+  };
+  return {
+    get: (key) => logged(key, () => readSecretObject(bucket, keys, key)),
+    put: (key, value) =>
+      logged(key, async () => {
+        const keyring = await requireKeyring(keys, `a component's secret cannot be stored`);
+        await writeSecretObject(bucket, keyring, key, value, new Date().toISOString());
+      }),
+    async delete(key) {
+      await bucket.delete(key);
+    },
+  };
+}
+
 export function edgeHostStores(env: Env): HostStores {
   const kv = r2KeyValueStore(env.PACKS);
   return {
     state: kv,
-    secrets: kv,
+    secrets: r2SecretStore(env.PACKS, env.SECRETS_ENCRYPTION_KEYS),
     http: (req) => fetch(req),
     telemetry: {
       log(scope, fields) {

@@ -2,7 +2,7 @@
  * Grant checks for Greentic host imports, over abstract stores, so the edge (ComponentHost RPC
  * entrypoint) and the Node `greentic-component invoke` host share one set of semantics and error
  * codes. Error codes follow upstream: `state.read.denied`, `state.read.miss`, `state.write.denied`,
- * `state.delete.denied`; secrets `denied` / `not-found` / `invalid-key`; http `denied`.
+ * `state.delete.denied`; secrets `denied` / `not-found` / `invalid-key` / `internal` (a stored value that cannot be read or stored); http `denied`.
  */
 import { errorMessage } from '../../core/coded-error.js';
 import type { HostApi, HostResult, HttpRequestWire, HttpResponseWire } from '../isolate/protocol.js';
@@ -140,6 +140,11 @@ export function secretPrefixes(scope: SecretScope): { operator: string; componen
   };
 }
 
+/** Every prefix under which one environment's secrets live, in R2 key order (what the at-rest migration walks). */
+export function envSecretPrefixes(env: string): string[] {
+  return [`${['component-secrets', env].map(part).join('/')}/`, `${['secrets', env].map(part).join('/')}/`];
+}
+
 /**
  * What a component's `get` reads, first hit wins: the operator's value, then what a component
  * wrote for the team (current key, then the former one), then a tenant-wide component write.
@@ -177,9 +182,14 @@ export function createHostApi(scope: HostScope, grants: ComponentGrants, stores:
     async secretsGet(key) {
       if (!SECRET_KEY.test(key)) return fail('invalid-key', `secret key "${key}" is not a valid key`);
       if (!grants.secrets.includes(key)) return fail('denied', `${where} does not declare secret "${key}" in its manifest`);
-      for (const k of secretStorageKeys(scope, key)) {
-        const value = await stores.secrets.get(k);
-        if (value) return ok(value);
+      try {
+        for (const k of secretStorageKeys(scope, key)) {
+          const value = await stores.secrets.get(k);
+          if (value) return ok(value);
+        }
+      } catch (err) {
+        // A stored value that does not open is an error, never a miss that falls through to the next key.
+        return fail('internal', `secret "${key}" of tenant ${scope.tenant} could not be read: ${errorMessage(err)}`);
       }
       return ok(null);
     },
@@ -192,12 +202,16 @@ export function createHostApi(scope: HostScope, grants: ComponentGrants, stores:
         );
       if (value.byteLength > MAX_SECRET_BYTES)
         return fail('denied', `${where} may not store ${value.byteLength} bytes in secret "${key}" (limit ${MAX_SECRET_BYTES})`);
-      // The operator's value always wins; refusing the put says so instead of storing a value no one reads.
-      if (await stores.secrets.get(operatorSecretKey(scope, key)))
-        return fail('denied', `${where} may not write secret "${key}": the tenant's operator has set it (admin API)`);
-      await stores.secrets.put(componentSecretKey(scope, key), value);
-      const former = formerComponentSecretKey(scope, key);
-      if (former) await stores.secrets.delete(former);
+      try {
+        // The operator's value always wins; refusing the put says so instead of storing a value no one reads.
+        if (await stores.secrets.get(operatorSecretKey(scope, key)))
+          return fail('denied', `${where} may not write secret "${key}": the tenant's operator has set it (admin API)`);
+        await stores.secrets.put(componentSecretKey(scope, key), value);
+        const former = formerComponentSecretKey(scope, key);
+        if (former) await stores.secrets.delete(former);
+      } catch (err) {
+        return fail('internal', `secret "${key}" of tenant ${scope.tenant} could not be stored: ${errorMessage(err)}`);
+      }
       return ok(null);
     },
     async stateRead(key) {

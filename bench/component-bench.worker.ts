@@ -3,7 +3,8 @@
  * HTTP hop amortised. Operations: invoke (warm), ping (no-op RPC floor), cold (fresh isolate +
  * first invoke), cold-baseline (fresh isolate that instantiates the same core modules and calls invoke once),
  * cold-prepare / cold-modules (the cold load stopped after instantiation / after module loading),
- * host-read (state read from inside the component), direct-read (the same read by the parent);
+ * host-read (state read from inside the component), direct-read (the same read by the parent; both
+ * from the scope's component state object, as a turn's first read of a key);
  * `/phases` times instantiation and the first two invocations inside a fresh isolate.
  */
 import { ensureComponentArtifacts, loadArtifacts } from '../src/component/edge/artifact-store.js';
@@ -13,12 +14,14 @@ import { edgeHostStores, hostTargetFactory } from '../src/component/edge/host-en
 import { createHostApi, grantsFor } from '../src/component/edge/host-policy.js';
 import { packIsolateModules } from '../src/component/edge/pack-isolate-modules.js';
 import { ComponentRunner } from '../src/component/edge/runner.js';
+import { directStateStores } from '../src/component/edge/state-object.js';
 import { INVOKE_EXPORT } from '../src/component/isolate/direct-plan.js';
 import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE } from '../src/component/isolate/generated/node-abi.js';
 import type { HostApi } from '../src/component/isolate/protocol.js';
 import type { Env } from '../src/env.js';
 
 export { ComponentHost } from '../src/component/edge/host-entrypoint.js';
+export { ComponentStateObject } from '../src/component/edge/state-object.js';
 
 const manifest = { capabilities: { host: { state: { read: true, write: true } } } };
 let coldSeq = 0;
@@ -154,11 +157,11 @@ export default {
     // Production wiring uses the RpcTarget host; `*-entrypoint` kinds go through ctx.exports.ComponentHost.
     const viaEntrypoint = kind.endsWith('-entrypoint');
     const warm = runner(env, ctx, sha, `warm-${sha}${viaEntrypoint ? '-ep' : ''}`, !viaEntrypoint);
-    const direct = createHostApi(
-      { env: 'bench', tenant: 'bench', pack: 'bench', component: 'c' },
-      grantsFor(manifest, { httpAllowHosts: [] }),
-      edgeHostStores(env),
-    );
+    const scope = { env: 'bench', tenant: 'bench', pack: 'bench', component: 'c' };
+    const direct = createHostApi(scope, grantsFor(manifest, { httpAllowHosts: [] }), {
+      ...edgeHostStores(env),
+      state: directStateStores(env.COMPONENT_STATE)(scope),
+    });
     for (let i = 0; i < n; i++) {
       switch (kind) {
         case 'invoke':

@@ -13,6 +13,7 @@ import { handleWebhook } from './webhook/webhook.js';
 
 export { WebchatConversation } from './channels/webchat/index.js';
 export { ComponentHost } from './component/edge/host-entrypoint.js';
+export { ComponentStateObject } from './component/edge/state-object.js';
 export { ChannelSession } from './session/channel-session.js';
 
 const uploadPipeline: PackUploadPipeline = packUploadPipeline;

@@ -7,6 +7,7 @@ import { buildTenantCtx, type TenantCtx } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
 import { FlowRunError } from '../flow/execution-state.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
+import { ComponentStateLedger, type TurnComponentState } from './component-state.js';
 import { DedupStore } from './dedup-store.js';
 import { type ChannelSessionDeps, productionDependencies } from './dependencies.js';
 import type { FlowEngine, TurnResult } from './flow-engine.js';
@@ -91,6 +92,7 @@ export class ChannelSession extends DurableObject<Env> {
   private readonly waits: WaitStore;
   private readonly outbox: OutboxStore;
   private readonly sessions: SessionStore;
+  private readonly componentState: ComponentStateLedger;
 
   constructor(
     ctx: DurableObjectState,
@@ -104,6 +106,7 @@ export class ChannelSession extends DurableObject<Env> {
     this.waits = new WaitStore(sql);
     this.outbox = new OutboxStore(sql);
     this.sessions = new SessionStore(sql);
+    this.componentState = new ComponentStateLedger(sql, env.COMPONENT_STATE, ctx.id.toString());
     void ctx.blockConcurrencyWhile(async () => {
       applySessionMigrations(ctx.storage);
     });
@@ -235,18 +238,20 @@ export class ChannelSession extends DurableObject<Env> {
           resumed: resumeFrom !== undefined,
         });
         const state = new TurnStateStore(this.sql, stateScope(ctx.env, ctx.tenant, ctx.team ?? 'default', routed.pack.pack_id));
+        const componentTurn = this.componentState.turn();
         const input = envelope as unknown as JsonValue;
         const result = await this.runFlow(
           span,
-          { env: this.env, ctx: turnCtx, model: routed.model, flow: routed.flow, state, span },
+          { env: this.env, ctx: turnCtx, model: routed.model, flow: routed.flow, state, componentState: componentTurn.stores, span },
           input,
           resumeFrom,
         );
         span.setAttributes({ 'greentic.run.status': result.status });
-        this.commitTurn(row, message, routed, result, state, scopeHash, wait, resumeFrom !== undefined, now);
+        this.commitTurn(row, message, routed, result, state, componentTurn, scopeHash, wait, resumeFrom !== undefined, now);
       },
     );
     await this.flushOutbox();
+    await this.applyComponentState();
   }
 
   private async runFlow(
@@ -279,6 +284,7 @@ export class ChannelSession extends DurableObject<Env> {
     routed: RoutedFlow,
     result: TurnResult,
     state: TurnStateStore,
+    componentTurn: TurnComponentState,
     scopeHash: string,
     previousWait: WaitRow | undefined,
     resumed: boolean,
@@ -300,6 +306,8 @@ export class ChannelSession extends DurableObject<Env> {
     const ttlMs = waitTtlMs(this.env);
     this.ctx.storage.transactionSync(() => {
       state.commit(now);
+      // A run that failed keeps none of its components' state writes (they may be half done).
+      if (result.status !== 'failed') componentTurn.record(now);
       if (result.status === 'waiting') {
         this.waits.park(
           {
@@ -373,11 +381,12 @@ export class ChannelSession extends DurableObject<Env> {
       { ...tenantAttributes(ctx), 'greentic.pack.id': routed.pack.pack_id, 'greentic.flow.id': routed.flow.id },
       async (span) => {
         const state = new TurnStateStore(this.sql, stateScope(ctx.env, ctx.tenant, ctx.team ?? 'default', routed.pack.pack_id));
+        const componentTurn = this.componentState.turn();
         let result: WebhookRunResult;
         try {
           const run = await this.runFlow(
             span,
-            { env: this.env, ctx, model: routed.model, flow: routed.flow, state, span },
+            { env: this.env, ctx, model: routed.model, flow: routed.flow, state, componentState: componentTurn.stores, span },
             req.input,
             undefined,
           );
@@ -409,11 +418,12 @@ export class ChannelSession extends DurableObject<Env> {
         this.ctx.storage.transactionSync(() => {
           if (result.status === 'error') return;
           state.commit(now);
-          if (dedupKey !== undefined) {
-            this.dedup.record(dedupKey, sessionKey, result, now);
-            this.scheduleAlarm(now);
-          }
+          const pending = componentTurn.record(now);
+          if (dedupKey !== undefined) this.dedup.record(dedupKey, sessionKey, result, now);
+          // Part of the commit: the alarm prunes the key and applies state writes left behind.
+          if (pending || dedupKey !== undefined) this.scheduleAlarm(now);
         });
+        await this.applyComponentState();
         return result;
       },
     );
@@ -465,6 +475,7 @@ export class ChannelSession extends DurableObject<Env> {
     const unsent = this.outbox.unsentCount();
     const candidates = [wait ?? Number.POSITIVE_INFINITY, unsent > 0 ? now + OUTBOX_RETRY_MS : Number.POSITIVE_INFINITY];
     if (this.dedup.hasOlderThan(now - RETENTION_MS)) candidates.push(now + 60_000);
+    if (this.componentState.hasPending()) candidates.push(now + OUTBOX_RETRY_MS);
     const next = Math.min(...candidates);
     if (Number.isFinite(next)) void this.ctx.storage.setAlarm(Math.max(next, now + 1));
     else void this.ctx.storage.deleteAlarm();
@@ -481,6 +492,17 @@ export class ChannelSession extends DurableObject<Env> {
     });
     if (expired > 0) logEvent('info', 'session.waits_expired', { count: expired });
     await this.flushOutbox();
+    await this.applyComponentState();
+  }
+
+  /**
+   * Hands committed component-state writes to their state objects (after each commit and from
+   * the alarm); what does not get through waits for the next alarm.
+   */
+  private async applyComponentState(): Promise<void> {
+    if (!this.componentState.hasPending()) return;
+    await this.componentState.apply();
+    this.scheduleAlarm(Date.now());
   }
 
   // ------------------------------------------------------------------ identity / inspection

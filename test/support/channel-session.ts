@@ -8,6 +8,7 @@ import { channelObjectFor, type WorkerEnv } from '../../src/objects.js';
 import { ChannelSession, type DeliveryResult, type WebhookRunRequest, type WebhookRunResult } from '../../src/session/channel-session.js';
 import { type ChannelSessionDeps, productionDependencies } from '../../src/session/dependencies.js';
 import { type ComponentInvokerFactory, createFlowEngine } from '../../src/session/engine-binding.js';
+import type { FlowEngine } from '../../src/session/flow-engine.js';
 import type { SessionInfo } from '../../src/session/session-store.js';
 import { testEnv } from './runtime-fixtures.js';
 
@@ -42,6 +43,8 @@ export interface SessionOverrides {
   egress?: RecordingEgress;
   /** Component invoker for the turn's flow engine (the edge component runtime otherwise). */
   invoker?: ComponentInvokerFactory;
+  /** The whole flow engine (takes precedence over `invoker`), e.g. one that fails after running. */
+  engine?: FlowEngine;
   /** The bindings and vars the object sees (the test env otherwise), e.g. another trust policy. */
   env?: WorkerEnv;
 }
@@ -53,6 +56,7 @@ export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrid
     ...productionDependencies(env),
     ...(overrides.egress === undefined ? {} : { sendReplies: overrides.egress.sendReplies }),
     ...(overrides.invoker === undefined ? {} : { engine: createFlowEngine(overrides.invoker) }),
+    ...(overrides.engine === undefined ? {} : { engine: overrides.engine }),
   };
   let session: ChannelSession | undefined;
   const inObject = <T>(fn: (session: ChannelSession, state: DurableObjectState) => T | Promise<T>): Promise<T> =>

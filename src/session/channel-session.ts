@@ -106,7 +106,7 @@ export class ChannelSession extends DurableObject<Env> {
     this.waits = new WaitStore(sql);
     this.outbox = new OutboxStore(sql);
     this.sessions = new SessionStore(sql);
-    this.componentState = new ComponentStateLedger(sql, env.COMPONENT_STATE, ctx.id.toString());
+    this.componentState = new ComponentStateLedger(sql, env.COMPONENT_STATE);
     void ctx.blockConcurrencyWhile(async () => {
       applySessionMigrations(ctx.storage);
     });

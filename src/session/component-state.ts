@@ -21,12 +21,11 @@ const APPLY_BATCH_BYTES = 4 * 1024 * 1024;
 /** The channel object's committed component-state writes and how they reach the state objects. */
 export class ComponentStateLedger {
   private applying: Promise<boolean> = Promise.resolve(true);
+  private sourceId: string | undefined;
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly namespace: DurableObjectNamespace<ComponentStateObject>,
-    /** This channel object, as the state objects tell its writes apart. */
-    private readonly source: string,
   ) {}
 
   /** A buffer for one turn; drop it to discard the turn's writes. */
@@ -102,9 +101,18 @@ export class ComponentStateLedger {
       const batch = this.batch(scopeJson);
       const last = batch.at(-1);
       if (last === undefined) return;
-      await object.apply(scope, this.source, batch);
+      await object.apply(scope, this.source(), batch);
       this.sql.exec('DELETE FROM component_state_pending WHERE scope_json = ? AND id <= ?', scopeJson, last.seq);
     }
+  }
+
+  /** This object's storage, as the state objects tell its writes apart (made on first use). */
+  private source(): string {
+    if (this.sourceId !== undefined) return this.sourceId;
+    const row = this.sql.exec<{ source: string }>('SELECT source FROM component_state_source').toArray()[0];
+    this.sourceId = row?.source ?? crypto.randomUUID();
+    if (row === undefined) this.sql.exec('INSERT INTO component_state_source (id, source) VALUES (1, ?)', this.sourceId);
+    return this.sourceId;
   }
 
   /** The scope's oldest writes, up to APPLY_BATCH_BYTES (at least one). */

@@ -3,9 +3,12 @@
  * HTTP hop amortised. Operations: invoke (warm), ping (no-op RPC floor), cold (fresh isolate +
  * first invoke), cold-baseline (fresh isolate that instantiates the same core modules and calls invoke once),
  * cold-prepare / cold-modules (the cold load stopped after instantiation / after module loading),
- * host-read (state read from inside the component), direct-read (the same read by the parent);
+ * host-read (state read from inside the component), direct-read (the same read by the parent; both
+ * from the scope's component state object, as a turn's first read of a key), host-read-turn (the
+ * batch as one turn of a channel object: reads through the turn's component state buffer);
  * `/phases` times instantiation and the first two invocations inside a fresh isolate.
  */
+import { DurableObject } from 'cloudflare:workers';
 import { ensureComponentArtifacts, loadArtifacts } from '../src/component/edge/artifact-store.js';
 import { EdgeTranspiler } from '../src/component/edge/edge-transpiler.js';
 import type { HostProps } from '../src/component/edge/host-entrypoint.js';
@@ -13,26 +16,38 @@ import { edgeHostStores, hostTargetFactory } from '../src/component/edge/host-en
 import { createHostApi, grantsFor } from '../src/component/edge/host-policy.js';
 import { packIsolateModules } from '../src/component/edge/pack-isolate-modules.js';
 import { ComponentRunner } from '../src/component/edge/runner.js';
+import { directStateStores } from '../src/component/edge/state-object.js';
 import { INVOKE_EXPORT } from '../src/component/isolate/direct-plan.js';
 import { INVOKE_PARAMS_ALIGN, INVOKE_PARAMS_SIZE } from '../src/component/isolate/generated/node-abi.js';
 import type { HostApi } from '../src/component/isolate/protocol.js';
 import type { Env } from '../src/env.js';
+import { ComponentStateLedger } from '../src/session/component-state.js';
+import { applySessionMigrations } from '../src/session/schema.js';
 
 export { ComponentHost } from '../src/component/edge/host-entrypoint.js';
+export { ComponentStateObject } from '../src/component/edge/state-object.js';
 
 const manifest = { capabilities: { host: { state: { read: true, write: true } } } };
 let coldSeq = 0;
+
+export interface BenchEnv extends Env {
+  BENCH_TURN: DurableObjectNamespace<BenchTurn>;
+}
 
 function runner(env: Env, ctx: ExecutionContext, sha: string, digest: string, rpcTarget = false): ComponentRunner {
   const exportsOf = (ctx as unknown as { exports: { ComponentHost(o: { props: HostProps }): HostApi } }).exports;
   // The production factory (edgeComponentRunner uses the same one).
   const targets = hostTargetFactory(env);
+  return runnerWith(env, sha, digest, (props) => (rpcTarget ? targets(props) : exportsOf.ComponentHost({ props })));
+}
+
+function runnerWith(env: Env, sha: string, digest: string, host: (props: HostProps) => HostApi): ComponentRunner {
   return new ComponentRunner(
     { packId: 'bench', digest, components: [{ id: 'c', sha256: sha, manifest }] },
     {
       loader: env.LOADER,
       bucket: env.PACKS,
-      host: (props) => (rpcTarget ? targets(props) : exportsOf.ComponentHost({ props })),
+      host,
       env: 'bench',
       tenant: 'bench',
       tenantPolicy: { httpAllowHosts: [] },
@@ -91,6 +106,29 @@ async function phases(env: Env, sha: string, op: string): Promise<Record<string,
   return isolate.phases();
 }
 
+/**
+ * A channel object's stand-in: runs a batch of invocations as one turn, the host reading through
+ * the turn's component state buffer as in production (nothing is committed).
+ */
+export class BenchTurn extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      applySessionMigrations(ctx.storage);
+    });
+  }
+
+  async run(sha: string, digest: string, n: number, op: string): Promise<string | null> {
+    const turn = new ComponentStateLedger(this.ctx.storage.sql, this.env.COMPONENT_STATE).turn();
+    const r = runnerWith(this.env, sha, digest, hostTargetFactory(this.env, turn.stores));
+    for (let i = 0; i < n; i++) {
+      const res = await r.invoke({ component: 'c', op, input: { text: 'hello', n: i }, flowId: 'f', stepId: 's' });
+      if (!res.ok) return JSON.stringify(res.error);
+    }
+    return null;
+  }
+}
+
 async function coldBaseline(env: Env, sha: string): Promise<void> {
   // The descriptor and the core modules, as the production cold path reads them for a glue-free component.
   const art = await loadArtifacts(env.PACKS, sha, { glue: false });
@@ -137,7 +175,7 @@ export default class extends WorkerEntrypoint {
 }
 
 export default {
-  async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  async fetch(req: Request, env: BenchEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(req.url);
     if (url.pathname === '/upload') {
       const bytes = new Uint8Array(await req.arrayBuffer());
@@ -154,11 +192,15 @@ export default {
     // Production wiring uses the RpcTarget host; `*-entrypoint` kinds go through ctx.exports.ComponentHost.
     const viaEntrypoint = kind.endsWith('-entrypoint');
     const warm = runner(env, ctx, sha, `warm-${sha}${viaEntrypoint ? '-ep' : ''}`, !viaEntrypoint);
-    const direct = createHostApi(
-      { env: 'bench', tenant: 'bench', pack: 'bench', component: 'c' },
-      grantsFor(manifest, { httpAllowHosts: [] }),
-      edgeHostStores(env),
-    );
+    const scope = { env: 'bench', tenant: 'bench', pack: 'bench', component: 'c' };
+    const direct = createHostApi(scope, grantsFor(manifest, { httpAllowHosts: [] }), {
+      ...edgeHostStores(env),
+      state: directStateStores(env.COMPONENT_STATE)(scope),
+    });
+    if (kind === 'host-read-turn') {
+      const error = await env.BENCH_TURN.get(env.BENCH_TURN.idFromName('bench')).run(sha, `warm-${sha}`, n, op);
+      return error === null ? Response.json({ ok: true }) : new Response(error, { status: 500 });
+    }
     for (let i = 0; i < n; i++) {
       switch (kind) {
         case 'invoke':
@@ -209,4 +251,4 @@ export default {
     }
     return Response.json({ ok: true });
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<BenchEnv>;

@@ -9,9 +9,11 @@ import { loadArtifacts } from '../src/component/edge/artifact-store.js';
 import { packIsolateModules } from '../src/component/edge/pack-isolate-modules.js';
 import { uleb } from '../src/component/wasm/reader.js';
 import type { Env } from '../src/env.js';
-import bench, { timingIsolate } from './component-bench.worker.js';
+import bench, { type BenchEnv, timingIsolate } from './component-bench.worker.js';
 
 export { ComponentHost } from '../src/component/edge/host-entrypoint.js';
+export { ComponentStateObject } from '../src/component/edge/state-object.js';
+export { BenchTurn } from './component-bench.worker.js';
 
 const manifest = { capabilities: { host: { state: { read: true, write: true } } } };
 let seq = 0;
@@ -63,10 +65,10 @@ async function twins(env: Env, sha: string, mode: string): Promise<number[]> {
 }
 
 export default {
-  async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  async fetch(req: Request, env: BenchEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(req.url);
     if (url.pathname === '/twins')
       return Response.json(await twins(env, url.searchParams.get('sha') ?? '', url.searchParams.get('mode') ?? 'same'));
     return bench.fetch(req, env, ctx);
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<BenchEnv>;

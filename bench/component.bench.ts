@@ -7,7 +7,9 @@
  *   workerd's lazy compilation of the code a first call reaches, as the cold load does), for a
  *   small (WAT) and a ~12 MB
  *   componentize-js component (and, informational, a small WASI component);
- * - a state read from inside a component vs the same read done by the parent.
+ * - a state read from inside a component vs the same read done by the parent (both from the
+ *   component state object; and, informational, the same reads within one turn, as production
+ *   makes them).
  * Timings are taken in Node over batches (HTTP hop amortised); per-op figures are batch / n.
  * Cold samples run in fresh workerd processes, five pairs per process after one discarded pair:
  * the Worker Loader keeps every isolate a benchmark creates, and after a few dozen 12 MB
@@ -84,13 +86,16 @@ async function main(): Promise<void> {
     await run('host-read', small, 20, 'r:bench-key');
     await run('direct-read', small, 20, 'r:bench-key');
     await run('host-read-entrypoint', small, 20, 'r:bench-key');
+    await run('host-read-turn', small, 20, 'r:bench-key');
     const hostReadEntrypoint: number[] = [];
+    const hostReadTurn: number[] = [];
     const hostRead: number[] = [];
     const directRead: number[] = [];
     for (let i = 0; i < batches; i++) {
       directRead.push(await run('direct-read', small, N, 'r:bench-key'));
       hostRead.push(await run('host-read', small, N, 'r:bench-key'));
       hostReadEntrypoint.push(await run('host-read-entrypoint', small, N, 'r:bench-key'));
+      hostReadTurn.push(await run('host-read-turn', small, N, 'r:bench-key'));
     }
 
     const cold: Record<'small' | 'big' | 'wasi', { load: number[]; base: number[]; prep: number[]; modules: number[] }> = {
@@ -196,6 +201,12 @@ async function main(): Promise<void> {
       p50(hostReadEntrypoint),
       p50(directRead),
       'informational: host via ctx.exports.ComponentHost (loopback) instead of the RpcTarget',
+    );
+    row(
+      'host_state_read_turn_p50',
+      p50(hostReadTurn),
+      p50(directRead),
+      "informational: production's path, reads through a turn's buffer (the first from the state object, then the turn's copy)",
     );
 
     console.log('metric                             value ms   baseline ms   ratio   target');

@@ -1,10 +1,16 @@
+import type { ComponentStateObject } from './component/edge/state-object.js';
+
 /**
- * The bindings and vars declared in wrangler.toml, as every layer reads them. The two Durable
- * Object namespaces are typed with their classes in `objects.ts` (`WorkerEnv`), the one module that
- * names objects and makes their stubs: the classes import this file, so it cannot import them.
+ * The bindings and vars declared in wrangler.toml, as every layer reads them. The channel and
+ * WebChat namespaces are typed with their classes in `objects.ts` (`WorkerEnv`), the one module that
+ * names those objects and makes their stubs: the classes import this file, so it cannot import them.
+ * The component state objects are reached from below `objects.ts` (the channel object and the
+ * component host), so their namespace is here; that class does not import this file.
  */
 export interface Env {
   PACKS: R2Bucket;
+  /** One object per component state scope `{env}:{tenant}:{team}:{pack}` (component/edge/state-object.ts). */
+  COMPONENT_STATE: DurableObjectNamespace<ComponentStateObject>;
   PACK_INDEX: D1Database;
   INGRESS: Queue;
   EGRESS: Queue;

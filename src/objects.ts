@@ -1,6 +1,8 @@
 // The Durable Objects: the Worker's full environment with both namespaces typed by their classes,
 // how each object is named, and the stubs. Everything that reaches a channel object or a WebChat
-// conversation goes through here, so an object's name is computed in one place.
+// conversation goes through here, so an object's name is computed in one place. The component
+// state objects are named in component/edge/state-object.ts instead: the channel object and the
+// component host reach them, and both sit below this module.
 
 import type { ChannelMessageEnvelope } from './bus/envelope.js';
 import type { WebchatConversation } from './channels/webchat/conversation.js';

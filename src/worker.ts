@@ -17,6 +17,7 @@ import { handleWebhook } from './webhook/webhook.js';
 
 export { WebchatConversation } from './channels/webchat/index.js';
 export { ComponentHost } from './component/edge/host-entrypoint.js';
+export { ComponentStateObject } from './component/edge/state-object.js';
 
 const uploadPipeline: PackUploadPipeline = packUploadPipeline;
 

@@ -8,6 +8,7 @@ import { buildTenantCtx, type TenantCtx } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
 import { FlowRunError } from '../flow/execution-state.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
+import { ComponentStateLedger, type TurnComponentState } from './component-state.js';
 import { DedupStore } from './dedup-store.js';
 import type { ChannelSessionDeps } from './dependencies.js';
 import type { FlowEngine, TurnResult } from './flow-engine.js';
@@ -84,6 +85,8 @@ const STALLED_TURN_MS = 30_000;
 const OUTBOX_MAX_ATTEMPTS = 8;
 /** A provider's Retry-After is honoured up to this. */
 const MAX_RETRY_AFTER_SECONDS = 3_600;
+/** Committed component-state writes that did not reach their state object are retried after this. */
+const COMPONENT_STATE_RETRY_MS = 5_000;
 /** Processed keys and sent replies are kept this long for dedup, then pruned by the alarm. */
 const RETENTION_MS = 7 * 24 * 3600 * 1000;
 
@@ -134,6 +137,7 @@ export class ChannelSession extends DurableObject<Env> {
   private readonly waits: WaitStore;
   private readonly outbox: OutboxStore;
   private readonly sessions: SessionStore;
+  private readonly componentState: ComponentStateLedger;
 
   constructor(
     ctx: DurableObjectState,
@@ -147,6 +151,7 @@ export class ChannelSession extends DurableObject<Env> {
     this.waits = new WaitStore(sql);
     this.outbox = new OutboxStore(sql);
     this.sessions = new SessionStore(sql);
+    this.componentState = new ComponentStateLedger(sql, env.COMPONENT_STATE);
     void ctx.blockConcurrencyWhile(async () => {
       applySessionMigrations(ctx.storage);
       // Rows left by an earlier version (or an instance that was reset) get an alarm to run them.
@@ -277,6 +282,8 @@ export class ChannelSession extends DurableObject<Env> {
         continue;
       }
       await this.deliverReplies(sessionKey);
+      // After the reply: this object's later turns read its pending writes; other objects see them next.
+      await this.applyComponentState();
       this.settle(head.idempotency_key, outcome);
     }
   }
@@ -444,15 +451,16 @@ export class ChannelSession extends DurableObject<Env> {
           resumed: resumeFrom !== undefined,
         });
         const state = new TurnStateStore(this.sql, stateScope(ctx.env, ctx.tenant, ctx.team ?? 'default', routed.pack.pack_id));
+        const componentTurn = this.componentState.turn();
         const input = envelope as unknown as JsonValue;
         const result = await this.runFlow(
           span,
-          { env: this.env, ctx: turnCtx, model: routed.model, flow: routed.flow, state, span },
+          { env: this.env, ctx: turnCtx, model: routed.model, flow: routed.flow, state, componentState: componentTurn.stores, span },
           input,
           resumeFrom,
         );
         span.setAttributes({ 'greentic.run.status': result.status });
-        return this.commitTurn(row, message, routed, result, state, scopeHash, wait, resumeFrom !== undefined, now);
+        return this.commitTurn(row, message, routed, result, state, componentTurn, scopeHash, wait, resumeFrom !== undefined, now);
       },
     );
   }
@@ -487,6 +495,7 @@ export class ChannelSession extends DurableObject<Env> {
     routed: RoutedFlow,
     result: TurnResult,
     state: TurnStateStore,
+    componentTurn: TurnComponentState,
     scopeHash: string,
     previousWait: WaitRow | undefined,
     resumed: boolean,
@@ -508,6 +517,8 @@ export class ChannelSession extends DurableObject<Env> {
     const ttlMs = waitTtlMs(this.env);
     this.ctx.storage.transactionSync(() => {
       state.commit(now);
+      // A run that failed keeps none of its components' state writes (they may be half done).
+      if (result.status !== 'failed') componentTurn.record(now);
       if (result.status === 'waiting') {
         this.waits.park(
           {
@@ -583,11 +594,12 @@ export class ChannelSession extends DurableObject<Env> {
       { ...tenantAttributes(ctx), 'greentic.pack.id': routed.pack.pack_id, 'greentic.flow.id': routed.flow.id },
       async (span) => {
         const state = new TurnStateStore(this.sql, stateScope(ctx.env, ctx.tenant, ctx.team ?? 'default', routed.pack.pack_id));
+        const componentTurn = this.componentState.turn();
         let result: WebhookRunResult;
         try {
           const run = await this.runFlow(
             span,
-            { env: this.env, ctx, model: routed.model, flow: routed.flow, state, span },
+            { env: this.env, ctx, model: routed.model, flow: routed.flow, state, componentState: componentTurn.stores, span },
             req.input,
             undefined,
           );
@@ -619,11 +631,12 @@ export class ChannelSession extends DurableObject<Env> {
         this.ctx.storage.transactionSync(() => {
           if (result.status === 'error') return;
           state.commit(now);
-          if (dedupKey !== undefined) {
-            this.dedup.record(dedupKey, sessionKey, result, now);
-            this.scheduleAlarm(now);
-          }
+          const pending = componentTurn.record(now);
+          if (dedupKey !== undefined) this.dedup.record(dedupKey, sessionKey, result, now);
+          // Part of the commit: the alarm prunes the key and applies state writes left behind.
+          if (pending || dedupKey !== undefined) this.scheduleAlarm(now);
         });
+        await this.applyComponentState();
         return result;
       },
     );
@@ -704,6 +717,7 @@ export class ChannelSession extends DurableObject<Env> {
       this.outbox.earliestDue() ?? Number.POSITIVE_INFINITY,
     ];
     if (this.dedup.hasOlderThan(now - RETENTION_MS)) candidates.push(now + 60_000);
+    if (this.componentState.hasPending()) candidates.push(now + COMPONENT_STATE_RETRY_MS);
     const next = Math.min(...candidates);
     if (Number.isFinite(next)) void this.ctx.storage.setAlarm(Math.max(next, now + 1));
     else void this.ctx.storage.deleteAlarm();
@@ -730,6 +744,17 @@ export class ChannelSession extends DurableObject<Env> {
       ),
     ];
     await Promise.all(work);
+    await this.applyComponentState();
+  }
+
+  /**
+   * Hands committed component-state writes to their state objects (after each commit and from
+   * the alarm); what does not get through waits for the next alarm.
+   */
+  private async applyComponentState(): Promise<void> {
+    if (!this.componentState.hasPending()) return;
+    await this.componentState.apply();
+    this.scheduleAlarm(Date.now());
   }
 
   // ------------------------------------------------------------------ identity / inspection

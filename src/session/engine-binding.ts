@@ -1,5 +1,6 @@
 // Binds the pure flow executor to the channel object: the turn's state store, the pack's flows
-// for flow.call/goto, the component invoker, and per-node / per-component spans.
+// for flow.call/goto, the component invoker (with the turn's component state buffer), and
+// per-node / per-component spans.
 
 import type { TenantPolicy } from '../component/edge/host-policy.js';
 import { componentInvoker } from '../component/edge/invoker.js';
@@ -124,7 +125,7 @@ export const edgeInvokerFactory: ComponentInvokerFactory = (turn) => {
   const runner = edgeComponentRunner(
     turn.env,
     { packId: turn.model.pack_id, digest: turn.model.digest, components },
-    { tenant: turn.ctx.tenant, team: turn.ctx.team, tenantPolicy: tenantPolicyOf(turn.env, turn.ctx.tenant) },
+    { tenant: turn.ctx.tenant, team: turn.ctx.team, tenantPolicy: tenantPolicyOf(turn.env, turn.ctx.tenant), state: turn.componentState },
   );
   return componentInvoker(() => runner);
 };

@@ -1,6 +1,7 @@
 // The seam between the channel object and the flow executor: one turn either starts a flow or
 // resumes a parked run, with the tenant's state store and component invoker injected.
 
+import type { ComponentStateStores } from '../component/edge/state-object.js';
 import { CodedError } from '../core/coded-error.js';
 import type { Span } from '../edge/telemetry.js';
 import type { TenantCtx } from '../edge/tenant-ctx.js';
@@ -15,6 +16,8 @@ export interface TurnContext {
   model: PackModel;
   flow: Flow;
   state: TurnStateStore;
+  /** The component state-store as the turn sees it: its own writes first, committed with the turn. */
+  componentState: ComponentStateStores;
   span: Span;
 }
 

@@ -77,7 +77,7 @@ export interface SessionOverrides {
   egress?: RecordingEgress;
   /** Component invoker for the turn's flow engine (the edge component runtime otherwise). */
   invoker?: ComponentInvokerFactory;
-  /** The whole flow engine (e.g. one that hangs or fails), instead of the edge engine. */
+  /** The whole flow engine (takes precedence over `invoker`), e.g. one that hangs or fails after running. */
   engine?: FlowEngine;
   /** The bindings and vars the object sees (the test env otherwise), e.g. another trust policy. */
   env?: WorkerEnv;

@@ -7,6 +7,7 @@ import {
   type HostStores,
   hostAllowed,
   MAX_SECRET_BYTES,
+  MAX_STATE_VALUE_BYTES,
   operatorSecretKey,
   stateStorageKey,
 } from '../../src/component/edge/host-policy.js';
@@ -76,6 +77,21 @@ describe('createHostApi', () => {
       s,
     );
     expect(await other.stateRead('k')).toMatchObject({ ok: false, error: { code: 'state.read.miss' } });
+  });
+
+  it('a state write larger than MAX_STATE_VALUE_BYTES is denied and stores nothing', async () => {
+    const s = stores();
+    const api = createHostApi(
+      scope,
+      grantsFor({ capabilities: { host: { state: { read: true, write: true } } } }, { httpAllowHosts: [] }),
+      s,
+    );
+    expect(await api.stateWrite('k', new Uint8Array(MAX_STATE_VALUE_BYTES))).toEqual({ ok: true, value: null });
+    expect(await api.stateWrite('big', new Uint8Array(MAX_STATE_VALUE_BYTES + 1))).toMatchObject({
+      ok: false,
+      error: { code: 'state.write.denied', message: expect.stringContaining(`limit ${MAX_STATE_VALUE_BYTES}`) },
+    });
+    expect([...s.state.data.keys()]).toEqual([stateStorageKey(scope, 'k')]);
   });
 
   it('denies each state operation the manifest does not grant, with upstream codes', async () => {

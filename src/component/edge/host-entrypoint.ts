@@ -2,8 +2,9 @@
  * The parent's side of host imports, handed to component isolates with each call: a HostTarget
  * (an RpcTarget the runner builds, production) or the ComponentHost entrypoint over it. Props
  * (tenant, env, team, pack, component, grants) are set by the parent, so a component can neither
- * pick its tenant nor widen its grants. Storage: R2 (`PACKS`) under `state/…` and `secrets/…`
- * (see host-policy.ts keys); secret values are sealed at rest (edge/secret-objects.ts).
+ * pick its tenant nor widen its grants. Storage: secrets in R2 (`PACKS`) under `secrets/…` (see
+ * host-policy.ts keys), sealed at rest (edge/secret-objects.ts); state in the component state
+ * object of the scope (state-object.ts), through the turn's buffer when the host serves a turn.
  */
 import { RpcTarget, WorkerEntrypoint } from 'cloudflare:workers';
 import { errorMessage } from '../../core/coded-error.js';
@@ -13,6 +14,7 @@ import { logEvent } from '../../edge/telemetry.js';
 import type { Env } from '../../env.js';
 import type { HostApi, HttpRequestWire } from '../isolate/protocol.js';
 import { type ComponentGrants, createHostApi, type HostScope, type HostStores, type KeyValueStore } from './host-policy.js';
+import { type ComponentStateStores, directStateStores } from './state-object.js';
 
 export interface HostProps extends HostScope {
   grants: ComponentGrants;
@@ -59,10 +61,9 @@ export function r2SecretStore(bucket: R2Bucket, keys: string | undefined): KeyVa
   };
 }
 
-export function edgeHostStores(env: Env): HostStores {
-  const kv = r2KeyValueStore(env.PACKS);
+/** Every store but state, which depends on whether the host serves a turn (`HostTarget`). */
+export function edgeHostStores(env: Env): Omit<HostStores, 'state'> {
   return {
-    state: kv,
     secrets: r2SecretStore(env.PACKS, env.SECRETS_ENCRYPTION_KEYS),
     http: (req) => fetch(req),
     telemetry: {
@@ -85,13 +86,14 @@ export function edgeHostStores(env: Env): HostStores {
 /**
  * The host API as an in-process RpcTarget: the isolate receives a stub to an object the parent
  * constructed with fixed props, without the loopback hop through `ctx.exports` (production).
+ * `state` is the turn's buffer in production; without one, writes reach the state objects at once.
  */
 export class HostTarget extends RpcTarget implements HostApi {
   private readonly api: HostApi;
-  constructor(props: HostProps, env: Env) {
+  constructor(props: HostProps, env: Env, state: ComponentStateStores = directStateStores(env.COMPONENT_STATE)) {
     super();
     const { grants, ...scope } = props;
-    this.api = createHostApi(scope, grants, edgeHostStores(env));
+    this.api = createHostApi(scope, grants, { ...edgeHostStores(env), state: state(scope) });
   }
   secretsGet(key: string) {
     return this.api.secretsGet(key);
@@ -153,11 +155,11 @@ export class ComponentHost extends WorkerEntrypoint<Env, HostProps> implements H
 /**
  * `host` for ComponentRunner: an RpcTarget handed to the isolate with each invocation (no loopback
  * hop; the default choice). A runner asks for the same scope and grants on every call of a
- * component, so the (stateless) target is built once per (scope, grants) and reused: constructing
- * an RpcTarget costs a few microseconds, a visible share of a warm invoke. A stub to it still
- * travels with each call only.
+ * component, so the target is built once per (scope, grants) and reused: constructing an
+ * RpcTarget costs a few microseconds, a visible share of a warm invoke. A stub to it still travels
+ * with each call only. `state`: the turn's component state buffer (the runner lives for one turn).
  */
-export function hostTargetFactory(env: Env): (props: HostProps) => HostApi {
+export function hostTargetFactory(env: Env, state?: ComponentStateStores): (props: HostProps) => HostApi {
   const made = new Map<string, { props: HostProps; target: HostTarget }>();
   return (props) => {
     const hit = made.get(props.component);
@@ -171,7 +173,7 @@ export function hostTargetFactory(env: Env): (props: HostProps) => HostApi {
     ) {
       return hit.target;
     }
-    const target = new HostTarget(props, env);
+    const target = new HostTarget(props, env, state);
     made.set(props.component, { props, target });
     return target;
   };

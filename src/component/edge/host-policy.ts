@@ -98,9 +98,17 @@ export function grantsFor(manifest: ManifestCapabilities, tenant: TenantPolicy):
 
 const part = (s: string): string => encodeURIComponent(s);
 
+/** What partitions component state: every component of a pack shares its tenant's (and team's) state. */
+export type StateScope = Pick<HostScope, 'env' | 'tenant' | 'team' | 'pack'>;
+
+/** The start of every state key of a scope, and of no key of another scope. */
+export function stateKeyPrefix(scope: StateScope): string {
+  return `${['state', scope.env, scope.tenant, scope.team ?? '_', scope.pack].map(part).join('/')}/`;
+}
+
 /** State keys are partitioned by env/tenant/team/pack; a component cannot address another scope. */
-export function stateStorageKey(scope: HostScope, key: string): string {
-  return ['state', scope.env, scope.tenant, scope.team ?? '_', scope.pack, key].map(part).join('/');
+export function stateStorageKey(scope: StateScope, key: string): string {
+  return stateKeyPrefix(scope) + part(key);
 }
 
 /** Where secrets of one tenant in one environment are stored, by who wrote them. */
@@ -165,6 +173,12 @@ export function hostAllowed(url: URL, allowHosts: string[]): boolean {
   });
 }
 
+/**
+ * The largest value a component may write under one state key: a Durable Object SQLite row holds
+ * at most 2 MB, and the write travels in the turn's commit and one RPC to the state object.
+ */
+export const MAX_STATE_VALUE_BYTES = 1024 * 1024;
+
 /** The largest secret value stored, through the admin API or a component's `put`. */
 export const MAX_SECRET_BYTES = 64 * 1024;
 
@@ -221,6 +235,11 @@ export function createHostApi(scope: HostScope, grants: ComponentGrants, stores:
     },
     async stateWrite(key, value) {
       if (!grants.state.write) return fail('state.write.denied', `${where} has no state write capability`);
+      if (value.byteLength > MAX_STATE_VALUE_BYTES)
+        return fail(
+          'state.write.denied',
+          `${where} may not store ${value.byteLength} bytes under state key "${key}" (limit ${MAX_STATE_VALUE_BYTES})`,
+        );
       await stores.state.put(stateStorageKey(scope, key), value);
       return ok(null);
     },

@@ -11,6 +11,7 @@ import { EdgeTranspiler } from './edge-transpiler.js';
 import { hostTargetFactory } from './host-entrypoint.js';
 import type { TenantPolicy } from './host-policy.js';
 import { ComponentRunner, DEFAULT_COMPONENT_CPU_MS, type PackDeployment } from './runner.js';
+import type { ComponentStateStores } from './state-object.js';
 
 export interface PreparedComponent {
   id: string;
@@ -45,12 +46,19 @@ export function cpuMsOf(env: Env): number {
 export function edgeComponentRunner(
   env: Env,
   pack: PackDeployment,
-  scope: { tenant: string; team?: string; tenantPolicy: TenantPolicy; environment?: Record<string, string> },
+  scope: {
+    tenant: string;
+    team?: string;
+    tenantPolicy: TenantPolicy;
+    environment?: Record<string, string>;
+    /** The turn's component state buffer; without one, state writes are applied at once. */
+    state?: ComponentStateStores;
+  },
 ): ComponentRunner {
   return new ComponentRunner(pack, {
     loader: env.LOADER,
     bucket: env.PACKS,
-    host: hostTargetFactory(env),
+    host: hostTargetFactory(env, scope.state),
     env: env.GREENTIC_ENV,
     tenant: scope.tenant,
     team: scope.team,

@@ -258,6 +258,15 @@ export class ChannelSession extends DurableObject<Env> {
       }
       const now = Date.now();
       if (head.attempts > 0 && head.next_attempt_at > now) {
+        // Its retry is not due: nobody waits on it (or behind it) until the alarm runs it.
+        this.settle(
+          head.idempotency_key,
+          undefined,
+          new ChannelSessionError(
+            'TurnFailed',
+            `message ${head.idempotency_key} failed and is retried at ${new Date(head.next_attempt_at).toISOString()}`,
+          ),
+        );
         this.failWaitersBehind(head);
         return;
       }

@@ -17,7 +17,9 @@ import { Conversation, nowMs, type PostResult } from './directline-client.js';
 import {
   BENCH_TENANT,
   type CheckedRow,
+  type CpuSample,
   closedLoop,
+  cpuBetween,
   type DevServer,
   figure,
   type LoopResult,
@@ -25,6 +27,7 @@ import {
   p99,
   pause,
   percentile,
+  printCpu,
   printFigures,
   startDevServer,
 } from './e2e-harness.js';
@@ -92,7 +95,16 @@ async function sequential(server: DevServer): Promise<{ turns: Turn[]; eventPost
 }
 
 /** Closed-loop rounds at 32 conversations: message POSTs alone (the floor), then full turns, twice. */
-async function throughput(server: DevServer): Promise<{ posts: LoopResult[]; replies: LoopResult[]; events: LoopResult }> {
+interface Throughput {
+  posts: LoopResult[];
+  replies: LoopResult[];
+  events: LoopResult;
+  /** CPU used during the full-turn rounds and their wall time. */
+  turnCpu: CpuSample;
+  turnSeconds: number;
+}
+
+async function throughput(server: DevServer): Promise<Throughput> {
   const chats = await Promise.all(
     Array.from({ length: CONVERSATIONS }, (_, i) => Conversation.open(server.url, BENCH_TENANT, `load-user-${i}`)),
   );
@@ -120,14 +132,20 @@ async function throughput(server: DevServer): Promise<{ posts: LoopResult[]; rep
     });
     const posts: LoopResult[] = [];
     const replies: LoopResult[] = [];
+    const turnCpu: CpuSample = new Map();
+    let turnSeconds = 0;
     for (let round = 0; round < 2; round++) {
       posts.push(await postsOnly());
+      const before = server.cpu();
+      const t0 = performance.now();
       replies.push(await fullTurns());
+      turnSeconds += (performance.now() - t0) / 1000;
+      for (const [label, seconds] of cpuBetween(before, server.cpu())) turnCpu.set(label, (turnCpu.get(label) ?? 0) + seconds);
     }
     const events = await closedLoop(CONVERSATIONS, THROUGHPUT_ROUND_MS, async (w) => {
       return (await chats[w]!.post({ type: 'event', name: 'bench.floor' })).id !== undefined;
     });
-    return { posts, replies, events };
+    return { posts, replies, events, turnCpu, turnSeconds };
   } finally {
     for (const chat of chats) chat.close();
   }
@@ -296,6 +314,11 @@ async function main(): Promise<void> {
         'webhook@1:GET /healthz': wh.healthMs,
       },
     );
+    const runs = server.log.spansNamed('webhook.run').filter((x) => x.start >= wh.from && x.start <= wh.to);
+    console.log(
+      `  webhook@1    inside the channel object: webhook.run span ${fmt(p50(runs.map((x) => x.duration_ms)))} ms p50 (n=${runs.length}; ` +
+        'it starts after the D1 read of the active packs)',
+    );
     console.log(
       `\nPOST round trip p50: text message ${fmt(p50(postMs('text')))} ms, component message ${fmt(p50(postMs('component')))} ms, ` +
         `event (echo stored, not handed to the bot) ${fmt(p50(eventMs))} ms`,
@@ -306,6 +329,12 @@ async function main(): Promise<void> {
     );
     console.log(
       `webhook at ${WEBHOOK_CONNECTIONS}: ${wh.hookLoops.map((r) => r.perSecond.toFixed(1)).join(', ')} req/s; healthz ${wh.healthLoops.map((r) => r.perSecond.toFixed(1)).join(', ')} req/s`,
+    );
+    printCpu(
+      `CPU while ${CONVERSATIONS} conversations ran full turns (replies/s rounds)`,
+      tp.turnCpu,
+      tp.turnSeconds,
+      tp.replies.reduce((a, r) => a + r.ok, 0),
     );
     if (server.log.problems.size > 0) console.log(`server warnings/errors: ${JSON.stringify(Object.fromEntries(server.log.problems))}`);
     console.log(`measured in ${seconds} s\n`);

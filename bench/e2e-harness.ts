@@ -340,6 +340,57 @@ export async function closedLoop(workers: number, durationMs: number, op: (worke
   return { perSecond: ok / ((performance.now() - start) / 1000), ok, failed };
 }
 
+// ------------------------------------------------------------------ where a reply's time goes
+
+/** The parts of a reply's time, from the client's clock and the turn's spans (same machine, same clock). */
+export const REPLY_PARTS = [
+  ['ingress', 'POST sent → turn starts (Worker, token, echo stored, accept: inbox write)'],
+  ['routing', 'turn start → flow starts (wait lookup, D1 active packs, pack model)'],
+  ['flow', 'flow.execute'],
+  ['component', '  of which component.invoke'],
+  ['commit', 'flow end → turn end (one transaction)'],
+  ['delivery', 'turn end → reply frame (conversation object, WebSocket)'],
+  ['post_after_turn', 'turn end → POST response (negative: answered before)'],
+  ['reply', 'POST sent → reply frame (total)'],
+] as const;
+export type ReplyPart = (typeof REPLY_PARTS)[number][0];
+
+export interface Breakdown {
+  parts: Record<ReplyPart, number[]>;
+  /** Messages whose turn spans were found. */
+  matched: number;
+}
+
+/** One message the client timed: its POST (with the echo id it answered) and when the reply frame came. */
+export interface TimedMessage {
+  post: { id?: string; sentAt: number; answeredAt: number };
+  replyAt: number;
+}
+
+export function replyBreakdown(log: ServerLog, messages: readonly TimedMessage[]): Breakdown {
+  const parts = Object.fromEntries(REPLY_PARTS.map(([p]) => [p, [] as number[]])) as Record<ReplyPart, number[]>;
+  let matched = 0;
+  for (const m of messages) {
+    if (m.post.id === undefined) continue;
+    const spans = log.turnOf(m.post.id);
+    const turn = spans?.find((s) => s.span === 'session.turn');
+    const flow = spans?.find((s) => s.span === 'flow.execute');
+    if (turn === undefined || flow === undefined) continue;
+    matched++;
+    const turnEnd = turn.start + turn.duration_ms;
+    parts.ingress.push(turn.start - m.post.sentAt);
+    parts.routing.push(flow.start - turn.start);
+    parts.flow.push(flow.duration_ms);
+    const component = spans?.find((s) => s.span === 'component.invoke');
+    if (component !== undefined) parts.component.push(component.duration_ms);
+    parts.commit.push(turnEnd - (flow.start + flow.duration_ms));
+    parts.delivery.push(m.replyAt - turnEnd);
+    parts.post_after_turn.push(m.post.answeredAt - turnEnd);
+    parts.reply.push(m.replyAt - m.post.sentAt);
+  }
+  return { parts, matched };
+}
+
 // ------------------------------------------------------------------ output
 
 /** One figure in the JSON line every benchmark prints last (DESIGN.md, Benchmarks). */

@@ -16,6 +16,7 @@
 import { Conversation, nowMs, type PostResult } from './directline-client.js';
 import {
   BENCH_TENANT,
+  type Breakdown,
   type CheckedRow,
   type CpuSample,
   closedLoop,
@@ -29,6 +30,8 @@ import {
   percentile,
   printCpu,
   printFigures,
+  REPLY_PARTS,
+  replyBreakdown,
   startDevServer,
 } from './e2e-harness.js';
 
@@ -199,54 +202,22 @@ function combined(rounds: readonly LoopResult[]): number {
 
 // ------------------------------------------------------------------ breakdown
 
-const PARTS = [
-  ['ingress', 'POST sent → turn starts (Worker, token, echo stored, accept: inbox write)'],
-  ['routing', 'turn start → flow starts (wait lookup, D1 active packs, pack model)'],
-  ['flow', 'flow.execute'],
-  ['component', '  of which component.invoke'],
-  ['commit', 'flow end → turn end (one transaction)'],
-  ['delivery', 'turn end → reply frame (conversation object, WebSocket)'],
-  ['post_after_turn', 'turn end → POST response (negative: answered before)'],
-  ['reply', 'POST sent → reply frame (total)'],
-] as const;
-type Part = (typeof PARTS)[number][0];
-
-function breakdown(server: DevServer, turns: readonly Turn[], kind: Kind): { parts: Record<Part, number[]>; matched: number } {
-  const parts = Object.fromEntries(PARTS.map(([p]) => [p, [] as number[]])) as Record<Part, number[]>;
-  let matched = 0;
-  for (const t of turns) {
-    if (t.kind !== kind || t.post.id === undefined) continue;
-    const spans = server.log.turnOf(t.post.id);
-    const turnSpan = spans?.find((s) => s.span === 'session.turn');
-    const flow = spans?.find((s) => s.span === 'flow.execute');
-    if (turnSpan === undefined || flow === undefined) continue;
-    matched++;
-    const turnEnd = turnSpan.start + turnSpan.duration_ms;
-    const flowEnd = flow.start + flow.duration_ms;
-    parts.ingress.push(turnSpan.start - t.post.sentAt);
-    parts.routing.push(flow.start - turnSpan.start);
-    parts.flow.push(flow.duration_ms);
-    const component = spans?.find((s) => s.span === 'component.invoke');
-    if (component !== undefined) parts.component.push(component.duration_ms);
-    parts.commit.push(turnEnd - flowEnd);
-    parts.delivery.push(t.replyAt - turnEnd);
-    parts.post_after_turn.push(t.post.answeredAt - turnEnd);
-    parts.reply.push(t.replyAt - t.post.sentAt);
-  }
-  return { parts, matched };
-}
-
 const fmt = (x: number) => (Number.isNaN(x) ? '-' : x.toFixed(1));
 
 function printBreakdown(server: DevServer, turns: readonly Turn[]): CheckedRow[] {
-  const text = breakdown(server, turns, 'text');
-  const component = breakdown(server, turns, 'component');
+  const of = (kind: Kind): Breakdown =>
+    replyBreakdown(
+      server.log,
+      turns.filter((t) => t.kind === kind),
+    );
+  const text = of('text');
+  const component = of('component');
   console.log(
     `\nwhere a reply's time goes (ms, p50 over the sequential turns; spans matched: text ${text.matched}, component ${component.matched})`,
   );
   console.log(`${'part'.padEnd(17)}${'text'.padStart(8)}${'comp'.padStart(8)}   ${'(p90 text/comp)'.padEnd(17)} what`);
   const rows: CheckedRow[] = [];
-  for (const [part, what] of PARTS) {
+  for (const [part, what] of REPLY_PARTS) {
     const t = p50(text.parts[part]);
     const c = p50(component.parts[part]);
     const spread = `${fmt(percentile(text.parts[part], 0.9))}/${fmt(percentile(component.parts[part], 0.9))}`;

@@ -7,12 +7,13 @@
  * benchmarks share.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { type CpuSample, sampleGroup } from './process-cpu.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BENCH_BUNDLE = fileURLToPath(new URL('./e2e.bundle.yaml', import.meta.url));
@@ -134,15 +135,10 @@ export class ServerLog {
 export interface DevServer {
   url: string;
   log: ServerLog;
-  /** CPU seconds used so far by each kind of process of the server, and by this benchmark process. */
+  /** CPU and run-queue time so far of each kind of process of the server, and of this benchmark process. */
   cpu(): CpuSample;
   stop(): Promise<void>;
 }
-
-export type CpuSample = Map<string, number>;
-
-/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
 
 /** What a process of the server's group is, from its command line. */
 function processLabel(cmdline: string, port: number): string {
@@ -151,52 +147,6 @@ function processLabel(cmdline: string, port: number): string {
   if (cmdline.includes('wrangler-dist/cli.js')) return 'wrangler (node)';
   if (cmdline.includes('esbuild')) return 'esbuild';
   return 'npm run dev (node)';
-}
-
-/** utime + stime of every live process of group `pgid`, by label (Linux /proc; empty elsewhere). */
-function groupCpu(pgid: number, port: number): CpuSample {
-  const out: CpuSample = new Map();
-  let pids: string[] = [];
-  try {
-    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
-  } catch {
-    return out;
-  }
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces) start at ") ".
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-      const label = processLabel(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '), port);
-      out.set(label, (out.get(label) ?? 0) + seconds);
-    } catch {
-      // the process ended in between
-    }
-  }
-  const own = process.cpuUsage();
-  out.set('benchmark client (node)', (own.user + own.system) / 1e6);
-  return out;
-}
-
-/** CPU seconds used between two samples, per label. */
-export function cpuBetween(before: CpuSample, after: CpuSample): CpuSample {
-  const out: CpuSample = new Map();
-  for (const [label, seconds] of after) out.set(label, seconds - (before.get(label) ?? 0));
-  return out;
-}
-
-/** One line per process kind: cores used over `wallSeconds`, and CPU ms per operation when `ops` is given. */
-export function printCpu(title: string, used: CpuSample, wallSeconds: number, ops?: number): void {
-  console.log(`\n${title} (${wallSeconds.toFixed(1)} s wall)`);
-  const total = [...used.values()].reduce((a, b) => a + b, 0);
-  for (const [label, seconds] of [...used].sort((a, b) => b[1] - a[1])) {
-    const perOp = ops === undefined || ops === 0 ? '' : `   ${((seconds * 1000) / ops).toFixed(1).padStart(6)} ms CPU per operation`;
-    console.log(`  ${label.padEnd(28)} ${(seconds / wallSeconds).toFixed(2).padStart(5)} cores${perOp}`);
-  }
-  const perOp = ops === undefined || ops === 0 ? '' : `   ${((total * 1000) / ops).toFixed(1).padStart(6)} ms CPU per operation`;
-  console.log(`  ${'all of the above'.padEnd(28)} ${(total / wallSeconds).toFixed(2).padStart(5)} cores${perOp}`);
 }
 
 async function freePort(): Promise<number> {
@@ -296,7 +246,12 @@ export async function startDevServer(bundle = BENCH_BUNDLE): Promise<DevServer> 
     await stop();
     throw err;
   }
-  return { url: `http://127.0.0.1:${port}`, log, cpu: () => groupCpu(pgid, port), stop };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    log,
+    cpu: () => sampleGroup(pgid, (cmdline) => processLabel(cmdline, port), 'benchmark client (node)'),
+    stop,
+  };
 }
 
 // ------------------------------------------------------------------ measuring

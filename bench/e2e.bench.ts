@@ -18,9 +18,7 @@ import {
   BENCH_TENANT,
   type Breakdown,
   type CheckedRow,
-  type CpuSample,
   closedLoop,
-  cpuBetween,
   type DevServer,
   figure,
   type LoopResult,
@@ -28,12 +26,12 @@ import {
   p99,
   pause,
   percentile,
-  printCpu,
   printFigures,
   REPLY_PARTS,
   replyBreakdown,
   startDevServer,
 } from './e2e-harness.js';
+import { addInto, type CpuSample, cpuBetween, printCpu } from './process-cpu.js';
 
 const BENCH = 'e2e';
 /** Warm-up turns of each kind (the first component call loads the pack's Dynamic Worker). */
@@ -143,7 +141,7 @@ async function throughput(server: DevServer): Promise<Throughput> {
       const t0 = performance.now();
       replies.push(await fullTurns());
       turnSeconds += (performance.now() - t0) / 1000;
-      for (const [label, seconds] of cpuBetween(before, server.cpu())) turnCpu.set(label, (turnCpu.get(label) ?? 0) + seconds);
+      addInto(turnCpu, cpuBetween(before, server.cpu()));
     }
     const events = await closedLoop(CONVERSATIONS, THROUGHPUT_ROUND_MS, async (w) => {
       return (await chats[w]!.post({ type: 'event', name: 'bench.floor' })).id !== undefined;

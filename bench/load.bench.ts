@@ -14,13 +14,11 @@ import {
   BENCH_TENANT,
   type CheckedRow,
   closedLoop,
-  cpuBetween,
   type DevServer,
   figure,
   p50,
   p99,
   pause,
-  printCpu,
   printFigures,
   REPLY_PARTS,
   replyBreakdown,
@@ -28,6 +26,7 @@ import {
   startDevServer,
   type TimedMessage,
 } from './e2e-harness.js';
+import { cpuBetween, printCpu } from './process-cpu.js';
 
 const BENCH = 'load';
 /** Offered rates (messages/s), lowest first; the lowest step's p50 sets the latency bound. */

@@ -32,7 +32,7 @@ import { cpuBetween, printCpu } from './process-cpu.js';
 
 const BENCH = 'load';
 /** Offered rates (messages/s), lowest first. */
-const RATES = [5, 10, 20, 40, 80, 160, 320] as const;
+const RATES = [2, 5, 10, 20, 40, 80, 160, 320] as const;
 /**
  * A step lasts 5 s, or long enough for 100 messages: with fewer, p99 is the single worst sample and
  * one hiccup of a shared machine would decide the knee.

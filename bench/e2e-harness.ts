@@ -273,6 +273,8 @@ export interface LoopResult {
   perSecond: number;
   ok: number;
   failed: number;
+  /** From the start until the last operation finished. */
+  seconds: number;
 }
 
 /**
@@ -292,7 +294,8 @@ export async function closedLoop(workers: number, durationMs: number, op: (worke
       }
     }),
   );
-  return { perSecond: ok / ((performance.now() - start) / 1000), ok, failed };
+  const seconds = (performance.now() - start) / 1000;
+  return { perSecond: ok / seconds, ok, failed, seconds };
 }
 
 // ------------------------------------------------------------------ where a reply's time goes

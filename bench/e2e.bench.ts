@@ -95,7 +95,6 @@ async function sequential(server: DevServer): Promise<{ turns: Turn[]; eventPost
   }
 }
 
-/** Closed-loop rounds at 32 conversations: message POSTs alone (the floor), then full turns, twice. */
 interface Throughput {
   posts: LoopResult[];
   replies: LoopResult[];
@@ -105,6 +104,7 @@ interface Throughput {
   turnSeconds: number;
 }
 
+/** Closed-loop rounds at 32 conversations: message POSTs alone (the floor), then full turns, twice; then echo-only POSTs. */
 async function throughput(server: DevServer): Promise<Throughput> {
   const chats = await Promise.all(
     Array.from({ length: CONVERSATIONS }, (_, i) => Conversation.open(server.url, BENCH_TENANT, `load-user-${i}`)),
@@ -193,9 +193,7 @@ async function webhook(server: DevServer) {
 
 /** Sum of successes over the sum of the rounds' durations. */
 function combined(rounds: readonly LoopResult[]): number {
-  const ok = rounds.reduce((a, r) => a + r.ok, 0);
-  const seconds = rounds.reduce((a, r) => a + r.ok / r.perSecond, 0);
-  return ok / seconds;
+  return rounds.reduce((a, r) => a + r.ok, 0) / rounds.reduce((a, r) => a + r.seconds, 0);
 }
 
 // ------------------------------------------------------------------ breakdown

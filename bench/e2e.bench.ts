@@ -173,9 +173,17 @@ async function webhook(server: DevServer) {
   }
   const hookLoops: LoopResult[] = [];
   const healthLoops: LoopResult[] = [];
+  const hookCpu: CpuSample = new Map();
+  const healthCpu: CpuSample = new Map();
+  const measured = async (cpu: CpuSample, call: () => Promise<number | undefined>): Promise<LoopResult> => {
+    const before = server.cpu();
+    const result = await closedLoop(WEBHOOK_CONNECTIONS, WEBHOOK_ROUND_MS, async () => (await call()) !== undefined);
+    addInto(cpu, cpuBetween(before, server.cpu()));
+    return result;
+  };
   for (let round = 0; round < 2; round++) {
-    healthLoops.push(await closedLoop(WEBHOOK_CONNECTIONS, WEBHOOK_ROUND_MS, async () => (await healthz()) !== undefined));
-    hookLoops.push(await closedLoop(WEBHOOK_CONNECTIONS, WEBHOOK_ROUND_MS, async () => (await hook()) !== undefined));
+    healthLoops.push(await measured(healthCpu, healthz));
+    hookLoops.push(await measured(hookCpu, hook));
   }
   const hookMs: number[] = [];
   const healthMs: number[] = [];
@@ -188,7 +196,7 @@ async function webhook(server: DevServer) {
       (call === hook ? hookMs : healthMs).push(ms);
     }
   }
-  return { hookLoops, healthLoops, hookMs, healthMs, from, to: nowMs() };
+  return { hookLoops, healthLoops, hookCpu, healthCpu, hookMs, healthMs, from, to: nowMs() };
 }
 
 /** Sum of successes over the sum of the rounds' durations. */
@@ -302,6 +310,19 @@ async function main(): Promise<void> {
       tp.turnCpu,
       tp.turnSeconds,
       tp.replies.reduce((a, r) => a + r.ok, 0),
+    );
+    const sum = (rounds: readonly LoopResult[], f: (r: LoopResult) => number) => rounds.reduce((a, r) => a + f(r), 0);
+    printCpu(
+      `CPU while ${WEBHOOK_CONNECTIONS} connections called the webhook`,
+      wh.hookCpu,
+      sum(wh.hookLoops, (r) => r.seconds),
+      sum(wh.hookLoops, (r) => r.ok),
+    );
+    printCpu(
+      `CPU while ${WEBHOOK_CONNECTIONS} connections called GET /healthz`,
+      wh.healthCpu,
+      sum(wh.healthLoops, (r) => r.seconds),
+      sum(wh.healthLoops, (r) => r.ok),
     );
     if (server.log.problems.size > 0) console.log(`server warnings/errors: ${JSON.stringify(Object.fromEntries(server.log.problems))}`);
     console.log(`measured in ${seconds} s\n`);

@@ -17,6 +17,8 @@ export interface Env {
   /** The shard count before a change of SESSION_SHARDS, while sessions move (README "Changing the shard count"). */
   SESSION_SHARDS_PREVIOUS?: string;
   COMPONENT_CPU_MS: string;
+  /** Engine work units a turn may spend (templates, conditions, node steps); see docs/security-limits.md. */
+  TURN_ENGINE_BUDGET?: string;
   WAIT_TTL_SECONDS: string;
   ADMIN_TOKEN?: string;
   /** JSON map tenant → host patterns its components may call (see README). */

@@ -87,6 +87,11 @@ const MAX_RETRY_AFTER_SECONDS = 3_600;
 /** Processed keys and sent replies are kept this long for dedup, then pruned by the alarm. */
 const RETENTION_MS = 7 * 24 * 3600 * 1000;
 
+/** A run that ran out of its engine work budget is told apart from other flow failures (webhook code `TurnBudgetExceeded`). */
+function webhookFailureCode(runCode: string): string {
+  return runCode === 'turn_budget_exceeded' ? 'TurnBudgetExceeded' : 'FlowFailed';
+}
+
 export class ChannelSessionError extends CodedError<
   'WrongChannel' | 'WrongEnvironment' | 'InvalidMessage' | 'PreviousMessageFailed' | 'TurnFailed'
 > {
@@ -595,7 +600,7 @@ export class ChannelSession extends DurableObject<Env> {
             run.status === 'failed'
               ? {
                   status: 'error',
-                  code: 'FlowFailed',
+                  code: webhookFailureCode(run.code),
                   message: `flow "${routed.flow.id}" failed: ${run.code}: ${run.message}`,
                   replayed: false,
                 }
@@ -604,7 +609,12 @@ export class ChannelSession extends DurableObject<Env> {
                 : { status: 'done', output: run.output, replayed: false };
         } catch (err) {
           if (!(err instanceof FlowRunError)) throw err;
-          result = { status: 'error', code: 'FlowFailed', message: `flow "${routed.flow.id}" failed: ${err.message}`, replayed: false };
+          result = {
+            status: 'error',
+            code: webhookFailureCode(err.code),
+            message: `flow "${routed.flow.id}" failed: ${err.message}`,
+            replayed: false,
+          };
         }
         if (result.status === 'done') {
           // Checked before anything is recorded: an output that cannot be sent is not the key's result.

@@ -53,6 +53,7 @@ const STATUS_OF: Record<string, number> = {
   AmbiguousEntryFlow: 409,
   WrongFlowKind: 409,
   FlowFailed: 500,
+  TurnBudgetExceeded: 500,
   InvalidFlowOutput: 502,
 };
 

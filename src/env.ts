@@ -1,5 +1,5 @@
 /**
- * The bindings and vars declared in wrangler.toml, as every layer reads them. The two Durable
+ * The bindings and vars declared in wrangler.toml, as every layer reads them. The Durable
  * Object namespaces are typed with their classes in `objects.ts` (`WorkerEnv`), the one module that
  * names objects and makes their stubs: the classes import this file, so it cannot import them.
  */
@@ -17,6 +17,8 @@ export interface Env {
   /** The shard count before a change of SESSION_SHARDS, while sessions move (README "Changing the shard count"). */
   SESSION_SHARDS_PREVIOUS?: string;
   COMPONENT_CPU_MS: string;
+  /** Rate limits: "off", or JSON `{defaults?, tenants?}` (edge/rate-limits.ts; unset = built-in limits). */
+  RATE_LIMITS?: string;
   /** Engine work units a turn may spend (templates, conditions, node steps); see docs/security-limits.md. */
   TURN_ENGINE_BUDGET?: string;
   WAIT_TTL_SECONDS: string;

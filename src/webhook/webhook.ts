@@ -5,6 +5,7 @@
 // response without running the flow again.
 import type { Context } from 'hono';
 import { readBoundedBody } from '../edge/bounded-body.js';
+import { consume, rateLimitedResponse } from '../edge/rate-limits.js';
 import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER, notAnIdentifier } from '../edge/tenant-ctx.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
@@ -43,6 +44,11 @@ export function webhookResponse(output: JsonValue, extraHeaders: readonly [strin
   return webhookHttpResponse(checked.plan, extraHeaders);
 }
 
+function withSecurityHeaders(res: Response): Response {
+  for (const [name, value] of FLOW_RESPONSE_SECURITY_HEADERS) res.headers.set(name, value);
+  return res;
+}
+
 function problem(status: number, error: string, message: string): Response {
   return Response.json({ error, message }, { status, headers: FLOW_RESPONSE_SECURITY_HEADERS as [string, string][] });
 }
@@ -62,6 +68,9 @@ export async function handleWebhook(c: Context<{ Bindings: WorkerEnv }>): Promis
   const flowId = c.req.param('flow') ?? '';
   if (!IDENTIFIER.test(tenant)) return problem(400, 'invalid_tenant', notAnIdentifier('tenant', tenant));
   if (!IDENTIFIER.test(flowId)) return problem(400, 'invalid_flow', notAnIdentifier('flow', flowId));
+  // Counted before the body is read: a flood is refused for the price of one counter call.
+  const limit = await consume(c.env, 'webhook', { tenant });
+  if (limit.allowed === false) return withSecurityHeaders(rateLimitedResponse('webhook', limit, tenant));
   const body = await readBoundedBody(c.req.raw, WEBHOOK_MAX_BODY_BYTES);
   if (body === undefined) return problem(413, 'payload_too_large', `request body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes`);
   const idempotencyKey = c.req.header('idempotency-key');

@@ -1,8 +1,10 @@
 // Generic webhook ingress: `ANY /v1/webhook/{tenant}/{flow}` runs an `http` or `event` flow
 // synchronously and turns its output into the HTTP response, with the request and response
 // mappings of the upstream runner (runner reference §2.1). The run happens in the tenant's
-// `webhook` channel object, which also remembers `Idempotency-Key`s so a replay gets the first
-// response without running the flow again.
+// `webhook` channel object, which checks the flow's own authentication when it declares one
+// (session/webhook-auth.ts, our extension) and remembers `Idempotency-Key`s so a replay gets the
+// first response without running the flow again. Calls count against the tenant's `webhook` rate
+// limit before anything else.
 import type { Context } from 'hono';
 import { readBoundedBody } from '../edge/bounded-body.js';
 import { consume, rateLimitedResponse } from '../edge/rate-limits.js';
@@ -60,6 +62,9 @@ const STATUS_OF: Record<string, number> = {
   WrongFlowKind: 409,
   FlowFailed: 500,
   TurnBudgetExceeded: 500,
+  Unauthorized: 401,
+  WebhookAuthUnavailable: 503,
+  InvalidWebhookAuth: 500,
   InvalidFlowOutput: 502,
 };
 
@@ -83,12 +88,14 @@ export async function handleWebhook(c: Context<{ Bindings: WorkerEnv }>): Promis
     tenant,
     flowId,
     input: webhookInput(c.req.raw, body),
+    rawBody: body,
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
   })) as WebhookRunResult;
   const replayed = result.replayed ? { 'idempotent-replayed': 'true' } : undefined;
   if (result.status === 'error') {
     const res = problem(STATUS_OF[result.code] ?? 500, result.code, result.message);
     if (replayed !== undefined) res.headers.set('idempotent-replayed', 'true');
+    if (result.challenge !== undefined) res.headers.set('www-authenticate', result.challenge);
     return res;
   }
   if (result.status === 'waiting') {

@@ -3,6 +3,7 @@
 // that fails gets 401 and runs nothing; Idempotency-Key replays belong to the caller's principal.
 import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { componentSecretKey } from '../../src/component/edge/host-policy.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { Flow } from '../../src/flow/model.js';
 import { sha256Hex } from '../../src/pack/digest.js';
@@ -181,6 +182,13 @@ describe('bearer-token webhooks', () => {
   it('a flow whose secret is not set answers 503 and runs nothing, rather than accepting anyone', async () => {
     const tenant = await tenantWithSecrets('unset');
     const res = await post(tenant, 'unset', 'hi', { Authorization: 'Bearer anything' });
+    expect((await refusal(res, 503)).error).toBe('WebhookAuthUnavailable');
+  });
+
+  it("a value a component wrote under the secret's name is never a credential: only the operator's value counts", async () => {
+    const tenant = await tenantWithSecrets('component');
+    await testEnv.PACKS.put(componentSecretKey({ env: testEnv.GREENTIC_ENV, tenant }, 'never_set'), 'planted');
+    const res = await post(tenant, 'unset', 'hi', { Authorization: 'Bearer planted' });
     expect((await refusal(res, 503)).error).toBe('WebhookAuthUnavailable');
   });
 

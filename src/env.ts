@@ -1,8 +1,8 @@
 import type { ComponentStateObject } from './component/edge/state-object.js';
 
 /**
- * The bindings and vars declared in wrangler.toml, as every layer reads them. The channel and
- * WebChat namespaces are typed with their classes in `objects.ts` (`WorkerEnv`), the one module that
+ * The bindings and vars declared in wrangler.toml, as every layer reads them. The channel, WebChat
+ * and rate-limiter namespaces are typed with their classes in `objects.ts` (`WorkerEnv`), the one module that
  * names those objects and makes their stubs: the classes import this file, so it cannot import them.
  * The component state objects are reached from below `objects.ts` (the channel object and the
  * component host), so their namespace is here; that class does not import this file.
@@ -23,6 +23,10 @@ export interface Env {
   /** The shard count before a change of SESSION_SHARDS, while sessions move (README "Changing the shard count"). */
   SESSION_SHARDS_PREVIOUS?: string;
   COMPONENT_CPU_MS: string;
+  /** Rate limits: "off", or JSON `{defaults?, tenants?}` (edge/rate-limits.ts; unset = built-in limits). */
+  RATE_LIMITS?: string;
+  /** Engine work units a turn may spend (templates, conditions, node steps); see docs/security-limits.md. */
+  TURN_ENGINE_BUDGET?: string;
   WAIT_TTL_SECONDS: string;
   ADMIN_TOKEN?: string;
   /** JSON map tenant → host patterns its components may call (see README). */

@@ -6,6 +6,7 @@
 
 import type { ChannelMessageEnvelope } from './bus/envelope.js';
 import type { WebchatConversation } from './channels/webchat/conversation.js';
+import type { RateLimiter } from './edge/rate-limiter.js';
 import type { Env } from './env.js';
 import { sha256Bytes } from './pack/digest.js';
 import type { ChannelSession, WebhookRunRequest, WebhookRunResult } from './session/channel-session.js';
@@ -19,6 +20,8 @@ export interface WorkerEnv extends Env {
   CHANNEL: DurableObjectNamespace<ChannelSession>;
   /** One object per WebChat conversation (Direct Line facade). */
   WEBCHAT: DurableObjectNamespace<WebchatConversation>;
+  /** One object per rate limit, key and shard (edge/rate-limits.ts). */
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
 }
 
 export interface ChannelAddress {
@@ -92,4 +95,9 @@ export function webhookObject(env: WorkerEnv, tenant: string, flowId: string): W
 /** A WebChat conversation's object, named `{env}:{tenant}:{conversation id}`. */
 export function webchatConversation(env: WorkerEnv, tenant: string, conversationId: string): DurableObjectStub<WebchatConversation> {
   return env.WEBCHAT.get(env.WEBCHAT.idFromName(`${env.GREENTIC_ENV}:${tenant}:${conversationId}`));
+}
+
+/** A rate limit's counter object; edge/rate-limits.ts builds the name from the limit, its key and a shard. */
+export function rateLimiter(env: WorkerEnv, name: string): DurableObjectStub<RateLimiter> {
+  return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name));
 }

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { adminApi } from './admin/admin-api.js';
+import type { AuthFailureLimit } from './admin/auth.js';
 import { readiness } from './admin/health.js';
 import { packUploadPipeline } from './admin/pack-ingest.js';
 import type { PackUploadPipeline } from './admin/upload.js';
@@ -9,6 +10,7 @@ import { handleIngressBatch } from './bus/ingress.js';
 import { replySender } from './channels/channel.js';
 import { egressSenders } from './channels/senders.js';
 import { webchatApi } from './channels/webchat/index.js';
+import { clientAddress, consume, type LimitOutcome, peek, rateLimitedResponse } from './edge/rate-limits.js';
 import { logEvent } from './edge/telemetry.js';
 import { previousShardOf, type WorkerEnv } from './objects.js';
 import { ChannelSession as ChannelSessionObject } from './session/channel-session.js';
@@ -18,6 +20,7 @@ import { handleWebhook } from './webhook/webhook.js';
 export { WebchatConversation } from './channels/webchat/index.js';
 export { ComponentHost } from './component/edge/host-entrypoint.js';
 export { ComponentStateObject } from './component/edge/state-object.js';
+export { RateLimiter } from './edge/rate-limiter.js';
 
 const uploadPipeline: PackUploadPipeline = packUploadPipeline;
 
@@ -39,6 +42,26 @@ export class ChannelSession extends ChannelSessionObject {
   }
 }
 
+/**
+ * Failed admin authentications per client address (RATE_LIMITS `admin_auth`). When the limiter
+ * cannot be asked, admin calls wait (503) rather than let guesses through unlimited.
+ */
+function adminRefusal(outcome: LimitOutcome): Response | undefined {
+  if (outcome.allowed === true) return undefined;
+  if (outcome.allowed === 'unknown')
+    return Response.json(
+      { error: 'rate_limiter_unavailable', message: 'admin authentication is limited and the limiter did not answer; retry shortly' },
+      { status: 503, headers: { 'Retry-After': '1' } },
+    );
+  return rateLimitedResponse('admin_auth', outcome);
+}
+
+// The admin API is typed with the bindings every layer reads; this app's are the full WorkerEnv.
+const adminAuthLimit: AuthFailureLimit = {
+  failed: async (c) => adminRefusal(await consume(c.env as WorkerEnv, 'admin_auth', { scope: [clientAddress(c.req.raw)] })),
+  blocked: async (c) => adminRefusal(await peek(c.env as WorkerEnv, 'admin_auth', { scope: [clientAddress(c.req.raw)] })),
+};
+
 export const app = new Hono<{ Bindings: WorkerEnv }>();
 
 app.get('/healthz', (c) => c.json({ status: 'ok', env: c.env.GREENTIC_ENV }));
@@ -50,7 +73,7 @@ app.get('/readyz', async (c) => {
 
 app.route(
   '/admin/v1',
-  adminApi(() => uploadPipeline),
+  adminApi(() => uploadPipeline, adminAuthLimit),
 );
 app.route('/v1/messaging/webchat/:tenant', webchatApi());
 

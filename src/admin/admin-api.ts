@@ -18,7 +18,7 @@ import {
   recordVerification,
 } from '../pack-store/pack-index.js';
 import { runsUnderPolicy, type TrustPolicy, trustPolicyOf } from '../pack-store/trust-policy.js';
-import { adminAuth } from './auth.js';
+import { type AuthFailureLimit, adminAuth } from './auth.js';
 import { deadLettersApi } from './dead-letters-api.js';
 import { secretsApi } from './secrets-api.js';
 import { storePack } from './store-pack.js';
@@ -63,9 +63,9 @@ function rejection(inspection: PackInspection, policy: TrustPolicy, digest: stri
   };
 }
 
-export function adminApi(pipeline: () => PackUploadPipeline | undefined): Hono<{ Bindings: Env }> {
+export function adminApi(pipeline: () => PackUploadPipeline | undefined, authLimit?: AuthFailureLimit): Hono<{ Bindings: Env }> {
   const api = new Hono<{ Bindings: Env }>();
-  api.use('*', adminAuth());
+  api.use('*', adminAuth(authLimit));
 
   api.post('/packs', async (c) => {
     const bytes = await readBoundedBody(c.req.raw, MAX_PACK_BYTES);

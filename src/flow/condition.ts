@@ -16,6 +16,7 @@
 
 import type { JsonObject, JsonValue } from './model.js';
 import { parseRustFloat, rustJsonText, rustNumberText, rustTrim } from './rust-json-text.js';
+import { textUnits, WorkBudgetExceeded, type WorkMeter } from './work-meter.js';
 
 export type ConditionOperator = '==' | '!=' | '>=' | '<=' | '>' | '<' | 'contains';
 
@@ -103,8 +104,11 @@ export function parseCondition(expr: string): ParsedCondition | { error: string 
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-/** `resolve_dotted_path`: split on `.`, object keys only, value rendered as serde_json text. */
-function resolveConditionText(ctx: JsonObject, parts: readonly string[]): string | undefined {
+/**
+ * `resolve_dotted_path`: split on `.`, object keys only, value rendered as serde_json text.
+ * `printed` counts the values an object or array value printed.
+ */
+function resolveConditionText(ctx: JsonObject, parts: readonly string[], printed: { values: number }): string | undefined {
   let current: JsonValue = ctx;
   for (const part of parts) {
     if (current === null || typeof current !== 'object' || Array.isArray(current)) return undefined;
@@ -113,7 +117,7 @@ function resolveConditionText(ctx: JsonObject, parts: readonly string[]): string
   }
   if (typeof current === 'string') return current;
   if (typeof current === 'number') return rustNumberText(current);
-  return rustJsonText(current);
+  return rustJsonText(current, printed);
 }
 
 const ASCII_UPPER = /[A-Z]/;
@@ -135,8 +139,11 @@ function compareNumbers(op: ConditionOperator, a: number, b: number): boolean {
   }
 }
 
-function evaluateCompiled(c: CompiledCondition, condition: ParsedCondition, ctx: JsonObject): boolean {
-  const actual = resolveConditionText(ctx, c.parts);
+function evaluateCompiled(c: CompiledCondition, condition: ParsedCondition, ctx: JsonObject, meter?: WorkMeter): boolean {
+  const printed = { values: 0 };
+  const actual = resolveConditionText(ctx, c.parts, printed);
+  // The value is printed, lowercased and searched: a condition on a large value costs by its text and values.
+  meter?.charge(1 + printed.values + textUnits(actual?.length ?? 0), 'evaluating a route condition');
   switch (condition.op) {
     case '==':
     case '!=': {
@@ -160,15 +167,17 @@ export function evaluateParsedCondition(condition: ParsedCondition, ctx: JsonObj
 }
 
 /**
- * True when the condition holds. Never throws: an unparsable condition is false (callers that
- * want to log it use `parseCondition` first).
+ * True when the condition holds. Throws only `WorkBudgetExceeded`, when `meter` (the turn's work
+ * budget) runs out: an unparsable condition is false (callers that want to log it use
+ * `parseCondition` first).
  */
-export function evaluateCondition(expr: string, ctx: JsonObject): boolean {
+export function evaluateCondition(expr: string, ctx: JsonObject, meter?: WorkMeter): boolean {
   try {
     const c = compiled(expr);
     if ('error' in c.parsed) return false;
-    return evaluateCompiled(c, c.parsed, ctx);
-  } catch {
+    return evaluateCompiled(c, c.parsed, ctx, meter);
+  } catch (err) {
+    if (err instanceof WorkBudgetExceeded) throw err;
     // Only reachable through pathological values (e.g. nesting deep enough to exhaust the stack
     // while printing them); upstream cannot receive those, so false is the safe answer.
     return false;

@@ -18,6 +18,7 @@ import { type Clock, type ComponentInvoker, type FlowResolver, MemoryStateStore,
 import { nowView } from './template.js';
 import { EMPTY, type Frame, newFrame, seedVars, submittedFields, type Turn, type WalkEnd, type WalkEnv } from './turn-frame.js';
 import { walk } from './walk.js';
+import { DEFAULT_TURN_WORK_BUDGET, WorkMeter } from './work-meter.js';
 
 export interface RetryPolicy {
   /** Total attempts of a fresh run, including the first. */
@@ -44,6 +45,11 @@ export interface ExecutorOptions {
   random?: () => number;
   /** Node executions allowed per turn (sub-flows included) before `step_budget_exceeded`. */
   stepBudget?: number;
+  /**
+   * Engine work units allowed per turn (sub-flows included) before `turn_budget_exceeded`: template
+   * steps, rendered and compared text, copied values, node steps (work-meter.ts).
+   */
+  workBudget?: number;
   /** Default `flow.goto`/jump redirect limit per turn. */
   maxRedirects?: number;
   /**
@@ -80,6 +86,8 @@ export type FlowRunResult =
       nodeOutputs: { [nodeId: string]: NodeOutput };
       warnings: string[];
       attempts: number;
+      /** Engine work units the turn spent (work-meter.ts). */
+      workUnits: number;
       /** Set when the run failed and `output` is the generic messaging failure text. */
       error?: RunError;
     }
@@ -92,6 +100,8 @@ export type FlowRunResult =
       nodeOutputs: { [nodeId: string]: NodeOutput };
       warnings: string[];
       attempts: number;
+      /** Engine work units the turn spent (work-meter.ts). */
+      workUnits: number;
     };
 
 const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 30_000 };
@@ -116,6 +126,7 @@ export class FlowExecutor {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly stepBudget: number;
+  private readonly workBudget: number;
   private readonly failureMode: 'auto' | 'message' | 'throw';
   private readonly failureText: string;
   private lastNowMs = Number.NaN;
@@ -131,6 +142,7 @@ export class FlowExecutor {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
     this.stepBudget = options.stepBudget ?? 1000;
+    this.workBudget = options.workBudget ?? DEFAULT_TURN_WORK_BUDGET;
     this.failureMode = options.failureMode ?? 'auto';
     this.failureText = options.failureText ?? DEFAULT_FAILURE_TEXT;
     this.env = {
@@ -149,15 +161,16 @@ export class FlowExecutor {
   async run(flow: Flow, input: JsonValue, options: RunOptions = {}): Promise<FlowRunResult> {
     const maxAttempts = Math.max(1, Math.floor(this.retry.maxAttempts));
     for (let attempt = 1; ; attempt++) {
+      const turn = this.newTurn(attempt, false);
       try {
-        return await this.runAttempt(flow, input, options, attempt);
+        return await this.runAttempt(flow, input, options, turn);
       } catch (err) {
         const error = asRunError(err, flow.id);
         if (attempt < maxAttempts && isTransient(error)) {
           await this.sleep(this.backoffMs(attempt, error));
           continue;
         }
-        return this.failed(flow, error, attempt);
+        return this.failed(flow, error, turn);
       }
     }
   }
@@ -179,10 +192,11 @@ export class FlowExecutor {
     const flowId = snap.next_flow ?? snap.flow_id;
     const flow =
       options.flow !== undefined && options.flow.id === flowId ? options.flow : await this.resolveFlow(flowId, undefined, snap.flow_id);
+    const turn = this.newTurn(1, true);
     try {
-      return await this.resumeAttempt(flow, snap, input);
+      return await this.resumeAttempt(flow, snap, input, turn);
     } catch (err) {
-      return this.failed(flow, asRunError(err, flow.id), 1);
+      return this.failed(flow, asRunError(err, flow.id), turn);
     }
   }
 
@@ -194,7 +208,7 @@ export class FlowExecutor {
     return Math.min(Math.max(exponential, error.backoffMs ?? 0), this.retry.maxDelayMs);
   }
 
-  private failed(flow: Flow, error: FlowRunError, attempts: number): FlowRunResult {
+  private failed(flow: Flow, error: FlowRunError, turn: Turn): FlowRunResult {
     const asMessage = this.failureMode === 'message' || (this.failureMode === 'auto' && flow.kind === 'messaging');
     if (!asMessage) throw error;
     const runError: RunError = { code: error.code, message: error.message };
@@ -204,26 +218,38 @@ export class FlowExecutor {
       output: messagingFailureOutput(this.failureText, error.message, flow.id),
       nodeOutputs: {},
       warnings: [],
-      attempts,
+      attempts: turn.attempt,
+      workUnits: turn.meter.spent,
       error: runError,
     };
   }
 
   private newTurn(attempt: number, resumed: boolean): Turn {
-    return { steps: 0, limit: this.stepBudget, warnings: [], attempt, resumed, lastFlowId: '', lastNodeId: '' };
+    const meter = new WorkMeter(this.workBudget);
+    return {
+      steps: 0,
+      limit: this.stepBudget,
+      meter,
+      render: { meter },
+      renderPointer: { allowPointer: true, meter },
+      warnings: [],
+      attempt,
+      resumed,
+      lastFlowId: '',
+      lastNodeId: '',
+    };
   }
 
-  private async runAttempt(flow: Flow, input: JsonValue, options: RunOptions, attempt: number): Promise<FlowRunResult> {
+  private async runAttempt(flow: Flow, input: JsonValue, options: RunOptions, turn: Turn): Promise<FlowRunResult> {
     const prepared = prepareFlow(flow);
     const state = freshState(input, seedVars(flow, options.vars));
-    const turn = this.newTurn(attempt, false);
     const frame = newFrame(prepared, flow.id, state, turn, null);
     const start = options.entrypoint === undefined ? prepared.start : startNode(flow, options.entrypoint);
     const end: WalkEnd = start === undefined ? { kind: 'end' } : await walk(this.env, frame, start, false);
     return this.finish(frame, end);
   }
 
-  private async resumeAttempt(flow: Flow, snap: FlowSnapshot, input: JsonValue): Promise<FlowRunResult> {
+  private async resumeAttempt(flow: Flow, snap: FlowSnapshot, input: JsonValue, turn: Turn): Promise<FlowRunResult> {
     const state = snap.state;
     state.input = input;
     state.entry = input;
@@ -234,7 +260,6 @@ export class FlowExecutor {
       answers = submittedFields(input);
       state.pending_card_answers = answers;
     }
-    const turn = this.newTurn(1, true);
     const frame = newFrame(prepareFlow(flow), snap.flow_id, state, turn, answers);
     const end = await walk(this.env, frame, snap.next_node, snap.awaiting_submit);
     return this.finish(frame, end);
@@ -251,6 +276,7 @@ export class FlowExecutor {
         nodeOutputs: state.nodes,
         warnings: turn.warnings,
         attempts: turn.attempt,
+        workUnits: turn.meter.spent,
       };
     }
     const snapshot: FlowSnapshot = {
@@ -270,6 +296,7 @@ export class FlowExecutor {
       nodeOutputs: state.nodes,
       warnings: turn.warnings,
       attempts: turn.attempt,
+      workUnits: turn.meter.spent,
     };
   }
 

@@ -10,8 +10,7 @@ import { FlowRunError } from './execution-state.js';
 import type { JsonValue } from './model.js';
 import { interpretResult, nodeError, type Step, str, wrapOutput } from './node-results.js';
 import type { ComponentTarget, InvocationContext, InvokeResult } from './ports.js';
-import { renderValue } from './template.js';
-import { EMPTY, type Frame, renderPointerAllowed, type WalkEnv } from './turn-frame.js';
+import { EMPTY, type Frame, renderNodeValue, renderPointerAllowed, type WalkEnv } from './turn-frame.js';
 
 /** A component payload made only of these keys carries its input under `input` and its `config` beside it. */
 const SPLIT_KEYS = new Set(['input', 'operation', 'op', 'component', 'component_ref', 'config']);
@@ -129,7 +128,7 @@ export async function invokeA2a(env: WalkEnv, frame: Frame, pnode: PreparedNode,
 export async function invokeProvider(env: WalkEnv, frame: Frame, pnode: PreparedNode): Promise<Step> {
   const mapping = isObject(pnode.mapping) ? pnode.mapping : EMPTY;
   const { in_map: inMap, out_map: outMap, ...rest } = mapping;
-  const obj = renderValue(rest, frame.ctx, frame.turn.warnings);
+  const obj = renderNodeValue(frame, rest);
   if (!isObject(obj)) return { out: 'error', error: nodeError('invalid_node_input', 'provider.invoke needs an object payload', false) };
   const operation = str(obj.op) ?? str(obj.operation);
   const providerId = str(obj.provider_id) ?? str(obj.provider_type);

@@ -4,20 +4,21 @@
  */
 import type { JsonValue } from './model.js';
 
-/** Deep equality of JSON values (key order does not matter). */
-export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
+/** Deep equality of JSON values (key order does not matter); `visited` counts the pairs compared. */
+export function jsonEqual(a: JsonValue, b: JsonValue, visited?: { values: number }): boolean {
+  if (visited !== undefined) visited.values++;
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] as JsonValue, b[i] as JsonValue)) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i] as JsonValue, b[i] as JsonValue, visited)) return false;
     return true;
   }
   if (Array.isArray(b)) return false;
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
   for (const k of ka) {
-    if (!Object.hasOwn(b, k) || !jsonEqual(a[k] as JsonValue, b[k] as JsonValue)) return false;
+    if (!Object.hasOwn(b, k) || !jsonEqual(a[k] as JsonValue, b[k] as JsonValue, visited)) return false;
   }
   return true;
 }

@@ -19,6 +19,7 @@ import {
   topLevelSchema,
 } from './schema.js';
 import { checkSlotSchema } from './slot-schema.js';
+import { webhookParametersSchema } from './webhook-parameters.js';
 import { parseYamlSource, type SourceMap, type YamlLimits } from './yaml-source.js';
 
 export interface NodeDoc {
@@ -81,6 +82,11 @@ export function validateFlowValue(root: JsonValue, file: string, map: SourceMap)
 
   const top = topLevelSchema.safeParse(root);
   if (!top.success) sink.diagnostics.push(...issuesToDiagnostics(top.error.issues, '', map, 'Schema'));
+
+  if (isObject(root.parameters) && root.parameters.webhook !== undefined) {
+    const webhook = webhookParametersSchema.safeParse(root.parameters.webhook);
+    if (!webhook.success) sink.diagnostics.push(...issuesToDiagnostics(webhook.error.issues, '/parameters/webhook', map, 'Schema'));
+  }
 
   if (root.type === undefined) sink.error('Schema', '/type', "missing required property 'type'");
   else if (typeof root.type === 'string' && mapFlowType(root.type) === undefined) {

@@ -13,9 +13,8 @@ import { invokeA2a, invokeComponent, invokeMcp, invokeProvider } from './invoke-
 import type { JsonValue } from './model.js';
 import { nodeError, type Step, str, templateNodeError } from './node-results.js';
 import { assembleOutput, withFailureMetadata } from './output.js';
-import { renderValue } from './template.js';
 import { TemplateError } from './template-error.js';
-import { type Frame, newFrame, renderPointerAllowed, seedVars, type WalkEnd, type WalkEnv } from './turn-frame.js';
+import { type Frame, newFrame, renderNodeValue, renderPointerAllowed, seedVars, type WalkEnd, type WalkEnv } from './turn-frame.js';
 
 /** Runs one node; a template that fails to render fails the node, not the turn. */
 export async function runNode(env: WalkEnv, frame: Frame, pnode: PreparedNode): Promise<Step> {
@@ -37,7 +36,7 @@ export async function runNode(env: WalkEnv, frame: Frame, pnode: PreparedNode): 
       default:
         break;
     }
-    const payload = pnode.needsRender ? renderValue(pnode.mapping, frame.ctx, frame.turn.warnings) : pnode.mapping;
+    const payload = pnode.needsRender ? renderNodeValue(frame, pnode.mapping) : pnode.mapping;
     switch (pnode.kind) {
       case 'emit':
         return emit(frame, payload);
@@ -99,7 +98,7 @@ function varSet(frame: Frame, pnode: PreparedNode): Step {
   const mapping = pnode.mapping;
   if (!isObject(mapping)) return { out: 'error', error: nodeError('invalid_node_input', 'var.set needs {name, value}', false) };
   const rawName = mapping.name;
-  const name = str(typeof rawName === 'string' && rawName.includes('{{') ? renderValue(rawName, frame.ctx, frame.turn.warnings) : rawName);
+  const name = str(typeof rawName === 'string' && rawName.includes('{{') ? renderNodeValue(frame, rawName) : rawName);
   if (name === undefined) return { out: 'error', error: nodeError('invalid_node_input', 'var.set needs a non-empty string "name"', false) };
   const value = renderPointerAllowed(frame, mapping.value ?? null, frame.ctx);
   frame.state.vars[name] = value;

@@ -20,8 +20,9 @@ export function rustNumberText(n: number): string {
   return text.replace('e+', 'e');
 }
 
-/** `serde_json::to_string` of a value: compact JSON, Rust number formatting. */
-export function rustJsonText(value: JsonValue): string {
+/** `serde_json::to_string` of a value: compact JSON, Rust number formatting; `printed` counts the values printed. */
+export function rustJsonText(value: JsonValue, printed?: { values: number }): string {
+  if (printed !== undefined) printed.values++;
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
@@ -37,7 +38,7 @@ export function rustJsonText(value: JsonValue): string {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out += ',';
-      out += rustJsonText(value[i] as JsonValue);
+      out += rustJsonText(value[i] as JsonValue, printed);
     }
     return `${out}]`;
   }
@@ -46,7 +47,7 @@ export function rustJsonText(value: JsonValue): string {
   for (const key of Object.keys(value)) {
     if (!first) out += ',';
     first = false;
-    out += `${JSON.stringify(key)}:${rustJsonText(value[key] as JsonValue)}`;
+    out += `${JSON.stringify(key)}:${rustJsonText(value[key] as JsonValue, printed)}`;
   }
   return `${out}}`;
 }

@@ -11,6 +11,7 @@ import { TemplateError } from './template-error.js';
 import { TEMPLATE_LIMITS, warn } from './template-limits.js';
 import { compileTemplate } from './template-parse.js';
 import { booleanHelper, displayText, lenHelper, lookupHelper, lookupKey, truthy, type Value } from './template-values.js';
+import { textUnits, type WorkMeter } from './work-meter.js';
 
 /** Loosely typed view of parser nodes: the published AST types omit a few runtime fields. */
 type PathNode = AST.PathExpression & { this?: boolean };
@@ -34,17 +35,38 @@ interface RenderState {
   root: JsonObject;
   out: string;
   steps: number;
+  /** Steps allowed in this render: the per-template bound, or what is left of the turn's budget. */
+  stepLimit: number;
+  meter: WorkMeter | undefined;
   nesting: number;
   warnings: string[] | undefined;
   template: string;
 }
 
-/** Renders template text against `ctx` as handlebars-rs does (non-strict, no HTML escaping); the parse is cached. */
-export function renderHandlebars(template: string, ctx: JsonObject, warnings: string[] | undefined): string {
-  const program = compileTemplate(template);
-  const state: RenderState = { root: ctx, out: '', steps: 0, nesting: 0, warnings, template };
-  const frame: Frame = { context: ctx, parent: null, data: {}, params: null };
-  renderProgram(program, frame, state);
+/**
+ * Renders template text against `ctx` as handlebars-rs does (non-strict, no HTML escaping); the
+ * parse is cached. With a `meter`, the render's steps, the text it read and wrote, and helper work
+ * over large values are charged to the turn, failed renders too (a failing template in a loop
+ * with an error route must not be free).
+ */
+export function renderHandlebars(template: string, ctx: JsonObject, warnings: string[] | undefined, meter?: WorkMeter): string {
+  const state: RenderState = {
+    root: ctx,
+    out: '',
+    steps: 0,
+    stepLimit: meter === undefined ? TEMPLATE_LIMITS.maxSteps : Math.min(TEMPLATE_LIMITS.maxSteps, meter.remaining),
+    meter,
+    nesting: 0,
+    warnings,
+    template,
+  };
+  try {
+    const program = compileTemplate(template);
+    const frame: Frame = { context: ctx, parent: null, data: {}, params: null };
+    renderProgram(program, frame, state);
+  } finally {
+    meter?.charge(state.steps + textUnits(template.length + state.out.length), 'rendering a template');
+  }
   return state.out;
 }
 
@@ -62,9 +84,14 @@ function emit(state: RenderState, text: string): void {
 
 function step(state: RenderState): void {
   state.steps++;
-  if (state.steps > TEMPLATE_LIMITS.maxSteps) {
-    limit(state, `template needs more than ${TEMPLATE_LIMITS.maxSteps} evaluation steps`);
-  }
+  checkSteps(state);
+}
+
+/** Helpers over large values add steps of their own (template-values.ts), so they count here too. */
+function checkSteps(state: RenderState): void {
+  // Below the template bound this is the turn running out: the charge in renderHandlebars then
+  // replaces the limit error with the turn's budget error.
+  if (state.steps > state.stepLimit) limit(state, `template needs more than ${TEMPLATE_LIMITS.maxSteps} evaluation steps`);
 }
 
 function renderProgram(program: AST.Program | undefined, frame: Frame, state: RenderState): void {
@@ -260,10 +287,16 @@ function callExpression(
     case 'lte':
     case 'and':
     case 'or':
-    case 'not':
-      return booleanHelper(name, args, state.warnings);
-    case 'len':
-      return lenHelper(args[0]);
+    case 'not': {
+      const result = booleanHelper(name, args, state.warnings, state);
+      checkSteps(state);
+      return result;
+    }
+    case 'len': {
+      const result = lenHelper(args[0], state);
+      checkSteps(state);
+      return result;
+    }
     case 'log':
       return '';
     default:
@@ -298,7 +331,8 @@ function renderBlock(node: AST.BlockStatement, frame: Frame, state: RenderState)
         return;
       }
       const includeZero = hashValue(node.hash, 'includeZero', frame, state) === true;
-      const condition = truthy(evalExpression(node.params[0] as AST.Expression, frame, state), includeZero);
+      const condition = truthy(evalExpression(node.params[0] as AST.Expression, frame, state), includeZero, state);
+      checkSteps(state);
       const chosen = condition === (name === 'if') ? node.program : node.inverse;
       renderProgram(chosen, frame, state);
       return;
@@ -308,7 +342,9 @@ function renderBlock(node: AST.BlockStatement, frame: Frame, state: RenderState)
       return;
     case 'with': {
       const value = evalExpression(node.params[0] ?? nullLiteral, frame, state);
-      if (truthy(value)) {
+      const present = truthy(value, false, state);
+      checkSteps(state);
+      if (present) {
         renderProgram(node.program, childFrame(frame, value, frame.data, blockParams, [value ?? null]), state);
       } else {
         renderProgram(node.inverse, frame, state);
@@ -328,7 +364,9 @@ function renderBlock(node: AST.BlockStatement, frame: Frame, state: RenderState)
     case 'or':
     case 'not': {
       const args = node.params.map((p) => evalExpression(p, frame, state));
-      renderProgram(booleanHelper(name, args, state.warnings) ? node.program : node.inverse, frame, state);
+      const chosen = booleanHelper(name, args, state.warnings, state) ? node.program : node.inverse;
+      checkSteps(state);
+      renderProgram(chosen, frame, state);
       return;
     }
     default:
@@ -348,7 +386,7 @@ function renderBlock(node: AST.BlockStatement, frame: Frame, state: RenderState)
     renderEach(node, value, frame, state, blockParams);
   } else if (value === true) {
     renderProgram(node.program, frame, state);
-  } else if (truthy(value)) {
+  } else if (truthy(value, false, state)) {
     renderProgram(node.program, childFrame(frame, value, frame.data, blockParams, [value ?? null]), state);
   } else {
     renderProgram(node.inverse, frame, state);
@@ -358,7 +396,9 @@ function renderBlock(node: AST.BlockStatement, frame: Frame, state: RenderState)
 const nullLiteral = { type: 'NullLiteral' } as AST.NullLiteral;
 
 function renderEach(node: AST.BlockStatement, value: Value, frame: Frame, state: RenderState, blockParams: readonly string[]): void {
-  if (!truthy(value) || value === null || typeof value !== 'object') {
+  const present = truthy(value, false, state);
+  checkSteps(state);
+  if (!present || value === null || typeof value !== 'object') {
     renderProgram(node.inverse, frame, state);
     return;
   }

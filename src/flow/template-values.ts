@@ -11,6 +11,28 @@ import { warn } from './template-limits.js';
 /** A looked-up value; `undefined` is "not found", which renders empty (unlike `null`). */
 export type Value = JsonValue | undefined;
 
+/**
+ * Where tests and helpers whose cost grows with their arguments (truthiness or `len` of an object
+ * with many keys, `eq` of two large trees, `len` or `gt` of long strings) add evaluation steps:
+ * one per key or value they list or compare, one per 16 characters they scan. Small arguments add
+ * none.
+ */
+export interface StepCounter {
+  steps: number;
+}
+
+const CHARS_PER_STEP = 16;
+/** Below this many keys or values the work is part of the step that asked for it. */
+const FREE_VALUES = 8;
+
+function addValues(counter: StepCounter | undefined, values: number): void {
+  if (counter !== undefined && values > FREE_VALUES) counter.steps += values;
+}
+
+function addChars(counter: StepCounter | undefined, chars: number): void {
+  if (counter !== undefined && chars >= CHARS_PER_STEP) counter.steps += Math.floor(chars / CHARS_PER_STEP);
+}
+
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /** handlebars-rs `JsonRender`: how a value prints inside a rendered string. */
@@ -31,7 +53,7 @@ export function displayText(value: JsonValue): string {
 }
 
 /** handlebars-rs `is_truthy`: empty arrays and objects are falsy; 0 only with `includeZero`. */
-export function truthy(value: Value, includeZero = false): boolean {
+export function truthy(value: Value, includeZero = false, counter?: StepCounter): boolean {
   if (value === undefined || value === null) return false;
   switch (typeof value) {
     case 'boolean':
@@ -44,7 +66,10 @@ export function truthy(value: Value, includeZero = false): boolean {
       break;
   }
   if (Array.isArray(value)) return value.length > 0;
-  return Object.keys(value).length > 0;
+  // JavaScript has no constant-time emptiness test for an object: every key is listed.
+  const keys = Object.keys(value).length;
+  addValues(counter, keys);
+  return keys > 0;
 }
 
 export function lookupKey(base: Value, key: string): Value {
@@ -67,10 +92,17 @@ export function lookupHelper(base: Value, key: Value): Value {
   return undefined;
 }
 
-export function lenHelper(value: Value): JsonValue {
+export function lenHelper(value: Value, counter?: StepCounter): JsonValue {
   if (Array.isArray(value)) return value.length;
-  if (typeof value === 'string') return utf8Length(value);
-  if (value !== null && typeof value === 'object') return Object.keys(value).length;
+  if (typeof value === 'string') {
+    addChars(counter, value.length);
+    return utf8Length(value);
+  }
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).length;
+    addValues(counter, keys);
+    return keys;
+  }
   return 0;
 }
 
@@ -93,7 +125,7 @@ function utf8Length(text: string): number {
 }
 
 /** The comparison and logic helpers (`eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `and`, `or`, `not`). */
-export function booleanHelper(name: string, args: Value[], warnings: string[] | undefined): boolean {
+export function booleanHelper(name: string, args: Value[], warnings: string[] | undefined, counter?: StepCounter): boolean {
   const need = name === 'not' ? 1 : name === 'and' || name === 'or' ? 0 : 2;
   if (args.length < need) {
     warn(warnings, `template helper "${name}" needs ${need} parameter(s)`);
@@ -101,11 +133,15 @@ export function booleanHelper(name: string, args: Value[], warnings: string[] | 
   }
   const a = args[0] ?? null;
   const b = args[1] ?? null;
+  if (typeof a === 'string' && typeof b === 'string') addChars(counter, Math.min(a.length, b.length));
   switch (name) {
     case 'eq':
-      return jsonEqual(a, b);
-    case 'ne':
-      return !jsonEqual(a, b);
+    case 'ne': {
+      const visited = { values: 0 };
+      const equal = jsonEqual(a, b, visited);
+      addValues(counter, visited.values);
+      return name === 'eq' ? equal : !equal;
+    }
     case 'gt':
       return compareJson(a, b) === 1;
     case 'gte': {
@@ -119,10 +155,10 @@ export function booleanHelper(name: string, args: Value[], warnings: string[] | 
       return c !== undefined && c !== 1;
     }
     case 'and':
-      return args.every((v) => truthy(v));
+      return args.every((v) => truthy(v, false, counter));
     case 'or':
-      return args.some((v) => truthy(v));
+      return args.some((v) => truthy(v, false, counter));
     default:
-      return !truthy(a);
+      return !truthy(a, false, counter);
   }
 }

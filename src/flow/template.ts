@@ -28,6 +28,7 @@ import { rustTrim } from './rust-json-text.js';
 import { asTemplateError, TemplateError } from './template-error.js';
 import { renderHandlebars } from './template-eval.js';
 import { BoundedCache, TEMPLATE_LIMITS, warn } from './template-limits.js';
+import { textUnits, WorkBudgetExceeded, type WorkMeter } from './work-meter.js';
 
 export interface TemplateContext {
   entry: JsonValue;
@@ -43,6 +44,31 @@ export interface TemplateContext {
 export interface RenderOptions {
   /** Pointer-allowed spots (`vars_out`, `var.set` values, `provider.invoke` maps). */
   allowPointer?: boolean;
+  /**
+   * The turn's work budget: every mapping value visited, value copied and template step is
+   * charged to it, and running out throws `WorkBudgetExceeded` (never a `TemplateError`).
+   */
+  meter?: WorkMeter;
+}
+
+/** One renderValue call: its options and the mapping values and copies it has not charged yet. */
+interface MappingRender {
+  ctx: JsonObject;
+  warnings: string[] | undefined;
+  allowPointer: boolean;
+  meter: WorkMeter | undefined;
+  units: number;
+  /** Uncharged units allowed before they are charged mid-walk (what the turn had left at the last charge). */
+  cap: number;
+}
+
+/** Charges what `run` has counted; throws `WorkBudgetExceeded` when the turn has no budget left for it. */
+function chargeRun(run: MappingRender): void {
+  if (run.meter === undefined || run.units === 0) return;
+  const units = run.units;
+  run.units = 0;
+  run.meter.charge(units, 'rendering a node input');
+  run.cap = run.meter.remaining;
 }
 
 interface ExactExpression {
@@ -97,25 +123,44 @@ export function nowView(date: Date): JsonObject {
  * typed inserts are copies), non-string scalars are returned as they are.
  */
 export function renderValue(value: JsonValue, ctx: TemplateContext | JsonObject, warnings?: string[], options?: RenderOptions): JsonValue {
+  const meter = options?.meter;
+  const run: MappingRender = {
+    ctx,
+    warnings,
+    allowPointer: options?.allowPointer === true,
+    meter,
+    units: 0,
+    cap: meter === undefined ? Number.POSITIVE_INFINITY : meter.remaining,
+  };
   try {
-    return renderValueAt(value, ctx, warnings, options?.allowPointer === true, 0);
+    return renderValueAt(run, value, 0);
   } catch (err) {
+    if (err instanceof WorkBudgetExceeded) throw err;
     throw asTemplateError(err, typeof value === 'string' ? value : '');
+  } finally {
+    // A failed render is charged too; running out here replaces the template error.
+    chargeRun(run);
   }
 }
 
 /** Renders one string with Handlebars (no typed lookup); strings without `{{` come back as is. */
-export function renderString(template: string, ctx: JsonObject, warnings?: string[]): string {
+export function renderString(template: string, ctx: JsonObject, warnings?: string[], meter?: WorkMeter): string {
   if (!template.includes('{{')) return template;
   try {
-    return renderHandlebars(template, ctx, warnings);
+    return renderHandlebars(template, ctx, warnings, meter);
   } catch (err) {
+    if (err instanceof WorkBudgetExceeded) throw err;
     throw asTemplateError(err, template);
   }
 }
 
-function renderValueAt(value: JsonValue, ctx: JsonObject, warnings: string[] | undefined, allowPointer: boolean, depth: number): JsonValue {
-  if (typeof value === 'string') return renderTemplateString(value, ctx, warnings, allowPointer);
+function renderValueAt(run: MappingRender, value: JsonValue, depth: number): JsonValue {
+  if (typeof value === 'string') {
+    // Every string is scanned for `{{`, so a long one costs by its length.
+    run.units += textUnits(value.length);
+    return renderTemplateString(run, value);
+  }
+  run.units++;
   if (value === null || typeof value !== 'object') return value;
   if (depth >= TEMPLATE_LIMITS.maxValueDepth) {
     throw new TemplateError('TemplateLimit', `input mapping nests deeper than ${TEMPLATE_LIMITS.maxValueDepth} levels`, '');
@@ -123,13 +168,13 @@ function renderValueAt(value: JsonValue, ctx: JsonObject, warnings: string[] | u
   if (Array.isArray(value)) {
     const out: JsonValue[] = new Array<JsonValue>(value.length);
     for (let i = 0; i < value.length; i++) {
-      out[i] = renderValueAt(value[i] as JsonValue, ctx, warnings, allowPointer, depth + 1);
+      out[i] = renderValueAt(run, value[i] as JsonValue, depth + 1);
     }
     return out;
   }
   const out: JsonObject = {};
   for (const key of Object.keys(value)) {
-    setKey(out, key, renderValueAt(value[key] as JsonValue, ctx, warnings, allowPointer, depth + 1));
+    setKey(out, key, renderValueAt(run, value[key] as JsonValue, depth + 1));
   }
   return out;
 }
@@ -143,33 +188,37 @@ function setKey(target: JsonObject, key: string, value: JsonValue): void {
   }
 }
 
-function cloneJson(value: JsonValue, depth = 0): JsonValue {
+/** A deep copy; each value copied is a work unit of `run` (a typed lookup of a large input is not free). */
+function cloneJson(run: MappingRender, value: JsonValue, depth = 0): JsonValue {
+  if (++run.units > run.cap) chargeRun(run);
   if (value === null || typeof value !== 'object') return value;
   if (depth >= TEMPLATE_LIMITS.maxValueDepth) {
     throw new TemplateError('TemplateLimit', `value nests deeper than ${TEMPLATE_LIMITS.maxValueDepth} levels`, '');
   }
-  if (Array.isArray(value)) return value.map((item) => cloneJson(item, depth + 1));
+  if (Array.isArray(value)) return value.map((item) => cloneJson(run, item, depth + 1));
   const out: JsonObject = {};
-  for (const key of Object.keys(value)) setKey(out, key, cloneJson(value[key] as JsonValue, depth + 1));
+  for (const key of Object.keys(value)) setKey(out, key, cloneJson(run, value[key] as JsonValue, depth + 1));
   return out;
 }
 
-function renderTemplateString(raw: string, ctx: JsonObject, warnings: string[] | undefined, allowPointer: boolean): JsonValue {
+function renderTemplateString(run: MappingRender, raw: string): JsonValue {
   const hasMustache = raw.includes('{{');
-  if (allowPointer && !hasMustache && raw.startsWith('/')) {
-    const hit = resolvePointer(ctx, raw);
+  if (run.allowPointer && !hasMustache && raw.startsWith('/')) {
+    const hit = resolvePointer(run.ctx, raw);
     if (!hit.found) throw new TemplateError('PointerNotFound', `mapping path \`${raw}\` not found`, raw);
-    return cloneJson(hit.value);
+    return cloneJson(run, hit.value);
   }
   if (!hasMustache) return raw;
   const exact = exactExpression(raw);
   if (exact !== null) {
-    const hit = resolveSegments(ctx, exact.segments);
-    if (hit.found) return cloneJson(hit.value);
+    const hit = resolveSegments(run.ctx, exact.segments);
+    if (hit.found) return cloneJson(run, hit.value);
     if (!HELPER_CALL.test(exact.expr)) {
-      warn(warnings, `template expression resolved to empty (path not found): ${exact.expr}`);
+      warn(run.warnings, `template expression resolved to empty (path not found): ${exact.expr}`);
       return '';
     }
   }
-  return renderHandlebars(raw, ctx, warnings);
+  // Charged before rendering, so the render sees what the turn has left.
+  chargeRun(run);
+  return renderHandlebars(raw, run.ctx, run.warnings, run.meter);
 }

@@ -11,7 +11,8 @@ import { type ExecutionState, FlowRunError, type NodeOutput } from './execution-
 import type { Flow, JsonObject, JsonValue } from './model.js';
 import type { FirstFailure } from './output.js';
 import type { ComponentInvoker, NodeTrace, StateStore } from './ports.js';
-import { renderValue, type TemplateContext } from './template.js';
+import { type RenderOptions, renderValue, type TemplateContext } from './template.js';
+import type { WorkMeter } from './work-meter.js';
 
 export type WalkEnd = { kind: 'end' } | { kind: 'pause'; nextNode: string; reason: string; awaitingSubmit: boolean; output: JsonValue };
 
@@ -35,6 +36,11 @@ export interface WalkEnv {
 export interface Turn {
   steps: number;
   limit: number;
+  /** The engine work budget of the turn (work-meter.ts). */
+  meter: WorkMeter;
+  /** Render options charging the turn's meter, without and with JSON pointers. */
+  render: RenderOptions;
+  renderPointer: RenderOptions;
   warnings: string[];
   attempt: number;
   resumed: boolean;
@@ -158,10 +164,13 @@ export function newFrame(flow: PreparedFlow, originFlowId: string, state: Execut
   };
 }
 
-const POINTER_ALLOWED = Object.freeze({ allowPointer: true });
-
 /** Pointer-allowed spots (`var.set` value, `vars_out`, provider maps): `/a/b` strings are JSON pointers. */
 export function renderPointerAllowed(frame: Frame, value: JsonValue, ctx: TemplateContext): JsonValue {
   if (typeof value !== 'object' && (typeof value !== 'string' || (!value.includes('{{') && !value.startsWith('/')))) return value;
-  return renderValue(value, ctx, frame.turn.warnings, POINTER_ALLOWED);
+  return renderValue(value, ctx, frame.turn.warnings, frame.turn.renderPointer);
+}
+
+/** A node's input mapping (or one of its strings) rendered against `ctx`, charged to the turn. */
+export function renderNodeValue(frame: Frame, value: JsonValue, ctx: TemplateContext = frame.ctx): JsonValue {
+  return renderValue(value, ctx, frame.turn.warnings, frame.turn.render);
 }

@@ -14,7 +14,8 @@ import { assembleOutput } from './output.js';
 import type { NodeOutcome, NodeTrace } from './ports.js';
 import { runNode } from './run-node.js';
 import { TemplateError } from './template-error.js';
-import { EMPTY, type Frame, nodeView, renderPointerAllowed, seedVars, type WalkEnd, type WalkEnv } from './turn-frame.js';
+import { EMPTY, type Frame, nodeView, renderPointerAllowed, seedVars, type Turn, type WalkEnd, type WalkEnv } from './turn-frame.js';
+import { WORK_COSTS, WorkBudgetExceeded } from './work-meter.js';
 
 type Route = { t: 'end' } | { t: 'next'; to: string } | { t: 'pause' };
 
@@ -22,9 +23,30 @@ const monotonic: () => number = typeof performance === 'object' ? () => performa
 
 /**
  * Runs nodes from `startId` until the flow ends or pauses. `rerunAwaiting` re-runs a node that parked
- * for a card submit, adding the submitted answers to its payload.
+ * for a card submit, adding the submitted answers to its payload. Running out of the turn's work
+ * budget ends the whole turn (`turn_budget_exceeded`), never just the node: an error route must
+ * not turn an exhausted budget into another lap.
  */
 export async function walk(env: WalkEnv, frame: Frame, startId: string, rerunAwaiting: boolean): Promise<WalkEnd> {
+  try {
+    return await walkNodes(env, frame, startId, rerunAwaiting);
+  } catch (err) {
+    if (err instanceof WorkBudgetExceeded) throw budgetError(err, frame.turn);
+    throw err;
+  }
+}
+
+function budgetError(err: WorkBudgetExceeded, turn: Turn): FlowRunError {
+  return new FlowRunError({
+    code: err.code,
+    message: `flow "${turn.lastFlowId}", node "${turn.lastNodeId}": ${err.message}`,
+    flowId: turn.lastFlowId,
+    nodeId: turn.lastNodeId,
+    retryable: false,
+  });
+}
+
+async function walkNodes(env: WalkEnv, frame: Frame, startId: string, rerunAwaiting: boolean): Promise<WalkEnd> {
   let id = startId;
   let rerunPending = rerunAwaiting;
   const turn = frame.turn;
@@ -54,6 +76,7 @@ export async function walk(env: WalkEnv, frame: Frame, startId: string, rerunAwa
     turn.steps++;
     turn.lastFlowId = flowId;
     turn.lastNodeId = id;
+    turn.meter.charge(WORK_COSTS.nodeStep, 'running a node');
 
     const ctx = frame.ctx;
     ctx.prev = frame.state.last_output ?? EMPTY;
@@ -139,6 +162,9 @@ export async function walk(env: WalkEnv, frame: Frame, startId: string, rerunAwa
 }
 
 function record(frame: Frame, id: string, output: NodeOutput): void {
+  // The node's template view copies the payload's keys (and a routing context does again): a
+  // payload with many keys, even a static one, costs by them on every lap.
+  if (isObject(output.payload)) frame.turn.meter.charge(Object.keys(output.payload).length, 'recording a node result');
   frame.state.nodes[id] = output;
   frame.state.last_output = output.payload;
   frame.nodeViews[id] = nodeView(output);
@@ -184,8 +210,10 @@ function route(frame: Frame, pnode: PreparedNode, output: NodeOutput, outcome: s
       }
       if (r.event !== undefined && r.event !== event) continue;
       if (r.condition !== undefined) {
+        if (rctx === undefined && isObject(output.payload))
+          frame.turn.meter.charge(Object.keys(output.payload).length, 'evaluating a route condition');
         rctx ??= routingContext(frame, output, event);
-        if (!evaluateCondition(r.condition, rctx)) continue;
+        if (!evaluateCondition(r.condition, rctx, frame.turn.meter)) continue;
       }
       if (r.to !== null && !frame.flow.nodes.has(r.to)) {
         frame.turn.warnings.push(`node "${pnode.id}": route to "${r.to}" matched but no such node exists; route skipped`);

@@ -3,6 +3,7 @@ import { EgressSendError } from '../bus/delivery.js';
 import type { ChannelMessageEnvelope } from '../bus/envelope.js';
 import { egressMessage, type IngressMessage, ingressMessageSchema, retryDelaySeconds } from '../bus/messages.js';
 import { CodedError, errorMessage } from '../core/coded-error.js';
+import { isObject } from '../core/is-object.js';
 import { logEvent, type Span, tenantAttributes, withSpan } from '../edge/telemetry.js';
 import { buildTenantCtx, type TenantCtx } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
@@ -24,6 +25,7 @@ import { SessionLanes } from './session-lanes.js';
 import { type SessionInfo, SessionStore } from './session-store.js';
 import { stateScope, TurnStateStore } from './state-store.js';
 import { type WaitRow, WaitStore } from './wait-store.js';
+import { authenticateWebhook, readTenantSecret, webhookAuthOf, withoutCredential } from './webhook-auth.js';
 import { checkWebhookResponse } from './webhook-response.js';
 
 /** What the object answered an ingress call: the message is durable in its inbox (or was already). */
@@ -68,12 +70,14 @@ export interface WebhookRunRequest {
   flowId: string;
   input: JsonObject;
   idempotencyKey?: string;
+  /** The request body as received: what a flow's webhook signature is computed over. */
+  rawBody?: Uint8Array;
 }
 
 export type WebhookRunResult =
   | { status: 'done'; output: JsonValue; replayed: boolean; code?: undefined }
   | { status: 'waiting'; reason: string | null; output: JsonValue; replayed: boolean; code?: undefined }
-  | { status: 'error'; code: string; message: string; replayed: boolean };
+  | { status: 'error'; code: string; message: string; replayed: boolean; challenge?: string };
 
 /** Attempts of a turn before its message is dead-lettered (the user is told). */
 const INBOX_MAX_ATTEMPTS = 5;
@@ -89,6 +93,21 @@ const MAX_RETRY_AFTER_SECONDS = 3_600;
 const COMPONENT_STATE_RETRY_MS = 5_000;
 /** Processed keys and sent replies are kept this long for dedup, then pruned by the alarm. */
 const RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * The dedup record of a webhook call's `Idempotency-Key`: per flow, and per principal when the flow
+ * authenticates its callers (a distinct prefix, so no key of an unauthenticated call can name it).
+ */
+function webhookDedupKey(flowId: string, idempotencyKey: string, principal?: string): string {
+  return principal === undefined
+    ? `webhook:${flowId}:${idempotencyKey}`
+    : `webhook-auth:${JSON.stringify([flowId, principal, idempotencyKey])}`;
+}
+
+/** A run that ran out of its engine work budget is told apart from other flow failures (webhook code `TurnBudgetExceeded`). */
+function webhookFailureCode(runCode: string): string {
+  return runCode === 'turn_budget_exceeded' ? 'TurnBudgetExceeded' : 'FlowFailed';
+}
 
 export class ChannelSessionError extends CodedError<
   'WrongChannel' | 'WrongEnvironment' | 'InvalidMessage' | 'PreviousMessageFailed' | 'TurnFailed'
@@ -559,17 +578,37 @@ export class ChannelSession extends DurableObject<Env> {
   // ------------------------------------------------------------------ generic webhook
 
   /**
-   * Runs an `http` / `event` flow named by the URL and returns its result. An `Idempotency-Key`
-   * is recorded with the result in the same transaction as the run's state writes, so a replay
-   * (sequential or concurrent) returns the first result and never runs the flow twice. Failed runs
-   * are not recorded: retrying with the same key runs again.
+   * Runs an `http` / `event` flow named by the URL and returns its result. A flow that declares
+   * `parameters.webhook.auth` checks the call first (webhook-auth.ts): one that fails is answered
+   * 401 and nothing runs or replays. An `Idempotency-Key` is recorded with the result in the same
+   * transaction as the run's state writes, so a replay (sequential or concurrent) returns the first
+   * result and never runs the flow twice; with authentication on, the record belongs to the
+   * caller's principal, so a guessed key never returns another caller's response. Failed runs are
+   * not recorded: retrying with the same key runs again.
    */
   async runWebhook(req: WebhookRunRequest): Promise<WebhookRunResult> {
     this.checkAddress(this.env.GREENTIC_ENV, req.tenant, 'default', 'webhook');
     await this.adoptSession(`webhook:${req.flowId}`, req.flowId);
-    if (req.idempotencyKey === undefined) return this.executeWebhook(req, undefined);
-    const dedupKey = `webhook:${req.flowId}:${req.idempotencyKey}`;
-    return this.lanes.run(dedupKey, async () => this.findWebhookResult(dedupKey) ?? this.executeWebhook(req, dedupKey));
+    const ctx = buildTenantCtx({
+      env: this.env.GREENTIC_ENV,
+      tenant: req.tenant,
+      channel: 'webhook',
+      sessionId: `webhook:${req.flowId}`,
+      flowId: req.flowId,
+      idempotencyKey: req.idempotencyKey,
+    });
+    const routed = await this.routeWebhook(req, ctx);
+    if (!('flow' in routed)) {
+      // A flow that is gone still answers the replay of a call it answered without authentication.
+      const replay = req.idempotencyKey === undefined ? undefined : this.findWebhookResult(webhookDedupKey(req.flowId, req.idempotencyKey));
+      return replay ?? routed;
+    }
+    const checked = await this.checkWebhookCall(req, routed);
+    if (!checked.ok) return checked.result;
+    const run = { ...req, input: checked.input };
+    if (req.idempotencyKey === undefined) return this.executeWebhook(run, ctx, routed, undefined);
+    const dedupKey = webhookDedupKey(req.flowId, req.idempotencyKey, checked.principal);
+    return this.lanes.run(dedupKey, async () => this.findWebhookResult(dedupKey) ?? this.executeWebhook(run, ctx, routed, dedupKey));
   }
 
   private findWebhookResult(dedupKey: string): WebhookRunResult | undefined {
@@ -577,27 +616,64 @@ export class ChannelSession extends DurableObject<Env> {
     return first === undefined ? undefined : { ...first, replayed: true };
   }
 
-  private async executeWebhook(req: WebhookRunRequest, dedupKey: string | undefined): Promise<WebhookRunResult> {
-    const sessionKey = `webhook:${req.flowId}`;
-    const ctx = buildTenantCtx({
-      env: this.env.GREENTIC_ENV,
-      tenant: req.tenant,
-      channel: 'webhook',
-      sessionId: sessionKey,
-      flowId: req.flowId,
-      idempotencyKey: req.idempotencyKey,
-    });
+  private async routeWebhook(req: WebhookRunRequest, ctx: TenantCtx): Promise<RoutedFlow | WebhookRunResult> {
     const where = `tenant "${ctx.tenant}" in env "${ctx.env}"`;
     const active = await activePacksOf(this.env, ctx);
     if (active.length === 0) return { status: 'error', code: 'NoActivePack', message: `${where} has no active pack`, replayed: false };
     const loaded: LoadedPack[] = await loadActivePacks(this.env, active);
-    let routed: RoutedFlow;
     try {
-      routed = selectNamedFlow(loaded, req.flowId, ['http', 'event'], where);
+      return selectNamedFlow(loaded, req.flowId, ['http', 'event'], where);
     } catch (err) {
       if (err instanceof RoutingError) return { status: 'error', code: err.code, message: err.message, replayed: false };
       throw err;
     }
+  }
+
+  /** The flow's own authentication, if it declares one: the caller's principal and the input the flow sees. */
+  private async checkWebhookCall(
+    req: WebhookRunRequest,
+    routed: RoutedFlow,
+  ): Promise<{ ok: true; principal: string | undefined; input: JsonObject } | { ok: false; result: WebhookRunResult }> {
+    const config = webhookAuthOf(routed.flow);
+    if (!config.ok) {
+      logEvent('error', 'webhook.auth_invalid', {
+        'greentic.tenant.id': req.tenant,
+        'greentic.flow.id': req.flowId,
+        reason: config.reason,
+      });
+      const message = `flow "${req.flowId}" declares webhook authentication that cannot be used; the pack must be fixed`;
+      return { ok: false, result: { status: 'error', code: 'InvalidWebhookAuth', message, replayed: false } };
+    }
+    if (config.auth === undefined) return { ok: true, principal: undefined, input: req.input };
+    const headers = isObject(req.input.headers) ? req.input.headers : {};
+    const checked = await authenticateWebhook(
+      config.auth,
+      {
+        headers: Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => typeof e[1] === 'string')),
+        body: req.rawBody ?? new Uint8Array(),
+      },
+      (key) => readTenantSecret(this.env, req.tenant, key),
+      Date.now(),
+    );
+    if (checked.ok) return { ok: true, principal: checked.principal, input: withoutCredential(config.auth, req.input) };
+    logEvent(checked.code === 'Unauthorized' ? 'info' : 'error', 'webhook.auth_failed', {
+      'greentic.tenant.id': req.tenant,
+      'greentic.flow.id': req.flowId,
+      code: checked.code,
+      reason: checked.message,
+    });
+    const result: WebhookRunResult = { status: 'error', code: checked.code, message: checked.message, replayed: false };
+    if (checked.challenge !== undefined) result.challenge = checked.challenge;
+    return { ok: false, result };
+  }
+
+  private async executeWebhook(
+    req: WebhookRunRequest,
+    ctx: TenantCtx,
+    routed: RoutedFlow,
+    dedupKey: string | undefined,
+  ): Promise<WebhookRunResult> {
+    const sessionKey = `webhook:${req.flowId}`;
     return withSpan(
       'webhook.run',
       { ...tenantAttributes(ctx), 'greentic.pack.id': routed.pack.pack_id, 'greentic.flow.id': routed.flow.id },
@@ -616,7 +692,7 @@ export class ChannelSession extends DurableObject<Env> {
             run.status === 'failed'
               ? {
                   status: 'error',
-                  code: 'FlowFailed',
+                  code: webhookFailureCode(run.code),
                   message: `flow "${routed.flow.id}" failed: ${run.code}: ${run.message}`,
                   replayed: false,
                 }
@@ -625,7 +701,12 @@ export class ChannelSession extends DurableObject<Env> {
                 : { status: 'done', output: run.output, replayed: false };
         } catch (err) {
           if (!(err instanceof FlowRunError)) throw err;
-          result = { status: 'error', code: 'FlowFailed', message: `flow "${routed.flow.id}" failed: ${err.message}`, replayed: false };
+          result = {
+            status: 'error',
+            code: webhookFailureCode(err.code),
+            message: `flow "${routed.flow.id}" failed: ${err.message}`,
+            replayed: false,
+          };
         }
         if (result.status === 'done') {
           // Checked before anything is recorded: an output that cannot be sent is not the key's result.

@@ -5,11 +5,12 @@
 import type { TenantPolicy } from '../component/edge/host-policy.js';
 import { componentInvoker } from '../component/edge/invoker.js';
 import { edgeComponentRunner } from '../component/edge/worker-wiring.js';
-import { recordSpan, tenantAttributes } from '../edge/telemetry.js';
+import { logEvent, recordSpan, tenantAttributes } from '../edge/telemetry.js';
 import type { Env } from '../env.js';
 import { FlowExecutor, type FlowRunResult } from '../flow/executor.js';
 import type { JsonValue } from '../flow/model.js';
 import type { ComponentInvoker, StateStore } from '../flow/ports.js';
+import { parseWorkBudget } from '../flow/work-meter.js';
 import type { FlowEngine, TurnContext, TurnResult } from './flow-engine.js';
 
 /**
@@ -51,6 +52,19 @@ function tracedInvoker(turn: TurnContext, inner: ComponentInvoker): ComponentInv
   };
 }
 
+let warnedBudget: string | undefined;
+
+/** `TURN_ENGINE_BUDGET`: engine work units per turn; a value that is not a positive integer is reported once and ignored. */
+export function turnWorkBudget(env: Env): number {
+  const raw = env.TURN_ENGINE_BUDGET;
+  const budget = parseWorkBudget(raw);
+  if (raw !== undefined && raw.trim() !== '' && String(budget) !== raw.trim() && warnedBudget !== raw) {
+    warnedBudget = raw;
+    logEvent('warn', 'config.invalid', { name: 'TURN_ENGINE_BUDGET', reason: 'not a positive integer; the default applies', budget });
+  }
+  return budget;
+}
+
 function toTurnResult(result: FlowRunResult): TurnResult {
   if (result.status === 'waiting')
     return { status: 'waiting', reason: result.reason, snapshot: result.snapshot as unknown as JsonValue, output: result.output };
@@ -87,6 +101,7 @@ export function createFlowEngine(invokerFor: ComponentInvokerFactory): FlowEngin
       // Whole-run retries would repeat component side effects inside one delivery; the queue
       // redelivers instead when a turn fails transiently.
       retry: { maxAttempts: 1 },
+      workBudget: turnWorkBudget(turn.env),
     });
   };
   return {

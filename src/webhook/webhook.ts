@@ -1,10 +1,13 @@
 // Generic webhook ingress: `ANY /v1/webhook/{tenant}/{flow}` runs an `http` or `event` flow
 // synchronously and turns its output into the HTTP response, with the request and response
 // mappings of the upstream runner (runner reference §2.1). The run happens in the tenant's
-// `webhook` channel object, which also remembers `Idempotency-Key`s so a replay gets the first
-// response without running the flow again.
+// `webhook` channel object, which checks the flow's own authentication when it declares one
+// (session/webhook-auth.ts, our extension) and remembers `Idempotency-Key`s so a replay gets the
+// first response without running the flow again. Calls count against the tenant's `webhook` rate
+// limit before anything else.
 import type { Context } from 'hono';
 import { readBoundedBody } from '../edge/bounded-body.js';
+import { consume, rateLimitedResponse } from '../edge/rate-limits.js';
 import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER, notAnIdentifier } from '../edge/tenant-ctx.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
@@ -43,6 +46,11 @@ export function webhookResponse(output: JsonValue, extraHeaders: readonly [strin
   return webhookHttpResponse(checked.plan, extraHeaders);
 }
 
+function withSecurityHeaders(res: Response): Response {
+  for (const [name, value] of FLOW_RESPONSE_SECURITY_HEADERS) res.headers.set(name, value);
+  return res;
+}
+
 function problem(status: number, error: string, message: string): Response {
   return Response.json({ error, message }, { status, headers: FLOW_RESPONSE_SECURITY_HEADERS as [string, string][] });
 }
@@ -53,6 +61,10 @@ const STATUS_OF: Record<string, number> = {
   AmbiguousEntryFlow: 409,
   WrongFlowKind: 409,
   FlowFailed: 500,
+  TurnBudgetExceeded: 500,
+  Unauthorized: 401,
+  WebhookAuthUnavailable: 503,
+  InvalidWebhookAuth: 500,
   InvalidFlowOutput: 502,
 };
 
@@ -61,6 +73,9 @@ export async function handleWebhook(c: Context<{ Bindings: WorkerEnv }>): Promis
   const flowId = c.req.param('flow') ?? '';
   if (!IDENTIFIER.test(tenant)) return problem(400, 'invalid_tenant', notAnIdentifier('tenant', tenant));
   if (!IDENTIFIER.test(flowId)) return problem(400, 'invalid_flow', notAnIdentifier('flow', flowId));
+  // Counted before the body is read: a flood is refused for the price of one counter call.
+  const limit = await consume(c.env, 'webhook', { tenant });
+  if (limit.allowed === false) return withSecurityHeaders(rateLimitedResponse('webhook', limit, tenant));
   const body = await readBoundedBody(c.req.raw, WEBHOOK_MAX_BODY_BYTES);
   if (body === undefined) return problem(413, 'payload_too_large', `request body exceeds ${WEBHOOK_MAX_BODY_BYTES} bytes`);
   const idempotencyKey = c.req.header('idempotency-key');
@@ -73,12 +88,14 @@ export async function handleWebhook(c: Context<{ Bindings: WorkerEnv }>): Promis
     tenant,
     flowId,
     input: webhookInput(c.req.raw, body),
+    rawBody: body,
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
   })) as WebhookRunResult;
   const replayed = result.replayed ? { 'idempotent-replayed': 'true' } : undefined;
   if (result.status === 'error') {
     const res = problem(STATUS_OF[result.code] ?? 500, result.code, result.message);
     if (replayed !== undefined) res.headers.set('idempotent-replayed', 'true');
+    if (result.challenge !== undefined) res.headers.set('www-authenticate', result.challenge);
     return res;
   }
   if (result.status === 'waiting') {

@@ -44,6 +44,7 @@ describe('wrangler deploy --dry-run', () => {
       for (const binding of [
         'env.CHANNEL (ChannelSession)',
         'env.WEBCHAT (WebchatConversation)',
+        'env.RATE_LIMITER (RateLimiter)',
         'env.INGRESS',
         'env.EGRESS',
         'env.DEAD_LETTERS',

@@ -9,6 +9,7 @@ import type { ChannelMessageEnvelopeInput } from '../../bus/envelope.js';
 import { ingest } from '../../bus/ingress.js';
 import { errorMessage } from '../../core/coded-error.js';
 import { readBoundedBody } from '../../edge/bounded-body.js';
+import { clientAddress, consume, type LimitKey, type LimitName, limitMessage } from '../../edge/rate-limits.js';
 import { logEvent } from '../../edge/telemetry.js';
 import { buildTenantCtx, IDENTIFIER, notAnIdentifier } from '../../edge/tenant-ctx.js';
 import { type WorkerEnv, webchatConversation } from '../../objects.js';
@@ -69,6 +70,16 @@ const CORS_HEADERS = {
 
 function dlError(c: Ctx, status: 400 | 401 | 403 | 404 | 413 | 415 | 502 | 503, code: string, message: string): Response {
   return c.json({ error: { code, message } }, status);
+}
+
+/** One rate limit (edge/rate-limits.ts): a Direct Line 429 with Retry-After when it refuses, else undefined. */
+async function limited(c: Ctx, name: LimitName, key: LimitKey): Promise<Response | undefined> {
+  const outcome = await consume(c.env, name, key);
+  if (outcome.allowed !== false) return undefined;
+  const message = limitMessage(name, outcome, key.tenant);
+  return c.json({ error: { code: 'TooManyRequests', message, limit: name, retry_after: outcome.retryAfter } }, 429, {
+    'Retry-After': String(outcome.retryAfter),
+  });
 }
 
 function streamUrl(c: Ctx, tenant: string, conversationId: string, token: string, watermark?: string): string {
@@ -167,6 +178,8 @@ async function mint(c: Ctx, conversationId: string): Promise<Response> {
   const secret = secretOf(c);
   if (secret === undefined) return dlError(c, 503, 'ServiceUnavailable', 'WebChat is disabled: set the WEBCHAT_TOKEN_SECRET secret');
   const tenant = c.req.param('tenant')!;
+  const refused = await limited(c, 'token', { tenant, scope: [clientAddress(c.req.raw)] });
+  if (refused !== undefined) return refused;
   const { token } = await mintToken(secret, tenant, conversationId);
   const domain = `${new URL(c.env.WEBCHAT_PUBLIC_URL ?? c.req.url).origin}/v1/messaging/webchat/${tenant}/v3/directline`;
   return c.json({ conversationId, token, expires_in: TOKEN_TTL_SECONDS, domain });
@@ -211,6 +224,8 @@ export function webchatApi(): Hono<{ Bindings: WorkerEnv }> {
   api.post('/v3/directline/conversations', async (c) => {
     const auth = await authorize(c, bearer(c));
     if (!auth.ok) return auth.response;
+    const refused = await limited(c, 'conversation', { tenant: auth.claims.tid });
+    if (refused !== undefined) return refused;
     const text = await boundedText(c);
     if (text === null) return dlError(c, 413, 'MessageSizeTooBig', `the body exceeds ${MAX_ACTIVITY_BYTES} bytes`);
     let raw: unknown = null;
@@ -261,6 +276,8 @@ export function webchatApi(): Hono<{ Bindings: WorkerEnv }> {
     const id = c.req.param('id');
     const auth = await authorize(c, bearer(c), id);
     if (!auth.ok) return auth.response;
+    const refused = await limited(c, 'webchat_post', { tenant: auth.claims.tid, scope: [id] });
+    if (refused !== undefined) return refused;
     const text = await boundedText(c);
     if (text === null) return dlError(c, 413, 'MessageSizeTooBig', `the activity exceeds ${MAX_ACTIVITY_BYTES} bytes`);
     let raw: unknown;

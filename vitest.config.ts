@@ -48,7 +48,13 @@ export default defineConfig({
           setupFiles: ['./test/workers/setup-d1.ts'],
           // Generates src/component/generated (edge module strings) and the WAT component fixtures.
           globalSetup: ['./test/workers/component.global-setup.ts'],
-          include: [...pureCore, 'src/channels/**/*.test.ts', 'test/workers/**/*.test.ts', 'test/faults/**/*.test.ts'],
+          include: [
+            ...pureCore,
+            'src/channels/**/*.test.ts',
+            'test/workers/**/*.test.ts',
+            'test/faults/**/*.test.ts',
+            'test/security/**/*.test.ts',
+          ],
           testTimeout: 60_000,
         },
       },

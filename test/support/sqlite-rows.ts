@@ -27,3 +27,19 @@ export function largestRow(sql: SqlStorage): LargestRow {
   }
   return largest;
 }
+
+/** Every row of every table, as one comparable value (to show a refused request changed nothing). */
+export function allRows(sql: SqlStorage): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const tables = sql
+    .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'")
+    .toArray();
+  for (const { name } of tables) {
+    out[name] = sql
+      .exec(`SELECT * FROM "${name}"`)
+      .toArray()
+      .map((row) => JSON.stringify(row))
+      .sort();
+  }
+  return out;
+}

@@ -347,6 +347,7 @@ export function webchatApi(): Hono<{ Bindings: WorkerEnv }> {
     return webchatConversation(c.env, auth.claims.tid, id).fetch(c.req.raw);
   });
 
-  api.notFound((c) => dlError(c, 404, 'NotFound', `no Direct Line route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  // A route, not notFound(): a sub-app mounted with route() answers misses with the parent's notFound.
+  api.all('*', (c) => dlError(c, 404, 'NotFound', `no Direct Line route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   return api;
 }

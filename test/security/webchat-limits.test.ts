@@ -4,7 +4,7 @@
 // not be handed is never shown, while a client's retry of it makes one echo and one reply.
 import { createExecutionContext, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ActivitySet } from '../../src/channels/webchat/conversation.js';
+import { type ActivitySet, WebchatConversation } from '../../src/channels/webchat/conversation.js';
 import { MAX_ACTIVITY_BYTES, MAX_ACTIVITY_DEPTH } from '../../src/channels/webchat/directline.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { channelObject, type WorkerEnv, webchatConversation } from '../../src/objects.js';
@@ -235,5 +235,22 @@ describe('WebChat never keeps a half-accepted message', () => {
       return got.activities.length === 2 ? got : undefined;
     }, 'the stale reservation published');
     expect(set.activities.map((a) => a.text)).toEqual(['orphan', 'behind']);
+  });
+
+  it('a conversation stored before echoes were reserved keeps its log: its rows are shown, and new messages go through the reservation', async () => {
+    const s = await startConversation('legacy');
+    const stub = webchatConversation(testEnv, 'legacy', s.conversationId);
+    await runInDurableObject(stub, (_o, state) => {
+      const sql = state.storage.sql;
+      sql.exec('DROP TABLE activities');
+      sql.exec('CREATE TABLE activities (seq INTEGER PRIMARY KEY, activity_json TEXT NOT NULL, created_at INTEGER NOT NULL)');
+      const old = { type: 'message', id: `${s.conversationId}|0000000`, text: 'from before', from: { id: 'u1' } };
+      sql.exec('INSERT INTO activities (seq, activity_json, created_at) VALUES (0, ?, ?)', JSON.stringify(old), Date.now());
+    });
+    // A new instance over the same storage, as after a deploy.
+    await runInDurableObject(stub, (_o, state) => new WebchatConversation(state, testEnv));
+    const res = await post('legacy', s.conversationId, s.token, { type: 'message', from: { id: 'u1' }, text: 'after' });
+    expect(res.status).toBe(200);
+    expect((await log('legacy', s)).map((a) => a.text)).toEqual(['from before', 'after']);
   });
 });

@@ -5,6 +5,8 @@ import { testKeyring } from './test/support/secret-keys.js';
 // Pure-core tests (src/flow, src/pack) run in both projects: Node (as the CLI uses them) and
 // workerd (as the edge uses them). Tests under test/workers need bindings and run in workerd only.
 const pureCore = ['src/flow/**/*.test.ts', 'src/pack/**/*.test.ts'];
+// FC_SEED=<n> reruns the fast-check properties with a fixed seed (a failing property prints its seed).
+const provide = { fcSeed: process.env.FC_SEED ?? '' };
 
 export default defineConfig({
   test: {
@@ -17,6 +19,7 @@ export default defineConfig({
           // Tests of the generated edge modules import src/component/generated/*.js (wrangler's own
           // build step makes them for the deploy dry-run; vitest does not run it).
           globalSetup: ['./src/component/build/generate-edge-modules.ts'],
+          provide,
           testTimeout: 60_000,
         },
       },
@@ -50,6 +53,7 @@ export default defineConfig({
           setupFiles: ['./test/workers/setup-d1.ts'],
           // Generates src/component/generated (edge module strings) and the WAT component fixtures.
           globalSetup: ['./test/workers/component.global-setup.ts'],
+          provide,
           include: [
             ...pureCore,
             'src/channels/**/*.test.ts',

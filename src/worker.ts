@@ -11,7 +11,7 @@ import { replySender } from './channels/channel.js';
 import { egressSenders } from './channels/senders.js';
 import { webchatApi } from './channels/webchat/index.js';
 import { clientAddress, consume, type LimitOutcome, peek, rateLimitedResponse } from './edge/rate-limits.js';
-import { logEvent } from './edge/telemetry.js';
+import { errorFacts, logEvent } from './edge/telemetry.js';
 import { previousShardOf, type WorkerEnv } from './objects.js';
 import { ChannelSession as ChannelSessionObject } from './session/channel-session.js';
 import { productionDependencies } from './session/dependencies.js';
@@ -80,6 +80,12 @@ app.route('/v1/messaging/webchat/:tenant', webchatApi());
 app.all('/v1/webhook/:tenant/:flow', handleWebhook);
 
 app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+
+// Hono's default handler prints the whole exception, whose message may quote the request.
+app.onError((err, c) => {
+  logEvent('error', 'http.unhandled', { 'http.request.method': c.req.method, 'http.route': c.req.routePath, ...errorFacts(err) });
+  return c.json({ error: 'internal_error', message: 'the runner failed to handle the request; the logs have its error code' }, 500);
+});
 
 export default {
   fetch: app.fetch,

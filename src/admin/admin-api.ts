@@ -195,6 +195,7 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined, authLim
   api.delete('/tenants/:tenant/packs/:pack_id', async (c) => {
     const tenant = c.req.param('tenant');
     const packId = c.req.param('pack_id');
+    if (!IDENTIFIER.test(tenant)) return c.json({ error: 'invalid_tenant', message: notAnIdentifier('tenant', tenant) }, 400);
     const removed = await deactivatePack(c.env.PACK_INDEX, c.env.GREENTIC_ENV, tenant, packId);
     if (!removed)
       return c.json(

@@ -2,8 +2,8 @@
 // them up). Attribute keys follow greentic-telemetry (`greentic.tenant.id`, `greentic.flow.id`, …).
 // Callers pass identifiers and counts only: message bodies, payloads and secrets are never given
 // to these functions, and keys that look like credentials are redacted as a second line of defence.
+// Errors are described by `errorFacts` (code and location), never by a message that may quote input.
 
-import { errorMessage } from '../core/coded-error.js';
 import { randomHex, type TenantCtx } from './tenant-ctx.js';
 
 export type Attributes = Record<string, string | number | boolean | undefined>;
@@ -35,6 +35,39 @@ export function setTelemetrySink(next: (line: string, level: LogLevel) => void):
   };
 }
 
+/**
+ * What a log line or span may say about an error: its code and where it happened. A coded
+ * error's message is left out, since it tells a caller what was wrong with their input and may
+ * quote it (a flow name templated from a request, a component's answer); so is a parse error's.
+ * A platform exception (storage, RPC) keeps its message, which names the failure an operator
+ * has to see.
+ */
+export function errorFacts(err: unknown): Attributes {
+  if (!(err instanceof Error)) return { error_code: 'unknown' };
+  const fields = err as Error & { code?: unknown; flowId?: unknown; nodeId?: unknown };
+  if (typeof fields.code === 'string') {
+    return {
+      error_code: fields.code,
+      error_flow: typeof fields.flowId === 'string' ? fields.flowId : undefined,
+      error_node: typeof fields.nodeId === 'string' ? fields.nodeId : undefined,
+    };
+  }
+  if (err instanceof SyntaxError) return { error_code: err.name };
+  return { error_code: err.name, error: err.message.slice(0, 300) };
+}
+
+/** `errorFacts` as one line, for a span's `error` field. */
+function describeError(err: unknown): string {
+  const facts = errorFacts(err);
+  const where = [
+    facts.error_flow === undefined ? '' : `flow "${facts.error_flow}"`,
+    facts.error_node === undefined ? '' : `node "${facts.error_node}"`,
+  ]
+    .filter((part) => part !== '')
+    .join(', ');
+  return `${facts.error_code}${where === '' ? '' : ` (${where})`}${facts.error === undefined ? '' : `: ${facts.error}`}`;
+}
+
 export function logEvent(level: LogLevel, name: string, attributes: Attributes = {}): void {
   sink(JSON.stringify({ level, event: name, time: new Date().toISOString(), attributes: clean(attributes) }), level);
 }
@@ -59,7 +92,7 @@ export interface Span {
 
 /**
  * Runs `fn` inside a span and writes the span when it ends, with status `error` and the error's
- * code/message (never its data) when `fn` throws.
+ * code and location (`errorFacts`) when `fn` throws.
  */
 export async function withSpan<T>(
   name: string,
@@ -88,8 +121,7 @@ export async function withSpan<T>(
     return await fn(span);
   } catch (err) {
     status = 'error';
-    const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'error';
-    errorText = `${code}: ${errorMessage(err)}`.slice(0, 500);
+    errorText = describeError(err).slice(0, 500);
     throw err;
   } finally {
     const record = {

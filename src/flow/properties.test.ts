@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { propertyParameters, withinTimeSync } from '../../test/support/properties.js';
 import { compileFlowSource, flowDocToValue, type JsonValue, loadFlow } from './index.js';
 
 const OP_KEYS = ['run', 'qa.process', 'emit.response', 'templating.handlebars', 'questions', 'template', 'dw.agent', 'state.get'];
@@ -115,6 +116,88 @@ describe('flow loader properties', () => {
         expect(second.flow).toEqual(first.flow);
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+/** YAML that parsers have been broken with: alias bombs, recursion, tags, directives, odd scalars. */
+const HOSTILE_FRAGMENTS = [
+  'a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d]',
+  'n: &n {self: *n}',
+  'a: *nowhere',
+  'base: &base {routing: out}\nnode:\n  <<: *base\n  <<: [*base, *base]',
+  '? [complex, key]\n: value',
+  '? {a: 1}\n: b',
+  'bin: !!binary aGVsbG8=',
+  'fn: !!js/function "function () { return 1 }"',
+  'custom: !mine {a: 1}',
+  'set: !!set {a, b}',
+  'omap: !!omap [a: 1, b: 2]',
+  'when: !!timestamp 2001-12-14t21:59:43.10-05:00',
+  '%YAML 1.1\n---',
+  '%TAG ! tag:example.com,2000:\n---\n!foo x',
+  '---\n...\n---',
+  '__proto__: {polluted: yes}',
+  'constructor: {prototype: {polluted: yes}}',
+  'nodes: {__proto__: {emit.response: {text: x}, routing: out}}',
+  'nul: "\\u0000"',
+  '\uFEFFid: bom',
+  'big: 1e400',
+  'hex: 0x7fffffffffffffffffffffff',
+  'nan: .nan',
+  '&anchored key: *anchored',
+  'id: one\nid: two',
+  `long: ${'x'.repeat(20_000)}`,
+  'block: |\n  text\n   more\n\tand a tab',
+  'folded: >-\n  folded\n\n  text',
+  '- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - x',
+  `deep: ${'['.repeat(200)}${']'.repeat(200)}`,
+  `deep: ${'{a: '.repeat(100)}1${'}'.repeat(100)}`,
+  'quoted: "unterminated',
+  "single: 'it''s'",
+  '\t- tab indent',
+  'crlf: a\r\nb: c',
+  'type: messaging\nstart: "{{in.text}}"\nnodes:\n  "{{x}}": {emit.response: {text: "{{entry.text}}"}, routing: out}',
+];
+
+describe('flow loader under hostile YAML', () => {
+  const header = 'id: hostile\ntype: messaging\nnodes:\n  n:\n    emit.response: { text: hi }\n    routing: out\n';
+  const document = fc
+    .tuple(fc.boolean(), fc.array(fc.tuple(fc.constantFrom(...HOSTILE_FRAGMENTS), fc.nat({ max: 6 })), { minLength: 1, maxLength: 5 }))
+    .map(([withHeader, parts]) => {
+      const body = parts.map(([fragment, indent]) => fragment.replace(/^/gm, ' '.repeat(indent))).join('\n');
+      return withHeader ? `${header}${body}` : body;
+    });
+
+  it('any document built from hostile constructs yields a flow or diagnostics within 1 s, and pollutes no prototype', () => {
+    fc.assert(
+      fc.property(document, (text) => {
+        const result = withinTimeSync(1_000, 'compileFlowSource', () => compileFlowSource(text));
+        for (const d of result.diagnostics) expect(d.line).toBeGreaterThanOrEqual(1);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        expect(Object.keys(Object.prototype)).toEqual([]);
+      }),
+      propertyParameters(300),
+    );
+  });
+
+  it('a valid flow with characters inserted, deleted or replaced anywhere yields a flow or diagnostics within 1 s', () => {
+    const edit = fc.record({
+      at: fc.nat(),
+      cut: fc.nat({ max: 8 }),
+      insert: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom(...'{}[]&*!|>:-?#%@`"\'\t\n')),
+    });
+    fc.assert(
+      fc.property(validFlowArb, fc.array(edit, { minLength: 1, maxLength: 4 }), (doc, edits) => {
+        let text = toYaml(doc);
+        for (const e of edits) {
+          const at = e.at % (text.length + 1);
+          text = text.slice(0, at) + e.insert + text.slice(at + e.cut);
+        }
+        const result = withinTimeSync(1_000, 'compileFlowSource', () => compileFlowSource(text));
+        for (const d of result.diagnostics) expect(d.line).toBeGreaterThanOrEqual(1);
+      }),
+      propertyParameters(150),
     );
   });
 });

@@ -114,11 +114,17 @@ export async function activatePack(
   ]);
 }
 
-/** Returns whether the pack was active. */
+/** Returns whether the pack was active; the generation moves only when it was (a refused call writes nothing). */
 export async function deactivatePack(db: D1Database, env: string, tenant: string, packId: string): Promise<boolean> {
-  const [res] = await db.batch([
+  const [, res] = await db.batch([
+    db
+      .prepare(
+        `INSERT INTO tenant_generations (env, tenant, generation)
+         SELECT ?, ?, 1 WHERE EXISTS (SELECT 1 FROM activations WHERE env = ? AND tenant = ? AND pack_id = ?)
+         ON CONFLICT (env, tenant) DO UPDATE SET generation = generation + 1`,
+      )
+      .bind(env, tenant, env, tenant, packId),
     db.prepare('DELETE FROM activations WHERE env = ? AND tenant = ? AND pack_id = ?').bind(env, tenant, packId),
-    bumpGeneration(db, env, tenant),
   ]);
   return (res?.meta.changes ?? 0) > 0;
 }

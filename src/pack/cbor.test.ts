@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CborError, CborFloat, decodeCbor, encodeCanonicalCbor, encodeCbor, isCanonicalCbor } from './cbor.js';
+import { propertyParameters, withinTimeSync } from '../../test/support/properties.js';
+import { CborError, CborFloat, CborTagged, decodeCbor, encodeCanonicalCbor, encodeCbor, isCanonicalCbor } from './cbor.js';
+import { cborHead, cborItem, concatBytes } from './fixtures/cbor-items.js';
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
@@ -127,5 +129,65 @@ describe('decodeCbor', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+/** What a pack upload feeds the decoder: anything, so each input must fail fast and typed, or decode. */
+describe('CBOR decoding of hostile input', () => {
+  const DECODE_MS = 500;
+
+  it('decodes or refuses with a CborError any sequence of generated items, each within 500 ms', () => {
+    fc.assert(
+      fc.property(
+        fc.array(cborItem, { minLength: 1, maxLength: 3 }),
+        fc.option(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }))),
+        (items, flip) => {
+          const bytes = concatBytes(...items);
+          if (flip !== null && bytes.length > 0) bytes[flip[0] % bytes.length] = flip[1];
+          withinTimeSync(DECODE_MS, 'decodeCbor', () => {
+            try {
+              decodeCbor(bytes, { preserveFloats: true });
+            } catch (e) {
+              expect(e).toBeInstanceOf(CborError);
+            }
+          });
+        },
+      ),
+      propertyParameters(400),
+    );
+  });
+
+  it('refuses a head that declares more than the input holds at once, however large the claim', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(2, 3, 4, 5),
+        fc.bigInt({ min: 0n, max: 2n ** 63n }),
+        fc.uint8Array({ maxLength: 16 }),
+        (major, extra, tail) => {
+          // Every item takes at least one byte, so a count above the bytes left cannot be met.
+          const bytes = concatBytes(cborHead(major, BigInt(tail.length) + 1n + extra), tail);
+          withinTimeSync(50, 'decodeCbor', () => {
+            expect(() => decodeCbor(bytes)).toThrow(CborError);
+          });
+        },
+      ),
+      propertyParameters(300),
+    );
+  });
+
+  it('a map whose bignum key repeats is a CborError naming the key, not a TypeError', () => {
+    const key = cborHead(0, 2n ** 64n - 1n);
+    const bytes = concatBytes(cborHead(5, 2), key, cborHead(0, 1), key, cborHead(0, 2));
+    expect(() => decodeCbor(bytes)).toThrow(/duplicate map key 18446744073709551615/);
+  });
+
+  it('a 128 KiB bignum decodes at once, kept as its tagged bytes (bigint arithmetic that size is a CPU sink)', () => {
+    const length = 128 * 1024;
+    const bytes = concatBytes(cborHead(6, 2), cborHead(2, length), new Uint8Array(length).fill(0xff));
+    const value = withinTimeSync(DECODE_MS, 'a large bignum', () => decodeCbor(bytes));
+    expect(value).toBeInstanceOf(CborTagged);
+    expect((value as CborTagged).tag).toBe(2);
+    expect(((value as CborTagged).value as Uint8Array).length).toBe(length);
+    expect(decodeCbor(concatBytes(cborHead(6, 2), cborHead(2, 9), new Uint8Array(9).fill(0xff)))).toBe(2n ** 72n - 1n);
   });
 });

@@ -342,6 +342,24 @@ export interface DecodeOptions {
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const MAX_DEPTH = 256;
+/**
+ * Longest bignum turned into a bigint; a longer one stays a `CborTagged` (nothing is lost). An
+ * archive may hold megabytes of bignum, and arithmetic on numbers that size is a CPU sink.
+ */
+const MAX_BIGNUM_BYTES = 1024;
+
+function bytesToBigInt(bytes: Uint8Array): bigint {
+  let hex = '0x0';
+  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
+  return BigInt(hex);
+}
+
+/** A map key as a duplicate-key message can show it (JSON.stringify throws on a bigint). */
+function describeKey(key: unknown): string {
+  if (typeof key === 'string') return JSON.stringify(key);
+  if (key === null || ['number', 'bigint', 'boolean', 'undefined'].includes(typeof key)) return String(key);
+  return key instanceof Uint8Array ? `a ${key.length}-byte string` : `a ${key instanceof Map ? 'map' : typeof key}`;
+}
 
 class Reader {
   pos = 0;
@@ -478,9 +496,8 @@ class Reader {
         if (info === 31) this.fail('indefinite tag', start);
         const inner = this.item(depth + 1);
         if (tag === 55799) return inner;
-        if ((tag === 2 || tag === 3) && inner instanceof Uint8Array) {
-          let v = 0n;
-          for (const b of inner) v = (v << 8n) | BigInt(b);
+        if ((tag === 2 || tag === 3) && inner instanceof Uint8Array && inner.length <= MAX_BIGNUM_BYTES) {
+          const v = bytesToBigInt(inner);
           return tag === 2 ? v : -1n - v;
         }
         return new CborTagged(Number(tag), inner);
@@ -505,7 +522,7 @@ class Reader {
       const keyAt = this.pos;
       const k = this.item(depth + 1);
       if (typeof k !== 'string') allText = false;
-      if (m.has(k)) this.fail(`duplicate map key ${JSON.stringify(k)}`, keyAt);
+      if (m.has(k)) this.fail(`duplicate map key ${describeKey(k)}`, keyAt);
       m.set(k, this.item(depth + 1));
     }
     if (asMap || !allText) return m;

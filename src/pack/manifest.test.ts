@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CborFloat, encodeCanonicalCbor } from './cbor.js';
+import { propertyParameters, withinTimeSync } from '../../test/support/properties.js';
+import { CborFloat, decodeCbor, encodeCanonicalCbor, encodeCbor } from './cbor.js';
 import { PackError } from './errors.js';
+import { cborHead, cborItem, concatBytes } from './fixtures/cbor-items.js';
 import { quickstartManifestBytes } from './fixtures/quickstart-manifest.js';
 import { decodePackManifest } from './manifest-decode.js';
 import { encodePackManifest, manifestSigningBytes } from './manifest-encode.js';
@@ -181,6 +183,46 @@ describe('manifest.cbor codec', () => {
         }
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('manifest decoding of hostile documents', () => {
+  const base = decodeCbor(quickstartManifestBytes, { preserveFloats: true, mapsAsMap: true }) as Map<unknown, unknown>;
+  const encode = (v: unknown) => encodeCbor(v, { preserveMapOrder: true, allowFloats: true, keyOrder: 'bytewise' });
+
+  /** The value's bytes with its `at`-th child (map entry value or array element) replaced by `item`. */
+  function withChild(value: unknown, at: number, item: Uint8Array): Uint8Array {
+    if (value instanceof Map && value.size > 0) {
+      const i = at % value.size;
+      return concatBytes(cborHead(5, value.size), ...[...value].flatMap(([k, v], j) => [encode(k), j === i ? item : encode(v)]));
+    }
+    if (Array.isArray(value) && value.length > 0) {
+      const i = at % value.length;
+      return concatBytes(cborHead(4, value.length), ...value.map((v, j) => (j === i ? item : encode(v))));
+    }
+    return item;
+  }
+
+  it('the upstream manifest with any field (or a field of a field) replaced by any CBOR item decodes or fails with a PackError, within 500 ms', () => {
+    const keys = [...base.keys()];
+    fc.assert(
+      fc.property(fc.nat(), fc.nat(), fc.boolean(), cborItem, (which, child, deeper, item) => {
+        const target = keys[which % keys.length];
+        const replaced = (v: unknown) => (deeper ? withChild(v, child, item) : item);
+        const bytes = concatBytes(
+          cborHead(5, base.size),
+          ...[...base].flatMap(([k, v]) => [encode(k), k === target ? replaced(v) : encode(v)]),
+        );
+        withinTimeSync(500, 'decodePackManifest', () => {
+          try {
+            encodePackManifest(decodePackManifest(bytes));
+          } catch (e) {
+            expect(e).toBeInstanceOf(PackError);
+          }
+        });
+      }),
+      propertyParameters(300),
     );
   });
 });

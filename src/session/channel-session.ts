@@ -4,7 +4,7 @@ import type { ChannelMessageEnvelope } from '../bus/envelope.js';
 import { egressMessage, type IngressMessage, ingressMessageSchema, retryDelaySeconds } from '../bus/messages.js';
 import { CodedError, errorMessage } from '../core/coded-error.js';
 import { isObject } from '../core/is-object.js';
-import { logEvent, type Span, tenantAttributes, withSpan } from '../edge/telemetry.js';
+import { errorFacts, logEvent, type Span, tenantAttributes, withSpan } from '../edge/telemetry.js';
 import { buildTenantCtx, type TenantCtx } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
 import { FlowRunError } from '../flow/execution-state.js';
@@ -339,13 +339,7 @@ export class ChannelSession extends DurableObject<Env> {
     const code = err instanceof CodedError ? err.code : 'TurnFailed';
     const now = Date.now();
     const permanent = err instanceof RoutingError;
-    logEvent('warn', 'session.turn_failed', {
-      'greentic.session.id': head.session_key,
-      seq: head.seq,
-      attempts,
-      code,
-      error: errorMessage(err),
-    });
+    logEvent('warn', 'session.turn_failed', { 'greentic.session.id': head.session_key, seq: head.seq, attempts, code, ...errorFacts(err) });
     if (!permanent && attempts < INBOX_MAX_ATTEMPTS) {
       const delay = INBOX_RETRY_DELAYS_MS[Math.min(attempts, INBOX_RETRY_DELAYS_MS.length) - 1] ?? STALLED_TURN_MS;
       this.ctx.storage.transactionSync(() => {

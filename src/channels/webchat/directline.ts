@@ -1,16 +1,16 @@
 // The Direct Line 3.0 facade for WebChat, mounted at /v1/messaging/webchat/{tenant}. Stock
 // `botframework-webchat` / `botframework-directlinejs` talk to it unchanged (see the Direct Line
-// reference): tokens bound to tenant + conversation, start/resume, post (echo stored, then the
-// envelope published on the ingress bus), polling with watermarks and a hibernating WebSocket
-// stream served by the conversation's Durable Object.
+// reference): tokens bound to tenant + conversation, start/resume, post (the echo numbered, the
+// envelope handed to the bot, then the echo published), polling with watermarks and a
+// hibernating WebSocket stream served by the conversation's Durable Object.
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { ChannelMessageEnvelopeInput } from '../../bus/envelope.js';
 import { ingest } from '../../bus/ingress.js';
-import { errorMessage } from '../../core/coded-error.js';
 import { readBoundedBody } from '../../edge/bounded-body.js';
+import { quotablePointer, tooDeepAt } from '../../edge/json-depth.js';
 import { clientAddress, consume, type LimitKey, type LimitName, limitMessage } from '../../edge/rate-limits.js';
-import { logEvent } from '../../edge/telemetry.js';
+import { errorFacts, logEvent } from '../../edge/telemetry.js';
 import { buildTenantCtx, IDENTIFIER, notAnIdentifier } from '../../edge/tenant-ctx.js';
 import { type WorkerEnv, webchatConversation } from '../../objects.js';
 import { canonicalSessionKey } from '../../session/session-key.js';
@@ -18,8 +18,15 @@ import type { DirectLineActivity } from './conversation.js';
 import { mintToken, newConversationId, TOKEN_TTL_SECONDS, verifyToken, type WebchatTokenClaims } from './token.js';
 
 export const WEBCHAT_CHANNEL = 'webchat';
-/** Largest accepted request body (an activity with inline card data fits easily). */
-export const MAX_ACTIVITY_BYTES = 1024 * 1024;
+/**
+ * Largest accepted request body. Everything a body carries reaches the bot, and the bot keeps
+ * it in Durable Object SQLite rows of at most 2 MB: the envelope holds a card value twice (its
+ * fields are also copied into `metadata`, as upstream does), and a parked run's snapshot holds
+ * the envelope twice more (`entry` and `input`). 256 KiB keeps all of that within one row.
+ */
+export const MAX_ACTIVITY_BYTES = 256 * 1024;
+/** Deepest nesting an activity may have (objects and arrays, the activity itself counting as one). */
+export const MAX_ACTIVITY_DEPTH = 64;
 /** Prefix of the ingress idempotency key; the rest is the echo's activity id (used as `replyToId`). */
 const KEY_PREFIX = 'webchat:';
 const ACTIVITY_ID = /^[A-Za-z0-9_-]+\|\d{7}$/;
@@ -37,10 +44,7 @@ export function replyToIdOf(inReplyTo: string): string | undefined {
 export const webchatActivitySchema = z.looseObject({
   type: z.string().min(1).max(64),
   from: z.looseObject({ id: z.string().min(1).max(256), name: z.string().max(256).optional(), role: z.string().optional() }),
-  text: z
-    .string()
-    .max(64 * 1024)
-    .optional(),
+  text: z.string().optional(),
   locale: z.string().max(64).optional(),
   value: z.unknown().optional(),
   attachments: z
@@ -68,7 +72,7 @@ const CORS_HEADERS = {
   'Access-Control-Max-Age': '600',
 };
 
-function dlError(c: Ctx, status: 400 | 401 | 403 | 404 | 413 | 415 | 502 | 503, code: string, message: string): Response {
+function dlError(c: Ctx, status: 400 | 401 | 403 | 404 | 413 | 415 | 503, code: string, message: string): Response {
   return c.json({ error: { code, message } }, status);
 }
 
@@ -121,10 +125,26 @@ async function authorize(c: Ctx, token: string | undefined, conversationId?: str
   return { ok: true, claims: check.claims, secret };
 }
 
-/** Reads a body up to the 1 MiB limit; `null` means too large. */
+/** Reads a body up to MAX_ACTIVITY_BYTES; `null` means too large. */
 async function boundedText(c: Ctx): Promise<string | null> {
   const bytes = await readBoundedBody(c.req.raw, MAX_ACTIVITY_BYTES);
   return bytes === undefined ? null : new TextDecoder().decode(bytes);
+}
+
+function tooBig(c: Ctx, what: string): Response {
+  return dlError(
+    c,
+    413,
+    'MessageSizeTooBig',
+    `${what} exceeds the limit of ${MAX_ACTIVITY_BYTES} bytes (${MAX_ACTIVITY_BYTES / 1024} KiB)`,
+  );
+}
+
+/** A parsed body nested too deep for what handles it next, as a 400 naming where; else `undefined`. */
+function tooDeep(c: Ctx, raw: unknown, what: string): Response | undefined {
+  const at = tooDeepAt(raw, MAX_ACTIVITY_DEPTH);
+  if (at === undefined) return undefined;
+  return dlError(c, 400, 'BadArgument', `${what} nests deeper than ${MAX_ACTIVITY_DEPTH} levels at ${quotablePointer(at)}`);
 }
 
 // ------------------------------------------------------------------ envelope
@@ -227,7 +247,7 @@ export function webchatApi(): Hono<{ Bindings: WorkerEnv }> {
     const refused = await limited(c, 'conversation', { tenant: auth.claims.tid });
     if (refused !== undefined) return refused;
     const text = await boundedText(c);
-    if (text === null) return dlError(c, 413, 'MessageSizeTooBig', `the body exceeds ${MAX_ACTIVITY_BYTES} bytes`);
+    if (text === null) return tooBig(c, 'the body');
     let raw: unknown = null;
     if (text.trim() !== '') {
       try {
@@ -236,6 +256,8 @@ export function webchatApi(): Hono<{ Bindings: WorkerEnv }> {
         return dlError(c, 400, 'BadArgument', 'the body is not JSON');
       }
     }
+    const deep = tooDeep(c, raw, 'the body');
+    if (deep !== undefined) return deep;
     const body = startBodySchema.safeParse(raw);
     if (!body.success) return dlError(c, 400, 'BadArgument', `invalid start body: ${z.prettifyError(body.error)}`);
     const { tid, cid } = auth.claims;
@@ -279,38 +301,54 @@ export function webchatApi(): Hono<{ Bindings: WorkerEnv }> {
     const refused = await limited(c, 'webchat_post', { tenant: auth.claims.tid, scope: [id] });
     if (refused !== undefined) return refused;
     const text = await boundedText(c);
-    if (text === null) return dlError(c, 413, 'MessageSizeTooBig', `the activity exceeds ${MAX_ACTIVITY_BYTES} bytes`);
+    if (text === null) return tooBig(c, 'the activity');
     let raw: unknown;
     try {
       raw = JSON.parse(text);
     } catch {
       return dlError(c, 400, 'BadArgument', 'the body is not a JSON activity');
     }
+    const deep = tooDeep(c, raw, 'the activity');
+    if (deep !== undefined) return deep;
     const parsed = webchatActivitySchema.safeParse(raw);
     if (!parsed.success) return dlError(c, 400, 'BadArgument', `invalid activity: ${z.prettifyError(parsed.error)}`);
     const activity = parsed.data;
     const stub = webchatConversation(c.env, auth.claims.tid, id);
     // Typing indicators are neither stored nor sent to the bot (Direct Line does not number them).
     if (activity.type === 'typing') return c.json({ id: `${id}|typing` });
-    // The echo is stored (numbered) before the bot can see the message, so it precedes every reply.
-    const stored = await stub.appendUserActivity(activity as DirectLineActivity);
-    if (stored === null) return dlError(c, 404, 'NotFound', `conversation ${id} does not exist`);
-    if (activity.type === 'message') {
-      try {
-        // Handed over on a duplicate post too: the inbox dedup makes it idempotent, and it heals a lost hand-over.
-        await ingest(c.env, activityEnvelope(c.env, auth.claims.tid, id, stored.id, activity), {
-          idempotencyKey: `${KEY_PREFIX}${stored.id}`,
-        });
-      } catch (err) {
-        logEvent('error', 'webchat.publish_failed', {
-          'greentic.tenant.id': auth.claims.tid,
-          'messaging.message.id': stored.id,
-          error: errorMessage(err),
-        });
-        return dlError(c, 502, 'BotError', 'the message was stored but could not be handed to the bot; send it again');
-      }
+    if (activity.type !== 'message') {
+      const stored = await stub.appendUserActivity(activity as DirectLineActivity);
+      if (stored === null) return dlError(c, 404, 'NotFound', `conversation ${id} does not exist`);
+      return c.json({ id: stored.id });
     }
-    return c.json({ id: stored.id });
+    // Numbered first (its id is the bot's dedup key and the replies' replyToId) but shown only
+    // once the bot holds the message: nothing is half accepted, and no reply overtakes the echo.
+    const place = await stub.reserveUserActivity(activity as DirectLineActivity);
+    if (place === null) return dlError(c, 404, 'NotFound', `conversation ${id} does not exist`);
+    try {
+      // A retry of a published message is handed over again: the inbox dedup makes it idempotent,
+      // and it heals a hand-over that an earlier attempt lost.
+      await ingest(c.env, activityEnvelope(c.env, auth.claims.tid, id, place.id, activity), { idempotencyKey: `${KEY_PREFIX}${place.id}` });
+    } catch (err) {
+      logEvent('error', 'webchat.publish_failed', {
+        'greentic.tenant.id': auth.claims.tid,
+        'messaging.message.id': place.id,
+        ...errorFacts(err),
+      });
+      const kept = place.state === 'visible' || !(await stub.withdrawUserActivity(place.seq));
+      return dlError(
+        c,
+        503,
+        'ServiceUnavailable',
+        kept
+          ? 'the message could not be handed to the bot again; send it again'
+          : 'the message could not be handed to the bot and was not kept; send it again',
+      );
+    }
+    if (place.state === 'pending' && !(await stub.publishUserActivity(place.seq))) {
+      return dlError(c, 503, 'ServiceUnavailable', 'the message was withdrawn while it was handed over; send it again');
+    }
+    return c.json({ id: place.id });
   });
 
   api.post('/v3/directline/conversations/:id/upload', (c) =>
@@ -326,6 +364,7 @@ export function webchatApi(): Hono<{ Bindings: WorkerEnv }> {
     return webchatConversation(c.env, auth.claims.tid, id).fetch(c.req.raw);
   });
 
-  api.notFound((c) => dlError(c, 404, 'NotFound', `no Direct Line route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  // A route, not notFound(): a sub-app mounted with route() answers misses with the parent's notFound.
+  api.all('*', (c) => dlError(c, 404, 'NotFound', `no Direct Line route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   return api;
 }

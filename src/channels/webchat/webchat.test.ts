@@ -19,6 +19,7 @@ import { setTelemetrySink } from '../../edge/telemetry.js';
 import { buildTenantCtx } from '../../edge/tenant-ctx.js';
 import { webchatConversation } from '../../objects.js';
 import type { ActivitySet, DirectLineActivity, WebchatConversation } from './conversation.js';
+import { MAX_ACTIVITY_BYTES } from './directline.js';
 import { BUTTONS_MIME, webchatEgressSender } from './sender.js';
 import { mintToken } from './token.js';
 
@@ -210,7 +211,7 @@ describe('webchat facade: activities', () => {
     expect((await json<ActivitySet>(await getActivities('acme', s.conversationId, s.token))).activities).toHaveLength(1);
   });
 
-  it('rejects malformed activities with a 400 JSON error and bodies over 1 MiB with 413', async () => {
+  it('rejects malformed activities with a 400 JSON error and bodies over the size limit with 413', async () => {
     const s = await startConversation('acme');
     for (const bad of [
       '{not json',
@@ -222,7 +223,7 @@ describe('webchat facade: activities', () => {
       expect(res.status).toBe(400);
       expect(await json<{ error: { code: string } }>(res)).toMatchObject({ error: { code: 'BadArgument' } });
     }
-    const huge = JSON.stringify({ type: 'message', from: { id: 'u1' }, text: 'x'.repeat(1024 * 1024) });
+    const huge = JSON.stringify({ type: 'message', from: { id: 'u1' }, text: 'x'.repeat(MAX_ACTIVITY_BYTES) });
     const res = await post('acme', s.conversationId, s.token, huge);
     expect(res.status).toBe(413);
     expect(res.headers.get('access-control-allow-origin')).toBe('*');

@@ -14,7 +14,7 @@ import { buildPack } from '../../src/pack/builder.js';
 import type { FlowEngine } from '../../src/session/flow-engine.js';
 import { TransientTurnError } from '../../src/session/flow-engine.js';
 import { injectedSession, RecordingEgress } from '../support/channel-session.js';
-import { componentPackSource } from '../support/pack-sources.js';
+import { componentPackSource, ECHOER_MANIFEST } from '../support/pack-sources.js';
 import { activate, ECHO_FLOW, seedPack, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 import { until } from '../support/until.js';
 import { getActivities, json, type Started, startConversation } from '../support/webchat-client.js';
@@ -325,16 +325,6 @@ describe('retries and dead letters', () => {
 describe('faults inside a component turn', () => {
   const fixtures = inject('componentFixtures');
   const nodeWasm = Uint8Array.from(atob(fixtures.node), (c) => c.charCodeAt(0));
-  const manifest = {
-    id: 'echoer',
-    version: '1.0.0',
-    supports: ['messaging'],
-    world: 'greentic:component/component@0.6.0',
-    profiles: { supported: [] },
-    capabilities: { wasi: {}, host: {} },
-    operations: [{ name: 'echo', input_schema: {}, output_schema: {} }],
-    resources: {},
-  };
   const flow = (op: string) => `id: main
 type: messaging
 nodes:
@@ -351,7 +341,13 @@ nodes:
 
   async function componentTenant(tenant: string, op: string): Promise<void> {
     const app = adminApi(() => packUploadPipeline);
-    const source = componentPackSource({ packId: `${tenant}-pack`, wasm: nodeWasm, manifest, flowId: 'main', flow: flow(op) });
+    const source = componentPackSource({
+      packId: `${tenant}-pack`,
+      wasm: nodeWasm,
+      manifest: ECHOER_MANIFEST,
+      flowId: 'main',
+      flow: flow(op),
+    });
     const res = await app.request('http://x/packs', { method: 'POST', headers: AUTH, body: buildPack(source).bytes }, testEnv);
     expect(res.status).toBe(201);
     const { digest } = (await res.json()) as { digest: string };

@@ -11,7 +11,7 @@ import { generateKeyPair } from '../../src/pack/signing.js';
 import { signPackArchive } from '../../src/pack/writer.js';
 import { listPacks } from '../../src/pack-store/pack-index.js';
 import { deliverRecorded, injectedSession, RecordingEgress } from '../support/channel-session.js';
-import { componentPackSource } from '../support/pack-sources.js';
+import { componentPackSource, ECHOER_MANIFEST } from '../support/pack-sources.js';
 import { ECHO_FLOW, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 
 beforeAll(() => {
@@ -81,20 +81,9 @@ describe('POST /admin/v1/packs', () => {
 
 const nodeWasm = Uint8Array.from(atob(inject('componentFixtures').node), (c) => c.charCodeAt(0));
 
-const COMPONENT_MANIFEST = {
-  id: 'echoer',
-  version: '1.0.0',
-  supports: ['messaging'],
-  world: 'greentic:component/component@0.6.0',
-  profiles: { supported: [] },
-  capabilities: { wasi: {}, host: {} },
-  operations: [{ name: 'echo', input_schema: {}, output_schema: {} }],
-  resources: {},
-};
-
 /** A pack whose one component `echoer` has the given bytes as its wasm. */
 function echoerPack(packId: string, wasm: Uint8Array): Map<string, Uint8Array> {
-  return componentPackSource({ packId, wasm, manifest: COMPONENT_MANIFEST, flowId: 'echo', flow: ECHO_FLOW(packId) });
+  return componentPackSource({ packId, wasm, manifest: ECHOER_MANIFEST, flowId: 'echo', flow: ECHO_FLOW(packId) });
 }
 
 /** Every R2 key under the prefixes an upload writes to (storage is shared by the tests of this file). */

@@ -11,6 +11,18 @@ export interface ComponentPackSource {
   flow: string;
 }
 
+/** The manifest of the one-component packs: `echoer`, messaging, no host capabilities. */
+export const ECHOER_MANIFEST = {
+  id: 'echoer',
+  version: '1.0.0',
+  supports: ['messaging'],
+  world: 'greentic:component/component@0.6.0',
+  profiles: { supported: [] },
+  capabilities: { wasi: {}, host: {} },
+  operations: [{ name: 'echo', input_schema: {}, output_schema: {} }],
+  resources: {},
+};
+
 /** A pack with one component `echoer` (version 1.0.0) and one flow. */
 export function componentPackSource(source: ComponentPackSource): Map<string, Uint8Array> {
   return new Map([

@@ -81,6 +81,7 @@ export function previousShardOf(env: WorkerEnv): (address: ChannelAddress, routi
 /** The generic webhook's side of a channel object (a narrow view: the full stub type is too deep for tsc here). */
 export interface WebhookObject {
   runWebhook(req: WebhookRunRequest): Promise<WebhookRunResult>;
+  invalidateWebhookPacks(): Promise<void>;
 }
 
 /** Generic-webhook runs of one flow share one object of the tenant's `webhook` channel, keyed by the flow. */

@@ -6,6 +6,7 @@ import { readBoundedBody } from '../edge/bounded-body.js';
 import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER, notAnIdentifier } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
+import type { WorkerEnv } from '../objects.js';
 import { sha256HexAsync } from '../pack/digest.js';
 import {
   activatePack,
@@ -16,6 +17,7 @@ import {
   listPacks,
   type PackRecord,
   recordVerification,
+  tenantsRunning,
 } from '../pack-store/pack-index.js';
 import { runsUnderPolicy, type TrustPolicy, trustPolicyOf } from '../pack-store/trust-policy.js';
 import { type AuthFailureLimit, adminAuth } from './auth.js';
@@ -23,6 +25,7 @@ import { deadLettersApi } from './dead-letters-api.js';
 import { secretsApi } from './secrets-api.js';
 import { storePack } from './store-pack.js';
 import { MAX_PACK_BYTES, type PackInspection, type PackUploadPipeline } from './upload.js';
+import { activeNoticedPacks, noticeWebhookObjects } from './webhook-notices.js';
 
 const activationBody = z.union([
   z.object({ version: z.string().min(1) }).strict(),
@@ -63,6 +66,14 @@ function rejection(inspection: PackInspection, policy: TrustPolicy, digest: stri
   };
 }
 
+/**
+ * The admin app is typed with the bindings every layer reads; mounted in the Worker it has the
+ * Durable Object namespaces too, which the webhook notices need.
+ */
+function workerEnv(env: Env): WorkerEnv {
+  return env as WorkerEnv;
+}
+
 export function adminApi(pipeline: () => PackUploadPipeline | undefined, authLimit?: AuthFailureLimit): Hono<{ Bindings: Env }> {
   const api = new Hono<{ Bindings: Env }>();
   api.use('*', adminAuth(authLimit));
@@ -88,6 +99,9 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined, authLim
     const existing = await findPackByDigest(c.env.PACK_INDEX, digest);
     if (existing !== null) {
       await recordVerification(c.env.PACK_INDEX, digest, verificationOf(inspection));
+      // Whether it runs may have changed for every tenant running it.
+      for (const tenant of await tenantsRunning(c.env.PACK_INDEX, c.env.GREENTIC_ENV, digest))
+        await noticeWebhookObjects(workerEnv(c.env), tenant, [existing]);
       return c.json({ pack_id: existing.pack_id, version: existing.version, digest, existing: true }, 200);
     }
     const clash = await findPackByVersion(c.env.PACK_INDEX, inspection.pack_id, inspection.version);
@@ -181,8 +195,10 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined, authLim
       trustedKeys: c.env.PACK_TRUSTED_KEYS ?? '',
     });
     if (!isAccepted(inspection)) return c.json(rejection(inspection, policy, pack.digest), 422);
+    const before = await activeNoticedPacks(workerEnv(c.env), tenant);
     await recordVerification(c.env.PACK_INDEX, pack.digest, verificationOf(inspection));
     await activatePack(c.env.PACK_INDEX, c.env.GREENTIC_ENV, tenant, packId, pack.digest, new Date().toISOString());
+    await noticeWebhookObjects(workerEnv(c.env), tenant, [...before, pack]);
     logEvent('info', 'admin.pack_activated', {
       'greentic.env': c.env.GREENTIC_ENV,
       'greentic.tenant.id': tenant,
@@ -196,7 +212,9 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined, authLim
     const tenant = c.req.param('tenant');
     const packId = c.req.param('pack_id');
     if (!IDENTIFIER.test(tenant)) return c.json({ error: 'invalid_tenant', message: notAnIdentifier('tenant', tenant) }, 400);
+    const before = await activeNoticedPacks(workerEnv(c.env), tenant);
     const removed = await deactivatePack(c.env.PACK_INDEX, c.env.GREENTIC_ENV, tenant, packId);
+    if (removed) await noticeWebhookObjects(workerEnv(c.env), tenant, before);
     if (!removed)
       return c.json(
         { error: 'not_active', message: `pack ${packId} is not active for tenant "${tenant}" in env "${c.env.GREENTIC_ENV}"` },

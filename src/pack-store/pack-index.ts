@@ -73,6 +73,15 @@ function bumpGeneration(db: D1Database, env: string, tenant: string): D1Prepared
     .bind(env, tenant);
 }
 
+/** Tenants of an env that have this digest active. */
+export async function tenantsRunning(db: D1Database, env: string, digest: string): Promise<string[]> {
+  const { results } = await db
+    .prepare('SELECT DISTINCT tenant FROM activations WHERE env = ? AND digest = ?')
+    .bind(env, digest)
+    .all<{ tenant: string }>();
+  return results.map((r) => r.tenant);
+}
+
 /** The tenant's generation (0 before its first activation): a point read on the hot path. */
 export async function tenantGeneration(db: D1Database, env: string, tenant: string): Promise<number> {
   const row = await db

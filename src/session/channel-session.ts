@@ -89,6 +89,8 @@ const STALLED_TURN_MS = 30_000;
 const OUTBOX_MAX_ATTEMPTS = 8;
 /** A provider's Retry-After is honoured up to this. */
 const MAX_RETRY_AFTER_SECONDS = 3_600;
+/** A webhook object re-reads the tenant's packs after this even without a notice (a lost one). */
+const WEBHOOK_PACKS_MAX_AGE_MS = 60_000;
 /** Committed component-state writes that did not reach their state object are retried after this. */
 const COMPONENT_STATE_RETRY_MS = 5_000;
 /** Processed keys and sent replies are kept this long for dedup, then pruned by the alarm. */
@@ -610,11 +612,29 @@ export class ChannelSession extends DurableObject<Env> {
     return first === undefined ? undefined : { ...first, replayed: true };
   }
 
+  /**
+   * The tenant's loaded packs for webhook runs, kept by this object between calls: the admin API
+   * tells the objects of a pack's webhook flows (`invalidateWebhookPacks`) whenever what the tenant
+   * runs changes, so a call makes no index read; the age bound only covers a notice that was lost.
+   */
+  private webhookPacks: { tenant: string; loaded: LoadedPack[]; at: number } | undefined;
+
+  /** The admin API's notice that the tenant's active packs changed: the next call reads them again. */
+  async invalidateWebhookPacks(): Promise<void> {
+    this.webhookPacks = undefined;
+  }
+
   private async routeWebhook(req: WebhookRunRequest, ctx: TenantCtx): Promise<RoutedFlow | WebhookRunResult> {
     const where = `tenant "${ctx.tenant}" in env "${ctx.env}"`;
-    const active = await activePacksOf(this.env, ctx);
-    if (active.length === 0) return { status: 'error', code: 'NoActivePack', message: `${where} has no active pack`, replayed: false };
-    const loaded: LoadedPack[] = await loadActivePacks(this.env, active);
+    const now = Date.now();
+    let loaded: LoadedPack[];
+    const cached = this.webhookPacks;
+    if (cached !== undefined && cached.tenant === ctx.tenant && now - cached.at < WEBHOOK_PACKS_MAX_AGE_MS) loaded = cached.loaded;
+    else {
+      loaded = await loadActivePacks(this.env, await activePacksOf(this.env, ctx));
+      this.webhookPacks = { tenant: ctx.tenant, loaded, at: now };
+    }
+    if (loaded.length === 0) return { status: 'error', code: 'NoActivePack', message: `${where} has no active pack`, replayed: false };
     try {
       return selectNamedFlow(loaded, req.flowId, ['http', 'event'], where);
     } catch (err) {

@@ -1,7 +1,8 @@
 import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { buildPack } from '../../src/pack/builder.js';
 import { webhookBody, webhookResponse } from '../../src/webhook/webhook.js';
-import { activate, seedPack } from '../support/runtime-fixtures.js';
+import { activate, seedPack, testEnv } from '../support/runtime-fixtures.js';
 
 const HOOK_FLOW = `id: hook
 type: http
@@ -132,3 +133,51 @@ describe('webhook request and response mapping (upstream §2.1)', () => {
 
 // The runner serves every tenant's webhook flows and the WebChat page (which keeps its tokens in
 // localStorage) from one origin: a flow's response must not run, set cookies or redirect there.
+
+describe("the webhook's hot path", () => {
+  const utf8 = new TextEncoder();
+  const ADMIN = { authorization: 'Bearer test-admin-token' };
+  const hookPack = (version: string) =>
+    buildPack(
+      new Map([
+        [
+          'pack.yaml',
+          utf8.encode(
+            `pack_id: hook-notice\nversion: ${version}\nkind: application\npublisher: tests\nflows:\n  - id: ping\n    file: flows/ping.ygtc\n`,
+          ),
+        ],
+        [
+          'flows/ping.ygtc',
+          utf8.encode(`id: ping\ntype: http\nnodes:\n  answer:\n    emit.response: { text: "v${version}" }\n    routing: out\n`),
+        ],
+      ]),
+    ).bytes;
+  const admin = (path: string, init: RequestInit) =>
+    SELF.fetch(`http://runner/admin/v1${path}`, { ...init, headers: { ...ADMIN, ...(init.headers ?? {}) } });
+  const publish = async (version: string) => {
+    const uploaded = await admin('/packs', { method: 'POST', body: hookPack(version) });
+    expect(uploaded.status).toBe(201);
+    const activated = await admin('/tenants/wh-hot/packs/hook-notice', { method: 'PUT', body: JSON.stringify({ version }) });
+    expect(activated.status).toBe(200);
+  };
+  const ping = async () => {
+    const res = await SELF.fetch('http://runner/v1/webhook/wh-hot/ping');
+    return { status: res.status, body: await res.text() };
+  };
+
+  it('a call reads no pack index once its object holds the packs, and every activation change through the admin API reaches the very next call', async () => {
+    await publish('1.0.0');
+    expect(await ping()).toMatchObject({ status: 200, body: expect.stringContaining('v1.0.0') });
+    await publish('2.0.0');
+    expect(await ping()).toMatchObject({ status: 200, body: expect.stringContaining('v2.0.0') });
+
+    // Removed behind the admin API's back: the object keeps answering from what it holds.
+    await testEnv.PACK_INDEX.prepare("DELETE FROM activations WHERE tenant = 'wh-hot'").run();
+    expect(await ping()).toMatchObject({ status: 200, body: expect.stringContaining('v2.0.0') });
+
+    await publish('3.0.0');
+    expect(await ping()).toMatchObject({ status: 200, body: expect.stringContaining('v3.0.0') });
+    expect((await admin('/tenants/wh-hot/packs/hook-notice', { method: 'DELETE' })).status).toBe(204);
+    expect((await ping()).status).toBe(404);
+  });
+});

@@ -44,7 +44,7 @@ export async function ingest(env: WorkerEnv, input: ChannelMessageEnvelopeInput,
   const message = ingressMessage(input, options);
   checkEnvironment(env, message);
   try {
-    const result = (await channelObjectFor(env, message.envelope).accept(message)) as AcceptResult;
+    const result = await acceptIngress(env, message);
     return { via: 'object', result, message };
   } catch (err) {
     if (REFUSALS.test(errorMessage(err))) throw err;

@@ -86,6 +86,8 @@ export class ServerLog {
   }
 
   private json(record: Record<string, unknown>): void {
+    // A trace is one line: the root span carries its children in `spans`.
+    if (Array.isArray(record.spans)) for (const child of record.spans as Record<string, unknown>[]) this.json(child);
     if (typeof record.span === 'string') {
       if (record.status === 'error') this.count(`span error: ${record.span}`);
       if (!KEPT_SPANS.has(record.span)) return;

@@ -88,23 +88,64 @@ export interface Span {
   setAttributes(attributes: Attributes): void;
   /** Child span sharing the trace. */
   child<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T>;
+  /** A child span measured elsewhere (e.g. the executor's per-node trace hook). */
+  measured(name: string, attributes: Attributes, durationMs: number, status: 'ok' | 'error', error?: string): void;
+}
+
+/** Where a span belongs: its trace, its parent, and the root's collector of finished spans. */
+export interface SpanParent {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly collect?: (record: SpanRecord) => void;
+}
+
+export interface SpanRecord {
+  span: string;
+  trace_id: string;
+  span_id: string;
+  parent_span_id?: string | undefined;
+  start_time: string;
+  duration_ms: number;
+  status: 'ok' | 'error';
+  error?: string | undefined;
+  attributes: Record<string, string | number | boolean>;
+  /** On a root span only: the trace's other spans, in the order they ended. */
+  spans?: SpanRecord[];
+  spans_dropped?: number;
+}
+
+/**
+ * A trace is written as one line: the root span, carrying the spans of its children in
+ * `spans`. Writing each span as its own line costs a log write per node; one line per request
+ * is what Workers Logs indexes best ("wide events"). Past this many children the rest are
+ * counted in `spans_dropped`.
+ */
+export const MAX_SPANS_PER_LINE = 200;
+
+function writeRecord(record: SpanRecord, parent: SpanParent | undefined): void {
+  if (parent?.collect !== undefined) parent.collect(record);
+  else sink(JSON.stringify(record), record.status === 'error' || record.spans?.some((s) => s.status === 'error') ? 'warn' : 'info');
 }
 
 /**
  * Runs `fn` inside a span and writes the span when it ends, with status `error` and the error's
- * code and location (`errorFacts`) when `fn` throws.
+ * code and location (`errorFacts`) when `fn` throws. A root span (no parent) collects its
+ * descendants and writes them with itself in one line.
  */
-export async function withSpan<T>(
-  name: string,
-  attributes: Attributes,
-  fn: (span: Span) => Promise<T>,
-  parent?: { traceId: string; spanId: string },
-): Promise<T> {
+export async function withSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>, parent?: SpanParent): Promise<T> {
   const traceId = parent?.traceId ?? (typeof attributes['trace_id'] === 'string' ? attributes['trace_id'] : randomHex(16));
   const spanId = randomHex(8);
   const attrs: Attributes = { ...attributes };
   delete attrs['trace_id'];
   const start = Date.now();
+  const children: SpanRecord[] = [];
+  let dropped = 0;
+  const collect =
+    parent?.collect ??
+    ((record: SpanRecord) => {
+      if (children.length < MAX_SPANS_PER_LINE) children.push(record);
+      else dropped++;
+    });
   const span: Span = {
     traceId,
     spanId,
@@ -112,7 +153,21 @@ export async function withSpan<T>(
       Object.assign(attrs, more);
     },
     child(childName, childAttributes, childFn) {
-      return withSpan(childName, childAttributes, childFn, { traceId, spanId });
+      return withSpan(childName, childAttributes, childFn, { traceId, spanId, collect });
+    },
+    measured(childName, childAttributes, durationMs, childStatus, error) {
+      const end = Date.now();
+      collect({
+        span: childName,
+        trace_id: traceId,
+        span_id: randomHex(8),
+        parent_span_id: spanId,
+        start_time: new Date(end - durationMs).toISOString(),
+        duration_ms: durationMs,
+        status: childStatus,
+        error,
+        attributes: clean(childAttributes),
+      });
     },
   };
   let status: 'ok' | 'error' = 'ok';
@@ -124,7 +179,7 @@ export async function withSpan<T>(
     errorText = describeError(err).slice(0, 500);
     throw err;
   } finally {
-    const record = {
+    const record: SpanRecord = {
       span: name,
       trace_id: traceId,
       span_id: spanId,
@@ -135,30 +190,23 @@ export async function withSpan<T>(
       error: errorText,
       attributes: clean(attrs),
     };
-    sink(JSON.stringify(record), status === 'error' ? 'warn' : 'info');
+    if (parent === undefined) {
+      if (children.length > 0) record.spans = children;
+      if (dropped > 0) record.spans_dropped = dropped;
+    }
+    writeRecord(record, parent);
   }
 }
 
-/** Writes a span that was measured elsewhere (e.g. the executor's per-node trace hook). */
-export function recordSpan(
-  name: string,
-  attributes: Attributes,
-  durationMs: number,
-  status: 'ok' | 'error',
-  parent: { traceId: string; spanId: string },
-  error?: string,
-): void {
-  const end = Date.now();
-  const record = {
-    span: name,
-    trace_id: parent.traceId,
-    span_id: randomHex(8),
-    parent_span_id: parent.spanId,
-    start_time: new Date(end - durationMs).toISOString(),
-    duration_ms: durationMs,
-    status,
-    error,
-    attributes: clean(attributes),
-  };
-  sink(JSON.stringify(record), status === 'error' ? 'warn' : 'info');
+/** Every span a log line holds (a trace's root and the children it carries), for readers of the log. */
+export function spansOfLine(line: string): SpanRecord[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return [];
+  }
+  if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { span?: unknown }).span !== 'string') return [];
+  const root = parsed as SpanRecord;
+  return [root, ...(Array.isArray(root.spans) ? root.spans : [])];
 }

@@ -5,7 +5,7 @@
 import type { TenantPolicy } from '../component/edge/host-policy.js';
 import { componentInvoker } from '../component/edge/invoker.js';
 import { edgeComponentRunner } from '../component/edge/worker-wiring.js';
-import { logEvent, recordSpan, tenantAttributes } from '../edge/telemetry.js';
+import { logEvent, tenantAttributes } from '../edge/telemetry.js';
 import type { Env } from '../env.js';
 import { FlowExecutor, type FlowRunResult } from '../flow/executor.js';
 import type { JsonValue } from '../flow/model.js';
@@ -82,7 +82,7 @@ export function createFlowEngine(invokerFor: ComponentInvokerFactory): FlowEngin
       stateStore: stateAdapter(turn),
       resolver: { getFlow: (id) => turn.model.flows.find((f) => f.id === id) },
       onNode: (trace) =>
-        recordSpan(
+        turn.span.measured(
           'flow.node',
           {
             ...tenantAttributes(turn.ctx),
@@ -96,7 +96,6 @@ export function createFlowEngine(invokerFor: ComponentInvokerFactory): FlowEngin
           },
           trace.durationMs,
           trace.outcome === 'error' ? 'error' : 'ok',
-          turn.span,
         ),
       // Whole-run retries would repeat component side effects inside one delivery; the queue
       // redelivers instead when a turn fails transiently.

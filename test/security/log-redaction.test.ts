@@ -3,7 +3,7 @@
 // marker in a request, makes the run fail on it, and searches every line the telemetry sink got.
 import { SELF } from 'cloudflare:test';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { setTelemetrySink } from '../../src/edge/telemetry.js';
+import { setTelemetrySink, spansOfLine } from '../../src/edge/telemetry.js';
 import { FlowRunError } from '../../src/flow/execution-state.js';
 import { channelObject, channelObjectFor, WEBHOOK_CHANNEL } from '../../src/objects.js';
 import type { FlowEngine } from '../../src/session/flow-engine.js';
@@ -47,7 +47,7 @@ nodes:
     expect(body.message).toContain(marker);
 
     expectNoLineHolds(marker);
-    const failed = lines.map((l) => JSON.parse(l) as { span?: string; error?: string }).find((l) => l.span === 'flow.execute');
+    const failed = lines.flatMap(spansOfLine).find((l) => l.span === 'flow.execute');
     expect(failed?.error).toBe('flow_not_found (flow "jump")');
   });
 
@@ -129,7 +129,7 @@ describe('messaging turns that fail on their input are logged by code only', () 
     expect(JSON.parse(failed)).toMatchObject({
       attributes: { code: 'executor_failure', error_code: 'executor_failure', error_flow: 'echo' },
     });
-    const turn = lines.map((l) => JSON.parse(l) as { span?: string; error?: string }).find((l) => l.span === 'session.turn');
+    const turn = lines.flatMap(spansOfLine).find((l) => l.span === 'session.turn');
     expect(turn?.error).toBe('executor_failure (flow "echo")');
     expectNoLineHolds('MARKER-chat-44b0');
   });

@@ -1,0 +1,75 @@
+// Real upstream packs (greentic-demo builds, unmodified) load here: components declared only in
+// the component_sources extension or by the components/<id>.wasm convention are verified,
+// transpiled and invoked.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { adminApi } from '../../src/admin/admin-api.js';
+import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
+import { setTelemetrySink } from '../../src/edge/telemetry.js';
+import type { Env } from '../../src/env.js';
+import { sha256Hex } from '../../src/pack/digest.js';
+import { openPack } from '../../src/pack/reader.js';
+import { packArchive } from '../../src/pack/writer.js';
+import { archiveKey, loadPackModel } from '../../src/pack-store/pack-store.js';
+import { testEnv } from '../support/runtime-fixtures.js';
+import { upstreamPack } from '../support/upstream-packs.js';
+
+const AUTH = { authorization: 'Bearer test-admin-token' };
+const CARD_ID = 'ai.greentic.component-adaptive-card';
+const CARD_SHA = '9e2d586f2137ad4c987387a56c63126186735499498d0d020908e4d232e7c818';
+
+beforeAll(() => {
+  setTelemetrySink(() => {});
+});
+
+const env: Env = { ...testEnv, PACK_TRUST_POLICY: 'dev' };
+const app = adminApi(() => packUploadPipeline);
+const call = (path: string, init: RequestInit) => app.request(`http://x${path}`, init, env);
+
+async function upload(bytes: Uint8Array): Promise<Response> {
+  return call('/packs', { method: 'POST', headers: AUTH, body: bytes });
+}
+
+/** The archive with one entry's bytes replaced (manifest untouched; the SBOM is regenerated). */
+function withEntry(archive: Uint8Array, name: string, data: Uint8Array): Uint8Array {
+  const opened = openPack(archive);
+  const groups = [...opened.entries]
+    .filter(([n]) => n !== 'manifest.cbor' && n !== 'sbom.cbor')
+    .map(([n, d]) => new Map([[n, n === name ? data : d]]));
+  return packArchive(opened.manifestBytes, groups).bytes;
+}
+
+describe('component sources', () => {
+  it('a pack with components: [] has the component its component_sources extension declares verified, transpiled and listed', async () => {
+    const res = await upload(upstreamPack('quickstart'));
+    expect(res.status).toBe(201);
+    const { digest } = (await res.json()) as { digest: string };
+    const artifacts = await testEnv.PACKS.list({ prefix: `components/${CARD_SHA}/` });
+    expect(artifacts.objects.length).toBeGreaterThan(0);
+    const model = await loadPackModel(testEnv.PACKS, digest);
+    expect(model.components).toEqual([{ id: CARD_ID, digest: `sha256:${CARD_SHA}` }]);
+  });
+
+  it('a component whose wasm does not hash to its component_sources digest is rejected at upload, naming the component and both digests', async () => {
+    const original = upstreamPack('quickstart');
+    const wasmPath = `components/${CARD_ID}.wasm`;
+    const wasm = openPack(original).entries.get(wasmPath)!;
+    const tampered = withEntry(original, wasmPath, wasm.subarray(0, wasm.length - 1));
+    const res = await upload(tampered);
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as { error: string; message: string };
+    expect(body.error).toBe('pack_rejected');
+    expect(body.message).toContain(`component-digest-mismatch: ${wasmPath}`);
+    expect(body.message).toContain(`pins sha256:${CARD_SHA}`);
+    expect(await testEnv.PACKS.head(archiveKey(`sha256:${sha256Hex(tampered)}`))).toBeNull();
+  });
+
+  it('a component listed in the manifest without a sources entry is loaded from components/<id>.wasm', async () => {
+    const res = await upload(upstreamPack('telco-x'));
+    expect(res.status).toBe(201);
+    const { digest } = (await res.json()) as { digest: string };
+    const model = await loadPackModel(testEnv.PACKS, digest);
+    expect(model.components.map((c) => c.id)).toEqual(['component-telco-present']);
+    const sha = model.components[0]!.digest!.replace('sha256:', '');
+    expect((await testEnv.PACKS.list({ prefix: `components/${sha}/` })).objects.length).toBeGreaterThan(0);
+  });
+});

@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { generateEdgeModules } from '../../src/component/build/generate-edge-modules.js';
-import { readUpstreamPacks } from '../support/upstream-pack-files.js';
 import { buildFixtures } from '../support/wat-components.js';
 
 declare module 'vitest' {
@@ -17,14 +16,11 @@ declare module 'vitest' {
      * `buildComponent` (base64), or why it did not build; `ci` says a missing build must fail.
      */
     demoTools: { wasm: string; error?: string; ci: boolean };
-    /** The unmodified upstream demo packs (`../shared/fixtures/upstream-packs/<name>.gtpack`), base64 by name. */
-    upstreamPacks: Record<string, string>;
   }
 }
 
 export default async function setup(project: TestProject): Promise<void> {
   await generateEdgeModules();
-  project.provide('upstreamPacks', readUpstreamPacks());
   // A fixture that fails to build fails the component tests (with this message), not the project.
   try {
     const f = await buildFixtures();

@@ -10,19 +10,22 @@ import { FlowRunError } from './execution-state.js';
 import type { JsonValue } from './model.js';
 import { interpretResult, nodeError, type Step, str, wrapOutput } from './node-results.js';
 import type { ComponentTarget, InvocationContext, InvokeResult } from './ports.js';
-import { EMPTY, type Frame, renderNodeValue, renderPointerAllowed, type WalkEnv } from './turn-frame.js';
+import { EMPTY, entryLocale, type Frame, renderNodeValue, renderPointerAllowed, type WalkEnv } from './turn-frame.js';
 
 /** A component payload made only of these keys carries its input under `input` and its `config` beside it. */
 const SPLIT_KEYS = new Set(['input', 'operation', 'op', 'component', 'component_ref', 'config']);
 
 function invocationContext(env: WalkEnv, frame: Frame, pnode: PreparedNode): InvocationContext {
-  return {
+  const ctx: InvocationContext = {
     packId: env.packId,
     flowId: frame.flow.flow.id,
     nodeId: pnode.id,
     attempt: frame.turn.attempt,
     resumed: frame.turn.resumed,
   };
+  const locale = entryLocale(frame.state.entry);
+  if (locale !== undefined) ctx.locale = locale;
+  return ctx;
 }
 
 async function callInvoker(
@@ -55,18 +58,29 @@ async function callInvoker(
   return interpretResult(result.output, frame.flow.flow.id);
 }
 
-/** Pack components and `component.exec`: the component id and operation come from the node or its payload. */
-export async function invokeComponent(env: WalkEnv, frame: Frame, pnode: PreparedNode, payload: JsonValue): Promise<Step> {
+/** The component a `component.exec` payload names (`component`, else `component_ref`). */
+export function execTarget(payload: JsonValue): string | undefined {
+  return isObject(payload) ? (str(payload.component) ?? str(payload.component_ref)) : undefined;
+}
+
+/** Which component and operation a component node calls, or why it cannot say. */
+export type ComponentCall =
+  | { ok: true; componentId: string; operation: string }
+  | { ok: false; code: 'invalid_node_input' | 'missing_operation'; message: string; componentId?: string };
+
+/**
+ * Pack components and `component.exec` (upstream-runtime.md §A.7–A.8, A.10): a `component.exec`
+ * node calls the component its payload names; any other node calls its own component id, so a
+ * `component: "oci://…"` string in its mapping is only input. The operation is the node's, else
+ * the payload's `operation` / `op`.
+ */
+export function componentCallOf(pnode: PreparedNode, payload: JsonValue): ComponentCall {
   const obj = isObject(payload) ? payload : undefined;
   let componentId: string | undefined;
   if (pnode.kind === 'exec') {
-    componentId = str(obj?.component) ?? str(obj?.component_ref);
-    if (componentId === undefined) {
-      return {
-        out: 'error',
-        error: nodeError('invalid_node_input', 'component.exec needs "component" (or "component_ref") in its payload', false),
-      };
-    }
+    componentId = execTarget(payload);
+    if (componentId === undefined)
+      return { ok: false, code: 'invalid_node_input', message: 'component.exec needs "component" (or "component_ref") in its payload' };
   } else {
     componentId = pnode.node.component.id;
   }
@@ -83,14 +97,20 @@ export async function invokeComponent(env: WalkEnv, frame: Frame, pnode: Prepare
   }
   if (operation === undefined) {
     return {
-      out: 'error',
-      error: nodeError(
-        'missing_operation',
-        `component "${componentId}" has no operation (node operation, payload "operation"/"op")`,
-        false,
-      ),
+      ok: false,
+      code: 'missing_operation',
+      message: `component "${componentId}" has no operation (node operation, payload "operation"/"op")`,
+      componentId,
     };
   }
+  return { ok: true, componentId, operation };
+}
+
+export async function invokeComponent(env: WalkEnv, frame: Frame, pnode: PreparedNode, payload: JsonValue): Promise<Step> {
+  const resolved = componentCallOf(pnode, payload);
+  if (!resolved.ok) return { out: 'error', error: nodeError(resolved.code, resolved.message, false) };
+  const { componentId, operation } = resolved;
+  const obj = isObject(payload) ? payload : undefined;
   let input: JsonValue = payload;
   const target: ComponentTarget = { kind: 'component', id: componentId };
   if (obj !== undefined && 'input' in obj && Object.keys(obj).every((k) => SPLIT_KEYS.has(k))) {

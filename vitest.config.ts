@@ -52,7 +52,7 @@ export default defineConfig({
           name: 'workers',
           setupFiles: ['./test/workers/setup-d1.ts'],
           // Generates src/component/generated (edge module strings) and the WAT component fixtures.
-          globalSetup: ['./test/workers/component.global-setup.ts'],
+          globalSetup: ['./test/workers/component.global-setup.ts', './test/workers/upstream-packs.global-setup.ts'],
           provide,
           include: [
             ...pureCore,

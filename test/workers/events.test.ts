@@ -114,6 +114,39 @@ nodes:
     expect(other.runs[0]?.output).toEqual({ key: 'n', value: 'ii' });
   });
 
+  it('checks an HMAC signature once the tenant sets its events_webhook_hmac secret, and only then', async () => {
+    const digest = await seedPack('ev-auth', '1.0.0', [ON_EVENT]);
+    await activate('ev8', 'ev-auth', digest);
+    expect((await post('ev8', { n: 1 })).status).toBe(200);
+    const put = await SELF.fetch('http://runner/admin/v1/tenants/ev8/secrets/events_webhook_hmac', {
+      method: 'PUT',
+      headers: { authorization: 'Bearer test-admin-token' },
+      body: 'shared-secret',
+    });
+    expect(put.status).toBeLessThan(300);
+    const unsigned = await post('ev8', { n: 2 });
+    expect(unsigned.status).toBe(401);
+    expect(await unsigned.json()).toMatchObject({ error: 'Unauthorized', message: expect.stringMatching(/X-Greentic-Signature/) });
+    const body = JSON.stringify({ n: 3 });
+    const key = await crypto.subtle.importKey('raw', new TextEncoder().encode('shared-secret'), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+    ]);
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(body)));
+    const hex = Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join('');
+    const signed = await SELF.fetch('http://runner/v1/events/ingress/webhook/ev8', {
+      method: 'POST',
+      headers: { 'X-Greentic-Signature': `sha256=${hex}` },
+      body,
+    });
+    expect(signed.status).toBe(200);
+    const forged = await SELF.fetch('http://runner/v1/events/ingress/webhook/ev8', {
+      method: 'POST',
+      headers: { 'X-Greentic-Signature': `sha256=${'0'.repeat(64)}` },
+      body,
+    });
+    expect(forged.status).toBe(401);
+  });
+
   it('answers 404 for a tenant without packs and 400 for a body that is not JSON', async () => {
     const none = await post('ev-nobody', {});
     expect(none.status).toBe(404);

@@ -19,6 +19,7 @@ import type { FlowRunOutcome } from './events/flow-runs.js';
 import { sha256Bytes } from './pack/digest.js';
 import type { ChannelSession, WebhookRunRequest, WebhookRunResult } from './session/channel-session.js';
 import type { PreviousShard, PreviousShardRef } from './session/reshard.js';
+import type { FireRecord, SchedulerObject, ScheduleView, TimerBinding } from './timers/scheduler-object.js';
 
 /** The channel name of generic-webhook runs (`/v1/webhook/{tenant}/{flow}`). */
 export const WEBHOOK_CHANNEL = 'webhook';
@@ -34,6 +35,8 @@ export interface WorkerEnv extends Env {
   EVENTS_OBJECT: DurableObjectNamespace<EventsObject>;
   /** The events queue: events emitted by flows (events/events-bus.ts). */
   EVENTS: Queue;
+  /** One object per `{env}:{tenant}` holding the tenant's timers (timers/scheduler-object.ts). */
+  SCHEDULER: DurableObjectNamespace<SchedulerObject>;
 }
 
 export interface ChannelAddress {
@@ -125,4 +128,16 @@ export interface EventsObjectView {
 /** The object that runs a team's events and the tenant's timer fires (team `default`), `{env}:{tenant}:{team}`. */
 export function eventsObject(env: WorkerEnv, tenant: string, team: string): EventsObjectView {
   return env.EVENTS_OBJECT.get(env.EVENTS_OBJECT.idFromName(`${env.GREENTIC_ENV}:${tenant}:${team}`)) as unknown as EventsObjectView;
+}
+
+/** The scheduler object's side that callers use. */
+export interface SchedulerView {
+  setSchedules(tenant: string, timers: TimerBinding[], nowMs?: number): Promise<ScheduleView[]>;
+  schedules(): Promise<ScheduleView[]>;
+  fireDue(nowMs: number): Promise<FireRecord[]>;
+}
+
+/** The tenant's scheduler, `{env}:{tenant}`. */
+export function schedulerObject(env: WorkerEnv, tenant: string): SchedulerView {
+  return env.SCHEDULER.get(env.SCHEDULER.idFromName(`${env.GREENTIC_ENV}:${tenant}`)) as unknown as SchedulerView;
 }

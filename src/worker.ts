@@ -24,6 +24,7 @@ export { ComponentHost } from './component/edge/host-entrypoint.js';
 export { ComponentStateObject } from './component/edge/state-object.js';
 export { RateLimiter } from './edge/rate-limiter.js';
 export { EventsObject } from './events/events-object.js';
+export { SchedulerObject } from './timers/scheduler-object.js';
 
 const uploadPipeline: PackUploadPipeline = packUploadPipeline;
 

@@ -20,6 +20,7 @@ import {
   tenantsRunning,
 } from '../pack-store/pack-index.js';
 import { runsUnderPolicy, type TrustPolicy, trustPolicyOf } from '../pack-store/trust-policy.js';
+import { schedulesApi } from '../timers/schedules-api.js';
 import { type AuthFailureLimit, adminAuth } from './auth.js';
 import { deadLettersApi } from './dead-letters-api.js';
 import { secretsApi } from './secrets-api.js';
@@ -224,6 +225,7 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined, authLim
   });
 
   api.route('/', secretsApi());
+  api.route('/', schedulesApi());
   api.route('/', deadLettersApi());
 
   return api;

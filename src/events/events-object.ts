@@ -178,7 +178,9 @@ export class EventsObject extends DurableObject<EventsEnv> {
       async (span) => {
         let routed: RoutedFlow;
         try {
-          routed = selectNamedFlow(await this.loadPacks(req.tenant, team), req.flowId, TIMER_FLOW_KINDS, where);
+          const packs = await this.loadPacks(req.tenant, team);
+          if (packs.length === 0) return { status: 'not_routed', code: 'NoActivePack', message: `${where} has no active pack` };
+          routed = selectNamedFlow(packs, req.flowId, TIMER_FLOW_KINDS, where);
         } catch (err) {
           if (!(err instanceof RoutingError)) throw err;
           return { status: 'not_routed', code: err.code, message: err.message };

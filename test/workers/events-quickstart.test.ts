@@ -1,13 +1,14 @@
 // quickstart-app (greentic-demo, built by the upstream toolchain) uploaded unchanged: its `on_event`
 // flow answers an event posted to the events ingress.
 import { SELF } from 'cloudflare:test';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { QUICKSTART_APP_PACK } from './generated/upstream-packs.js';
 
 const AUTH = { authorization: 'Bearer test-admin-token' };
 
 describe('quickstart-app on_event through the events ingress', () => {
   it("runs quickstart-app's on_event flow, its Rust events2msg component included, for a posted event", async () => {
-    const b64 = inject('quickstartAppPack');
+    const b64 = QUICKSTART_APP_PACK;
     expect(b64, 'the upstream quickstart-app fixture must be present').not.toBe('');
     const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
     const upload = await SELF.fetch('http://runner/admin/v1/packs', { method: 'POST', headers: AUTH, body: bytes });

@@ -1,0 +1,176 @@
+import { runInDurableObject, SELF } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { eventsObject, schedulerObject } from '../../src/objects.js';
+import { deactivatePack } from '../../src/pack-store/pack-index.js';
+import { CronError, nextFire, parseCron } from '../../src/timers/cron.js';
+import { SchedulerObject } from '../../src/timers/scheduler-object.js';
+import { activate, seedPack, testEnv } from '../support/runtime-fixtures.js';
+
+const AUTH = { authorization: 'Bearer test-admin-token', 'content-type': 'application/json' };
+
+const TICK = `id: tick
+type: events
+nodes:
+  read:
+    state.get: { key: ticks }
+    routing: [ { to: bump } ]
+  bump:
+    state.set: { key: ticks, value: "{{node.read.value}}|{{in.now}}" }
+    routing: [ { to: say } ]
+  say:
+    emit.response: { text: "tick {{in.schedule_id}} at {{in.now}}" }
+    routing: out
+`;
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 30);
+
+async function tenantWithTick(tenant: string): Promise<void> {
+  const digest = await seedPack(`timers-${tenant}`, '1.0.0', [TICK]);
+  await activate(tenant, `timers-${tenant}`, digest);
+}
+
+async function tickRuns(tenant: string) {
+  return (await eventsObject(testEnv, tenant, 'default').recordedRuns()).filter((r) => r.outcome.flow_id === 'tick');
+}
+
+describe('cron expressions', () => {
+  it('reads a five-field expression with a leading 0 seconds field, in UTC', () => {
+    const s = parseCron('*/15 9 * * MON-FRI');
+    expect(s.expression).toBe('0 */15 9 * * MON-FRI');
+    // 2026-01-01 is a Thursday; the next fire after noon is Friday 09:00:00.
+    expect(new Date(nextFire(s, T0) ?? 0).toISOString()).toBe('2026-01-02T09:00:00.000Z');
+    expect(new Date(nextFire(parseCron('30 * * * * *'), T0) ?? 0).toISOString()).toBe('2026-01-01T12:01:30.000Z');
+    expect(new Date(nextFire(parseCron('0 0 1 JAN *'), T0) ?? 0).toISOString()).toBe('2027-01-01T00:00:00.000Z');
+  });
+
+  it('names the field that is wrong', () => {
+    expect(() => parseCron('61 * * * *')).toThrow(CronError);
+    expect(() => parseCron('61 * * * *')).toThrow(/minute "61" is not 0-59/);
+    expect(() => parseCron('* * *')).toThrow(/expected 5 fields/);
+    expect(() => parseCron('0 0 * * FUNDAY')).toThrow(/day of week "FUNDAY"/);
+  });
+});
+
+describe('PUT|GET /admin/v1/tenants/{tenant}/schedules', () => {
+  it('stores the timers and lists each with its next fire time', async () => {
+    const put = await SELF.fetch('http://runner/admin/v1/tenants/tm-api/schedules', {
+      method: 'PUT',
+      headers: AUTH,
+      body: JSON.stringify({
+        timers: [
+          { flow_id: 'tick', cron: '0 * * * *', schedule_id: 'hourly' },
+          { flow_id: 'tick', cron: '0 0 6 * * *' },
+        ],
+      }),
+    });
+    expect(put.status).toBe(200);
+    const listed = (await (await SELF.fetch('http://runner/admin/v1/tenants/tm-api/schedules', { headers: AUTH })).json()) as {
+      schedules: { schedule_id: string; cron_expression: string; next_fire_at: string }[];
+    };
+    expect(listed.schedules.map((s) => [s.schedule_id, s.cron_expression])).toEqual([
+      ['hourly', '0 0 * * * *'],
+      ['tick', '0 0 6 * * *'],
+    ]);
+    const hourly = Date.parse(listed.schedules[0]?.next_fire_at ?? '');
+    expect(hourly).toBeGreaterThan(Date.now());
+    expect(hourly - Date.now()).toBeLessThanOrEqual(3600_000);
+    expect(new Date(hourly).getUTCMinutes()).toBe(0);
+  });
+
+  it('refuses a bad cron or a repeated schedule id with 400 naming where (JSON pointer)', async () => {
+    const bad = await SELF.fetch('http://runner/admin/v1/tenants/tm-api/schedules', {
+      method: 'PUT',
+      headers: AUTH,
+      body: JSON.stringify({
+        timers: [
+          { flow_id: 'tick', cron: '0 * * * *' },
+          { flow_id: 'tick', cron: '0 99 * * *' },
+        ],
+      }),
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({
+      error: 'invalid_schedules',
+      message: expect.stringMatching(/^\/timers\/1\/cron: .*hour "99"/),
+    });
+    const twice = await SELF.fetch('http://runner/admin/v1/tenants/tm-api/schedules', {
+      method: 'PUT',
+      headers: AUTH,
+      body: JSON.stringify({
+        timers: [
+          { flow_id: 'tick', cron: '0 * * * *' },
+          { flow_id: 'tick', cron: '5 * * * *' },
+        ],
+      }),
+    });
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toMatchObject({ message: expect.stringMatching(/^\/timers\/1\/schedule_id: "tick"/) });
+  });
+});
+
+describe('timer fires (scheduler object, fake clock)', () => {
+  it("runs the flow with upstream's payload {now, schedule_id} under activity id {schedule_id}@{rfc3339}, once per due time", async () => {
+    await tenantWithTick('tm1');
+    const scheduler = schedulerObject(testEnv, 'tm1');
+    const [view] = await scheduler.setSchedules('tm1', [{ flow_id: 'tick', cron: '0 * * * * *', schedule_id: 'every-minute' }], T0);
+    expect(view?.next_fire_at).toBe('2026-01-01T12:01:00Z');
+    expect(await scheduler.fireDue(T0 + 10_000)).toEqual([]);
+    const due = Date.UTC(2026, 0, 1, 12, 1, 0);
+    expect(await scheduler.fireDue(due + 500)).toEqual([
+      { schedule_id: 'every-minute', activity_id: 'every-minute@2026-01-01T12:01:00Z', status: 'ran' },
+    ]);
+    // The alarm firing again for the same time finds nothing due.
+    expect(await scheduler.fireDue(due + 900)).toEqual([]);
+    const runs = await tickRuns('tm1');
+    expect(runs.map((r) => r.key)).toEqual(['timer:every-minute@2026-01-01T12:01:00Z']);
+    expect(runs[0]?.outcome.output).toEqual([{ text: 'tick every-minute at 2026-01-01T12:01:00Z' }]);
+    expect((await scheduler.schedules())[0]?.next_fire_at).toBe('2026-01-01T12:02:00Z');
+  });
+
+  it('a fire that ran before its object restarted (its next time not advanced yet) does not run again', async () => {
+    await tenantWithTick('tm2');
+    const stub = testEnv.SCHEDULER.get(testEnv.SCHEDULER.idFromName(`${testEnv.GREENTIC_ENV}:tm2`));
+    await schedulerObject(testEnv, 'tm2').setSchedules('tm2', [{ flow_id: 'tick', cron: '0 * * * * *', schedule_id: 's' }], T0);
+    const due = Date.UTC(2026, 0, 1, 12, 1, 0);
+    // What the previous instance did before it was reset: the run, but not the update of its row.
+    await eventsObject(testEnv, 'tm2', 'default').runScheduled({
+      tenant: 'tm2',
+      flowId: 'tick',
+      activityId: 's@2026-01-01T12:01:00Z',
+      input: { now: '2026-01-01T12:01:00Z', schedule_id: 's' },
+    });
+    // A new instance over the same storage fires the same due time from its alarm.
+    const fired = await runInDurableObject(stub, (_instance, state) => new SchedulerObject(state, testEnv).fireDue(due + 100));
+    expect(fired).toEqual([{ schedule_id: 's', activity_id: 's@2026-01-01T12:01:00Z', status: 'ran' }]);
+    const runs = await tickRuns('tm2');
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.outcome.output).toEqual([{ text: 'tick s at 2026-01-01T12:01:00Z' }]);
+  });
+
+  it('fires missed while nothing ran collapse into one run of the latest due time', async () => {
+    await tenantWithTick('tm3');
+    const scheduler = schedulerObject(testEnv, 'tm3');
+    await scheduler.setSchedules('tm3', [{ flow_id: 'tick', cron: '0 * * * * *', schedule_id: 'm' }], T0);
+    // Five due times (12:01 … 12:05) passed before the alarm ran.
+    const fired = await scheduler.fireDue(Date.UTC(2026, 0, 1, 12, 5, 20));
+    expect(fired).toEqual([{ schedule_id: 'm', activity_id: 'm@2026-01-01T12:05:00Z', status: 'ran' }]);
+    expect(await tickRuns('tm3')).toHaveLength(1);
+    expect((await scheduler.schedules())[0]?.next_fire_at).toBe('2026-01-01T12:06:00Z');
+  });
+
+  it('a removed schedule stops firing, and so does one whose pack was deactivated', async () => {
+    await tenantWithTick('tm4');
+    const scheduler = schedulerObject(testEnv, 'tm4');
+    await scheduler.setSchedules('tm4', [{ flow_id: 'tick', cron: '0 * * * * *', schedule_id: 'a' }], T0);
+    await scheduler.setSchedules('tm4', [], T0);
+    expect(await scheduler.fireDue(T0 + 3600_000)).toEqual([]);
+
+    await tenantWithTick('tm5');
+    const other = schedulerObject(testEnv, 'tm5');
+    await other.setSchedules('tm5', [{ flow_id: 'tick', cron: '0 * * * * *', schedule_id: 'b' }], T0);
+    await deactivatePack(testEnv.PACK_INDEX, testEnv.GREENTIC_ENV, 'tm5', 'timers-tm5');
+    const fired = await other.fireDue(Date.UTC(2026, 0, 1, 12, 1, 0));
+    expect(fired).toEqual([{ schedule_id: 'b', activity_id: 'b@2026-01-01T12:01:00Z', status: 'not_routed', code: 'NoActivePack' }]);
+    expect(await tickRuns('tm5')).toHaveLength(0);
+  });
+});

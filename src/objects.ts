@@ -19,7 +19,7 @@ import type { FlowRunOutcome } from './events/flow-runs.js';
 import { sha256Bytes } from './pack/digest.js';
 import type { ChannelSession, WebhookRunRequest, WebhookRunResult } from './session/channel-session.js';
 import type { PreviousShard, PreviousShardRef } from './session/reshard.js';
-import type { FireRecord, SchedulerObject, ScheduleView, TimerBinding } from './timers/scheduler-object.js';
+import type { FireRecord, ScheduleView, TimerBinding } from './timers/timer-types.js';
 
 /** The channel name of generic-webhook runs (`/v1/webhook/{tenant}/{flow}`). */
 export const WEBHOOK_CHANNEL = 'webhook';
@@ -35,8 +35,11 @@ export interface WorkerEnv extends Env {
   EVENTS_OBJECT: DurableObjectNamespace<EventsObject>;
   /** The events queue: events emitted by flows (events/events-bus.ts). */
   EVENTS: Queue;
-  /** One object per `{env}:{tenant}` holding the tenant's timers (timers/scheduler-object.ts). */
-  SCHEDULER: DurableObjectNamespace<SchedulerObject>;
+  /**
+   * One object per `{env}:{tenant}` holding the tenant's timers (timers/scheduler-object.ts). Not
+   * typed by its class: that class reaches the events object through this module.
+   */
+  SCHEDULER: DurableObjectNamespace;
 }
 
 export interface ChannelAddress {

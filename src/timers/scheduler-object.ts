@@ -14,28 +14,7 @@ import type { EventReplyScope } from '../events/envelope.js';
 import type { ScheduledRunRequest, ScheduledRunResult } from '../events/events-object.js';
 import { eventsObject, type WorkerEnv } from '../objects.js';
 import { type CronSchedule, latestFire, nextFire, parseCron } from './cron.js';
-
-export interface TimerBinding {
-  flow_id: string;
-  cron: string;
-  schedule_id: string;
-  /** Our extension: the conversation the flow's messages go to. */
-  reply_scope?: EventReplyScope;
-}
-
-export interface ScheduleView extends TimerBinding {
-  /** The six-field expression the cron was read as. */
-  cron_expression: string;
-  /** RFC 3339 (UTC), or null when the expression never fires again. */
-  next_fire_at: string | null;
-}
-
-export interface FireRecord {
-  schedule_id: string;
-  activity_id: string;
-  status: ScheduledRunResult['status'] | 'failed';
-  code?: string;
-}
+import type { FireRecord, ScheduleView, TimerBinding } from './timer-types.js';
 
 /** Where a fire runs (the tenant's events object); tests may pass their own. */
 export type FireRunner = (req: ScheduledRunRequest) => Promise<ScheduledRunResult>;

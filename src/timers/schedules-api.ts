@@ -10,7 +10,7 @@ import type { Env } from '../env.js';
 import { eventReplyScopeSchema } from '../events/envelope.js';
 import { schedulerObject, type WorkerEnv } from '../objects.js';
 import { CronError, parseCron } from './cron.js';
-import type { TimerBinding } from './scheduler-object.js';
+import type { TimerBinding } from './timer-types.js';
 
 /** Timers a tenant may have: each is a row of its scheduler and a candidate of every alarm. */
 export const MAX_TIMERS = 100;

@@ -6,6 +6,7 @@ import { readBoundedBody } from '../edge/bounded-body.js';
 import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER, notAnIdentifier } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
+import { mcpServersApi } from '../mcp/mcp-servers-api.js';
 import type { WorkerEnv } from '../objects.js';
 import { sha256HexAsync } from '../pack/digest.js';
 import {
@@ -226,6 +227,7 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined, authLim
 
   api.route('/', secretsApi());
   api.route('/', schedulesApi());
+  api.route('/', mcpServersApi());
   api.route('/', deadLettersApi());
 
   return api;

@@ -1,10 +1,11 @@
 import { runInDurableObject, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { eventsObject, schedulerObject } from '../../src/objects.js';
+import { eventsObject, schedulerObject, webchatConversation } from '../../src/objects.js';
 import { deactivatePack } from '../../src/pack-store/pack-index.js';
 import { CronError, nextFire, parseCron } from '../../src/timers/cron.js';
 import { SchedulerObject } from '../../src/timers/scheduler-object.js';
 import { activate, seedPack, testEnv } from '../support/runtime-fixtures.js';
+import { until } from '../support/until.js';
 
 const AUTH = { authorization: 'Bearer test-admin-token', 'content-type': 'application/json' };
 
@@ -172,5 +173,27 @@ describe('timer fires (scheduler object, fake clock)', () => {
     const fired = await other.fireDue(Date.UTC(2026, 0, 1, 12, 1, 0));
     expect(fired).toEqual([{ schedule_id: 'b', activity_id: 'b@2026-01-01T12:01:00Z', status: 'not_routed', code: 'NoActivePack' }]);
     expect(await tickRuns('tm5')).toHaveLength(0);
+  });
+});
+
+describe('messages of timer runs', () => {
+  it("go to the conversation named in the timer's reply scope (here a WebChat conversation)", async () => {
+    await tenantWithTick('tm6');
+    const scheduler = schedulerObject(testEnv, 'tm6');
+    await scheduler.setSchedules(
+      'tm6',
+      [{ flow_id: 'tick', cron: '0 * * * * *', schedule_id: 'chatty', reply_scope: { channel: 'webchat', conversation: 'conv-tm6' } }],
+      T0,
+    );
+    // The conversation a user opened earlier (Direct Line start).
+    const conversation = webchatConversation(testEnv, 'tm6', 'conv-tm6');
+    await conversation.start('tm6', 'conv-tm6', 'u1');
+    expect(await scheduler.fireDue(Date.UTC(2026, 0, 1, 12, 1, 0))).toMatchObject([{ status: 'ran' }]);
+    const texts = await until(async () => {
+      const set = (await conversation.activities(undefined)) as { activities: { text?: string }[] } | null;
+      const found = (set?.activities ?? []).map((a) => a.text);
+      return found.length > 0 ? found : undefined;
+    }, 'the timer message in the conversation');
+    expect(texts).toEqual(['tick chatty at 2026-01-01T12:01:00Z']);
   });
 });

@@ -2,6 +2,7 @@
 // test/workers/mcp.global-setup.ts), called from flows run by the events ingress in workerd.
 import { SELF } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
+import { buildPack } from '../../src/pack/builder.js';
 import { activate, seedPack } from '../support/runtime-fixtures.js';
 
 const AUTH = { authorization: 'Bearer test-admin-token' };
@@ -117,6 +118,48 @@ nodes:
 `;
     const outputs = await runFlowsAs('mcp-err', 'route-pack', [flow]);
     expect(outputs['routed']).toEqual([{ text: 'tool failed' }]);
+  });
+});
+
+describe("a pack's own MCP servers (assets/mcp-routes.json)", () => {
+  const utf8 = new TextEncoder();
+  async function uploadAndRun(tenant: string, packId: string, sidecar: string): Promise<unknown> {
+    const pack = buildPack(
+      new Map([
+        [
+          'pack.yaml',
+          utf8.encode(
+            `pack_id: ${packId}\nversion: 1.0.0\nkind: application\npublisher: tests\nflows:\n  - id: tools\n    file: flows/tools.ygtc\n`,
+          ),
+        ],
+        ['flows/tools.ygtc', utf8.encode(callFlow('tools', 'packcalc', 'add', '{ a: 20, b: 22 }'))],
+        ['assets/mcp-routes.json', utf8.encode(sidecar)],
+      ]),
+    );
+    const upload = await SELF.fetch('http://runner/admin/v1/packs', { method: 'POST', headers: AUTH, body: pack.bytes });
+    expect(upload.status, await upload.clone().text()).toBe(201);
+    const on = await SELF.fetch(`http://runner/admin/v1/tenants/${tenant}/packs/${packId}`, {
+      method: 'PUT',
+      headers: AUTH,
+      body: JSON.stringify({ version: '1.0.0' }),
+    });
+    expect(on.status, await on.clone().text()).toBe(200);
+    const res = await SELF.fetch(`http://runner/v1/events/ingress/webhook/${tenant}`, { method: 'POST', body: '{}' });
+    const answer = (await res.json()) as { runs: { output: unknown }[] };
+    await SELF.fetch(`http://runner/admin/v1/tenants/${tenant}/packs/${packId}`, { method: 'DELETE', headers: AUTH });
+    return answer.runs[0]?.output;
+  }
+
+  it("an mcp node finds its server in the pack's sidecar, in upstream's format", async () => {
+    const sidecar = JSON.stringify([{ server_id: 'packcalc', name: 'Pack calculator', transport: 'http', transport_url: server.url }]);
+    expect(await uploadAndRun('mcp-t', 'sidecar-pack', sidecar)).toMatchObject({ ok: true, result: { structuredContent: { sum: 42 } } });
+  });
+
+  it('a malformed sidecar does not stop the pack: the node reports the server unknown', async () => {
+    expect(await uploadAndRun('mcp-t', 'bad-sidecar-pack', '{ not an array }')).toMatchObject({
+      ok: false,
+      error: { code: 'mcp_server_unknown', tool: 'add' },
+    });
   });
 });
 

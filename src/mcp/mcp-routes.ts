@@ -6,6 +6,7 @@
 // `auth_secret` (the tenant secret whose value is sent in `auth_header_name`, default
 // `Authorization`) and `timeout_ms`. A tenant declares the same array through the admin API.
 import { z } from 'zod';
+import { hostAllowed } from '../component/edge/host-policy.js';
 import type { JsonValue } from '../flow/model.js';
 import { type McpEndpoint, type McpToolResult, mcpFailure } from './mcp-client.js';
 
@@ -40,15 +41,6 @@ export function findRoute(routes: readonly McpRoute[], server: string): McpRoute
   return routes.find((r) => r.server_id === server) ?? routes.find((r) => r.name === server);
 }
 
-/** `*.example.com` matches subdomains, anything else the exact host (as the component allow-list). */
-export function mcpHostAllowed(url: URL, patterns: readonly string[]): boolean {
-  const host = url.hostname.toLowerCase();
-  return patterns.some((pattern) => {
-    const p = pattern.toLowerCase();
-    return p.startsWith('*.') ? host.endsWith(p.slice(1)) : host === p;
-  });
-}
-
 export interface RouteContext {
   /** Hosts the tenant's MCP calls may reach. */
   allowHosts: readonly string[];
@@ -59,7 +51,7 @@ export interface RouteContext {
 /** The endpoint of a route (credentials read, host checked), or the failure the node gets instead. */
 export async function endpointOf(route: McpRoute, server: string, tool: string, ctx: RouteContext): Promise<McpEndpoint | McpToolResult> {
   const url = new URL(route.transport_url);
-  if (!mcpHostAllowed(url, ctx.allowHosts))
+  if (!hostAllowed(url, [...ctx.allowHosts]))
     return mcpFailure(
       'mcp_host_not_allowed',
       tool,
@@ -84,7 +76,7 @@ export async function endpointOf(route: McpRoute, server: string, tool: string, 
 export function allowListedFetch(allowHosts: readonly string[], inner: typeof fetch = fetch): typeof fetch {
   return (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
-    if (!mcpHostAllowed(url, allowHosts)) return Promise.reject(new Error(`host "${url.hostname}" is not in the MCP allow-list`));
+    if (!hostAllowed(url, [...allowHosts])) return Promise.reject(new Error(`host "${url.hostname}" is not in the MCP allow-list`));
     return inner(input, init);
   };
 }

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { topicMatches } from '../../src/events/event-routing.js';
 import { MAX_EVENT_HOPS } from '../../src/events/events-bus.js';
-import { eventsObject } from '../../src/objects.js';
-import { activate, seedPack, testEnv } from '../support/runtime-fixtures.js';
+import { channelObjectFor, eventsObject, webchatConversation } from '../../src/objects.js';
+import { activate, seedPack, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 import { until } from '../support/until.js';
 
 const logs: { level: string; record: Record<string, unknown> }[] = [];
@@ -218,6 +218,38 @@ nodes:
     const runs = (await eventsObject(testEnv, 'ev7', 'default').recordedRuns()).filter((r) => r.outcome.flow_id === 'ping');
     // The event from outside, then one run per re-routing.
     expect(runs).toHaveLength(MAX_EVENT_HOPS + 1);
+  });
+});
+
+describe('events from a chat', () => {
+  it('an event emitted by a messaging turn runs its subscriber, whose message answers in the same conversation', async () => {
+    const chat = `id: chat
+type: messaging
+nodes:
+  order:
+    emit.response: { text: "ordering {{in.text}}", emitted_events: [ { event_type: order.placed, payload: { item: "{{in.text}}" } } ] }
+    routing: out
+`;
+    const confirm = `id: confirm
+type: events
+parameters: { subscribes_to: ["order.*"] }
+nodes:
+  done:
+    emit.response: { text: "order for {{in.event.payload.item}} confirmed" }
+    routing: out
+`;
+    const digest = await seedPack('ev-chat-emit', '1.0.0', [chat, confirm]);
+    await activate('ev9', 'ev-chat-emit', digest);
+    const conversation = webchatConversation(testEnv, 'ev9', 'conv-ev9');
+    await conversation.start('ev9', 'conv-ev9', 'u1');
+    const message = webchatMessage('ev9', 'conv-ev9', 'tea');
+    await channelObjectFor(testEnv, message.envelope).deliver(message);
+    const texts = await until(async () => {
+      const set = (await conversation.activities(undefined)) as { activities: { text?: string }[] } | null;
+      const found = (set?.activities ?? []).map((a) => a.text);
+      return found.length >= 2 ? found : undefined;
+    }, 'the chat reply and the event flow message');
+    expect(texts).toEqual(['ordering tea', 'order for tea confirmed']);
   });
 });
 

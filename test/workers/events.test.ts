@@ -1,9 +1,10 @@
-import { SELF } from 'cloudflare:test';
+import { createExecutionContext, createMessageBatch, getQueueResult, SELF } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { topicMatches } from '../../src/events/event-routing.js';
 import { MAX_EVENT_HOPS } from '../../src/events/events-bus.js';
 import { channelObjectFor, eventsObject, webchatConversation } from '../../src/objects.js';
+import worker from '../../src/worker.js';
 import { activate, seedPack, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 import { until } from '../support/until.js';
 
@@ -195,6 +196,30 @@ nodes:
     );
     const orders = (await object.recordedRuns()).filter((r) => r.outcome.flow_id === 'on_order').map((r) => r.outcome.output);
     expect(orders).toEqual([[{ order: 'A-1', via: 'events.flow' }], [{ order: 'B-2', via: 'events.flow' }]]);
+  });
+
+  it('the events queue consumer acks a routed event and retries a body that is not an event message', async () => {
+    const digest = await seedPack('ev-queue', '1.0.0', [ON_EVENT]);
+    await activate('ev10', 'ev-queue', digest);
+    const event = {
+      event_id: 'q-1',
+      event_type: 'custom.thing',
+      occurred_at: new Date().toISOString(),
+      source: { domain: 'events', provider: 'events.flow' },
+      scope: { tenant: 'ev10' },
+      payload: { n: 5 },
+    };
+    const batch = createMessageBatch<unknown>('greentic-events', [
+      { id: 'good', timestamp: new Date(), attempts: 1, body: { v: 1, subject: 's', tenant: 'ev10', team: 'default', hop: 1, event } },
+      { id: 'garbage', timestamp: new Date(), attempts: 1, body: { hello: 'world' } },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, testEnv);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(['good']);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(['garbage']);
+    const runs = await eventsObject(testEnv, 'ev10', 'default').recordedRuns();
+    expect(runs.map((r) => r.outcome.output)).toEqual([[{ text: 'got custom.thing n=5 from events.flow for ev10/default' }]]);
   });
 
   it(`a cycle of emitted events stops after ${MAX_EVENT_HOPS} hops with a logged error`, async () => {

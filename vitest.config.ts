@@ -45,6 +45,8 @@ export default defineConfig({
                 WEBCHAT_TOKEN_SECRET: 'test-webchat-secret',
                 SECRETS_ENCRYPTION_KEYS: testKeyring('test'),
                 TEST_D1_MIGRATIONS: await readD1Migrations('./migrations/d1'),
+                // The MCP tests' tenants may reach the local MCP server (test/workers/mcp.global-setup.ts).
+                MCP_ALLOW_HOSTS: JSON.stringify({ 'mcp-t': ['127.0.0.1'], 'mcp-err': ['127.0.0.1'] }),
               },
               // Large binary fixtures (the upstream demo packs) are fetched on demand from Node:
               // provided context travels in one message, which these would overflow.
@@ -56,7 +58,11 @@ export default defineConfig({
           name: 'workers',
           setupFiles: ['./test/workers/setup-d1.ts'],
           // Generates src/component/generated (edge module strings) and the WAT component fixtures.
-          globalSetup: ['./test/workers/component.global-setup.ts'],
+          globalSetup: [
+            './test/workers/component.global-setup.ts',
+            './test/workers/upstream-packs.global-setup.ts',
+            './test/workers/mcp.global-setup.ts',
+          ],
           provide,
           include: [
             ...pureCore,

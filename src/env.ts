@@ -32,6 +32,8 @@ export interface Env {
   /** JSON map tenant → host patterns its components may call (see README). */
   COMPONENT_HTTP_ALLOW_HOSTS?: string;
   PACK_TRUSTED_KEYS?: string;
+  /** JSON map tenant → host patterns its flows' MCP servers may be at (src/mcp; absent tenants reach none). */
+  MCP_ALLOW_HOSTS?: string;
   /**
    * Keyring for tenant secrets at rest: `<kid>:<base64 of 32 bytes>`, comma-separated, the first
    * one seals new values (see README "Tenant secrets"). Without it secrets cannot be written.

@@ -8,9 +8,18 @@ import type { ChannelMessageEnvelope } from './bus/envelope.js';
 import type { WebchatConversation } from './channels/webchat/conversation.js';
 import type { RateLimiter } from './edge/rate-limiter.js';
 import type { Env } from './env.js';
+import type {
+  EventDispatchRequest,
+  EventDispatchResult,
+  EventsObject,
+  ScheduledRunRequest,
+  ScheduledRunResult,
+} from './events/events-object.js';
+import type { FlowRunOutcome } from './events/flow-runs.js';
 import { sha256Bytes } from './pack/digest.js';
 import type { ChannelSession, WebhookRunRequest, WebhookRunResult } from './session/channel-session.js';
 import type { PreviousShard, PreviousShardRef } from './session/reshard.js';
+import type { FireRecord, ScheduleView, TimerBinding } from './timers/timer-types.js';
 
 /** The channel name of generic-webhook runs (`/v1/webhook/{tenant}/{flow}`). */
 export const WEBHOOK_CHANNEL = 'webhook';
@@ -22,6 +31,15 @@ export interface WorkerEnv extends Env {
   WEBCHAT: DurableObjectNamespace<WebchatConversation>;
   /** One object per rate limit, key and shard (edge/rate-limits.ts). */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  /** One object per `{env}:{tenant}:{team}` running events and timer fires (events/events-object.ts). */
+  EVENTS_OBJECT: DurableObjectNamespace<EventsObject>;
+  /** The events queue: events emitted by flows (events/events-bus.ts). */
+  EVENTS: Queue;
+  /**
+   * One object per `{env}:{tenant}` holding the tenant's timers (timers/scheduler-object.ts). Not
+   * typed by its class: that class reaches the events object through this module.
+   */
+  SCHEDULER: DurableObjectNamespace;
 }
 
 export interface ChannelAddress {
@@ -101,4 +119,28 @@ export function webchatConversation(env: WorkerEnv, tenant: string, conversation
 /** A rate limit's counter object; edge/rate-limits.ts builds the name from the limit, its key and a shard. */
 export function rateLimiter(env: WorkerEnv, name: string): DurableObjectStub<RateLimiter> {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name));
+}
+
+/** The events object's side that callers use (a narrow view: the full stub type is too deep for tsc). */
+export interface EventsObjectView {
+  dispatch(req: EventDispatchRequest): Promise<EventDispatchResult>;
+  runScheduled(req: ScheduledRunRequest): Promise<ScheduledRunResult>;
+  recordedRuns(): Promise<{ key: string; outcome: FlowRunOutcome }[]>;
+}
+
+/** The object that runs a team's events and the tenant's timer fires (team `default`), `{env}:{tenant}:{team}`. */
+export function eventsObject(env: WorkerEnv, tenant: string, team: string): EventsObjectView {
+  return env.EVENTS_OBJECT.get(env.EVENTS_OBJECT.idFromName(`${env.GREENTIC_ENV}:${tenant}:${team}`)) as unknown as EventsObjectView;
+}
+
+/** The scheduler object's side that callers use. */
+export interface SchedulerView {
+  setSchedules(tenant: string, timers: TimerBinding[], nowMs?: number): Promise<ScheduleView[]>;
+  schedules(): Promise<ScheduleView[]>;
+  fireDue(nowMs: number): Promise<FireRecord[]>;
+}
+
+/** The tenant's scheduler, `{env}:{tenant}`. */
+export function schedulerObject(env: WorkerEnv, tenant: string): SchedulerView {
+  return env.SCHEDULER.get(env.SCHEDULER.idFromName(`${env.GREENTIC_ENV}:${tenant}`)) as unknown as SchedulerView;
 }

@@ -12,7 +12,9 @@ import { egressSenders } from './channels/senders.js';
 import { webchatApi } from './channels/webchat/index.js';
 import { clientAddress, consume, type LimitOutcome, peek, rateLimitedResponse } from './edge/rate-limits.js';
 import { errorFacts, logEvent } from './edge/telemetry.js';
-import { previousShardOf, type WorkerEnv } from './objects.js';
+import { handleEventsBatch } from './events/events-bus.js';
+import { handleEventsWebhook } from './events/ingress.js';
+import { eventsObject, previousShardOf, type WorkerEnv } from './objects.js';
 import { ChannelSession as ChannelSessionObject } from './session/channel-session.js';
 import { productionDependencies } from './session/dependencies.js';
 import { handleWebhook } from './webhook/webhook.js';
@@ -21,6 +23,8 @@ export { WebchatConversation } from './channels/webchat/index.js';
 export { ComponentHost } from './component/edge/host-entrypoint.js';
 export { ComponentStateObject } from './component/edge/state-object.js';
 export { RateLimiter } from './edge/rate-limiter.js';
+export { EventsObject } from './events/events-object.js';
+export { SchedulerObject } from './timers/scheduler-object.js';
 
 const uploadPipeline: PackUploadPipeline = packUploadPipeline;
 
@@ -78,6 +82,7 @@ app.route(
 app.route('/v1/messaging/webchat/:tenant', webchatApi());
 
 app.all('/v1/webhook/:tenant/:flow', handleWebhook);
+app.post('/v1/events/ingress/webhook/:tenant/:team?', handleEventsWebhook);
 
 app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
@@ -93,6 +98,7 @@ export default {
     if (batch.queue.startsWith('greentic-ingress')) return handleIngressBatch(batch, env);
     if (batch.queue.startsWith('greentic-egress')) return handleEgressBatch(batch, env, egressSenders);
     if (batch.queue.startsWith('greentic-dlq')) return handleDeadLetterBatch(batch, env);
+    if (batch.queue.startsWith('greentic-events')) return handleEventsBatch(batch, (tenant, team) => eventsObject(env, tenant, team));
     logEvent('error', 'queue.unknown', { queue: batch.queue, messages: batch.messages.length });
     batch.retryAll();
   },

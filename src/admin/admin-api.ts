@@ -7,6 +7,7 @@ import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER, notAnIdentifier } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
 import { checkPackFlows, type PackFlowCheck } from '../flow/entry-flow.js';
+import { mcpServersApi } from '../mcp/mcp-servers-api.js';
 import type { WorkerEnv } from '../objects.js';
 import { sha256HexAsync } from '../pack/digest.js';
 import {
@@ -21,6 +22,7 @@ import {
   tenantsRunning,
 } from '../pack-store/pack-index.js';
 import { runsUnderPolicy, type TrustPolicy, trustPolicyOf } from '../pack-store/trust-policy.js';
+import { schedulesApi } from '../timers/schedules-api.js';
 import { type AuthFailureLimit, adminAuth } from './auth.js';
 import { deadLettersApi } from './dead-letters-api.js';
 import { secretsApi } from './secrets-api.js';
@@ -239,6 +241,8 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined, authLim
   });
 
   api.route('/', secretsApi());
+  api.route('/', schedulesApi());
+  api.route('/', mcpServersApi());
   api.route('/', deadLettersApi());
 
   return api;

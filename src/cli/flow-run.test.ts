@@ -1,7 +1,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type McpTestServer, startMcpTestServer } from '../../test/support/mcp-test-server.js';
 import { runFlowCommand } from './flow-run.js';
 import { main } from './greentic-flow.js';
 
@@ -228,5 +229,57 @@ nodes:
       spy.mockRestore();
     }
     expect(JSON.parse(out)).toEqual({ status: 'done', output: [{ text: 'hi Zed' }] });
+  });
+});
+
+const MCP_FLOW = `id: weather
+type: messaging
+nodes:
+  add:
+    mcp: { server: calc, tool: add, arguments: { a: "{{in.a}}", b: 4 }, output: sum }
+    routing: [ { to: say } ]
+  say:
+    emit.response: { text: "sum={{node.add.sum.result.structuredContent.sum}}" }
+    routing: out
+`;
+
+describe('greentic-flow run --mcp', () => {
+  let server: McpTestServer;
+  beforeAll(async () => {
+    server = await startMcpTestServer();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('runs mcp nodes against the server given on the command line (tools/list, tools/call)', async () => {
+    const file = join(dir, 'weather.ygtc');
+    await writeFile(file, MCP_FLOW);
+    const r = await run([file, '--input', '{"a": 3}', '--mcp', `calc=${server.url}`, '--json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual({ status: 'done', output: [{ text: 'sum=7' }] });
+  });
+
+  it('an mcp node naming a server not given on the command line yields an error value saying which --mcp to pass', async () => {
+    const file = join(dir, 'lonely.ygtc');
+    await writeFile(file, 'id: lonely\ntype: messaging\nnodes:\n  call:\n    mcp: { server: calc, tool: add }\n    routing: out\n');
+    const r = await run([file, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).output).toMatchObject({
+      ok: false,
+      error: { code: 'mcp_server_unknown', message: expect.stringMatching(/--mcp calc=<url>/) },
+    });
+  });
+
+  it('a malformed or repeated --mcp is a usage error (exit 2)', async () => {
+    const file = join(dir, 'weather.ygtc');
+    await writeFile(file, MCP_FLOW);
+    const bad = await run([file, '--mcp', 'calc']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--mcp "calc" must be <server>=<http\(s\) URL>/);
+    const twice = await run([file, '--mcp', `calc=${server.url}`, '--mcp', `calc=${server.url}`]);
+    expect(twice.code).toBe(2);
+    expect(twice.err).toMatch(/names server "calc" twice/);
   });
 });

@@ -15,8 +15,10 @@ import { FlowExecutor, type FlowRunResult } from '../flow/executor.js';
 import { compileFlowSource, formatDiagnostic, hasErrors } from '../flow/index.js';
 import type { Flow, JsonObject, JsonValue } from '../flow/model.js';
 import type { ComponentInvoker, FlowResolver, StateStore } from '../flow/ports.js';
+import { mcpFailure } from '../mcp/mcp-client.js';
+import { type McpResolver, mcpInvoker } from '../mcp/mcp-invoker.js';
 
-const HELP = `greentic-flow run <file.ygtc> --input <json> [--resume <snapshot-file>] [--state <dir>] [--json]
+const HELP = `greentic-flow run <file.ygtc> --input <json> [--resume <snapshot-file>] [--state <dir>] [--mcp <server>=<url>]… [--json]
 
 Runs a flow locally. Built-in nodes (emit.*, session.wait, state.get/set, var.set, flow.call,
 flow.goto) run here; component nodes need greentic-component invoke or the runtime.
@@ -29,6 +31,8 @@ Options:
                           (default: in memory, gone when the command ends)
   --snapshot-out <file>   also write the pause snapshot to <file> when the run waits
   --entry <name>          start at this entrypoint instead of "default"
+  --mcp <server>=<url>    run mcp nodes naming <server> against the MCP server at <url> (Streamable
+                          HTTP); repeatable, one per server
   --json                  print exactly {status, output, snapshot?} as JSON on stdout
   -h, --help
 
@@ -60,6 +64,31 @@ const localInvoker: ComponentInvoker = {
     };
   },
 };
+
+/** `--mcp <server>=<url>` options: each server once, each URL http(s). */
+export function parseMcpOptions(values: readonly string[]): { ok: true; servers: Map<string, string> } | { ok: false; message: string } {
+  const servers = new Map<string, string>();
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const name = eq > 0 ? value.slice(0, eq) : '';
+    const url = eq > 0 ? value.slice(eq + 1) : '';
+    if (name === '' || !/^https?:\/\/./.test(url) || !URL.canParse(url))
+      return { ok: false, message: `--mcp "${value}" must be <server>=<http(s) URL>, e.g. --mcp weather=http://127.0.0.1:8000/mcp` };
+    if (servers.has(name)) return { ok: false, message: `--mcp names server "${name}" twice` };
+    servers.set(name, url);
+  }
+  return { ok: true, servers };
+}
+
+/** Locally the author names every server on the command line; any host is reachable. */
+function cliMcpResolver(servers: ReadonlyMap<string, string>): McpResolver {
+  return async (server, tool) => {
+    const url = servers.get(server);
+    if (url === undefined)
+      return mcpFailure('mcp_server_unknown', tool, `no MCP server "${server}": pass --mcp ${server}=<url> to run this node locally`);
+    return { server, url };
+  };
+}
 
 /**
  * All keys in one JSON file, rewritten (via a temp file and rename) on every change so a crash
@@ -178,6 +207,7 @@ export async function runFlowCommand(argv: string[], io: RunIo = defaultIo): Pro
         state: { type: 'string' },
         'snapshot-out': { type: 'string' },
         entry: { type: 'string' },
+        mcp: { type: 'string', multiple: true },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -224,6 +254,12 @@ export async function runFlowCommand(argv: string[], io: RunIo = defaultIo): Pro
   }
   const flow = compiled.flow;
 
+  const servers = parseMcpOptions(opts.mcp ?? []);
+  if (!servers.ok) {
+    io.err(`run: ${servers.message}\n`);
+    return 2;
+  }
+
   let snapshot: unknown;
   if (opts.resume !== undefined) {
     try {
@@ -245,7 +281,7 @@ export async function runFlowCommand(argv: string[], io: RunIo = defaultIo): Pro
   }
 
   const executor = new FlowExecutor({
-    invoker: localInvoker,
+    invoker: mcpInvoker(localInvoker, cliMcpResolver(servers.servers)),
     resolver: new DirectoryFlowResolver(dirname(resolve(file)), flow, io),
     ...(stateStore !== undefined ? { stateStore } : {}),
     // Locally there is nothing to retry against, and errors should be seen rather than replaced by

@@ -198,3 +198,18 @@ describe('greentic-pack publish: tenant secrets', () => {
     expect(r.err).toContain('InvalidBundle');
   });
 });
+
+describe('greentic-pack publish: tenant timers', () => {
+  it('refuses a bundle whose timer has a bad cron, naming where, before calling the runner', async () => {
+    const file = join(dir, 'timers.yaml');
+    await writeFile(
+      file,
+      "tenant: acme\ntenants:\n  acme:\n    timers:\n      - { flow_id: tick, cron: '0 * * * *' }\n      - { flow_id: tock, cron: '0 25 * * *' }\n",
+    );
+    const admin = runnerAdmin();
+    const r = await publish(['--bundle', file], admin);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/\/tenants\/acme\/timers\/1\/cron: .*hour "25"/);
+    expect(admin.calls).toEqual([]);
+  });
+});

@@ -13,6 +13,8 @@ import { z } from 'zod';
 import { SECRET_KEY } from '../component/edge/host-policy.js';
 import { CodedError, errorMessage } from '../core/coded-error.js';
 import { buildPack, openPack, PackError, parsePrivateKeyPem, sha256Hex, signPackArchive } from '../pack/index.js';
+import { parseTimers } from '../timers/timer-bindings.js';
+import type { TimerBinding } from '../timers/timer-types.js';
 
 export interface PublishIo {
   out: (text: string) => void;
@@ -28,7 +30,9 @@ builds each pack source listed under "packs" (a directory with pack.yaml, or a .
 signs built packs with --key when given, uploads them (POST /admin/v1/packs) and activates them
 for the bundle's tenants (PUT /admin/v1/tenants/{tenant}/packs/{pack_id}). Secrets a tenant
 lists by name (tenants.<tenant>.secrets) are set first (PUT /admin/v1/tenants/{tenant}/secrets/{key});
-each value comes from --secrets, else from the environment variable of the same name. Re-running
+each value comes from --secrets, else from the environment variable of the same name. A tenant's
+timers (tenants.<tenant>.timers: [{flow_id, cron, schedule_id?}], upstream's tenant bindings)
+replace its schedules after the activations (PUT /admin/v1/tenants/{tenant}/schedules). Re-running
 with the same inputs changes nothing.
 
 Options:
@@ -37,7 +41,7 @@ Options:
   --token TOKEN   the admin token (default: $ADMIN_TOKEN)
   --key FILE      Ed25519 private key (PKCS#8 PEM) to sign packs built from source
   --secrets FILE  JSON object mapping secret name to value (string), e.g. {"DEMO_API_KEY": "…"}
-  --json          print {packs, secrets, activations} on stdout (secret names only, never values)
+  --json          print {packs, secrets, activations, schedules} on stdout (secret names only, never values)
 `;
 
 const packRefSchema = z.union([z.string().min(1), z.object({ path: z.string().min(1) }).strict()]);
@@ -63,6 +67,8 @@ export const bundleSchema = z.looseObject({
       z.object({
         packs: z.array(z.string().min(1)).default([]),
         secrets: z.array(z.string().regex(SECRET_KEY, 'a secret name (letters, digits, ".", "_", "-", "/")')).default([]),
+        /** Upstream tenant bindings' `timers[]`: when present, the tenant's schedules are replaced by these. */
+        timers: z.array(z.unknown()).optional(),
       }),
     )
     .optional(),
@@ -231,10 +237,11 @@ export async function publishBundle(
     secrets?: Record<string, string>;
   },
   io: PublishIo,
-): Promise<{ packs: PackOutcome[]; secrets: SecretOutcome[]; activations: ActivationOutcome[] }> {
+): Promise<{ packs: PackOutcome[]; secrets: SecretOutcome[]; activations: ActivationOutcome[]; schedules: ScheduleOutcome[] }> {
   const bundle = await loadBundle(bundleFile);
   // Resolved before anything is uploaded, so a missing value changes nothing on the runner.
   const values = secretValues(bundleFile, bundle, options.secrets ?? {}, io.env);
+  const timers = bundleTimers(bundleFile, bundle);
   const root = dirname(resolve(bundleFile));
   const packs: PackOutcome[] = [];
   for (const ref of bundle.packs) {
@@ -305,7 +312,33 @@ export async function publishBundle(
       io.err(`activated tenant ${tenant}: ${id}@${pack.version}\n`);
     }
   }
-  return { packs, secrets, activations };
+  // After activations: a timer names a flow of the tenant's active packs.
+  const schedules: ScheduleOutcome[] = [];
+  for (const [tenant, list] of timers) {
+    const path = `/admin/v1/tenants/${tenant}/schedules`;
+    const r = await call(io, options.url, options.token, 'PUT', path, JSON.stringify({ timers: list }), 'application/json');
+    if (r.status !== 200) throw failure('PUT', path, r);
+    schedules.push({ tenant, timers: list.length });
+    io.err(`scheduled tenant ${tenant}: ${list.length} timer(s)\n`);
+  }
+  return { packs, secrets, activations, schedules };
+}
+
+interface ScheduleOutcome {
+  tenant: string;
+  timers: number;
+}
+
+/** Each tenant's `timers` checked as the runner checks them, so a bad one changes nothing on the runner. */
+function bundleTimers(file: string, bundle: Bundle): Map<string, TimerBinding[]> {
+  const out = new Map<string, TimerBinding[]>();
+  for (const [tenant, spec] of Object.entries(bundle.tenants ?? {})) {
+    if (spec.timers === undefined) continue;
+    const parsed = parseTimers({ timers: spec.timers }, `/tenants/${tenant}`);
+    if (!parsed.ok) throw new PublishError('InvalidBundle', `${file}: ${parsed.message}`);
+    out.set(tenant, parsed.timers);
+  }
+  return out;
 }
 
 /** `greentic-pack publish …`; returns the exit code. */

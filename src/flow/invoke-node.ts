@@ -133,6 +133,14 @@ export async function invokeMcp(env: WalkEnv, frame: Frame, pnode: PreparedNode,
     return { out: 'error', error: nodeError('invalid_node_input', 'mcp node needs non-empty "server" and "tool"', false) };
   }
   const step = await callInvoker(env, frame, pnode, { kind: 'mcp', id: server }, tool, obj.arguments ?? {});
+  // An mcp node never fails the walk (upstream): without an error route its failure is its output,
+  // `{ok: false, error: {code, message, status, tool}}`, for the flow to route on.
+  const routed = pnode.routing.t === 'custom' && pnode.routing.hasErrorRoute;
+  if (step.out === 'error' && !routed) {
+    const details = step.error.details;
+    const error = isObject(details) ? details : { code: step.error.code, message: step.error.message, status: null, tool };
+    return wrapOutput({ out: 'ok', payload: { ok: false, error } }, str(obj.output));
+  }
   return wrapOutput(step, str(obj.output));
 }
 

@@ -7,6 +7,7 @@ import { isObject } from '../core/is-object.js';
 import { errorFacts, logEvent, type Span, tenantAttributes, withSpan } from '../edge/telemetry.js';
 import { buildTenantCtx, type TenantCtx } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
+import { forwardTurnEvents } from '../events/turn-events.js';
 import { FlowRunError } from '../flow/execution-state.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
 import { ComponentStateLedger, type TurnComponentState } from './component-state.js';
@@ -484,6 +485,7 @@ export class ChannelSession extends DurableObject<Env> {
           resumeFrom,
         );
         span.setAttributes({ 'greentic.run.status': result.status });
+        if (result.status !== 'failed') await forwardTurnEvents(this.env, envelope, result.output, message.idempotency_key, routed.flow.id);
         return this.commitTurn(row, message, routed, result, state, componentTurn, scopeHash, wait, resumeFrom !== undefined, now);
       },
     );

@@ -13,6 +13,9 @@ import type { JsonValue } from '../flow/model.js';
 import type { ComponentInvoker, StateStore } from '../flow/ports.js';
 import { parseWorkBudget } from '../flow/work-meter.js';
 import { loadPackAssets } from '../pack-store/pack-store.js';
+import { edgeMcpResolver, mcpAllowHosts } from '../mcp/edge-mcp.js';
+import { mcpInvoker } from '../mcp/mcp-invoker.js';
+import { allowListedFetch } from '../mcp/mcp-routes.js';
 import type { FlowEngine, TurnContext, TurnResult } from './flow-engine.js';
 
 /**
@@ -133,7 +136,14 @@ export function tenantPolicyOf(env: Env, tenant: string): TenantPolicy {
  * The production invoker: the pack's components run in its Dynamic Worker (one per pack digest
  * and tenant), with grants from each component's manifest and the tenant's policy.
  */
-export const edgeInvokerFactory: ComponentInvokerFactory = (turn) => {
+export const edgeInvokerFactory: ComponentInvokerFactory = (turn) =>
+  mcpInvoker(
+    componentsInvoker(turn),
+    edgeMcpResolver(turn.env, turn.ctx.tenant, turn.model.digest),
+    allowListedFetch(mcpAllowHosts(turn.env, turn.ctx.tenant)),
+  );
+
+function componentsInvoker(turn: TurnContext): ComponentInvoker | undefined {
   const components = turn.model.components.flatMap((c) =>
     c.digest === undefined ? [] : [{ id: c.id, sha256: c.digest.replace(/^sha256:/, ''), manifest: c.manifest as never }],
   );
@@ -148,4 +158,4 @@ export const edgeInvokerFactory: ComponentInvokerFactory = (turn) => {
     () => runner,
     async () => assetReader(await assets()),
   );
-};
+}

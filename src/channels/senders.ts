@@ -2,8 +2,9 @@
 // mounts their webhooks and gives their senders to the channel object and the egress consumer.
 import type { Channel, EgressSenders } from './channel.js';
 import { slackChannel } from './slack/index.js';
+import { telegramChannel } from './telegram/index.js';
 import { webchatChannel } from './webchat/index.js';
 
-export const channels: readonly Channel[] = [webchatChannel, slackChannel];
+export const channels: readonly Channel[] = [webchatChannel, slackChannel, telegramChannel];
 
 export const egressSenders: EgressSenders = Object.fromEntries(channels.map((c) => [c.name, c.sender]));

@@ -5,7 +5,12 @@
 // an active echo pack) and signing helpers.
 import { SELF } from 'cloudflare:test';
 import { vi } from 'vitest';
-import { activate, ECHO_FLOW, seedPack } from './runtime-fixtures.js';
+import type { DeadLetterMessage } from '../../src/bus/delivery.js';
+import { type IngressMessage, ingressMessage } from '../../src/bus/messages.js';
+import { providerEnvelope } from '../../src/channels/ingress-request.js';
+import { channelObjectFor } from '../../src/objects.js';
+import { type InjectedSession, injectedSession } from './channel-session.js';
+import { activate, ECHO_FLOW, seedPack, testEnv } from './runtime-fixtures.js';
 
 export interface ProviderRequest {
   url: string;
@@ -88,4 +93,38 @@ export async function hmacHex(secret: string, data: string | Uint8Array): Promis
 
 export function ingressUrl(provider: string, tenant: string, team?: string): string {
   return `https://runner.test/v1/messaging/ingress/${provider}/${tenant}${team === undefined ? '' : `/${team}`}`;
+}
+
+/** A recorded dead letter (the production sink would put it on the dead-letter queue). */
+export type RecordedLetter = DeadLetterMessage & { reason: string };
+
+/**
+ * The channel object of `message` with its production senders (which call the fakes) and its
+ * dead letters recorded in `letters`; `deliver` runs the turn and the first delivery attempt.
+ */
+export function providerSession(message: IngressMessage, letters: RecordedLetter[] = []): InjectedSession {
+  return injectedSession(channelObjectFor(testEnv, message.envelope), {
+    deadLetter: async (letter, reason) => {
+      letters.push({ ...letter, reason });
+    },
+  });
+}
+
+/** When the oldest unsent reply is next due (ms since the epoch). */
+export function nextAttemptAt(session: InjectedSession): Promise<number> {
+  return session.sql((db) => db.exec<{ t: number }>('SELECT MIN(next_attempt_at) AS t FROM outbox WHERE sent_at IS NULL').one().t);
+}
+
+/** Runs the object's alarm (retries due) until a dead letter is recorded or nothing is scheduled. */
+export async function retryUntilDeadLettered(session: InjectedSession, letters: RecordedLetter[]): Promise<void> {
+  while (letters.length === 0 && (await session.runAlarm()));
+}
+
+/** A message as a provider ingress hands it over, for the egress tests. */
+export function providerMessage(channel: string, tenant: string, id: string, conversation: string, text: string): IngressMessage {
+  const envelope = providerEnvelope(
+    { env: testEnv, tenant, team: undefined },
+    { channel, id, user: 'u-1', anchor: conversation, scope: { conversation }, text },
+  );
+  return ingressMessage(envelope, { idempotencyKey: `${channel}:${id}` });
 }

@@ -1,16 +1,22 @@
 import { SELF } from 'cloudflare:test';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { injectedSession } from '../../../test/support/channel-session.js';
-import { echoTenant, FakeProviders, hmacHex, ingressUrl, json } from '../../../test/support/fake-providers.js';
+import {
+  echoTenant,
+  FakeProviders,
+  hmacHex,
+  ingressUrl,
+  json,
+  nextAttemptAt,
+  providerMessage,
+  providerSession,
+  type RecordedLetter,
+  retryUntilDeadLettered,
+} from '../../../test/support/fake-providers.js';
 import { testEnv } from '../../../test/support/runtime-fixtures.js';
 import { until } from '../../../test/support/until.js';
-import type { DeadLetterMessage } from '../../bus/delivery.js';
-import { ingressMessage } from '../../bus/messages.js';
 import { setTelemetrySink } from '../../edge/telemetry.js';
-import { channelObjectFor } from '../../objects.js';
 import { replyContent } from '../card-model.js';
 import welcomeCard from '../fixtures/helpdesk-welcome.card.json';
-import { providerEnvelope } from '../ingress-request.js';
 import { slackMessage } from './blocks.js';
 import { verifySlackRequest } from './ingress.js';
 
@@ -220,41 +226,44 @@ describe('Slack ingress → flow → chat.postMessage', () => {
 });
 
 describe('Slack egress retries', () => {
-  function slackReply(tenant: string, eventId: string) {
-    const envelope = providerEnvelope(
-      { env: testEnv, tenant, team: undefined },
-      { channel: 'slack', id: eventId, user: 'U2147483697', anchor: 'D0PNCRP9N', scope: { conversation: 'D0PNCRP9N' }, text: 'hello' },
-    );
-    return ingressMessage(envelope, { idempotencyKey: `slack:${eventId}` });
-  }
-
   it('a 429 with Retry-After is waited out, then the reply is delivered once', async () => {
     await slackTenant('slack-429');
     fake.script(POST_MESSAGE, () => json({ ok: false, error: 'ratelimited' }, 429, { 'retry-after': '7' }));
-    const message = slackReply('slack-429', 'Ev429');
-    const session = injectedSession(channelObjectFor(testEnv, message.envelope), {});
+    const session = providerSession(providerMessage('slack', 'slack-429', 'Ev429', 'D0PNCRP9N', 'hello'));
     const before = Date.now();
-    await session.deliver(message);
-    const due = await session.sql((db) => db.exec<{ t: number }>('SELECT next_attempt_at AS t FROM outbox WHERE sent_at IS NULL').one().t);
-    expect(due - before).toBeGreaterThanOrEqual(7_000);
+    await session.deliver(providerMessage('slack', 'slack-429', 'Ev429', 'D0PNCRP9N', 'hello'));
+    expect((await nextAttemptAt(session)) - before).toBeGreaterThanOrEqual(7_000);
     expect(await session.runAlarm()).toBe(true);
-    expect(fake.to(POST_MESSAGE)).toHaveLength(2);
     expect(replies().map((r) => r.text)).toEqual(['echo: hello', 'echo: hello']);
-    expect(await session.sql((db) => db.exec<{ n: number }>('SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL').one().n)).toBe(0);
+    expect(await nextAttemptAt(session)).toBeNull();
+  });
+
+  it('an ok:false error Slack calls transient is retried; a permanent one is dead-lettered at once', async () => {
+    await slackTenant('slack-okfalse');
+    fake.script(
+      POST_MESSAGE,
+      () => json({ ok: false, error: 'internal_error' }),
+      () => json({ ok: false, error: 'channel_not_found' }),
+    );
+    const letters: RecordedLetter[] = [];
+    const message = providerMessage('slack', 'slack-okfalse', 'EvOkFalse', 'C0GONE', 'hello');
+    const session = providerSession(message, letters);
+    await session.deliver(message);
+    expect(letters).toEqual([]);
+    await session.runAlarm();
+    expect(letters).toHaveLength(1);
+    expect(letters[0]!.reason).toBe('ProviderRejected');
+    expect(fake.to(POST_MESSAGE)).toHaveLength(2);
   });
 
   it('Slack failing with 500 forever ends in the dead-letter queue with the reply intact', async () => {
     await slackTenant('slack-500');
-    const letters: (DeadLetterMessage & { reason: string })[] = [];
-    const message = slackReply('slack-500', 'Ev500');
     for (let i = 0; i < 10; i++) fake.script(POST_MESSAGE, () => new Response('upstream error', { status: 500 }));
-    const session = injectedSession(channelObjectFor(testEnv, message.envelope), {
-      deadLetter: async (letter, reason) => {
-        letters.push({ ...letter, reason });
-      },
-    });
+    const letters: RecordedLetter[] = [];
+    const message = providerMessage('slack', 'slack-500', 'Ev500', 'D0PNCRP9N', 'hello');
+    const session = providerSession(message, letters);
     await session.deliver(message);
-    while (letters.length === 0 && (await session.runAlarm()));
+    await retryUntilDeadLettered(session, letters);
     expect(letters).toHaveLength(1);
     expect(letters[0]!.source).toBe('egress');
     expect(letters[0]!.message.envelope).toMatchObject({
@@ -262,7 +271,19 @@ describe('Slack egress retries', () => {
       text: 'echo: hello',
       reply_scope: { conversation: 'D0PNCRP9N' },
     });
-    expect(fake.to(POST_MESSAGE).length).toBeGreaterThan(1);
+    expect(fake.to(POST_MESSAGE).length).toBe(8);
+  });
+
+  it('a send that ends without an answer is not resent: it is dead-lettered as uncertain', async () => {
+    await slackTenant('slack-reset');
+    fake.script(POST_MESSAGE, () => {
+      throw new TypeError('Network connection lost.');
+    });
+    const letters: RecordedLetter[] = [];
+    const message = providerMessage('slack', 'slack-reset', 'EvReset', 'D0PNCRP9N', 'hello');
+    await providerSession(message, letters).deliver(message);
+    expect(letters.map((l) => l.reason)).toEqual(['DeliveryUncertain']);
+    expect(fake.to(POST_MESSAGE)).toHaveLength(1);
   });
 });
 

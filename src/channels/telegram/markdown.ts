@@ -46,7 +46,7 @@ async function button(env: WorkerEnv, tenant: string, a: CardAction): Promise<Re
 }
 
 /** Cuts to Telegram's limit without leaving a dangling escape. */
-function fit(text: string): string {
+function withinLimit(text: string): string {
   if (text.length <= MAX_TEXT) return text;
   let cut = text.slice(0, MAX_TEXT - 2);
   if (/(^|[^\\])(\\\\)*\\$/.test(cut)) cut = cut.slice(0, -1);
@@ -75,5 +75,5 @@ export async function telegramMessage(env: WorkerEnv, tenant: string, content: R
   // A card with nothing but buttons still needs text: Telegram refuses an empty message.
   const text = parts.filter((p) => p !== '').join('\n\n') || escapeMarkdownV2(actions.length > 0 ? 'Choose:' : '…');
   const plainText = plain.filter((p) => p !== '').join('\n\n') || (actions.length > 0 ? 'Choose:' : '…');
-  return { text: fit(text), plain: plainText.slice(0, MAX_TEXT), keyboard };
+  return { text: withinLimit(text), plain: plainText.slice(0, MAX_TEXT), keyboard };
 }

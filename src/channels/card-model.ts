@@ -183,6 +183,18 @@ export function replyContent(envelope: ChannelMessageEnvelope): ReplyContent {
   return content;
 }
 
+/**
+ * `text` within `max` UTF-16 units (how the providers count), ending in "…" when cut; never
+ * splits a surrogate pair.
+ */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
+}
+
 /** A card as readable lines (what a provider that cannot show a block shows instead). */
 export function blockText(block: CardBlock): string {
   switch (block.kind) {

@@ -4,7 +4,8 @@ import type { Channel, EgressSenders } from './channel.js';
 import { slackChannel } from './slack/index.js';
 import { telegramChannel } from './telegram/index.js';
 import { webchatChannel } from './webchat/index.js';
+import { whatsappChannel } from './whatsapp/index.js';
 
-export const channels: readonly Channel[] = [webchatChannel, slackChannel, telegramChannel];
+export const channels: readonly Channel[] = [webchatChannel, slackChannel, telegramChannel, whatsappChannel];
 
 export const egressSenders: EgressSenders = Object.fromEntries(channels.map((c) => [c.name, c.sender]));

@@ -4,7 +4,7 @@
 // (a stored token when it exceeds 2,000 characters); the ingress turns a click back into it.
 import type { WorkerEnv } from '../../objects.js';
 import { actionPayload } from '../action-tokens.js';
-import { type CardAction, type CardBlock, cardText, type ReplyContent } from '../card-model.js';
+import { type CardAction, type CardBlock, cardText, type ReplyContent, truncate } from '../card-model.js';
 
 const MAX_BLOCKS = 50;
 const MAX_SECTION = 3_000;
@@ -17,8 +17,6 @@ const MAX_VALUE = 2_000;
 
 export type SlackBlock = Record<string, unknown>;
 
-const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
-
 /** Slack's mrkdwn from the Markdown subset Adaptive Cards use: `&<>` escaped, `**b**` → `*b*`, links `<url|text>`. */
 export function mrkdwn(markdown: string): string {
   return markdown
@@ -30,7 +28,7 @@ export function mrkdwn(markdown: string): string {
 }
 
 function section(text: string): SlackBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: cut(mrkdwn(text), MAX_SECTION) } };
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(mrkdwn(text), MAX_SECTION) } };
 }
 
 function blockOf(block: CardBlock): SlackBlock[] {
@@ -46,13 +44,13 @@ function blockOf(block: CardBlock): SlackBlock[] {
       for (let i = 0; i < block.facts.length; i += MAX_FIELDS) {
         const fields = block.facts
           .slice(i, i + MAX_FIELDS)
-          .map((f) => ({ type: 'mrkdwn', text: cut(`*${mrkdwn(f.title)}*\n${mrkdwn(f.value)}`, MAX_FIELD) }));
+          .map((f) => ({ type: 'mrkdwn', text: truncate(`*${mrkdwn(f.title)}*\n${mrkdwn(f.value)}`, MAX_FIELD) }));
         out.push({ type: 'section', fields });
       }
       return out;
     }
     case 'image':
-      return [{ type: 'image', image_url: block.url, alt_text: cut(block.alt, 2_000) }];
+      return [{ type: 'image', image_url: block.url, alt_text: truncate(block.alt, 2_000) }];
     case 'input': {
       const choices = block.choices.length === 0 ? '' : `: ${block.choices.map((c) => c.title).join(' / ')}`;
       return [section(`_${block.label}${choices}_`)];
@@ -65,7 +63,7 @@ async function buttons(env: WorkerEnv, tenant: string, actions: CardAction[], pr
   for (let i = 0; i < actions.length; i += MAX_ACTIONS) {
     const elements = await Promise.all(
       actions.slice(i, i + MAX_ACTIONS).map(async (a, j) => {
-        const text = { type: 'plain_text', text: cut(a.title, MAX_BUTTON_TEXT), emoji: true };
+        const text = { type: 'plain_text', text: truncate(a.title, MAX_BUTTON_TEXT), emoji: true };
         const action_id = `${prefix}_${i + j}`;
         if (a.kind === 'url') return { type: 'button', action_id, text, url: a.url };
         return { type: 'button', action_id, text, value: await actionPayload(env, tenant, a.data, MAX_VALUE) };
@@ -96,8 +94,8 @@ export async function slackMessage(
   const readable = [content.text, ...content.cards.map((c) => cardText(c.model))].filter((t) => t !== undefined && t !== '');
   const text = [mrkdwn(readable.join('\n\n')), ...files].filter((t) => t !== '').join('\n') || ' ';
   if (blocks.length === 0) return { text };
-  if (files.length > 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cut(files.join('\n'), MAX_SECTION) } });
+  if (files.length > 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(files.join('\n'), MAX_SECTION) } });
   // Past Slack's block count the rest is cut, and the text fallback says so.
   const kept = blocks.length > MAX_BLOCKS ? [...blocks.slice(0, MAX_BLOCKS - 1), section('…')] : blocks;
-  return { text: cut(text, MAX_SECTION), blocks: kept };
+  return { text: truncate(text, MAX_SECTION), blocks: kept };
 }

@@ -43,19 +43,17 @@ const headerValue = fc.stringMatching(/^[\x21-\x7e]([\x20-\x7e]{0,80}[\x21-\x7e]
 /** Bodies a parser must survive: JSON-shaped objects, arbitrary text, arbitrary bytes. */
 const body = fc.oneof(
   fc.json({ maxDepth: 6 }),
-  fc
-    .jsonValue({ maxDepth: 4 })
-    .map((v) =>
-      JSON.stringify({
-        type: 'event_callback',
-        event_id: 'Ev1',
-        update_id: 1,
-        object: 'whatsapp_business_account',
-        entry: [v],
-        event: v,
-        message: v,
-      }),
-    ),
+  fc.jsonValue({ maxDepth: 4 }).map((v) =>
+    JSON.stringify({
+      type: 'event_callback',
+      event_id: 'Ev1',
+      update_id: 1,
+      object: 'whatsapp_business_account',
+      entry: [v],
+      event: v,
+      message: v,
+    }),
+  ),
   fc.string({ maxLength: 400 }),
   fc.uint8Array({ maxLength: 400 }),
 );

@@ -34,10 +34,13 @@ function readable(content: ReplyContent, withActions: boolean): { header?: strin
       header = heading.text;
       blocks.splice(at, 1);
     }
-    lines.push(withActions ? cardText({ blocks, actions: card.model.actions }) : blocks.map(blockText).join('\n'));
+    lines.push(blocks.map(blockText).join('\n'));
   }
   lines.push(...content.files.map((f) => f.url));
-  if (withActions) for (const b of content.buttons) lines.push(`• ${b.title}`);
+  if (withActions) {
+    const actions = [...content.cards.flatMap((c) => c.model.actions), ...content.buttons];
+    lines.push(cardText({ blocks: [], actions }, true));
+  }
   return { ...(header === undefined ? {} : { header }), body: lines.filter((l) => l !== '').join('\n\n') };
 }
 

@@ -298,7 +298,7 @@ describe('WhatsApp rendering', () => {
     expect(content.type).toBe('text');
     const body = (content as unknown as { text: { body: string } }).text.body;
     expect(body).toContain('Pick one');
-    expect(body).toContain('Option 11');
+    expect(body).toContain('11. Option 11');
   });
 
   it('four to ten submits become a list', async () => {

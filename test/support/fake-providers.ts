@@ -7,6 +7,7 @@ import { SELF } from 'cloudflare:test';
 import { vi } from 'vitest';
 import type { DeadLetterMessage } from '../../src/bus/delivery.js';
 import { type IngressMessage, ingressMessage } from '../../src/bus/messages.js';
+import { type ReplyContent, replyContent } from '../../src/channels/card-model.js';
 import { providerEnvelope } from '../../src/channels/ingress-request.js';
 import { channelObjectFor } from '../../src/objects.js';
 import { type InjectedSession, injectedSession } from './channel-session.js';
@@ -127,4 +128,18 @@ export function providerMessage(channel: string, tenant: string, id: string, con
     { channel, id, user: 'u-1', anchor: conversation, scope: { conversation }, text },
   );
   return ingressMessage(envelope, { idempotencyKey: `${channel}:${id}` });
+}
+
+/** What a reply carrying this Adaptive Card shows (the renderers' input). */
+export function cardReply(channel: string, tenant: string, card: unknown): ReplyContent {
+  return replyContent({
+    id: 'r',
+    tenant: { env: testEnv.GREENTIC_ENV, tenant, tenant_id: tenant, attempt: 0 },
+    channel,
+    session_id: 's',
+    to: [],
+    attachments: [{ mime_type: 'application/vnd.microsoft.card.adaptive', content: card }],
+    metadata: {},
+    extensions: {},
+  });
 }

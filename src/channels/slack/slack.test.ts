@@ -1,6 +1,7 @@
 import { SELF } from 'cloudflare:test';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  cardReply,
   echoTenant,
   FakeProviders,
   hmacHex,
@@ -15,7 +16,6 @@ import {
 import { testEnv } from '../../../test/support/runtime-fixtures.js';
 import { until } from '../../../test/support/until.js';
 import { setTelemetrySink } from '../../edge/telemetry.js';
-import { replyContent } from '../card-model.js';
 import welcomeCard from '../fixtures/helpdesk-welcome.card.json';
 import { slackMessage } from './blocks.js';
 import { verifySlackRequest } from './ingress.js';
@@ -289,16 +289,7 @@ describe('Slack egress retries', () => {
 
 describe('Slack card rendering', () => {
   it("an upstream pack's Adaptive Card becomes Block Kit with its buttons, whose click comes back as the card's submit", async () => {
-    const content = replyContent({
-      id: 'r',
-      tenant: { env: 'dev', tenant: 'slack-card', tenant_id: 'slack-card', attempt: 0 },
-      channel: 'slack',
-      session_id: 's',
-      to: [],
-      attachments: [{ mime_type: 'application/vnd.microsoft.card.adaptive', content: welcomeCard }],
-      metadata: {},
-      extensions: {},
-    });
+    const content = cardReply('slack', 'slack-card', welcomeCard);
     const message = await slackMessage(testEnv, 'slack-card', content);
     expect(message.text).toContain('IT Help Desk');
     expect(message.text).toContain('🎫 Create a Ticket');

@@ -211,6 +211,41 @@ describe('Teams ingress → flow → Bot Connector reply', () => {
   });
 });
 
+describe('Teams connector keys', () => {
+  it('the key set is cached between activities; a rotated-in key id is fetched once the refetch pause has passed', async () => {
+    await teamsTenant('teams-keys');
+    expect((await post('teams-keys', { ...TEXT_ACTIVITY, id: 'keys-1' })).status).toBe(200);
+    const fetched = fake.to(KEYS).length;
+    expect((await post('teams-keys', { ...TEXT_ACTIVITY, id: 'keys-2' })).status).toBe(200);
+    expect(fake.to(KEYS)).toHaveLength(fetched);
+
+    const rotated = await generateKeyPair('RS256', { extractable: true });
+    const keys = [await publicJwk(teamsKey, 'key-teams', ['msteams']), await publicJwk(rotated, 'key-rotated', ['msteams'])];
+    fake.on(KEYS, () => json({ keys }));
+    fake.script(
+      KEYS,
+      () => json({ keys }),
+      () => json({ keys }),
+    );
+    // Right after a fetch an unknown kid does not trigger another (a forged kid must not drive fetches).
+    const early = await post('teams-keys', { ...TEXT_ACTIVITY, id: 'keys-3' }, await connectorToken({ key: rotated, kid: 'key-rotated' }));
+    expect(early.status).toBe(401);
+    expect(await early.json()).toMatchObject({ error: 'UnknownKey' });
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 61_000 });
+    try {
+      const later = await post(
+        'teams-keys',
+        { ...TEXT_ACTIVITY, id: 'keys-4' },
+        await connectorToken({ key: rotated, kid: 'key-rotated' }),
+      );
+      expect(later.status).toBe(200);
+    } finally {
+      vi.useRealTimers();
+    }
+    await until(() => (replies().length === 3 ? true : undefined), 'the replies to the three accepted activities');
+  });
+});
+
 describe('Teams egress', () => {
   async function teamsReply(tenant: string, id: string) {
     await saveConversationRef(testEnv, tenant, CONVERSATION, { service_url: SERVICE_URL, bot_id: `28:${APP_ID}` });

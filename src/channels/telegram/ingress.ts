@@ -38,20 +38,21 @@ function attachmentsOf(message: Obj): ProviderMessage['attachments'] {
   return out;
 }
 
+/** What every update we hand over shares: who wrote, in which chat and forum topic. */
+function inChat(updateId: string, user: string, chat: string, message: Obj | undefined) {
+  const thread = message?.is_topic_message === true ? id(message.message_thread_id) : undefined;
+  return { channel: TELEGRAM_CHANNEL, id: updateId, user, anchor: chat, scope: { conversation: chat, thread } };
+}
+
 function chatMessage(updateId: string, message: Obj, edited: boolean): ProviderMessage | Response | undefined {
   const chat = id(obj(message.chat)?.id);
   const from = obj(message.from);
   const user = id(from?.id);
   if (chat === undefined || user === undefined) return refusal(400, 'MalformedBody', 'a message needs chat.id and from.id as integers');
   if (from?.is_bot === true) return undefined;
-  const thread = message.is_topic_message === true ? id(message.message_thread_id) : undefined;
   const text = typeof message.text === 'string' ? message.text : typeof message.caption === 'string' ? message.caption : undefined;
   return {
-    channel: TELEGRAM_CHANNEL,
-    id: updateId,
-    user,
-    anchor: chat,
-    scope: { conversation: chat, thread },
+    ...inChat(updateId, user, chat, message),
     text,
     attachments: attachmentsOf(message),
     metadata: {
@@ -95,13 +96,8 @@ async function callbackQuery(call: IngressCall, updateId: string, query: Obj): P
   call.waitUntil(answerCallback(call, queryId));
   const data = await actionData(call.env, call.tenant, str(query.data) ?? '');
   const submit = cardSubmit(data);
-  const thread = message?.is_topic_message === true ? id(message.message_thread_id) : undefined;
   return {
-    channel: TELEGRAM_CHANNEL,
-    id: updateId,
-    user,
-    anchor: chat,
-    scope: { conversation: chat, thread },
+    ...inChat(updateId, user, chat, message),
     text: submit.text,
     metadata: { ...submit.metadata, callback_query_id: queryId },
     extensions: { value: data },

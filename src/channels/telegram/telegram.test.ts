@@ -1,6 +1,7 @@
 import { SELF } from 'cloudflare:test';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  cardReply,
   echoTenant,
   FakeProviders,
   ingressUrl,
@@ -14,7 +15,6 @@ import {
 import { testEnv } from '../../../test/support/runtime-fixtures.js';
 import { until } from '../../../test/support/until.js';
 import { setTelemetrySink } from '../../edge/telemetry.js';
-import { replyContent } from '../card-model.js';
 import welcomeCard from '../fixtures/helpdesk-welcome.card.json';
 import { escapeMarkdownV2, telegramMessage } from './markdown.js';
 
@@ -199,16 +199,7 @@ describe('Telegram rendering', () => {
   });
 
   it("an upstream pack's Adaptive Card becomes text plus an inline keyboard whose button comes back as the card's submit", async () => {
-    const content = replyContent({
-      id: 'r',
-      tenant: { env: 'dev', tenant: 'tg-card', tenant_id: 'tg-card', attempt: 0 },
-      channel: 'telegram',
-      session_id: 's',
-      to: [],
-      attachments: [{ mime_type: 'application/vnd.microsoft.card.adaptive', content: welcomeCard }],
-      metadata: {},
-      extensions: {},
-    });
+    const content = cardReply('telegram', 'tg-card', welcomeCard);
     const rendered = await telegramMessage(testEnv, 'tg-card', content);
     expect(rendered.text).toContain('*IT Help Desk*');
     expect(rendered.text).toContain('Welcome\\! What do you need help with today?');

@@ -1,6 +1,7 @@
 import { SELF } from 'cloudflare:test';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  cardReply,
   echoTenant,
   FakeProviders,
   hmacHex,
@@ -14,7 +15,6 @@ import {
 import { testEnv } from '../../../test/support/runtime-fixtures.js';
 import { until } from '../../../test/support/until.js';
 import { setTelemetrySink } from '../../edge/telemetry.js';
-import { replyContent } from '../card-model.js';
 import stepOneCard from '../fixtures/helpdesk-create-ticket-step1.card.json';
 import welcomeCard from '../fixtures/helpdesk-welcome.card.json';
 import { whatsappContent } from './interactive.js';
@@ -241,20 +241,10 @@ describe('WhatsApp egress', () => {
 });
 
 describe('WhatsApp rendering', () => {
-  const cardReply = (card: unknown) =>
-    replyContent({
-      id: 'r',
-      tenant: { env: 'dev', tenant: 'wa-card', tenant_id: 'wa-card', attempt: 0 },
-      channel: 'whatsapp',
-      session_id: 's',
-      to: [],
-      attachments: [{ mime_type: 'application/vnd.microsoft.card.adaptive', content: card }],
-      metadata: {},
-      extensions: {},
-    });
+  const waCard = (card: unknown) => cardReply('whatsapp', 'wa-card', card);
 
   it("an upstream pack's card with three submits becomes reply buttons whose reply comes back as the card's submit", async () => {
-    const content = await whatsappContent(testEnv, 'wa-card', cardReply(welcomeCard));
+    const content = await whatsappContent(testEnv, 'wa-card', waCard(welcomeCard));
     expect(content.type).toBe('interactive');
     const interactive = (content as { interactive: Record<string, unknown> }).interactive as {
       type: string;
@@ -282,7 +272,7 @@ describe('WhatsApp rendering', () => {
   });
 
   it('a card with inputs keeps its questions readable in the body', async () => {
-    const content = await whatsappContent(testEnv, 'wa-card', cardReply(stepOneCard));
+    const content = await whatsappContent(testEnv, 'wa-card', waCard(stepOneCard));
     const body = (content as unknown as { interactive: { body: { text: string } } }).interactive.body.text;
     expect(body).toContain('Issue Category: Hardware / Software / Network/Internet / Access/Password / Other');
     expect(body.length).toBeLessThanOrEqual(1024);
@@ -293,7 +283,7 @@ describe('WhatsApp rendering', () => {
     const content = await whatsappContent(
       testEnv,
       'wa-card',
-      cardReply({ type: 'AdaptiveCard', body: [{ type: 'TextBlock', text: 'Pick one' }], actions }),
+      waCard({ type: 'AdaptiveCard', body: [{ type: 'TextBlock', text: 'Pick one' }], actions }),
     );
     expect(content.type).toBe('text');
     const body = (content as unknown as { text: { body: string } }).text.body;
@@ -306,7 +296,7 @@ describe('WhatsApp rendering', () => {
     const content = await whatsappContent(
       testEnv,
       'wa-card',
-      cardReply({ type: 'AdaptiveCard', body: [{ type: 'TextBlock', text: 'Pick one' }], actions }),
+      waCard({ type: 'AdaptiveCard', body: [{ type: 'TextBlock', text: 'Pick one' }], actions }),
     );
     const interactive = (content as unknown as { interactive: { type: string; action: { sections: { rows: { id: string }[] }[] } } })
       .interactive;

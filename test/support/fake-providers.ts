@@ -4,7 +4,7 @@
 // out unchanged. Also: the tenant setup every channel test needs (secrets through the admin API,
 // an active echo pack) and signing helpers.
 import { SELF } from 'cloudflare:test';
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import type { DeadLetterMessage } from '../../src/bus/delivery.js';
 import { type IngressMessage, ingressMessage } from '../../src/bus/messages.js';
 import { type ReplyContent, replyContent } from '../../src/channels/card-model.js';
@@ -142,4 +142,10 @@ export function cardReply(channel: string, tenant: string, card: unknown): Reply
     metadata: {},
     extensions: {},
   });
+}
+
+/** A refusal with this status and `{error}` code. */
+export async function expectRefused(res: Response, status: number, error: string): Promise<void> {
+  expect(res.status, error).toBe(status);
+  expect(await res.json(), error).toMatchObject({ error });
 }

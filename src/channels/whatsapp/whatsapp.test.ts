@@ -3,6 +3,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import {
   cardReply,
   echoTenant,
+  expectRefused,
   FakeProviders,
   hmacHex,
   ingressUrl,
@@ -167,13 +168,11 @@ describe('WhatsApp ingress → flow → /messages', () => {
   it('a wrong signature, malformed JSON and an oversized body are refused and run no flow', async () => {
     await whatsappTenant('wa-bad');
     const wrong = await post('wa-bad', TEXT_FIXTURE, 'another-secret');
-    expect(wrong.status).toBe(401);
-    expect(await wrong.json()).toMatchObject({ error: 'InvalidSignature' });
+    await expectRefused(wrong, 401, 'InvalidSignature');
     const unsigned = await SELF.fetch(ingressUrl('whatsapp', 'wa-bad'), { method: 'POST', body: TEXT_FIXTURE });
     expect(unsigned.status).toBe(401);
     const malformed = await post('wa-bad', '{"object":"whatsapp_business_account","entry":[');
-    expect(malformed.status).toBe(400);
-    expect(await malformed.json()).toMatchObject({ error: 'MalformedBody' });
+    await expectRefused(malformed, 400, 'MalformedBody');
     const huge = await post('wa-bad', JSON.stringify({ object: 'whatsapp_business_account', entry: [], pad: 'x'.repeat(3 * 1024 * 1024) }));
     expect(huge.status).toBe(413);
     await post('wa-bad', notification({ messages: [{ ...TEXT_MESSAGE, id: 'wamid.GOOD' }] }));

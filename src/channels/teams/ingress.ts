@@ -23,7 +23,10 @@ const account = z.looseObject({ id: z.string().min(1), name: z.string().optional
 const activitySchema = z.looseObject({
   type: z.string().min(1),
   id: z.string().min(1).max(512),
-  serviceUrl: z.url().startsWith('https://'),
+  // HTTPS, except a loopback connector (the local fake `npm run dev` starts).
+  serviceUrl: z
+    .url()
+    .refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(u), 'serviceUrl must be https'),
   channelId: z.string().min(1),
   from: account,
   recipient: account,

@@ -203,6 +203,8 @@ describe('Teams ingress → flow → Bot Connector reply', () => {
       expect(res.status, code).toBe(401);
       expect(await res.json(), code).toMatchObject({ error: code });
     }
+    const plainHttp = await post('teams-bad', { ...TEXT_ACTIVITY, serviceUrl: 'http://smba.trafficmanager.net/emea/' });
+    await expectRefused(plainHttp, 400, 'MalformedBody');
     const malformed = await post('teams-bad', '{"type":"message",');
     expect(malformed.status).toBe(400);
     expect((await post('teams-bad', JSON.stringify({ ...TEXT_ACTIVITY, pad: 'x'.repeat(256 * 1024) }))).status).toBe(413);

@@ -2,6 +2,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { echoTenant, FakeProviders, json, providerMessage } from '../../test/support/fake-providers.js';
 import { testEnv } from '../../test/support/runtime-fixtures.js';
 import { EgressSendError } from '../bus/delivery.js';
+import { handleEgressBatch } from '../bus/egress.js';
 import { egressMessage } from '../bus/messages.js';
 import { ruleFor } from '../edge/rate-limits.js';
 import { setTelemetrySink } from '../edge/telemetry.js';
@@ -50,5 +51,30 @@ describe('per-tenant send rate', () => {
     const refused = await egressSenders.slack!.send(reply('rate-none', 1), testEnv).catch((err: unknown) => err);
     expect(refused).toMatchObject({ code: 'ChannelNotConfigured', retryable: false, message: expect.stringContaining('slack/bot_token') });
     expect(fake.to(POST_MESSAGE)).toEqual([]);
+  });
+});
+
+describe('replayed replies (the egress queue)', () => {
+  it('a send whose outcome is unknown is dead-lettered at once, not retried by the queue', async () => {
+    await echoTenant('replay-uncertain', { 'slack/bot_token': 'xoxb-r' });
+    fake.script(POST_MESSAGE, () => {
+      throw new TypeError('Network connection lost.');
+    });
+    const letters: unknown[] = [];
+    const outcome: string[] = [];
+    const body = reply('replay-uncertain', 1);
+    const message = {
+      id: 'q1',
+      timestamp: new Date(),
+      body,
+      attempts: 1,
+      ack: () => outcome.push('ack'),
+      retry: () => outcome.push('retry'),
+    } as unknown as Message<unknown>;
+    const env = { ...testEnv, DEAD_LETTERS: { send: async (letter: unknown) => void letters.push(letter) } as unknown as Queue };
+    await handleEgressBatch({ queue: 'greentic-egress', messages: [message] } as unknown as MessageBatch<unknown>, env, egressSenders);
+    expect(outcome).toEqual(['ack']);
+    expect(letters).toMatchObject([{ source: 'egress', reason: 'DeliveryUncertain', message: { envelope: { text: 'reply 1' } } }]);
+    expect(fake.to(POST_MESSAGE)).toHaveLength(1);
   });
 });

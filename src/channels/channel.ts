@@ -19,6 +19,8 @@ export interface IngressCall {
   env: WorkerEnv;
   tenant: string;
   team: string | undefined;
+  /** When the request arrived (epoch ms): the provider's acknowledgement deadline runs from here. */
+  receivedAt: number;
   /** Work that may finish after the answer (e.g. Telegram's answerCallbackQuery). */
   waitUntil(promise: Promise<unknown>): void;
 }

@@ -3,9 +3,11 @@
 // read the tenant's provider secrets, build the envelope, hand it to the bus, and answer refusals
 // as `{error, message}` JSON that names the problem.
 import type { ChannelMessageEnvelopeInput } from '../bus/envelope.js';
-import { ingest } from '../bus/ingress.js';
+import { enqueueIngress, ingest } from '../bus/ingress.js';
+import { ingressMessage } from '../bus/messages.js';
 import { readBoundedBody } from '../edge/bounded-body.js';
 import { quotablePointer, tooDeepAt } from '../edge/json-depth.js';
+import { logEvent } from '../edge/telemetry.js';
 import { buildTenantCtx } from '../edge/tenant-ctx.js';
 import { canonicalSessionKey } from '../session/session-key.js';
 import { readTenantSecret } from '../session/webhook-auth.js';
@@ -108,7 +110,22 @@ export function providerEnvelope(call: Pick<IngressCall, 'env' | 'tenant' | 'tea
   return envelope;
 }
 
-/** Hands the message to its channel object (durable once this returns; a duplicate key is a no-op there). */
-export async function handOver(call: IngressCall, message: ProviderMessage, idempotencyKey: string): Promise<void> {
-  await ingest(call.env, providerEnvelope(call, message), { idempotencyKey });
+/**
+ * Hands the message to its channel object (durable once this returns; a duplicate key is a
+ * no-op there). A provider redelivers what it does not see acknowledged in time, so when the
+ * object has not taken the message by `deadline` (epoch ms) it goes on the ingress queue
+ * instead and the call returns; the object's dedup drops whichever copy arrives second.
+ */
+export async function handOver(call: IngressCall, message: ProviderMessage, idempotencyKey: string, deadline: number): Promise<void> {
+  const envelope = providerEnvelope(call, message);
+  const direct = ingest(call.env, envelope, { idempotencyKey });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()));
+  });
+  const first = await Promise.race([direct.then(() => 'taken' as const), late]).finally(() => clearTimeout(timer));
+  if (first === 'taken') return;
+  call.waitUntil(direct.catch(() => undefined));
+  logEvent('warn', 'ingress.slow_hand_over', { 'greentic.tenant.id': call.tenant, 'greentic.provider': message.channel });
+  await enqueueIngress(call.env, ingressMessage(envelope, { idempotencyKey }));
 }

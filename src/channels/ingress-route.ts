@@ -26,6 +26,7 @@ export function messagingIngress(channels: readonly Channel[]): Hono<{ Bindings:
       env: c.env,
       tenant,
       team,
+      receivedAt: Date.now(),
       waitUntil: (promise) => c.executionCtx.waitUntil(promise),
     });
   });

@@ -12,6 +12,8 @@ import { handOver, notConfigured, type ProviderMessage, parseJsonObject, provide
 export const SLACK_CHANNEL = 'slack';
 /** Slack documents no request size; 1 MiB holds any event (a message's text is at most 40,000 characters). */
 export const SLACK_MAX_BODY_BYTES = 1024 * 1024;
+/** How long the webhook waits for the channel object before it queues the message (Slack retries after 3 s). */
+const ACK_BUDGET_MS = 2_000;
 const MAX_SKEW_SECONDS = 300;
 const encoder = new TextEncoder();
 
@@ -90,7 +92,7 @@ async function events(call: IngressCall, body: Obj): Promise<Response> {
     return refusal(400, 'MalformedBody', 'event_callback needs an event object and an event_id');
   const message = eventMessage(body, event);
   if (message === undefined) return ok();
-  await handOver(call, message, `${SLACK_CHANNEL}:${eventId}`);
+  await handOver(call, message, `${SLACK_CHANNEL}:${eventId}`, call.receivedAt + ACK_BUDGET_MS);
   return ok();
 }
 
@@ -136,6 +138,7 @@ async function interaction(call: IngressCall, payload: Obj): Promise<Response> {
       extensions: { value: data },
     },
     `${SLACK_CHANNEL}:${trigger}`,
+    call.receivedAt + ACK_BUDGET_MS,
   );
   return ok();
 }
@@ -160,6 +163,7 @@ async function slashCommand(call: IngressCall, form: URLSearchParams): Promise<R
       metadata: { command },
     },
     `${SLACK_CHANNEL}:${trigger}`,
+    call.receivedAt + ACK_BUDGET_MS,
   );
   return ok();
 }

@@ -16,6 +16,8 @@ export const TEAMS_CHANNEL = 'teams';
  * for a card submit, the card's input values, all of which reach the bot (as WebChat's 256 KiB).
  */
 export const TEAMS_MAX_BODY_BYTES = 256 * 1024;
+/** How long the webhook waits for the channel object before it queues the message (the Bot Connector gives up after 15 s). */
+const ACK_BUDGET_MS = 10_000;
 /** The answer to an Action.Execute invoke; the flow's reply follows as its own activity. */
 export const INVOKE_ACK = { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'Received' };
 
@@ -130,13 +132,13 @@ export async function teamsIngress(call: IngressCall): Promise<Response> {
   });
   const key = teamsIdempotencyKey(activity.conversation.id, activity.id);
   if (activity.type === 'message') {
-    await handOver(call, message(activity, activity.value), key);
+    await handOver(call, message(activity, activity.value), key, call.receivedAt + ACK_BUDGET_MS);
     return new Response(null, { status: 200 });
   }
   if (activity.type === 'invoke' && activity.name === 'adaptiveCard/action') {
     const value = executeValue(activity.value);
     if (value === undefined) return refusal(400, 'MalformedBody', 'an adaptiveCard/action invoke needs value.action');
-    await handOver(call, message(activity, value), key);
+    await handOver(call, message(activity, value), key, call.receivedAt + ACK_BUDGET_MS);
     return Response.json(INVOKE_ACK);
   }
   return new Response(null, { status: 200 });

@@ -13,6 +13,8 @@ import { apiBase, providerCall } from '../provider-call.js';
 export const TELEGRAM_CHANNEL = 'telegram';
 /** Telegram documents no request size; an Update holds at most 4,096 characters of text plus entities. */
 export const TELEGRAM_MAX_BODY_BYTES = 1024 * 1024;
+/** How long the webhook waits for the channel object before it queues the message (Telegram's deadline is undocumented; grammY stops waiting at 10 s). */
+const ACK_BUDGET_MS = 5_000;
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
@@ -128,6 +130,6 @@ export async function telegramIngress(call: IngressCall): Promise<Response> {
         ? await callbackQuery(call, updateId, query)
         : undefined;
   if (normalised instanceof Response) return normalised;
-  if (normalised !== undefined) await handOver(call, normalised, `${TELEGRAM_CHANNEL}:${updateId}`);
+  if (normalised !== undefined) await handOver(call, normalised, `${TELEGRAM_CHANNEL}:${updateId}`, call.receivedAt + ACK_BUDGET_MS);
   return new Response(null, { status: 200 });
 }

@@ -12,6 +12,8 @@ import { handOver, notConfigured, type ProviderMessage, parseJsonObject, provide
 export const WHATSAPP_CHANNEL = 'whatsapp';
 /** Meta batches up to 3 MB into one delivery. */
 export const WHATSAPP_MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** How long the webhook waits for the channel object before it queues the message (Meta documents no deadline; it asks for a prompt answer). */
+const ACK_BUDGET_MS = 5_000;
 const MEDIA = ['image', 'video', 'audio', 'document', 'sticker'] as const;
 
 type Obj = Record<string, unknown>;
@@ -99,7 +101,8 @@ async function notification(call: IngressCall, body: Uint8Array): Promise<Respon
       for (const message of list(value.messages)) {
         const normalised = await normalise(call, phoneNumberId, message);
         // One after another, so a user's messages keep their order in the session.
-        if (normalised !== undefined) await handOver(call, normalised, `${WHATSAPP_CHANNEL}:${normalised.id}`);
+        if (normalised !== undefined)
+          await handOver(call, normalised, `${WHATSAPP_CHANNEL}:${normalised.id}`, call.receivedAt + ACK_BUDGET_MS);
       }
     }
   }

@@ -3,6 +3,7 @@
 // changes and messages, each message handed over once under its wamid. Statuses about our own
 // sends and unsupported message types are acknowledged and dropped: a non-2xx answer to a signed
 // delivery would be retried for a week.
+import { logEvent } from '../../edge/telemetry.js';
 import { hexBytes, hmacVerifies, tokenMatches } from '../../session/webhook-auth.js';
 import { actionData } from '../action-tokens.js';
 import { cardSubmit } from '../card-submit.js';
@@ -98,6 +99,15 @@ async function notification(call: IngressCall, body: Uint8Array): Promise<Respon
       const value = obj(change.value);
       const phoneNumberId = str(obj(value?.metadata)?.phone_number_id);
       if (change.field !== 'messages' || value === undefined || phoneNumberId === undefined) continue;
+      // A send that failed after Meta accepted it only shows here; the reply key rides in biz_opaque_callback_data.
+      for (const status of list(value.statuses).filter((st) => st.status === 'failed')) {
+        const code = list(status.errors)[0]?.code;
+        logEvent('warn', 'whatsapp.delivery_failed', {
+          'greentic.tenant.id': call.tenant,
+          'messaging.message.id': str(status.biz_opaque_callback_data) ?? '',
+          code: typeof code === 'number' ? code : 0,
+        });
+      }
       for (const message of list(value.messages)) {
         const normalised = await normalise(call, phoneNumberId, message);
         // One after another, so a user's messages keep their order in the session.

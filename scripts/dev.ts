@@ -35,6 +35,7 @@ import {
   sha256Hex,
   signPackArchive,
 } from '../src/pack/index.js';
+import { channelDevVars, DEFAULT_FAKE_PROVIDERS_PORT, startFakeProviders } from './fake-providers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Run wrangler's own entry with this Node (no npx/sh layers, so signals reach it directly). */
@@ -74,9 +75,10 @@ async function treeHash(root: string, skip: (name: string) => boolean = () => fa
 
 /**
  * `.dev.vars` with a random admin token, WebChat token secret and secrets keyring (one key, id
- * `dev`); existing values are kept, so local tenant secrets stay readable across runs.
+ * `dev`) and `defaults` for names not set yet; existing values are kept, so local tenant secrets
+ * stay readable across runs.
  */
-async function ensureDevVars(): Promise<Record<string, string>> {
+async function ensureDevVars(defaults: Record<string, string>): Promise<Record<string, string>> {
   const file = join(ROOT, '.dev.vars');
   const vars: Record<string, string> = {};
   if (existsSync(file)) {
@@ -90,6 +92,12 @@ async function ensureDevVars(): Promise<Record<string, string>> {
     if (vars[name] === undefined || vars[name] === '') {
       // Hex, not base64url: a token starting with "-" cannot be passed as `--token VALUE`.
       vars[name] = randomBytes(24).toString('hex');
+      changed = true;
+    }
+  }
+  for (const [name, value] of Object.entries(defaults)) {
+    if (vars[name] === undefined) {
+      vars[name] = value;
       changed = true;
     }
   }
@@ -264,7 +272,9 @@ async function main(): Promise<void> {
   const bundle = resolve(ROOT, values.bundle ?? 'greentic.demo.yaml');
   const url = `http://127.0.0.1:${port}`;
 
-  const vars = await ensureDevVars();
+  // Slack, Teams, Telegram and WhatsApp calls go to local fakes unless .dev.vars says otherwise.
+  const fakeUrl = `http://127.0.0.1:${DEFAULT_FAKE_PROVIDERS_PORT}`;
+  const vars = await ensureDevVars(channelDevVars(fakeUrl));
   const seed = await ensureDevKey();
   const secrets = await ensureDevSecrets(bundle);
   const cache = await readCache();
@@ -301,6 +311,11 @@ async function main(): Promise<void> {
   await mkdir(DEV_DIR, { recursive: true });
   await writeFile(CACHE_FILE, `${JSON.stringify(cache, null, 2)}\n`);
 
+  try {
+    await startFakeProviders(DEFAULT_FAKE_PROVIDERS_PORT, (line) => step(line));
+  } catch (err) {
+    step(`the fake providers could not start on ${fakeUrl} (${(err as Error).message}); channel replies will fail`);
+  }
   step(`starting wrangler dev on ${url}`);
   const args = [
     WRANGLER,
@@ -347,7 +362,7 @@ async function main(): Promise<void> {
   }
   step(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.stdout.write(
-    `\n  WebChat demo:  ${url}/\n  Direct Line:   ${url}/v1/messaging/webchat/demo/v3/directline\n  Admin API:     ${url}/admin/v1 (token in .dev.vars)\n\n`,
+    `\n  WebChat demo:  ${url}/\n  Direct Line:   ${url}/v1/messaging/webchat/demo/v3/directline\n  Admin API:     ${url}/admin/v1 (token in .dev.vars)\n  Channels:      npx tsx scripts/fake-providers.ts say slack demo hello (replies print here)\n\n`,
   );
 }
 

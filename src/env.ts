@@ -47,6 +47,16 @@ export interface Env {
   WEBCHAT_PUBLIC_URL?: string;
   /** Days an idle WebChat conversation is kept (default 30). */
   WEBCHAT_RETENTION_DAYS?: string;
+  /** Slack Web API base (default https://slack.com/api); tests and `npm run dev` point it at a local fake. */
+  SLACK_API_BASE?: string;
+  /** Telegram Bot API base (default https://api.telegram.org). */
+  TELEGRAM_API_BASE?: string;
+  /** WhatsApp Cloud API base with its Graph version (default https://graph.facebook.com/v25.0). */
+  WHATSAPP_API_BASE?: string;
+  /** Bot Framework OpenID metadata (default https://login.botframework.com/v1/.well-known/openidconfiguration). */
+  TEAMS_OPENID_METADATA_URL?: string;
+  /** Entra token endpoint; `{tenant}` is replaced by `teams/tenant_id` (default https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token). */
+  TEAMS_TOKEN_URL?: string;
   /** Static assets (the WebChat page), when configured. */
   ASSETS?: Fetcher;
 }

@@ -8,7 +8,8 @@ import { deadLetter, handleDeadLetterBatch } from './bus/dead-letters.js';
 import { handleEgressBatch } from './bus/egress.js';
 import { handleIngressBatch } from './bus/ingress.js';
 import { replySender } from './channels/channel.js';
-import { egressSenders } from './channels/senders.js';
+import { messagingIngress } from './channels/ingress-route.js';
+import { channels, egressSenders } from './channels/senders.js';
 import { webchatApi } from './channels/webchat/index.js';
 import { clientAddress, consume, type LimitOutcome, peek, rateLimitedResponse } from './edge/rate-limits.js';
 import { errorFacts, logEvent } from './edge/telemetry.js';
@@ -80,6 +81,7 @@ app.route(
   adminApi(() => uploadPipeline, adminAuthLimit),
 );
 app.route('/v1/messaging/webchat/:tenant', webchatApi());
+app.route('/v1/messaging/ingress', messagingIngress(channels));
 
 app.all('/v1/webhook/:tenant/:flow', handleWebhook);
 app.post('/v1/events/ingress/webhook/:tenant/:team?', handleEventsWebhook);

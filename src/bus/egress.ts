@@ -1,11 +1,14 @@
 // The egress consumer: the channel object sends each committed reply on the EGRESS queue; the
 // consumer hands it to the sender registered for its channel (one per provider) and retries with
-// backoff, ending in the dead-letter queue after the queue's max_retries.
+// backoff, ending in the dead-letter queue after the queue's max_retries. A failure the sender
+// calls permanent (a rejected reply, or a send whose outcome is unknown and must not be repeated)
+// goes to the dead-letter queue at once.
 import { z } from 'zod';
 import type { EgressSenders } from '../channels/channel.js';
 import { errorMessage } from '../core/coded-error.js';
 import { logEvent } from '../edge/telemetry.js';
 import type { WorkerEnv } from '../objects.js';
+import { deadLetter } from './dead-letters.js';
 import { EgressSendError } from './delivery.js';
 import { egressMessageSchema, retryDelaySeconds } from './messages.js';
 
@@ -31,6 +34,16 @@ export async function handleEgressBatch(batch: MessageBatch<unknown>, env: Worke
         await sender.send(parsed.data, env);
         message.ack();
       } catch (err) {
+        if (err instanceof EgressSendError && !err.retryable) {
+          try {
+            await deadLetter(env, 'egress', parsed.data, err.code, message.attempts);
+            message.ack();
+          } catch {
+            message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+          }
+          logEvent('error', 'egress.dead_lettered', { 'messaging.message.id': parsed.data.idempotency_key, code: err.code });
+          return;
+        }
         const delay =
           err instanceof EgressSendError && err.retryAfterSeconds !== undefined
             ? err.retryAfterSeconds

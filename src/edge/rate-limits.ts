@@ -1,6 +1,7 @@
 // Rate limits on the public entry points (docs/security-limits.md): token minting per tenant and
 // client address, conversation starts per tenant, WebChat posts per conversation, webhook calls
-// per tenant, and admin authentication failures per client address. `RATE_LIMITS` holds the
+// per tenant, admin authentication failures per client address, and replies sent to providers
+// per tenant. `RATE_LIMITS` holds the
 // rules ("off", or JSON defaults with per-tenant overrides); each limited request costs one call
 // to a RateLimiter object, and a limit may be spread over several objects (`shards`) so one hot
 // tenant is not one object's traffic.
@@ -10,7 +11,7 @@ import { rateLimiter, type WorkerEnv } from '../objects.js';
 import type { RateRule, RateVerdict } from './rate-limiter.js';
 import { logEvent } from './telemetry.js';
 
-export const LIMIT_NAMES = ['token', 'conversation', 'webchat_post', 'webhook', 'admin_auth'] as const;
+export const LIMIT_NAMES = ['token', 'conversation', 'webchat_post', 'webhook', 'admin_auth', 'egress'] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 
 /** A rule as configured: `limit` per `period` seconds, spread over `shards` objects. */
@@ -30,6 +31,8 @@ export const DEFAULT_LIMITS: Readonly<Record<LimitName, LimitRule>> = Object.fre
   webhook: { limit: 3000, period: 60, shards: 1 },
   /** Per client address: failed admin authentications; past it even the right token waits. */
   admin_auth: { limit: 10, period: 300, shards: 1 },
+  /** Per tenant: provider sends (Slack, Teams, Telegram, WhatsApp); upstream's 10/s with bursts of 20. */
+  egress: { limit: 20, period: 2, shards: 1 },
 });
 
 const ruleSchema = z.strictObject({
@@ -43,6 +46,7 @@ const tenantLimitsSchema = z.strictObject({
   conversation: ruleOrOff.optional(),
   webchat_post: ruleOrOff.optional(),
   webhook: ruleOrOff.optional(),
+  egress: ruleOrOff.optional(),
 });
 const configSchema = z.strictObject({
   defaults: tenantLimitsSchema.extend({ admin_auth: ruleOrOff.optional() }).optional(),
@@ -153,6 +157,7 @@ const WHAT: Record<LimitName, string> = {
   webchat_post: 'activities posted to this conversation',
   webhook: 'webhook calls',
   admin_auth: 'failed admin authentications from this address',
+  egress: 'messages sent to providers',
 };
 
 /** The error text of a refusal: which limit, its rule, and when to retry. */

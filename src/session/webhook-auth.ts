@@ -75,7 +75,8 @@ const unauthorized = (message: string, challenge?: string): WebhookAuthResult =>
   ...(challenge === undefined ? {} : { challenge }),
 });
 
-function hexBytes(hex: string): Uint8Array | undefined {
+/** The 32 bytes of a SHA-256 digest written as 64 hex digits, or `undefined`. */
+export function hexBytes(hex: string): Uint8Array | undefined {
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) return undefined;
   const out = new Uint8Array(32);
   for (let i = 0; i < 32; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
@@ -89,14 +90,14 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-async function hmacVerifies(secret: Uint8Array, signature: Uint8Array, message: Uint8Array): Promise<boolean> {
+export async function hmacVerifies(secret: Uint8Array, signature: Uint8Array, message: Uint8Array): Promise<boolean> {
   const key = await crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
   // WebCrypto's verify compares in constant time.
   return crypto.subtle.verify('HMAC', key, signature, message);
 }
 
 /** Equal tokens, compared in constant time over their digests (so lengths leak nothing either). */
-async function tokenMatches(given: string, secret: Uint8Array): Promise<boolean> {
+export async function tokenMatches(given: string, secret: Uint8Array): Promise<boolean> {
   const [a, b] = await Promise.all([crypto.subtle.digest('SHA-256', encoder.encode(given)), crypto.subtle.digest('SHA-256', secret)]);
   return crypto.subtle.timingSafeEqual(a, b);
 }

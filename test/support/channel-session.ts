@@ -75,6 +75,8 @@ export interface InjectedSession {
 
 export interface SessionOverrides {
   egress?: RecordingEgress;
+  /** Records dead letters while replies go out through the production senders (with no `egress`). */
+  deadLetter?: DeadLetterSink;
   /** Component invoker for the turn's flow engine (the edge component runtime otherwise). */
   invoker?: ComponentInvokerFactory;
   /** The whole flow engine (takes precedence over `invoker`), e.g. one that hangs or fails after running. */
@@ -89,6 +91,7 @@ export function injectedSession(stub: DurableObjectStub<ChannelSession>, overrid
   const deps: ChannelSessionDeps = {
     ...productionDependencies(replySender(egressSenders, env), undefined, previousShardOf(env)),
     ...(overrides.egress === undefined ? {} : { send: overrides.egress.send, deadLetter: overrides.egress.deadLetter }),
+    ...(overrides.deadLetter === undefined ? {} : { deadLetter: overrides.deadLetter }),
     ...(overrides.invoker === undefined ? {} : { engine: createFlowEngine(overrides.invoker) }),
     ...(overrides.engine === undefined ? {} : { engine: overrides.engine }),
   };

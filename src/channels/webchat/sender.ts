@@ -5,15 +5,13 @@ import { EgressSendError } from '../../bus/delivery.js';
 import type { Attachment, ChannelMessageEnvelope } from '../../bus/envelope.js';
 import type { EgressMessage } from '../../bus/messages.js';
 import { type WorkerEnv, webchatConversation } from '../../objects.js';
+import { BUTTONS_MIME } from '../card-model.js';
 import type { EgressSender } from '../channel.js';
 import type { DirectLineActivity } from './conversation.js';
 import { replyToIdOf, WEBCHAT_CHANNEL } from './directline.js';
 
-/**
- * Attachment type a flow uses for quick-reply buttons (rendered as Direct Line suggested
- * actions): `content` is a list of `{title, payload?, id?}` or of plain strings.
- */
-export const BUTTONS_MIME = 'application/vnd.greentic.buttons+json';
+/** Quick-reply buttons (card-model.ts) are rendered as Direct Line suggested actions. */
+export { BUTTONS_MIME };
 
 const DEFAULT_BOT = { id: 'greentic-bot', name: 'Greentic' };
 

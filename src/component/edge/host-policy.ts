@@ -187,7 +187,24 @@ export const MAX_SECRET_KEY_LENGTH = 256;
 /** The secret-key rule the host enforces (and the admin secrets API, so a stored key is one a component can ask for). */
 export const SECRET_KEY = new RegExp(`^(?!/)(?!.*\\.\\.)[A-Za-z0-9._\\-/]{1,${MAX_SECRET_KEY_LENGTH}}$`);
 
+/**
+ * Secret names the runtime keeps for its channel adapters (provider signing secrets and bot
+ * tokens, set through the admin API): no component reads or writes them, whatever its manifest
+ * declares. A new provider channel with credentials adds its prefix here.
+ */
+export const RUNTIME_SECRET_PREFIXES: readonly string[] = ['slack/', 'teams/', 'telegram/', 'whatsapp/'];
+
+/** The reserved prefix a secret name falls under, if any. */
+export function runtimeSecretPrefix(key: string): string | undefined {
+  return RUNTIME_SECRET_PREFIXES.find((prefix) => key.startsWith(prefix));
+}
+
 const fail = (code: string, message: string): HostResult<never> => ({ ok: false, error: { code, message } });
+const reserved = (key: string, prefix: string): HostResult<never> =>
+  fail(
+    'denied',
+    `secret "${key}" is reserved for the runtime's ${prefix.slice(0, -1)} channel: no component may use names under "${prefix}"`,
+  );
 const ok = <T>(value: T): HostResult<T> => ({ ok: true, value });
 
 export function createHostApi(scope: HostScope, grants: ComponentGrants, stores: HostStores): HostApi {
@@ -195,6 +212,8 @@ export function createHostApi(scope: HostScope, grants: ComponentGrants, stores:
   return {
     async secretsGet(key) {
       if (!SECRET_KEY.test(key)) return fail('invalid-key', `secret key "${key}" is not a valid key`);
+      const runtime = runtimeSecretPrefix(key);
+      if (runtime !== undefined) return reserved(key, runtime);
       if (!grants.secrets.includes(key)) return fail('denied', `${where} does not declare secret "${key}" in its manifest`);
       try {
         for (const k of secretStorageKeys(scope, key)) {
@@ -209,6 +228,8 @@ export function createHostApi(scope: HostScope, grants: ComponentGrants, stores:
     },
     async secretsPut(key, value) {
       if (!SECRET_KEY.test(key)) return fail('invalid-key', `secret key "${key}" is not a valid key`);
+      const runtime = runtimeSecretPrefix(key);
+      if (runtime !== undefined) return reserved(key, runtime);
       if (!grants.secretsWritable.includes(key))
         return fail(
           'denied',

@@ -12,10 +12,10 @@ import { FlowExecutor, type FlowRunResult } from '../flow/executor.js';
 import type { JsonValue } from '../flow/model.js';
 import type { ComponentInvoker, StateStore } from '../flow/ports.js';
 import { parseWorkBudget } from '../flow/work-meter.js';
-import { loadPackAssets } from '../pack-store/pack-store.js';
 import { edgeMcpResolver, mcpAllowHosts } from '../mcp/edge-mcp.js';
 import { mcpInvoker } from '../mcp/mcp-invoker.js';
 import { allowListedFetch } from '../mcp/mcp-routes.js';
+import { loadPackAssets } from '../pack-store/pack-store.js';
 import type { FlowEngine, TurnContext, TurnResult } from './flow-engine.js';
 
 /**

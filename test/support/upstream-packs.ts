@@ -1,6 +1,7 @@
 // The upstream demo packs inside the Workers pool, fetched from Node through the test-only
 // `TEST_FIXTURES` service binding (vitest.config.ts).
 import { env } from 'cloudflare:test';
+import { unzipSync } from 'fflate';
 import type { UpstreamPackName } from './upstream-pack-files.js';
 
 export type { UpstreamPackName } from './upstream-pack-files.js';
@@ -21,4 +22,12 @@ export function upstreamPack(name: UpstreamPackName): Promise<Uint8Array> {
     cache.set(name, pending);
   }
   return pending;
+}
+
+/** A JSON file inside a fixture pack (e.g. one of its Adaptive Cards), parsed. */
+export async function upstreamPackJson(name: UpstreamPackName, path: string): Promise<Record<string, unknown>> {
+  const files = unzipSync(await upstreamPack(name), { filter: (file) => file.name === path });
+  const bytes = files[path];
+  if (bytes === undefined) throw new Error(`upstream fixture ${name} has no ${path}`);
+  return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
 }

@@ -16,10 +16,13 @@ import {
 } from '../../../test/support/fake-providers.js';
 import { testEnv } from '../../../test/support/runtime-fixtures.js';
 import { until } from '../../../test/support/until.js';
+import { upstreamPackJson } from '../../../test/support/upstream-packs.js';
 import { setTelemetrySink } from '../../edge/telemetry.js';
-import welcomeCard from '../fixtures/helpdesk-welcome.card.json';
 import { slackMessage } from './blocks.js';
 import { verifySlackRequest } from './ingress.js';
+
+// Adaptive Cards of the upstream helpdesk-itsm pack, read from the fixture archive.
+const welcomeCard = await upstreamPackJson('helpdesk-itsm', 'assets/cards/welcome.json');
 
 // channels.md §1.3 and §1.6: the official test vector and the fixtures.
 const OFFICIAL_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';

@@ -15,12 +15,15 @@ import {
 } from '../../../test/support/fake-providers.js';
 import { testEnv } from '../../../test/support/runtime-fixtures.js';
 import { until } from '../../../test/support/until.js';
+import { upstreamPackJson } from '../../../test/support/upstream-packs.js';
 import { ingressMessage } from '../../bus/messages.js';
 import { setTelemetrySink } from '../../edge/telemetry.js';
-import welcomeCard from '../fixtures/helpdesk-welcome.card.json';
 import { providerEnvelope } from '../ingress-request.js';
 import { saveConversationRef } from './conversation-ref.js';
 import { teamsIdempotencyKey } from './ingress.js';
+
+// Adaptive Cards of the upstream helpdesk-itsm pack, read from the fixture archive.
+const welcomeCard = await upstreamPackJson('helpdesk-itsm', 'assets/cards/welcome.json');
 
 // channels.md §2.6.
 const APP_ID = '00000000-aaaa-4bbb-8ccc-000000000001';

@@ -15,9 +15,12 @@ import {
 } from '../../../test/support/fake-providers.js';
 import { testEnv } from '../../../test/support/runtime-fixtures.js';
 import { until } from '../../../test/support/until.js';
+import { upstreamPackJson } from '../../../test/support/upstream-packs.js';
 import { setTelemetrySink } from '../../edge/telemetry.js';
-import welcomeCard from '../fixtures/helpdesk-welcome.card.json';
 import { escapeMarkdownV2, telegramMessage } from './markdown.js';
+
+// Adaptive Cards of the upstream helpdesk-itsm pack, read from the fixture archive.
+const welcomeCard = await upstreamPackJson('helpdesk-itsm', 'assets/cards/welcome.json');
 
 // channels.md §3.6.
 const SECRET = 'tgw_Secret-0123456789abcdef';

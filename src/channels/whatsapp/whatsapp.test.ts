@@ -15,10 +15,13 @@ import {
 } from '../../../test/support/fake-providers.js';
 import { testEnv } from '../../../test/support/runtime-fixtures.js';
 import { until } from '../../../test/support/until.js';
+import { upstreamPackJson } from '../../../test/support/upstream-packs.js';
 import { setTelemetrySink } from '../../edge/telemetry.js';
-import stepOneCard from '../fixtures/helpdesk-create-ticket-step1.card.json';
-import welcomeCard from '../fixtures/helpdesk-welcome.card.json';
 import { whatsappContent } from './interactive.js';
+
+// Adaptive Cards of the upstream helpdesk-itsm pack, read from the fixture archive.
+const welcomeCard = await upstreamPackJson('helpdesk-itsm', 'assets/cards/welcome.json');
+const stepOneCard = await upstreamPackJson('helpdesk-itsm', 'assets/cards/create_ticket_step1.json');
 
 // channels.md §4.6.
 const APP_SECRET = 'test-app-secret';

@@ -16,7 +16,17 @@ import type { Flow, JsonObject, JsonValue } from './model.js';
 import { assembleOutput, DEFAULT_FAILURE_TEXT, messagingFailureOutput, withFailureMetadata } from './output.js';
 import { type Clock, type ComponentInvoker, type FlowResolver, MemoryStateStore, type NodeTrace, type StateStore } from './ports.js';
 import { nowView } from './template.js';
-import { EMPTY, type Frame, newFrame, seedVars, submittedFields, type Turn, type WalkEnd, type WalkEnv } from './turn-frame.js';
+import {
+  EMPTY,
+  type Frame,
+  newFrame,
+  seedVars,
+  submittedFields,
+  type TranscriptEntry,
+  type Turn,
+  type WalkEnd,
+  type WalkEnv,
+} from './turn-frame.js';
 import { walk } from './walk.js';
 import { DEFAULT_TURN_WORK_BUDGET, WorkMeter } from './work-meter.js';
 
@@ -90,6 +100,9 @@ export type FlowRunResult =
       workUnits: number;
       /** Set when the run failed and `output` is the generic messaging failure text. */
       error?: RunError;
+      /** Node payloads of this turn in execution order, and how many payloads `emit.*` nodes sent. */
+      transcript: TranscriptEntry[];
+      emitted: number;
     }
   | {
       status: 'waiting';
@@ -97,6 +110,8 @@ export type FlowRunResult =
       snapshot: FlowSnapshot;
       /** The `session.wait` reason, or `awaiting_submit` for a conditional-route pause. */
       reason: string;
+      transcript: TranscriptEntry[];
+      emitted: number;
       nodeOutputs: { [nodeId: string]: NodeOutput };
       warnings: string[];
       attempts: number;
@@ -221,6 +236,8 @@ export class FlowExecutor {
       attempts: turn.attempt,
       workUnits: turn.meter.spent,
       error: runError,
+      transcript: turn.transcript,
+      emitted: 0,
     };
   }
 
@@ -237,6 +254,7 @@ export class FlowExecutor {
       resumed,
       lastFlowId: '',
       lastNodeId: '',
+      transcript: [],
     };
   }
 
@@ -277,6 +295,8 @@ export class FlowExecutor {
         warnings: turn.warnings,
         attempts: turn.attempt,
         workUnits: turn.meter.spent,
+        transcript: turn.transcript,
+        emitted: state.egress.length,
       };
     }
     const snapshot: FlowSnapshot = {
@@ -297,6 +317,8 @@ export class FlowExecutor {
       warnings: turn.warnings,
       attempts: turn.attempt,
       workUnits: turn.meter.spent,
+      transcript: turn.transcript,
+      emitted: frame.state.egress.length,
     };
   }
 

@@ -9,6 +9,7 @@ import { buildTenantCtx, type TenantCtx } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
 import { FlowRunError } from '../flow/execution-state.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
+import { DEFAULT_FAILURE_TEXT } from '../flow/output.js';
 import { ComponentStateLedger, type TurnComponentState } from './component-state.js';
 import { DedupStore } from './dedup-store.js';
 import type { ChannelSessionDeps } from './dependencies.js';
@@ -17,7 +18,7 @@ import { type LoadedPack, type RoutedFlow, RoutingError, selectEntryFlow, select
 import { type InboxRow, InboxStore } from './inbox-store.js';
 import { type OutboxEntry, OutboxStore } from './outbox-store.js';
 import { activePacksOf, loadActivePacks, packModelOf } from './pack-source.js';
-import { replyEnvelopes } from './replies.js';
+import { mapReplyOutput, type ReplyBody, replyEnvelopes, replyOutput } from './replies.js';
 import { adopted, exportSession, type HandedOver, importSession } from './reshard.js';
 import { applySessionMigrations } from './schema.js';
 import { waitScopeHash } from './session-key.js';
@@ -363,7 +364,7 @@ export class ChannelSession extends DurableObject<Env> {
       return true;
     }
     // Its own reply keys: a replay of this message later must not collide with the notice.
-    const notices = replyEnvelopes(message.envelope, failureNotice(code), `${message.idempotency_key}!failed`);
+    const notices = replyEnvelopes(message.envelope, failureNotice(code, permanent), `${message.idempotency_key}!failed`);
     const outcome: TurnOutcome = {
       run_status: 'failed',
       seq: head.seq,
@@ -526,7 +527,8 @@ export class ChannelSession extends DurableObject<Env> {
     now: number,
   ): TurnOutcome {
     const envelope = message.envelope;
-    const replies = replyEnvelopes(envelope, result.output, message.idempotency_key);
+    const answer = this.answerOf(envelope, routed, result);
+    const replies = replyEnvelopes(envelope, answer.replies, message.idempotency_key);
     const outcome: TurnOutcome = {
       run_status: result.status,
       seq: row.seq,
@@ -538,6 +540,10 @@ export class ChannelSession extends DurableObject<Env> {
       reply_keys: replies.map((r) => r.id),
     };
     if (result.status === 'failed') outcome.error_code = result.code;
+    else if (answer.invalid) {
+      outcome.run_status = 'failed';
+      outcome.error_code = 'InvalidFlowOutput';
+    }
     const ttlMs = waitTtlMs(this.env);
     this.ctx.storage.transactionSync(() => {
       state.commit(now);
@@ -569,6 +575,28 @@ export class ChannelSession extends DurableObject<Env> {
       this.scheduleAlarm(now);
     });
     return outcome;
+  }
+
+  /**
+   * What the user is told about a committed turn (replies.ts). A run that failed for good, or whose
+   * output is no message at all, answers once with the generic failure text and its error kind (the
+   * channel shows an error card); the cause goes to the log, never to the user.
+   */
+  private answerOf(envelope: ChannelMessageEnvelope, routed: RoutedFlow, result: TurnResult): { replies: ReplyBody[]; invalid: boolean } {
+    const where = {
+      'greentic.session.id': envelope.session_id,
+      'greentic.tenant.id': envelope.tenant.tenant,
+      'greentic.pack.id': routed.pack.pack_id,
+      'greentic.flow.id': routed.flow.id,
+    };
+    if (result.status === 'failed') {
+      logEvent('error', 'session.flow_failed', { ...where, code: result.code, reason: result.message });
+    }
+    const mapped = mapReplyOutput(result.status === 'failed' ? result.output : replyOutput(result, navigationTarget(envelope)));
+    if (mapped.ok) return { replies: mapped.replies, invalid: false };
+    logEvent(result.status === 'waiting' ? 'warn' : 'error', 'session.invalid_output', { ...where, reason: mapped.reason });
+    if (result.status === 'waiting') return { replies: [], invalid: false };
+    return { replies: failureNotice('invalid_output', true), invalid: true };
   }
 
   // ------------------------------------------------------------------ generic webhook
@@ -898,9 +926,23 @@ export class ChannelSession extends DurableObject<Env> {
   }
 }
 
-/** What the user is told when their message could not be handled (the code, never internals). */
-function failureNotice(code: string): JsonValue {
-  return { text: `Sorry, your message could not be handled (${code}). Please try again later.` };
+/**
+ * What the user is told when their message could not be handled: upstream's generic failure text
+ * for a failure that a retry would not change, else the code (never internals); the error kind
+ * lets a channel show its error card.
+ */
+function failureNotice(code: string, permanent: boolean): ReplyBody[] {
+  const text = permanent ? DEFAULT_FAILURE_TEXT : `Sorry, your message could not be handled (${code}). Please try again later.`;
+  return [{ text, attachments: [], metadata: { error_kind: code }, extensions: {} }];
+}
+
+/** The card a submit navigates to (`routeToCardId`, `toCardId`, `nextCardId`: the first that is not blank). */
+export function navigationTarget(envelope: ChannelMessageEnvelope): string | undefined {
+  for (const key of ['routeToCardId', 'toCardId', 'nextCardId']) {
+    const value = envelope.metadata[key]?.trim();
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
 }
 
 function waitTtlMs(env: Env): number {

@@ -66,11 +66,18 @@ export function turnWorkBudget(env: Env): number {
 }
 
 function toTurnResult(result: FlowRunResult): TurnResult {
+  const transcript = { transcript: result.transcript, emitted: result.emitted };
   if (result.status === 'waiting')
-    return { status: 'waiting', reason: result.reason, snapshot: result.snapshot as unknown as JsonValue, output: result.output };
+    return {
+      ...transcript,
+      status: 'waiting',
+      reason: result.reason,
+      snapshot: result.snapshot as unknown as JsonValue,
+      output: result.output,
+    };
   if (result.error !== undefined)
     return { status: 'failed', code: result.error.code, message: result.error.message, output: result.output };
-  return { status: 'done', output: result.output };
+  return { ...transcript, status: 'done', output: result.output };
 }
 
 export function createFlowEngine(invokerFor: ComponentInvokerFactory): FlowEngine {

@@ -21,11 +21,19 @@ export interface TurnContext {
   span: Span;
 }
 
-export type TurnResult =
-  | { status: 'done'; output: JsonValue }
-  | { status: 'waiting'; reason: string | null; snapshot: JsonValue; output: JsonValue }
-  /** The run failed for good (a node error without an error route, an engine rule); `output` is what the user is told. */
-  | { status: 'failed'; code: string; message: string; output: JsonValue };
+/** Node payloads of the turn in execution order and how many payloads `emit.*` nodes sent (replies.ts picks the answer). */
+export interface TurnTranscript {
+  transcript?: { nodeId: string; payload: JsonValue }[];
+  emitted?: number;
+}
+
+export type TurnResult = TurnTranscript &
+  (
+    | { status: 'done'; output: JsonValue }
+    | { status: 'waiting'; reason: string | null; snapshot: JsonValue; output: JsonValue }
+    /** The run failed for good (a node error without an error route, an engine rule); `output` is what the user is told. */
+    | { status: 'failed'; code: string; message: string; output: JsonValue }
+  );
 
 export interface FlowEngine {
   start(turn: TurnContext, input: JsonValue): Promise<TurnResult>;

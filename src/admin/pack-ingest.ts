@@ -9,25 +9,31 @@ import type { Flow } from '../flow/model.js';
 import { PackError } from '../pack/errors.js';
 import { parseTrustedKeys } from '../pack/keys.js';
 import { openPack } from '../pack/reader.js';
-import { componentWasmPath, verifyPack } from '../pack/verify.js';
+import { type PackReport, verifyPack } from '../pack/verify.js';
 import { VERIFIED } from '../pack-store/trust-policy.js';
 import type { PackInspection, PackUploadPipeline } from './upload.js';
 
 type OpenedPack = ReturnType<typeof openPack>;
 
-/** Each component's wasm and the capabilities its manifest declares (what the host grants from). */
-function componentsOf(opened: OpenedPack, digests: Map<string, string | null>): NonNullable<PackInspection['components']> {
+/**
+ * Each component's wasm and the capabilities its manifest declares (what the host grants from).
+ * The ids and wasm paths are the verifier's: the manifest's components, else the component sources.
+ */
+function componentsOf(opened: OpenedPack, report: PackReport): NonNullable<PackInspection['components']> {
   const manifest = opened.manifest;
-  if (manifest === undefined) return [...digests].map(([id, sha]) => (sha === null ? { id } : { id, digest: `sha256:${sha}` }));
-  return manifest.components.map((c) => {
-    const wasm = opened.entries.get(componentWasmPath(manifest, c.id));
-    const sha = digests.get(c.id) ?? null;
+  return report.components.map((c) => {
+    const digest = c.sha256 === null ? {} : { digest: `sha256:${c.sha256}` };
+    // Legacy-format packs are listed, not transpiled (as before component sources existed).
+    if (manifest === undefined) return { id: c.id, ...digest };
+    const wasm = opened.entries.get(c.path);
+    const declared = manifest.components.find((m) => m.id === c.id);
+    if (declared === undefined) return { id: c.id, ...digest, ...(wasm === undefined ? {} : { wasm }) };
     // `resources.memory_mb` caps the component's memory at run time (runner.ts).
-    const declared: ManifestCapabilities & { resources?: unknown } = {
-      capabilities: c.capabilities as ManifestCapabilities['capabilities'],
-      ...(c.resources === undefined ? {} : { resources: c.resources }),
+    const capabilities: ManifestCapabilities & { resources?: unknown } = {
+      capabilities: declared.capabilities as ManifestCapabilities['capabilities'],
+      ...(declared.resources === undefined ? {} : { resources: declared.resources }),
     };
-    return { id: c.id, ...(sha === null ? {} : { digest: `sha256:${sha}` }), manifest: declared, ...(wasm === undefined ? {} : { wasm }) };
+    return { id: c.id, ...digest, manifest: capabilities, ...(wasm === undefined ? {} : { wasm }) };
   });
 }
 
@@ -76,7 +82,7 @@ export const packUploadPipeline: PackUploadPipeline = {
       signed_by: verifiedBy,
       trust: verified ? VERIFIED : `${policy}-unverified`,
       flows: flowsOf(opened),
-      components: componentsOf(opened, new Map(report.components.map((c) => [c.id, c.sha256]))),
+      components: componentsOf(opened, report),
     };
   },
   async prepareComponents(env, inspection) {

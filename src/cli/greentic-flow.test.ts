@@ -49,10 +49,23 @@ describe('greentic-flow validate', () => {
     expect(reports[1]?.diagnostics.map((d) => d.code)).toEqual([
       'InvalidIdentifier',
       'MissingNode',
-      'Routing',
+      'Schema',
       'NodeComponentShape',
       'McpConfig',
     ]);
+  });
+
+  it("validate reports a `next:` route as a warning and exits 0; compile keeps upstream's custom route", async () => {
+    const source =
+      'id: on_message\ntype: messaging\nnodes:\n  a:\n    component.exec: { component: c, operation: o }\n    routing:\n      - next: b\n  b:\n    emit.response: { text: hi }\n    routing: out\n';
+    const file = await tempFlow('next.ygtc', source);
+    const result = await run(['validate', file]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`${file}:7:9 Routing (warning) nodes.a.routing[0] uses "next"`);
+    expect(result.stdout).toBe(`${file}: ok\n`);
+    const compiled = await run(['compile', file]);
+    expect(compiled.code).toBe(0);
+    expect((JSON.parse(compiled.stdout) as { nodes: { a: { routing: unknown } } }).nodes.a.routing).toEqual({ custom: [{ next: 'b' }] });
   });
 
   it('a file that cannot be read is an error for that file', async () => {

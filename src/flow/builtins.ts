@@ -65,6 +65,8 @@ function isNativeKey(key: string): boolean {
 export function nodeKey(node: CompiledNode): string {
   const op = node.component.operation;
   if (node.component.id === 'component.exec' && typeof op === 'string' && isNativeKey(op)) return op;
+  // Upstream's `HostNode::from`: the operation `component.exec` makes any node a generic call.
+  if (op === 'component.exec') return 'component.exec';
   return node.component.id;
 }
 
@@ -182,8 +184,9 @@ function prepareRouting(flow: Flow, node: CompiledNode, warnings: string[]): Pre
     if ((condition !== undefined && /on_error|on_cancel|on_timeout/.test(condition)) || 'event' in item) {
       hasErrorRoute = true;
     }
-    const to = item.to;
-    // Entries without `to` (`out: true`, `reply: true`) are skipped by the upstream evaluator.
+    // `- next: X` (greentic-demo's spelling) runs as `to: X`; upstream ignores the key and ends
+    // the flow (docs/compat.md). Entries without either (`out: true`, `reply: true`) are skipped.
+    const to = typeof item.to === 'string' ? item.to : item.next;
     if (typeof to !== 'string') continue;
     const route: PreparedRoute = { to: to === 'out' && !(to in flow.nodes) ? null : to };
     if (condition !== undefined) route.condition = condition;

@@ -9,15 +9,18 @@ import type { JsonValue, Routing } from './model.js';
 import { legacyRouteSchema, type RouteDoc, routeSchema } from './schema.js';
 
 /**
- * Compiles one node's `routing` value. Reports shape errors (`Routing`) and unknown targets
- * (`MissingNode`); `to: out` is accepted as the sole route only, like upstream.
+ * Compiles one node's `routing` value. Reports shape errors (`Routing`; an unknown route key in a
+ * schema-v2 document is upstream's JSON-schema error, `Schema`) and unknown targets
+ * (`MissingNode`); `to: out` is accepted as the sole route only, like upstream. A route written
+ * `next: X` compiles as upstream compiles it (a `custom` route) and runs as `to: X` here
+ * (builtins.ts); `reportNext` (the loader) warns about it once.
  */
 export function compileRouting(
   raw: JsonValue | undefined,
   nodeIds: ReadonlySet<string>,
   nodeId: string,
   sink: DiagnosticSink,
-  opts: { legacy?: boolean } = {},
+  opts: { legacy?: boolean; reportNext?: boolean } = {},
 ): Routing | undefined {
   const base = `/nodes/${escapePointerSegment(nodeId)}/routing`;
   if (raw === undefined || raw === null) return 'end';
@@ -41,7 +44,23 @@ export function compileRouting(
       shapeOk = false;
       return;
     }
-    const parsed = (opts.legacy ? legacyRouteSchema : routeSchema).safeParse(item);
+    const { next, ...route } = item;
+    if (next !== undefined) {
+      if (typeof next !== 'string') {
+        sink.error(opts.legacy ? 'Routing' : 'Schema', `${pointer}/next`, `${dottedPath(`${pointer}/next`)} must be a string`);
+        shapeOk = false;
+        return;
+      }
+      if (opts.reportNext) {
+        sink.warning(
+          'Routing',
+          `${pointer}/next`,
+          `${dottedPath(pointer)} uses "next", which upstream ignores (its flow ends after this node); this runner runs it as "to: ${next}" — write "to: ${next}"`,
+          'key',
+        );
+      }
+    }
+    const parsed = (opts.legacy ? legacyRouteSchema : routeSchema).safeParse(route);
     if (!parsed.success) {
       shapeOk = false;
       for (const issue of parsed.error.issues) {
@@ -49,7 +68,7 @@ export function compileRouting(
           for (const key of issue.keys) {
             const keyPointer = `${pointer}/${escapePointerSegment(key)}`;
             sink.error(
-              'Routing',
+              'Schema',
               keyPointer,
               `${dottedPath(pointer)} has unknown key "${key}" (allowed: to, out, status, reply, condition, on_message)`,
               'key',
@@ -66,8 +85,8 @@ export function compileRouting(
     routes.push(parsed.data);
   });
   let targetsOk = shapeOk;
-  const missing = (index: number, to: string, hint = ''): void => {
-    const pointer = `${base}/${index}/to`;
+  const missing = (index: number, to: string, hint = '', key = 'to'): void => {
+    const pointer = `${base}/${index}/${key}`;
     sink.error('MissingNode', pointer, `${dottedPath(pointer)} "${to}" does not exist${hint}`);
     targetsOk = false;
   };
@@ -75,6 +94,8 @@ export function compileRouting(
     // Targets of well-formed routes are checked even when a sibling route is malformed.
     const to = isObject(item) ? item.to : undefined;
     if (typeof to === 'string' && to !== 'out' && !nodeIds.has(to)) missing(index, to);
+    const next = isObject(item) && to === undefined ? item.next : undefined;
+    if (typeof next === 'string' && !nodeIds.has(next)) missing(index, next, '', 'next');
   });
   if (!shapeOk) return undefined;
   const outHint = ' (the target "out" ends the flow only as the sole route; use `out: true`)';

@@ -55,12 +55,22 @@ async function callInvoker(
   return interpretResult(result.output, frame.flow.flow.id);
 }
 
-/** Pack components and `component.exec`: the component id and operation come from the node or its payload. */
+/** The component a `component.exec` payload names (`component`, else `component_ref`). */
+export function execTarget(payload: JsonValue): string | undefined {
+  return isObject(payload) ? (str(payload.component) ?? str(payload.component_ref)) : undefined;
+}
+
+/**
+ * Pack components and `component.exec` (upstream-runtime.md §A.7–A.8, A.10): a `component.exec`
+ * node calls the component its payload names; any other node calls its own component id, so a
+ * `component: "oci://…"` string in its mapping is only input. The operation is the node's, else
+ * the payload's `operation` / `op`.
+ */
 export async function invokeComponent(env: WalkEnv, frame: Frame, pnode: PreparedNode, payload: JsonValue): Promise<Step> {
   const obj = isObject(payload) ? payload : undefined;
   let componentId: string | undefined;
   if (pnode.kind === 'exec') {
-    componentId = str(obj?.component) ?? str(obj?.component_ref);
+    componentId = execTarget(payload);
     if (componentId === undefined) {
       return {
         out: 'error',

@@ -36,7 +36,7 @@ describe('loadFlow: real-world flows', () => {
     expect(result.diagnostics.map(formatDiagnostic)).toEqual([
       'flows/main.ygtc:1:5 InvalidIdentifier flow id "broken flow" may only contain ASCII letters, digits, ".", "_" and "-"',
       'flows/main.ygtc:7:15 MissingNode nodes.ask.routing[0].to "confirm" does not exist',
-      'flows/main.ygtc:8:11 Routing nodes.ask.routing[1] has unknown key "next" (allowed: to, out, status, reply, condition, on_message)',
+      'flows/main.ygtc:8:11 Schema nodes.ask.routing[1] has unknown key "goto" (allowed: to, out, status, reply, condition, on_message)',
       'flows/main.ygtc:9:3 NodeComponentShape node "two_ops" has 2 operation keys (emit.response, state.get); exactly one is allowed',
       'flows/main.ygtc:13:10 McpConfig nodes.lookup.mcp.tool is required for an mcp node',
     ]);
@@ -189,11 +189,26 @@ describe('loadFlow: routing', () => {
     expect(errors(flow('  a:\n    run: {}\n    routing: { to: a }\n')).map((d) => d.code)).toEqual(['Routing']);
   });
 
-  it('route items allow only to, out, status, reply, condition (and on_message)', () => {
+  it("an unknown route key in a schema-v2 flow is a Schema error, as upstream's JSON schema reports it", () => {
     const ds = errors(flow('  a:\n    run: {}\n    routing:\n      - { to: a, when: x, event: y }\n'));
     expect(ds.map((d) => [d.code, d.pointer])).toEqual([
-      ['Routing', '/nodes/a/routing/0/when'],
-      ['Routing', '/nodes/a/routing/0/event'],
+      ['Schema', '/nodes/a/routing/0/when'],
+      ['Schema', '/nodes/a/routing/0/event'],
+    ]);
+  });
+
+  it('a `next: X` route is a warning that says it runs as `to: X`, and the flow loads', () => {
+    const result = loadFlow(flow('  a:\n    run: {}\n    routing:\n      - next: b\n  b:\n    run: {}\n    routing: out\n'), {
+      file: 'x.ygtc',
+    });
+    expect(result.doc).toBeDefined();
+    expect(result.diagnostics.map((d) => [d.severity, d.code, d.pointer])).toEqual([['warning', 'Routing', '/nodes/a/routing/0/next']]);
+    expect(result.diagnostics[0]?.message).toContain('runs it as "to: b"');
+  });
+
+  it('a `next: X` route to a node that does not exist is MissingNode', () => {
+    expect(errors(flow('  a:\n    run: {}\n    routing:\n      - next: nowhere\n')).map((d) => [d.code, d.pointer])).toEqual([
+      ['MissingNode', '/nodes/a/routing/0/next'],
     ]);
   });
 

@@ -130,7 +130,7 @@ export function validateFlowValue(root: JsonValue, file: string, map: SourceMap)
 
   const nodeIds = new Set(Object.keys(nodes));
   for (const node of Object.values(nodes)) {
-    compileRouting(node.raw.routing, nodeIds, node.id, sink, { legacy });
+    compileRouting(node.raw.routing, nodeIds, node.id, sink, { legacy, reportNext: true });
   }
 
   let start = typeof root.start === 'string' ? root.start : undefined;

@@ -9,7 +9,7 @@
 import { isObject } from '../core/is-object.js';
 import { type PreparedNode, prepareFlow } from './builtins.js';
 import { FlowRunError, freshState } from './execution-state.js';
-import { invokeA2a, invokeComponent, invokeMcp, invokeProvider } from './invoke-node.js';
+import { execTarget, invokeA2a, invokeComponent, invokeMcp, invokeProvider } from './invoke-node.js';
 import type { JsonValue } from './model.js';
 import { nodeError, type Step, str, templateNodeError } from './node-results.js';
 import { assembleOutput, withFailureMetadata } from './output.js';
@@ -40,6 +40,10 @@ export async function runNode(env: WalkEnv, frame: Frame, pnode: PreparedNode): 
     switch (pnode.kind) {
       case 'emit':
         return emit(frame, payload);
+      case 'exec':
+        // A `component.exec` whose target is an `emit.*` key is the built-in emit (upstream `HostNode::from`).
+        if (execTarget(payload)?.startsWith('emit.')) return emit(frame, payload);
+        return await invokeComponent(env, frame, pnode, payload);
       case 'session.wait': {
         const reason = typeof payload === 'string' ? payload : isObject(payload) ? str(payload.reason) : undefined;
         return { out: 'wait', payload, reason: reason ?? 'session.wait' };

@@ -6,6 +6,13 @@
 import { errorMessage } from '../core/coded-error.js';
 import { isObject } from '../core/is-object.js';
 import { decodeCbor } from './cbor.js';
+import {
+  COMPONENT_SOURCES_EXTENSION,
+  componentSourceOf,
+  componentSources,
+  componentWasmPath,
+  packComponentIds,
+} from './component-sources.js';
 import { blake3Hex, sha256Hex, sha256HexAsync } from './digest.js';
 import { PackError } from './errors.js';
 import { decodePackLock } from './lock.js';
@@ -39,7 +46,9 @@ export type IntegrityProblemCode =
   | 'component-manifest-differs'
   | 'component-wasm-missing'
   | 'lock-invalid'
-  | 'lock-digest-mismatch';
+  | 'lock-digest-mismatch'
+  | 'component-sources-invalid'
+  | 'component-digest-mismatch';
 
 export interface IntegrityProblem {
   code: IntegrityProblemCode;
@@ -221,24 +230,34 @@ function checkComponentManifests(m: PackManifest, entries: Map<string, Uint8Arra
   return problems;
 }
 
+/** The component_sources table must be readable, and each bundled wasm must hash to its pinned digest. */
+function checkComponentSources(
+  m: PackManifest,
+  comps: ReadonlyArray<{ id: string; path: string }>,
+  shas: ReadonlyArray<string | null>,
+): IntegrityProblem[] {
+  const { problem } = componentSources(m);
+  if (problem !== undefined) {
+    return [{ code: 'component-sources-invalid', path: `manifest.cbor${problem.pointer}`, message: problem.message }];
+  }
+  const problems: IntegrityProblem[] = [];
+  comps.forEach((c, i) => {
+    const pinned = componentSourceOf(m, c.id)?.digest;
+    const sha = shas[i];
+    if (pinned === undefined || sha === null || sha === undefined || pinned === `sha256:${sha}`) return;
+    problems.push({
+      code: 'component-digest-mismatch',
+      path: c.path,
+      message: `component "${c.id}" hashes to sha256:${sha}, but its ${COMPONENT_SOURCES_EXTENSION} entry pins ${pinned}`,
+    });
+  });
+  return problems;
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** Where a component's wasm lives: the component_sources inline path, else `components/<id>.wasm`. */
-export function componentWasmPath(m: PackManifest, componentId: string): string {
-  const sources = extensionInline(m, 'greentic.pack.component_sources@v1');
-  if (sources !== undefined && Array.isArray(sources.components)) {
-    for (const raw of sources.components as unknown[]) {
-      const s = raw as { name?: unknown; component_id?: unknown; artifact?: unknown };
-      if (s.component_id !== componentId && s.name !== componentId) continue;
-      const art = s.artifact as { inline?: { wasm_path?: unknown } } | undefined;
-      if (typeof art === 'object' && art !== null && typeof art.inline?.wasm_path === 'string') return art.inline.wasm_path;
-    }
-  }
-  return `components/${componentId}.wasm`;
 }
 
 function baseReport(
@@ -288,9 +307,10 @@ export async function verifyPack(bytes: Uint8Array, opts: VerifyOptions): Promis
   const digestP = sha256HexAsync(bytes);
   const comps: Array<{ id: string; version: string; world: string; path: string; data: Uint8Array | undefined }> =
     opened.manifest !== undefined
-      ? opened.manifest.components.map((c) => {
-          const path = componentWasmPath(opened.manifest!, c.id);
-          return { id: c.id, version: c.version, world: c.world, path, data: opened.entries.get(path) };
+      ? packComponentIds(opened.manifest).map((id) => {
+          const declared = opened.manifest!.components.find((c) => c.id === id);
+          const path = componentWasmPath(opened.manifest!, id);
+          return { id, version: declared?.version ?? '', world: declared?.world ?? '', path, data: opened.entries.get(path) };
         })
       : opened.legacy!.components.map((c) => ({
           id: c.name,
@@ -305,8 +325,13 @@ export async function verifyPack(bytes: Uint8Array, opts: VerifyOptions): Promis
   const problems = [...sbom.problems];
   if (opened.manifest !== undefined) problems.push(...checkComponentManifests(opened.manifest, opened.entries));
   for (const c of comps) {
-    if (c.data === undefined)
-      problems.push({ code: 'component-wasm-missing', path: c.path, message: `component "${c.id}" has no wasm in the archive` });
+    if (c.data !== undefined) continue;
+    const remote = opened.manifest === undefined ? undefined : componentSourceOf(opened.manifest, c.id);
+    const message =
+      remote !== undefined && remote.wasmPath === null
+        ? `component "${c.id}" is a remote artifact (${remote.source ?? 'no source'}) that this runner cannot fetch; bundle its wasm in the pack`
+        : `component "${c.id}" has no wasm in the archive`;
+    problems.push({ code: 'component-wasm-missing', path: c.path, message });
   }
   const signatures = opened.manifest !== undefined ? checkSignatures(opened.manifest, opts.trustedKeys ?? []) : [];
 
@@ -330,6 +355,14 @@ export async function verifyPack(bytes: Uint8Array, opts: VerifyOptions): Promis
   }
 
   const [digest, shas] = await Promise.all([digestP, shaP]);
+  // A component whose bytes do not match the digest its source entry pins cannot load upstream,
+  // whatever the trust policy: it is an error under `dev` too.
+  if (opened.manifest !== undefined) {
+    for (const p of checkComponentSources(opened.manifest, comps, shas)) {
+      problems.push(p);
+      errors.push(`${p.code}: ${p.path}: ${p.message}`);
+    }
+  }
   // The lock check needs the component SHA-256s, so it reports after the other integrity checks.
   for (const p of checkLock(
     opened.entries,

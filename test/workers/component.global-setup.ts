@@ -1,11 +1,10 @@
 /** Runs in Node before the workers pool: edge modules + component fixtures for the component tests. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { generateEdgeModules } from '../../src/component/build/generate-edge-modules.js';
+import { readUpstreamPacks } from '../support/upstream-pack-files.js';
 import { buildFixtures } from '../support/wat-components.js';
 
 declare module 'vitest' {
@@ -18,16 +17,14 @@ declare module 'vitest' {
      * `buildComponent` (base64), or why it did not build; `ci` says a missing build must fail.
      */
     demoTools: { wasm: string; error?: string; ci: boolean };
-    /**
-     * Where the tests fetch the unmodified upstream demo packs (../shared/fixtures/upstream-packs):
-     * `<url>/<name>.gtpack`, served from Node (too large to provide inline); '' when absent.
-     */
-    upstreamPacksUrl: string;
+    /** The unmodified upstream demo packs (`../shared/fixtures/upstream-packs/<name>.gtpack`), base64 by name. */
+    upstreamPacks: Record<string, string>;
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+export default async function setup(project: TestProject): Promise<void> {
   await generateEdgeModules();
+  project.provide('upstreamPacks', readUpstreamPacks());
   // A fixture that fails to build fails the component tests (with this message), not the project.
   try {
     const f = await buildFixtures();
@@ -78,27 +75,4 @@ export default async function setup(project: TestProject): Promise<() => Promise
     console.warn(`[component tests] demo-tools component unavailable: ${(err as Error).message}`);
     project.provide('demoTools', { wasm: '', error: `packs/demo/components/demo-tools did not build: ${(err as Error).message}`, ci });
   }
-
-  return serveUpstreamPacks(project);
-}
-
-/** The fixture directory sits beside the checkout; without it the tests that need it say so. */
-async function serveUpstreamPacks(project: TestProject): Promise<() => Promise<void>> {
-  const dir = process.env.UPSTREAM_PACKS_DIR ?? fileURLToPath(new URL('../../../shared/fixtures/upstream-packs/', import.meta.url));
-  if (!existsSync(dir)) {
-    project.provide('upstreamPacksUrl', '');
-    return async () => {};
-  }
-  const server = createServer((req, res) => {
-    const name = /^\/([a-z0-9-]+\.gtpack)$/.exec(req.url ?? '')?.[1];
-    const file = name === undefined ? undefined : `${dir}/${name}`;
-    if (file === undefined || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(file));
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  project.provide('upstreamPacksUrl', `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  return () => new Promise<void>((ok) => server.close(() => ok()));
 }

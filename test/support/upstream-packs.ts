@@ -1,4 +1,5 @@
-// The upstream demo packs inside the Workers pool (provided by the global setup as base64).
+// The upstream demo packs inside the Workers pool, fetched from the small server the global setup
+// runs in Node (the archives are too large to pass as provided context).
 import { inject } from 'vitest';
 import type { UpstreamPackName } from './upstream-pack-files.js';
 
@@ -6,9 +7,10 @@ export type { UpstreamPackName } from './upstream-pack-files.js';
 export { UPSTREAM_PACK_NAMES } from './upstream-pack-files.js';
 
 /** A fixture's bytes; a missing fixture fails the test that needs it, naming the folder to fill. */
-export function upstreamPack(name: UpstreamPackName): Uint8Array {
-  const b64 = inject('upstreamPacks')[name];
-  if (b64 === undefined)
+export async function upstreamPack(name: UpstreamPackName): Promise<Uint8Array> {
+  const base = inject('upstreamPacksUrl');
+  const res = base === '' ? undefined : await fetch(`${base}/${name}.gtpack`);
+  if (res?.status !== 200)
     throw new Error(`upstream fixture ${name}.gtpack is missing (set UPSTREAM_PACKS_DIR or fill ../shared/fixtures/upstream-packs)`);
-  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  return new Uint8Array(await res.arrayBuffer());
 }

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { generateEdgeModules } from '../../src/component/build/generate-edge-modules.js';
-import { readUpstreamPacks } from '../support/upstream-pack-files.js';
+import { serveUpstreamPacks } from '../support/upstream-pack-files.js';
 import { buildFixtures } from '../support/wat-components.js';
 
 declare module 'vitest' {
@@ -17,14 +17,15 @@ declare module 'vitest' {
      * `buildComponent` (base64), or why it did not build; `ci` says a missing build must fail.
      */
     demoTools: { wasm: string; error?: string; ci: boolean };
-    /** The unmodified upstream demo packs (`../shared/fixtures/upstream-packs/<name>.gtpack`), base64 by name. */
-    upstreamPacks: Record<string, string>;
+    /** Where the unmodified upstream demo packs are served from (`<url>/<name>.gtpack`; '' when absent). */
+    upstreamPacksUrl: string;
   }
 }
 
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await generateEdgeModules();
-  project.provide('upstreamPacks', readUpstreamPacks());
+  const upstream = await serveUpstreamPacks();
+  project.provide('upstreamPacksUrl', upstream.url);
   // A fixture that fails to build fails the component tests (with this message), not the project.
   try {
     const f = await buildFixtures();
@@ -75,4 +76,5 @@ export default async function setup(project: TestProject): Promise<void> {
     console.warn(`[component tests] demo-tools component unavailable: ${(err as Error).message}`);
     project.provide('demoTools', { wasm: '', error: `packs/demo/components/demo-tools did not build: ${(err as Error).message}`, ci });
   }
+  return upstream.close;
 }

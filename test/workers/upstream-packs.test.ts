@@ -40,7 +40,7 @@ function withEntry(archive: Uint8Array, name: string, data: Uint8Array): Uint8Ar
 
 describe('component sources', () => {
   it('a pack with components: [] has the component its component_sources extension declares verified, transpiled and listed', async () => {
-    const res = await upload(upstreamPack('quickstart'));
+    const res = await upload(await upstreamPack('quickstart'));
     expect(res.status).toBe(201);
     const { digest } = (await res.json()) as { digest: string };
     const artifacts = await testEnv.PACKS.list({ prefix: `components/${CARD_SHA}/` });
@@ -50,7 +50,7 @@ describe('component sources', () => {
   });
 
   it('a component whose wasm does not hash to its component_sources digest is rejected at upload, naming the component and both digests', async () => {
-    const original = upstreamPack('quickstart');
+    const original = await upstreamPack('quickstart');
     const wasmPath = `components/${CARD_ID}.wasm`;
     const wasm = openPack(original).entries.get(wasmPath)!;
     const tampered = withEntry(original, wasmPath, wasm.subarray(0, wasm.length - 1));
@@ -64,7 +64,7 @@ describe('component sources', () => {
   });
 
   it('a component listed in the manifest without a sources entry is loaded from components/<id>.wasm', async () => {
-    const res = await upload(upstreamPack('telco-x'));
+    const res = await upload(await upstreamPack('telco-x'));
     expect(res.status).toBe(201);
     const { digest } = (await res.json()) as { digest: string };
     const model = await loadPackModel(testEnv.PACKS, digest);

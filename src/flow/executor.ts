@@ -74,6 +74,8 @@ export interface ExecutorOptions {
 export interface RunOptions {
   /** Entry point name (default `default`). */
   entrypoint?: string;
+  /** A node to start at instead of the entry point (card navigation to a node). */
+  startNode?: string;
   /** Variables the host already holds for this session; `vars_init` defaults fill the gaps. */
   vars?: JsonObject;
 }
@@ -262,7 +264,8 @@ export class FlowExecutor {
     const prepared = prepareFlow(flow);
     const state = freshState(input, seedVars(flow, options.vars));
     const frame = newFrame(prepared, flow.id, state, turn, null);
-    const start = options.entrypoint === undefined ? prepared.start : startNode(flow, options.entrypoint);
+    const start =
+      options.startNode ?? (options.entrypoint === undefined ? prepared.start : startNode(flow, options.entrypoint));
     const end: WalkEnd = start === undefined ? { kind: 'end' } : await walk(this.env, frame, start, false);
     return this.finish(frame, end);
   }

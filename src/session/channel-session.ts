@@ -10,6 +10,7 @@ import type { Env } from '../env.js';
 import { FlowRunError } from '../flow/execution-state.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
 import { DEFAULT_FAILURE_TEXT } from '../flow/output.js';
+import { navigatedCard, navigationTarget, withoutNavigation } from './card-navigation.js';
 import { ComponentStateLedger, type TurnComponentState } from './component-state.js';
 import { DedupStore } from './dedup-store.js';
 import type { ChannelSessionDeps } from './dependencies.js';
@@ -18,7 +19,7 @@ import { type LoadedPack, type RoutedFlow, RoutingError, selectEntryFlow, select
 import { type InboxRow, InboxStore } from './inbox-store.js';
 import { type OutboxEntry, OutboxStore } from './outbox-store.js';
 import { activePacksOf, loadActivePacks, packModelOf } from './pack-source.js';
-import { mapReplyOutput, type ReplyBody, replyEnvelopes, replyOutput } from './replies.js';
+import { cardReply, mapReplyOutput, type ReplyBody, replyEnvelopes, replyOutput } from './replies.js';
 import { adopted, exportSession, type HandedOver, importSession } from './reshard.js';
 import { applySessionMigrations } from './schema.js';
 import { waitScopeHash } from './session-key.js';
@@ -57,6 +58,8 @@ export interface TurnOutcome {
   error_code?: string;
   /** The message's retries were exhausted and it went to the dead-letter queue. */
   dead_lettered?: boolean;
+  /** The submit navigated to this pack card, which was served without running the flow. */
+  served_card?: string;
   reply_keys: string[];
 }
 
@@ -352,6 +355,17 @@ export class ChannelSession extends DurableObject<Env> {
       return true;
     }
     const message = JSON.parse(head.message_json) as IngressMessage;
+    if (permanent && message.envelope.metadata['autoStart'] === 'true') {
+      // A welcome nobody asked for is not worth an error card or a dead letter: the user's first
+      // message meets the same failure and is answered; the operator has this log.
+      logEvent('warn', 'session.autostart_unrouted', { 'greentic.session.id': head.session_key, code });
+      this.ctx.storage.transactionSync(() => {
+        this.dedup.record(message.idempotency_key, head.session_key, this.unroutedOutcome(head.seq, code, []), now);
+        this.inbox.remove(head.seq);
+        this.scheduleAlarm(now);
+      });
+      return false;
+    }
     try {
       await this.deps.deadLetter({ source: 'ingress', message }, code, attempts);
     } catch (dlqErr) {
@@ -365,18 +379,7 @@ export class ChannelSession extends DurableObject<Env> {
     }
     // Its own reply keys: a replay of this message later must not collide with the notice.
     const notices = replyEnvelopes(message.envelope, failureNotice(code, permanent), `${message.idempotency_key}!failed`);
-    const outcome: TurnOutcome = {
-      run_status: 'failed',
-      seq: head.seq,
-      pack_id: '',
-      pack_version: '',
-      pack_digest: '',
-      flow_id: '',
-      resumed: false,
-      error_code: code,
-      dead_lettered: true,
-      reply_keys: notices.map((r) => r.id),
-    };
+    const outcome: TurnOutcome = { ...this.unroutedOutcome(head.seq, code, notices), dead_lettered: true };
     this.ctx.storage.transactionSync(() => {
       for (const notice of notices)
         this.outbox.add(egressMessage(notice, notice.id, message.idempotency_key, now), head.session_key, now, now + STALLED_TURN_MS);
@@ -386,6 +389,21 @@ export class ChannelSession extends DurableObject<Env> {
     });
     logEvent('error', 'session.turn_dead_lettered', { 'greentic.session.id': head.session_key, seq: head.seq, attempts, code });
     return false;
+  }
+
+  /** The outcome of a message that never reached a flow. */
+  private unroutedOutcome(seq: number, code: string, notices: readonly ChannelMessageEnvelope[]): TurnOutcome {
+    return {
+      run_status: 'failed',
+      seq,
+      pack_id: '',
+      pack_version: '',
+      pack_digest: '',
+      flow_id: '',
+      resumed: false,
+      error_code: code,
+      reply_keys: notices.map((r) => r.id),
+    };
   }
 
   // ------------------------------------------------------------------ resharding
@@ -468,6 +486,22 @@ export class ChannelSession extends DurableObject<Env> {
           const loaded: LoadedPack[] = await loadActivePacks(this.env, active);
           routed = selectEntryFlow(loaded, 'messaging', where);
         }
+        // Card navigation (card-navigation.ts): a node target enters the flow there; a pack card is
+        // served without running the flow, leaving a parked run as it is.
+        const target = navigationTarget(envelope);
+        let input = envelope;
+        let startNode: string | undefined;
+        if (target !== undefined && Object.hasOwn(routed.flow.nodes, target)) {
+          startNode = target;
+          input = withoutNavigation(envelope);
+          resumeFrom = undefined;
+        } else if (target !== undefined) {
+          const card = await navigatedCard(this.env, routed.pack.digest, target, envelope);
+          if (card !== undefined) {
+            span.setAttributes({ 'greentic.pack.id': routed.pack.pack_id, 'greentic.card.id': target });
+            return this.commitServedCard(row, message, routed, target, card, now);
+          }
+        }
         const turnCtx: TenantCtx = { ...ctx, flow_id: routed.flow.id };
         span.setAttributes({
           'greentic.pack.id': routed.pack.pack_id,
@@ -477,12 +511,12 @@ export class ChannelSession extends DurableObject<Env> {
         });
         const state = new TurnStateStore(this.sql, stateScope(ctx.env, ctx.tenant, ctx.team ?? 'default', routed.pack.pack_id));
         const componentTurn = this.componentState.turn();
-        const input = envelope as unknown as JsonValue;
         const result = await this.runFlow(
           span,
           { env: this.env, ctx: turnCtx, model: routed.model, flow: routed.flow, state, componentState: componentTurn.stores, span },
-          input,
+          input as unknown as JsonValue,
           resumeFrom,
+          startNode,
         );
         span.setAttributes({ 'greentic.run.status': result.status });
         return this.commitTurn(row, message, routed, result, state, componentTurn, scopeHash, wait, resumeFrom !== undefined, now);
@@ -495,6 +529,7 @@ export class ChannelSession extends DurableObject<Env> {
     turn: Parameters<FlowEngine['start']>[0],
     input: JsonValue,
     wait: WaitRow | undefined,
+    startNode?: string,
   ): Promise<TurnResult> {
     return span.child(
       'flow.execute',
@@ -506,7 +541,7 @@ export class ChannelSession extends DurableObject<Env> {
       },
       async (flowSpan) => {
         const result = await (wait === undefined
-          ? this.deps.engine.start({ ...turn, span: flowSpan }, input)
+          ? this.deps.engine.start({ ...turn, span: flowSpan }, input, startNode === undefined ? {} : { startNode })
           : this.deps.engine.resume({ ...turn, span: flowSpan }, JSON.parse(wait.snapshot) as JsonValue, input));
         flowSpan.setAttributes({ 'greentic.run.status': result.status });
         return result;
@@ -572,6 +607,32 @@ export class ChannelSession extends DurableObject<Env> {
       this.dedup.record(message.idempotency_key, envelope.session_id, outcome, now);
       this.inbox.remove(row.seq);
       // Part of the same commit: if the object dies before the delivery, the alarm delivers.
+      this.scheduleAlarm(now);
+    });
+    return outcome;
+  }
+
+  /** Commits a turn answered by a pack card alone: no flow ran, so no state, wait or component write changes. */
+  private commitServedCard(row: InboxRow, message: IngressMessage, routed: RoutedFlow, cardId: string, card: JsonValue, now: number): TurnOutcome {
+    const envelope = message.envelope;
+    const replies = replyEnvelopes(envelope, [cardReply(card)], message.idempotency_key);
+    const outcome: TurnOutcome = {
+      run_status: 'done',
+      seq: row.seq,
+      pack_id: routed.pack.pack_id,
+      pack_version: routed.pack.version,
+      pack_digest: routed.pack.digest,
+      flow_id: routed.flow.id,
+      resumed: false,
+      served_card: cardId,
+      reply_keys: replies.map((r) => r.id),
+    };
+    this.ctx.storage.transactionSync(() => {
+      this.sessions.recordTurn(envelope.session_id, JSON.stringify(envelope.tenant), row.seq, now);
+      for (const reply of replies)
+        this.outbox.add(egressMessage(reply, reply.id, message.idempotency_key, now), envelope.session_id, now, now + STALLED_TURN_MS);
+      this.dedup.record(message.idempotency_key, envelope.session_id, outcome, now);
+      this.inbox.remove(row.seq);
       this.scheduleAlarm(now);
     });
     return outcome;
@@ -934,15 +995,6 @@ export class ChannelSession extends DurableObject<Env> {
 function failureNotice(code: string, permanent: boolean): ReplyBody[] {
   const text = permanent ? DEFAULT_FAILURE_TEXT : `Sorry, your message could not be handled (${code}). Please try again later.`;
   return [{ text, attachments: [], metadata: { error_kind: code }, extensions: {} }];
-}
-
-/** The card a submit navigates to (`routeToCardId`, `toCardId`, `nextCardId`: the first that is not blank). */
-export function navigationTarget(envelope: ChannelMessageEnvelope): string | undefined {
-  for (const key of ['routeToCardId', 'toCardId', 'nextCardId']) {
-    const value = envelope.metadata[key]?.trim();
-    if (value !== undefined && value !== '') return value;
-  }
-  return undefined;
 }
 
 function waitTtlMs(env: Env): number {

@@ -112,8 +112,9 @@ export function createFlowEngine(invokerFor: ComponentInvokerFactory): FlowEngin
     });
   };
   return {
-    async start(turn, input) {
-      return toTurnResult(await executorFor(turn).run(turn.flow, input));
+    async start(turn, input, options) {
+      const startNode = options?.startNode;
+      return toTurnResult(await executorFor(turn).run(turn.flow, input, startNode === undefined ? {} : { startNode }));
     },
     async resume(turn, snapshot, input) {
       return toTurnResult(await executorFor(turn).resume(snapshot, input, { flow: turn.flow }));

@@ -36,7 +36,8 @@ export type TurnResult = TurnTranscript &
   );
 
 export interface FlowEngine {
-  start(turn: TurnContext, input: JsonValue): Promise<TurnResult>;
+  /** `startNode`: enter the flow at this node instead of its entry point (card navigation). */
+  start(turn: TurnContext, input: JsonValue, options?: { startNode?: string }): Promise<TurnResult>;
   resume(turn: TurnContext, snapshot: JsonValue, input: JsonValue): Promise<TurnResult>;
 }
 

@@ -40,7 +40,8 @@ function body(text?: string): ReplyBody {
   return { ...(text === undefined ? {} : { text }), attachments: [], metadata: {}, extensions: {} };
 }
 
-function cardBody(card: JsonValue): ReplyBody {
+/** A reply holding one Adaptive Card. */
+export function cardReply(card: JsonValue): ReplyBody {
   const reply = body();
   reply.attachments.push({ mime_type: ADAPTIVE_CARD_MIME, content: card });
   return reply;
@@ -106,7 +107,7 @@ function mapList(items: readonly JsonValue[]): ReplyBody[] {
 }
 
 function mapObject(value: JsonObject): ReplyBody[] | undefined {
-  if (value.type === 'adaptive_card' && value.card !== undefined && value.card !== null) return [cardBody(value.card)];
+  if (value.type === 'adaptive_card' && value.card !== undefined && value.card !== null) return [cardReply(value.card)];
   if (value.type === 'text' && typeof value.text === 'string') return [body(value.text)];
   if (Array.isArray(value.messages) && value.messages.length > 0) return mapList(value.messages);
   if (Array.isArray(value.events)) return mapList(value.events);
@@ -114,11 +115,11 @@ function mapObject(value: JsonObject): ReplyBody[] | undefined {
     const inner = mapValue(value.message);
     return inner.ok ? inner.replies : undefined;
   }
-  if (value.renderedCard !== undefined && value.renderedCard !== null) return [cardBody(value.renderedCard)];
+  if (value.renderedCard !== undefined && value.renderedCard !== null) return [cardReply(value.renderedCard)];
   const card = value.adaptive_card ?? value.card;
   const text = fallbackText(value);
   if (isObject(card)) {
-    const reply = cardBody(card);
+    const reply = cardReply(card);
     if (text !== undefined) reply.text = text;
     return [reply];
   }

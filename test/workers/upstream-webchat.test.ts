@@ -1,18 +1,26 @@
+// The upstream demo packs (greentic-demo builds, unmodified) as a WebChat user meets them: each
+// uploaded under the `dev` policy, activated for its own tenant and driven through Direct Line the
+// way Microsoft's WebChat does (conversation start, typed text, card submits that post only
+// `value`). Assertions are on what the user sees: card titles with i18n resolved, routed cards,
+// echoed text, and one failure answer when something cannot work.
 import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DirectLineActivity } from '../../src/channels/webchat/conversation.js';
+import { activityEnvelope } from '../../src/channels/webchat/directline.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
+import { testEnv } from '../support/runtime-fixtures.js';
 import { until } from '../support/until.js';
 import { type UpstreamPackName, upstreamPack } from '../support/upstream-packs.js';
 import { getActivities, json, post, type Started, startConversation } from '../support/webchat-client.js';
 
 const ADMIN = { authorization: 'Bearer test-admin-token' };
+const FAILURE_TEXT = 'Sorry, something went wrong while handling your message. Please try again later.';
 
 beforeAll(() => {
   setTelemetrySink(() => {});
 });
 
-async function install(name: UpstreamPackName, tenant: string): Promise<void> {
+async function installUpstream(name: UpstreamPackName, tenant: string): Promise<void> {
   const up = await SELF.fetch('http://x/admin/v1/packs', { method: 'POST', headers: ADMIN, body: await upstreamPack(name) });
   const body = await json<{ pack_id: string; digest: string }>(up);
   expect(up.status, JSON.stringify(body)).toBeLessThan(300);
@@ -24,49 +32,22 @@ async function install(name: UpstreamPackName, tenant: string): Promise<void> {
   expect(act.status, await act.text()).toBeLessThan(300);
 }
 
-/** A WebChat user: each step posts an activity and returns the bot activities that answer it. */
-async function user(tenant: string) {
-  const started: Started = await startConversation(tenant, 'u-test');
-  let seen = 0;
-  const botSince = async (): Promise<DirectLineActivity[]> => {
-    const log = (await json<{ activities: DirectLineActivity[] }>(await getActivities(tenant, started.conversationId, started.token)))
-      .activities;
-    return log.filter((a) => a.from?.role === 'bot');
-  };
-  return {
-    started,
-    async say(activity: { text?: string; value?: unknown }): Promise<DirectLineActivity[]> {
-      const res = await post(tenant, started.conversationId, started.token, {
-        type: 'message',
-        from: { id: 'u-test' },
-        locale: 'en-US',
-        ...activity,
-      });
-      expect(res.status).toBe(200);
-      const { id } = await json<{ id: string }>(res);
-      return until(
-        async () => {
-          const replies = (await botSince()).filter((a) => a.replyToId === id);
-          return replies.length > 0 ? replies : undefined;
-        },
-        `the reply to ${id}`,
-        30_000,
-      );
-    },
-    async all(): Promise<DirectLineActivity[]> {
-      const all = await botSince();
-      seen = all.length;
-      return all;
-    },
-  };
+/** What a user sees of a bot activity: its text, whether it holds a card, the card texts and its actions. */
+interface Seen {
+  text?: string;
+  card: boolean;
+  texts: string[];
+  actions: { title: string; data: unknown }[];
 }
 
-/** What a user sees of a bot activity: its text, the card texts and the card actions (title → data). */
-function view(a: DirectLineActivity): { text?: string; card: boolean; texts: string[]; actions: { title: string; data: unknown }[] } {
+function seen(a: DirectLineActivity): Seen {
   const texts: string[] = [];
   const actions: { title: string; data: unknown }[] = [];
   const walk = (x: unknown): void => {
-    if (Array.isArray(x)) return x.forEach(walk);
+    if (Array.isArray(x)) {
+      for (const v of x) walk(v);
+      return;
+    }
     if (typeof x !== 'object' || x === null) return;
     const o = x as Record<string, unknown>;
     if (o.type === 'TextBlock' && typeof o.text === 'string') texts.push(o.text);
@@ -83,23 +64,145 @@ function view(a: DirectLineActivity): { text?: string; card: boolean; texts: str
   };
 }
 
-describe('upstream packs', () => {
-  for (const name of ['quickstart', 'hr-onboarding', 'helpdesk-itsm', 'quickstart-app'] as const) {
-    it(`probe ${name}`, async () => {
-      setTelemetrySink((e) => {
-        if (JSON.stringify(e).includes('error')) console.log(JSON.stringify(e).slice(0, 600));
+/** A WebChat user of `tenant`: the conversation is started (as WebChat does) before the first step. */
+async function webchatUser(tenant: string) {
+  const started: Started = await startConversation(tenant, 'u-test');
+  const botActivities = async (): Promise<DirectLineActivity[]> =>
+    (await json<{ activities: DirectLineActivity[] }>(await getActivities(tenant, started.conversationId, started.token))).activities.filter(
+      (a) => a.from?.role === 'bot',
+    );
+  return {
+    started,
+    /** Posts an activity and returns what the bot answered to it (waits for the first answer, then a short quiet spell). */
+    async say(activity: { text?: string; value?: unknown }): Promise<Seen[]> {
+      const res = await post(tenant, started.conversationId, started.token, {
+        type: 'message',
+        from: { id: 'u-test' },
+        locale: 'en-US',
+        ...activity,
       });
-      await install(name, `up-${name}`);
-      const u = await user(`up-${name}`);
-      const r = await u.say({ text: 'hi' }).catch((e) => String(e));
-      console.log(name, JSON.stringify(typeof r === 'string' ? r : r.map(view)).slice(0, 1500));
-    });
-  }
-  it('telco-x', async () => {
-    await install('telco-x', 'up-telco');
-    const u = await user('up-telco');
-    const r = await u.say({ text: 'hello' });
-    console.log(JSON.stringify(r.map(view)));
-    console.log(JSON.stringify((await u.say({ value: { step: '', text: '' } })).map(view)));
+      expect(res.status).toBe(200);
+      const { id } = await json<{ id: string }>(res);
+      const answers = async () => (await botActivities()).filter((a) => a.replyToId === id);
+      await until(async () => ((await answers()).length > 0 ? true : undefined), `the reply to ${id}`, 30_000);
+      return (await answers()).map(seen);
+    },
+    /** The bot activities that answer no user activity (the welcome). */
+    async welcome(): Promise<Seen[]> {
+      const unprompted = async () => (await botActivities()).filter((a) => a.replyToId === undefined);
+      await until(async () => ((await unprompted()).length > 0 ? true : undefined), 'the welcome', 30_000);
+      return (await unprompted()).map(seen);
+    },
+  };
+}
+
+const unresolved = (s: Seen[]) => s.flatMap((x) => [...x.texts, ...x.actions.map((a) => a.title)]).filter((t) => t.includes('{{i18n:'));
+
+describe('upstream packs over WebChat', () => {
+  it('telco-x greets with its menu, answers a typed request with cards, and a menu click shows that sub-menu', async () => {
+    await installUpstream('telco-x', 'up-telco');
+    const user = await webchatUser('up-telco');
+    const [menu] = await user.welcome();
+    expect(menu!.texts).toContain('Telco-X Demo');
+    expect(menu!.actions.map((a) => a.title)).toContain('Capacity & Port Management');
+
+    const answer = await user.say({ text: 'show port utilisation' });
+    expect(answer.length).toBeGreaterThan(1);
+    expect(answer.every((a) => a.card)).toBe(true);
+    expect(answer.flatMap((a) => a.texts)).toContain('Port utilisation summary');
+
+    // A menu button posts only its data ({step, text}); the submit's text is its `step`.
+    const capacity = menu!.actions.find((a) => a.title === 'Capacity & Port Management')!;
+    const sub = await user.say({ value: capacity.data });
+    expect(sub).toHaveLength(1);
+    expect(sub[0]!.card).toBe(true);
+    expect(sub[0]!.actions.length).toBeGreaterThan(1);
+    expect(sub[0]!.actions.map((a) => a.title)).not.toContain('Capacity & Port Management');
+  });
+
+  it('quickstart-app echoes a typed message with the event type its component extracted', async () => {
+    await installUpstream('quickstart-app', 'up-qsapp');
+    const user = await webchatUser('up-qsapp');
+    const answer = await user.say({ text: 'hello there' });
+    expect(answer).toHaveLength(1);
+    expect(answer[0]!.text).toMatch(/^Received: hello there\n/);
+    expect(answer[0]!.text).toContain('- Type: message.text');
+    expect(answer[0]!.text).toContain('- Source: webchat');
+  });
+
+  it('hr-onboarding: a button carrying routeToCardId is answered with that card from the pack, i18n resolved, form data carried into its submits', async () => {
+    await installUpstream('hr-onboarding', 'up-hr');
+    const user = await webchatUser('up-hr');
+    const form = await user.say({ value: { action_id: 'start_onboarding', routeToCardId: 'employee_form_card', employee_name: 'Ada' } });
+    expect(form).toHaveLength(1);
+    expect(form[0]!.card).toBe(true);
+    expect(form[0]!.texts[0]).toBe('New Employee Registration');
+    expect(form[0]!.actions.map((a) => a.title)).toEqual(['Confirm Registration', 'Back to Menu']);
+    expect(unresolved(form)).toEqual([]);
+    // The form field travels on; the card's own routing keys stay as the card set them.
+    expect(form[0]!.actions[0]!.data).toEqual({ action_id: 'submit_registration', routeToCardId: 'onboarding_checklist_card', employee_name: 'Ada' });
+
+    const back = await user.say({ value: form[0]!.actions[1]!.data });
+    expect(back[0]!.texts).toContain('Acme Corp - HR Onboarding');
+    expect(back[0]!.actions.map((a) => a.title)).toContain('Start Onboarding');
+  });
+
+  it('hr-onboarding greets with its welcome card, titles resolved from its i18n bundle', async () => {
+    await installUpstream('hr-onboarding', 'up-hr-welcome');
+    const user = await webchatUser('up-hr-welcome');
+    const welcome = await user.welcome();
+    expect(welcome).toHaveLength(1);
+    expect(welcome[0]!.texts).toContain('Acme Corp - HR Onboarding');
+    expect(welcome[0]!.actions.map((a) => a.title)).toContain('Start Onboarding');
+    expect(unresolved(welcome)).toEqual([]);
+  });
+
+  it('helpdesk-itsm greets with its welcome card, and its buttons navigate to the routed card', async () => {
+    await installUpstream('helpdesk-itsm', 'up-helpdesk');
+    const user = await webchatUser('up-helpdesk');
+    const welcome = await user.welcome();
+    expect(welcome).toHaveLength(1);
+    expect(welcome[0]!.texts).toContain('IT Help Desk');
+    const create = welcome[0]!.actions.find((a) => a.title.includes('Create a Ticket'))!;
+    const step1 = await user.say({ value: create.data });
+    expect(step1[0]!.card).toBe(true);
+    expect(unresolved(step1)).toEqual([]);
+    expect(step1[0]!.texts.join(' ')).not.toContain('IT Help Desk');
+  });
+
+  it('quickstart answers typed text with its welcome card (the last card its flow renders), i18n resolved', async () => {
+    await installUpstream('quickstart', 'up-quickstart');
+    const user = await webchatUser('up-quickstart');
+    const answer = await user.say({ text: 'hi' });
+    expect(answer).toHaveLength(1);
+    expect(answer[0]!.card).toBe(true);
+    expect(answer[0]!.actions.map((a) => a.title)).toContain('🏠 About Greentic');
+    expect(unresolved(answer)).toEqual([]);
+  });
+
+  it('a tenant whose packs offer no entry flow is answered once with the generic failure text and an error card', async () => {
+    const user = await webchatUser('up-nopack');
+    const answer = await user.say({ text: 'anyone there?' });
+    expect(answer).toHaveLength(1);
+    expect(answer[0]!.text).toBe(FAILURE_TEXT);
+    expect(answer[0]!.card).toBe(true);
+    expect(answer[0]!.texts).toContain('Something went wrong');
+  });
+});
+
+describe('WebChat card submits (upstream webchat provider)', () => {
+  const envelopeOf = (activity: Record<string, unknown>) =>
+    activityEnvelope(testEnv, 'up-submit', 'conv-1', 'conv-1|0000001', { type: 'message', from: { id: 'u1' }, ...activity });
+
+  it('a submit without text takes its text from step, routeToCardId or toCardId (first present), and every value field becomes string metadata', () => {
+    const telco = envelopeOf({ value: { step: 'menu:service-assurance', text: 'menu:service-assurance', depth: 2, tags: ['a'] } });
+    expect(telco.text).toBe('menu:service-assurance');
+    expect(telco.metadata).toMatchObject({ step: 'menu:service-assurance', text: 'menu:service-assurance', depth: '2', tags: '["a"]' });
+    expect(envelopeOf({ value: { action_id: 'go', routeToCardId: 'welcome_card' } }).text).toBe('welcome_card');
+    expect(envelopeOf({ value: { toCardId: 'next' } }).text).toBe('next');
+    // Presence decides: a `step` that is not a string gives the default text rather than the next key.
+    expect(envelopeOf({ value: { step: 2, routeToCardId: 'x' } }).text).toBe('message');
+    expect(envelopeOf({ value: { action: 'tea' } }).text).toBe('message');
+    expect(envelopeOf({ text: 'typed', value: { step: 'ignored' } }).text).toBe('typed');
   });
 });

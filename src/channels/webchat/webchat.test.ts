@@ -308,7 +308,8 @@ describe('webchat facade: WebSocket stream and egress', () => {
       channelData: { clientActivityID: 'c-1' },
     });
     const { id } = await json<{ id: string }>(res);
-    const activities = () => frames.flatMap((f) => f.activities);
+    // The conversation's welcome (the flow's answer to its autoStart) answers no user activity.
+    const activities = () => frames.flatMap((f) => f.activities).filter((a) => a.from?.role !== 'bot' || a.replyToId !== undefined);
     const botReply = await until(() => activities().find((a) => a.from?.role === 'bot'), 'the bot reply on the socket', 30_000);
     expect(botReply).toMatchObject({ text: 'bot: ping', replyToId: id });
     expect(activities().map((a) => a.id)).toEqual([id, botReply.id]);
@@ -408,19 +409,23 @@ describe('webchat facade: card submit routing', () => {
       return botRepliesTo('tenant-card', s, id);
     };
 
-    expect(await turn({ type: 'message', from: { id: 'u1' }, text: 'menu' })).toEqual(['Pick one']);
+    // Starting the conversation ran the flow (its autoStart welcome): the card is already there.
+    const welcome = await until(async () => {
+      const log = (await json<ActivitySet>(await getActivities('tenant-card', s.conversationId, s.token))).activities;
+      return log.length > 0 ? log : undefined;
+    }, 'the welcome');
+    expect(welcome.map((a) => a.text)).toEqual(['Pick one']);
     expect(await turn({ type: 'message', from: { id: 'u1' }, value: { action: 'coffee', size: 'large' } })).toEqual(['A large coffee']);
 
     const log = (await json<ActivitySet>(await getActivities('tenant-card', s.conversationId, s.token))).activities;
     expect(log.map((a) => (a.from?.role === 'bot' ? `bot:${a.text}` : `user:${a.text ?? JSON.stringify(a.value)}`))).toEqual([
-      'user:menu',
       'bot:Pick one',
       'user:{"action":"coffee","size":"large"}',
       'bot:A large coffee',
     ]);
-    expect(log[1]!.attachments).toMatchObject([
+    expect(log[0]!.attachments).toMatchObject([
       { contentType: 'application/vnd.microsoft.card.adaptive', content: { type: 'AdaptiveCard' } },
     ]);
-    expect(log[3]!.replyToId).toBe(log[2]!.id);
+    expect(log[2]!.replyToId).toBe(log[1]!.id);
   });
 });

@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { testKeyring } from './test/support/secret-keys.js';
+import { serveTestFixture } from './test/support/upstream-pack-files.js';
 
 // Pure-core tests (src/flow, src/pack) run in both projects: Node (as the CLI uses them) and
 // workerd (as the edge uses them). Tests under test/workers need bindings and run in workerd only.
@@ -45,6 +46,9 @@ export default defineConfig({
                 SECRETS_ENCRYPTION_KEYS: testKeyring('test'),
                 TEST_D1_MIGRATIONS: await readD1Migrations('./migrations/d1'),
               },
+              // Large binary fixtures (the upstream demo packs) are fetched on demand from Node:
+              // provided context travels in one message, which these would overflow.
+              serviceBindings: { TEST_FIXTURES: serveTestFixture },
             },
           })),
         ],

@@ -6,6 +6,7 @@ import { readBoundedBody } from '../edge/bounded-body.js';
 import { logEvent } from '../edge/telemetry.js';
 import { IDENTIFIER, notAnIdentifier } from '../edge/tenant-ctx.js';
 import type { Env } from '../env.js';
+import { checkPackFlows, type PackFlowCheck } from '../flow/entry-flow.js';
 import type { WorkerEnv } from '../objects.js';
 import { sha256HexAsync } from '../pack/digest.js';
 import {
@@ -53,6 +54,12 @@ function isAccepted(inspection: PackInspection): inspection is PackInspection & 
 /** What the index records of a verification that passed. */
 function verificationOf(inspection: PackInspection): { trust: string; signed_by: string | null } {
   return { trust: inspection.trust ?? 'unverified', signed_by: inspection.signed_by ?? null };
+}
+
+/** Whether any flow of the pack can start with the components it carries, and what an operator should know. */
+function runnability(inspection: PackInspection): PackFlowCheck {
+  const components = new Set((inspection.components ?? []).filter((c) => c.digest !== undefined).map((c) => c.id));
+  return checkPackFlows(inspection.flows ?? [], components);
 }
 
 /** The 422 body of a pack the policy in force refuses, at upload or activation. */
@@ -195,6 +202,11 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined, authLim
       trustedKeys: c.env.PACK_TRUSTED_KEYS ?? '',
     });
     if (!isAccepted(inspection)) return c.json(rejection(inspection, policy, pack.digest), 422);
+    const flows = runnability(inspection);
+    if (flows.reason !== undefined) {
+      logEvent('warn', 'admin.pack_cannot_run', { digest: pack.digest, reason: flows.reason });
+      return c.json({ error: 'pack_cannot_run', message: flows.reason, warnings: flows.warnings }, 422);
+    }
     const before = await activeNoticedPacks(workerEnv(c.env), tenant);
     await recordVerification(c.env.PACK_INDEX, pack.digest, verificationOf(inspection));
     await activatePack(c.env.PACK_INDEX, c.env.GREENTIC_ENV, tenant, packId, pack.digest, new Date().toISOString());
@@ -205,7 +217,10 @@ export function adminApi(pipeline: () => PackUploadPipeline | undefined, authLim
       'greentic.pack.id': packId,
       'greentic.pack.version': pack.version,
     });
-    return c.json({ env: c.env.GREENTIC_ENV, tenant, pack_id: packId, version: pack.version, digest: pack.digest }, 200);
+    return c.json(
+      { env: c.env.GREENTIC_ENV, tenant, pack_id: packId, version: pack.version, digest: pack.digest, warnings: flows.warnings },
+      200,
+    );
   });
 
   api.delete('/tenants/:tenant/packs/:pack_id', async (c) => {

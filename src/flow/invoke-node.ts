@@ -60,23 +60,24 @@ export function execTarget(payload: JsonValue): string | undefined {
   return isObject(payload) ? (str(payload.component) ?? str(payload.component_ref)) : undefined;
 }
 
+/** Which component and operation a component node calls, or why it cannot say. */
+export type ComponentCall =
+  | { ok: true; componentId: string; operation: string }
+  | { ok: false; code: 'invalid_node_input' | 'missing_operation'; message: string; componentId?: string };
+
 /**
  * Pack components and `component.exec` (upstream-runtime.md §A.7–A.8, A.10): a `component.exec`
  * node calls the component its payload names; any other node calls its own component id, so a
  * `component: "oci://…"` string in its mapping is only input. The operation is the node's, else
  * the payload's `operation` / `op`.
  */
-export async function invokeComponent(env: WalkEnv, frame: Frame, pnode: PreparedNode, payload: JsonValue): Promise<Step> {
+export function componentCallOf(pnode: PreparedNode, payload: JsonValue): ComponentCall {
   const obj = isObject(payload) ? payload : undefined;
   let componentId: string | undefined;
   if (pnode.kind === 'exec') {
     componentId = execTarget(payload);
-    if (componentId === undefined) {
-      return {
-        out: 'error',
-        error: nodeError('invalid_node_input', 'component.exec needs "component" (or "component_ref") in its payload', false),
-      };
-    }
+    if (componentId === undefined)
+      return { ok: false, code: 'invalid_node_input', message: 'component.exec needs "component" (or "component_ref") in its payload' };
   } else {
     componentId = pnode.node.component.id;
   }
@@ -93,14 +94,20 @@ export async function invokeComponent(env: WalkEnv, frame: Frame, pnode: Prepare
   }
   if (operation === undefined) {
     return {
-      out: 'error',
-      error: nodeError(
-        'missing_operation',
-        `component "${componentId}" has no operation (node operation, payload "operation"/"op")`,
-        false,
-      ),
+      ok: false,
+      code: 'missing_operation',
+      message: `component "${componentId}" has no operation (node operation, payload "operation"/"op")`,
+      componentId,
     };
   }
+  return { ok: true, componentId, operation };
+}
+
+export async function invokeComponent(env: WalkEnv, frame: Frame, pnode: PreparedNode, payload: JsonValue): Promise<Step> {
+  const resolved = componentCallOf(pnode, payload);
+  if (!resolved.ok) return { out: 'error', error: nodeError(resolved.code, resolved.message, false) };
+  const { componentId, operation } = resolved;
+  const obj = isObject(payload) ? payload : undefined;
   let input: JsonValue = payload;
   const target: ComponentTarget = { kind: 'component', id: componentId };
   if (obj !== undefined && 'input' in obj && Object.keys(obj).every((k) => SPLIT_KEYS.has(k))) {

@@ -1,8 +1,9 @@
 // Picks the flow an inbound message runs: among the tenant's active packs for this environment,
-// the unique flow of the wanted kind that is not tagged `internal` (upstream runner rule). Zero or
-// several candidates is a configuration error the operator must fix, so it is reported precisely.
+// the one pack's entry flow of the wanted kind (src/flow/entry-flow.ts). Zero or several
+// candidates is a configuration error the operator must fix, so it is reported precisely.
 
 import { CodedError } from '../core/coded-error.js';
+import { packEntryFlow } from '../flow/entry-flow.js';
 import type { Flow, FlowKind } from '../flow/model.js';
 import type { ActivePack } from '../pack-store/pack-index.js';
 import type { PackModel } from '../pack-store/pack-store.js';
@@ -26,31 +27,31 @@ export interface LoadedPack {
   model: PackModel;
 }
 
-function isInternal(flow: Flow): boolean {
-  return flow.metadata?.tags?.includes('internal') ?? false;
-}
-
+/**
+ * The flow a new run starts: each active pack's entry flow of `kind` (flow-router rule in
+ * src/flow/entry-flow.ts: id `default`, the only flow, the only one tagged `default`, the only one
+ * with nodes); exactly one pack may offer one.
+ */
 export function selectEntryFlow(packs: readonly LoadedPack[], kind: FlowKind, where: string): RoutedFlow {
   if (packs.length === 0)
     throw new RoutingError('NoActivePack', `${where} has no active pack; activate one with PUT /admin/v1/tenants/{tenant}/packs/{pack_id}`);
-  const candidates: RoutedFlow[] = [];
+  const chosen: RoutedFlow[] = [];
+  const unclear: string[] = [];
   for (const { pack, model } of packs) {
-    for (const flow of model.flows) {
-      if (flow.kind === kind && !isInternal(flow)) candidates.push({ pack, model, flow });
-    }
+    const entry = packEntryFlow(model.flows, kind);
+    if (entry.ok) chosen.push({ pack, model, flow: entry.flow });
+    else if (entry.reason === 'ambiguous') unclear.push(`${pack.pack_id}: ${entry.message}`);
   }
-  if (candidates.length === 0) {
+  if (chosen.length === 1 && unclear.length === 0) return chosen[0]!;
+  if (chosen.length === 0 && unclear.length === 0) {
     const names = packs.map((p) => `${p.pack.pack_id}@${p.pack.version}`).join(', ');
     throw new RoutingError('NoEntryFlow', `${where}: no active pack (${names}) has a "${kind}" flow that is not tagged "internal"`);
   }
-  if (candidates.length > 1) {
-    const names = candidates.map((c) => `${c.pack.pack_id}/${c.flow.id}`).join(', ');
-    throw new RoutingError(
-      'AmbiguousEntryFlow',
-      `${where}: several "${kind}" entry flows are active (${names}); tag all but one "internal" or deactivate a pack`,
-    );
-  }
-  return candidates[0]!;
+  const offers = [...chosen.map((c) => `${c.pack.pack_id}/${c.flow.id}`), ...unclear];
+  throw new RoutingError(
+    'AmbiguousEntryFlow',
+    `${where}: several "${kind}" entry flows are active (${offers.join('; ')}); tag one flow "default" (others "internal") or deactivate a pack`,
+  );
 }
 
 /** A flow named by id (generic webhook). Several packs with the same flow id are ambiguous. */

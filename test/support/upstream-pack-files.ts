@@ -1,8 +1,6 @@
 // The unmodified upstream demo packs (greentic-demo builds) the compatibility tests run, read in
 // Node: from `UPSTREAM_PACKS_DIR`, else `../shared/fixtures/upstream-packs/` beside the checkout.
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,25 +11,22 @@ export function upstreamPacksDir(): string {
   return process.env.UPSTREAM_PACKS_DIR ?? fileURLToPath(new URL('../../../shared/fixtures/upstream-packs/', import.meta.url));
 }
 
-/**
- * Serves `/<name>.gtpack` from the fixtures folder on 127.0.0.1 for the Workers pool; resolves to
- * its base URL ('' when the folder is absent) and a function that stops it.
- */
-export async function serveUpstreamPacks(): Promise<{ url: string; close: () => Promise<void> }> {
-  const dir = upstreamPacksDir();
-  if (!existsSync(dir)) return { url: '', close: async () => {} };
-  const server = createServer((req, res) => {
-    const name = /^\/([a-z0-9-]+)\.gtpack$/.exec(req.url ?? '')?.[1];
-    const file = name === undefined ? undefined : join(dir, `${name}.gtpack`);
-    if (file === undefined || !existsSync(file)) res.writeHead(404).end();
-    else res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(file));
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((ok) => server.close(() => ok())) };
+/** One fixture's bytes (Node tests). */
+export async function upstreamPackFile(name: UpstreamPackName): Promise<Uint8Array> {
+  return new Uint8Array(await readFile(join(upstreamPacksDir(), `${name}.gtpack`)));
 }
 
-/** One fixture's bytes (Node tests). */
-export function upstreamPackFile(name: UpstreamPackName): Uint8Array {
-  return new Uint8Array(readFileSync(join(upstreamPacksDir(), `${name}.gtpack`)));
+/**
+ * The Workers pool's `TEST_FIXTURES` service binding (runs in Node): `GET /upstream-packs/<name>.gtpack`
+ * answers the fixture's bytes, 404 naming the folder when it is not there.
+ */
+export async function serveTestFixture(request: Request): Promise<Response> {
+  const name = /^\/upstream-packs\/([\w-]+)\.gtpack$/.exec(new URL(request.url).pathname)?.[1];
+  if (name === undefined || !(UPSTREAM_PACK_NAMES as readonly string[]).includes(name))
+    return new Response('unknown fixture', { status: 404 });
+  try {
+    return new Response(await upstreamPackFile(name as UpstreamPackName));
+  } catch {
+    return new Response(`${name}.gtpack is not in ${upstreamPacksDir()} (set UPSTREAM_PACKS_DIR)`, { status: 404 });
+  }
 }

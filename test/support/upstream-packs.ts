@@ -1,16 +1,24 @@
-// The upstream demo packs inside the Workers pool, fetched from the small server the global setup
-// runs in Node (the archives are too large to pass as provided context).
-import { inject } from 'vitest';
+// The upstream demo packs inside the Workers pool, fetched from Node through the test-only
+// `TEST_FIXTURES` service binding (vitest.config.ts).
+import { env } from 'cloudflare:test';
 import type { UpstreamPackName } from './upstream-pack-files.js';
 
 export type { UpstreamPackName } from './upstream-pack-files.js';
 export { UPSTREAM_PACK_NAMES } from './upstream-pack-files.js';
 
+const cache = new Map<string, Promise<Uint8Array>>();
+
 /** A fixture's bytes; a missing fixture fails the test that needs it, naming the folder to fill. */
-export async function upstreamPack(name: UpstreamPackName): Promise<Uint8Array> {
-  const base = inject('upstreamPacksUrl');
-  const res = base === '' ? undefined : await fetch(`${base}/${name}.gtpack`);
-  if (res?.status !== 200)
-    throw new Error(`upstream fixture ${name}.gtpack is missing (set UPSTREAM_PACKS_DIR or fill ../shared/fixtures/upstream-packs)`);
-  return new Uint8Array(await res.arrayBuffer());
+export function upstreamPack(name: UpstreamPackName): Promise<Uint8Array> {
+  let pending = cache.get(name);
+  if (pending === undefined) {
+    pending = (async () => {
+      const fixtures = (env as unknown as { TEST_FIXTURES: Fetcher }).TEST_FIXTURES;
+      const res = await fixtures.fetch(`http://fixtures/upstream-packs/${name}.gtpack`);
+      if (!res.ok) throw new Error(`upstream fixture ${name}: ${await res.text()}`);
+      return new Uint8Array(await res.arrayBuffer());
+    })();
+    cache.set(name, pending);
+  }
+  return pending;
 }

@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { generateEdgeModules } from '../../src/component/build/generate-edge-modules.js';
-import { serveUpstreamPacks } from '../support/upstream-pack-files.js';
 import { buildFixtures } from '../support/wat-components.js';
 
 declare module 'vitest' {
@@ -17,15 +16,11 @@ declare module 'vitest' {
      * `buildComponent` (base64), or why it did not build; `ci` says a missing build must fail.
      */
     demoTools: { wasm: string; error?: string; ci: boolean };
-    /** Where the unmodified upstream demo packs are served from (`<url>/<name>.gtpack`; '' when absent). */
-    upstreamPacksUrl: string;
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+export default async function setup(project: TestProject): Promise<void> {
   await generateEdgeModules();
-  const upstream = await serveUpstreamPacks();
-  project.provide('upstreamPacksUrl', upstream.url);
   // A fixture that fails to build fails the component tests (with this message), not the project.
   try {
     const f = await buildFixtures();
@@ -76,5 +71,4 @@ export default async function setup(project: TestProject): Promise<() => Promise
     console.warn(`[component tests] demo-tools component unavailable: ${(err as Error).message}`);
     project.provide('demoTools', { wasm: '', error: `packs/demo/components/demo-tools did not build: ${(err as Error).message}`, ci });
   }
-  return upstream.close;
 }

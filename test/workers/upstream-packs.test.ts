@@ -6,12 +6,13 @@ import { adminApi } from '../../src/admin/admin-api.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { Env } from '../../src/env.js';
+import { buildPack } from '../../src/pack/builder.js';
 import { sha256Hex } from '../../src/pack/digest.js';
 import { openPack } from '../../src/pack/reader.js';
 import { packArchive } from '../../src/pack/writer.js';
 import { archiveKey, loadPackModel } from '../../src/pack-store/pack-store.js';
 import { testEnv } from '../support/runtime-fixtures.js';
-import { upstreamPack } from '../support/upstream-packs.js';
+import { UPSTREAM_PACK_NAMES, upstreamPack } from '../support/upstream-packs.js';
 
 const AUTH = { authorization: 'Bearer test-admin-token' };
 const CARD_ID = 'ai.greentic.component-adaptive-card';
@@ -71,5 +72,60 @@ describe('component sources', () => {
     expect(model.components.map((c) => c.id)).toEqual(['component-telco-present']);
     const sha = model.components[0]!.digest!.replace('sha256:', '');
     expect((await testEnv.PACKS.list({ prefix: `components/${sha}/` })).objects.length).toBeGreaterThan(0);
+  });
+});
+
+async function uploadAndActivate(tenant: string, bytes: Uint8Array): Promise<Response> {
+  const res = await upload(bytes);
+  expect([200, 201]).toContain(res.status);
+  const { pack_id, digest } = (await res.json()) as { pack_id: string; digest: string };
+  return call(`/tenants/${tenant}/packs/${pack_id}`, { method: 'PUT', headers: AUTH, body: JSON.stringify({ digest }) });
+}
+
+describe('activation', () => {
+  it.each(UPSTREAM_PACK_NAMES)('the upstream %s pack uploads under the dev policy and activates', async (name) => {
+    const res = await uploadAndActivate(`up-${name}`, await upstreamPack(name));
+    expect(res.status).toBe(200);
+  });
+
+  it('activating helpdesk-itsm answers 200 and lists its empty flows as warnings', async () => {
+    const res = await uploadAndActivate('helpdesk', await upstreamPack('helpdesk-itsm'));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { warnings: string[] };
+    expect(body.warnings).toEqual([
+      'flow "create_ticket_flow" has no nodes',
+      'flow "jira_oauth_flow" has no nodes',
+      'flow "knowledge_base_flow" has no nodes',
+      'flow "on_event" has no nodes',
+      'flow "on_message" has no nodes',
+    ]);
+  });
+
+  it('activating a pack none of whose flows can start answers 422 with the reason, and activates nothing', async () => {
+    const utf8 = new TextEncoder();
+    const source = new Map([
+      [
+        'pack.yaml',
+        utf8.encode(
+          'pack_id: no-components\nversion: 1.0.0\nkind: application\npublisher: tests\nflows:\n  - id: main\n    file: flows/main.ygtc\n',
+        ),
+      ],
+      [
+        'flows/main.ygtc',
+        utf8.encode(
+          'id: main\ntype: messaging\nnodes:\n  show:\n    component.exec: { component: card, operation: run }\n    routing: out\n',
+        ),
+      ],
+    ]);
+    const res = await uploadAndActivate('cannot-run', buildPack(source).bytes);
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as { error: string; message: string; warnings: string[] };
+    expect(body.error).toBe('pack_cannot_run');
+    expect(body.message).toBe(
+      'no flow of the pack can run: "main" starts at node "show", whose component "card" the pack does not contain',
+    );
+    expect(body.warnings).toContain('flow "main" node "show" calls component "card", which the pack does not contain');
+    const active = (await (await call('/tenants/cannot-run/packs', { headers: AUTH })).json()) as { packs: unknown[] };
+    expect(active.packs).toEqual([]);
   });
 });

@@ -264,8 +264,7 @@ export class FlowExecutor {
     const prepared = prepareFlow(flow);
     const state = freshState(input, seedVars(flow, options.vars));
     const frame = newFrame(prepared, flow.id, state, turn, null);
-    const start =
-      options.startNode ?? (options.entrypoint === undefined ? prepared.start : startNode(flow, options.entrypoint));
+    const start = options.startNode ?? (options.entrypoint === undefined ? prepared.start : startNode(flow, options.entrypoint));
     const end: WalkEnd = start === undefined ? { kind: 'end' } : await walk(this.env, frame, start, false);
     return this.finish(frame, end);
   }

@@ -54,7 +54,9 @@ function stringsOf(value: unknown): Bundle {
 
 /** The bundles to look a key up in, most specific first: the locale, its base language, `en`. */
 async function bundlesFor(env: Pick<Env, 'PACKS'>, digest: string, locale: string | undefined): Promise<Bundle[]> {
-  const chain = [locale, locale?.split(/[-_]/)[0], 'en'].filter((l, i, all): l is string => l !== undefined && l !== '' && all.indexOf(l) === i);
+  const chain = [locale, locale?.split(/[-_]/)[0], 'en'].filter(
+    (l, i, all): l is string => l !== undefined && l !== '' && all.indexOf(l) === i,
+  );
   const bundles: Bundle[] = [];
   for (const l of chain) {
     const raw = await readPackJson(env, digest, `assets/i18n/${l}.json`);

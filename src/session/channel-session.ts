@@ -613,7 +613,14 @@ export class ChannelSession extends DurableObject<Env> {
   }
 
   /** Commits a turn answered by a pack card alone: no flow ran, so no state, wait or component write changes. */
-  private commitServedCard(row: InboxRow, message: IngressMessage, routed: RoutedFlow, cardId: string, card: JsonValue, now: number): TurnOutcome {
+  private commitServedCard(
+    row: InboxRow,
+    message: IngressMessage,
+    routed: RoutedFlow,
+    cardId: string,
+    card: JsonValue,
+    now: number,
+  ): TurnOutcome {
     const envelope = message.envelope;
     const replies = replyEnvelopes(envelope, [cardReply(card)], message.idempotency_key);
     const outcome: TurnOutcome = {

@@ -64,13 +64,30 @@ function seen(a: DirectLineActivity): Seen {
   };
 }
 
+/** The activities `read` yields once there are some and two reads in a row agree (a turn's replies arrive one by one). */
+async function settled(read: () => Promise<DirectLineActivity[]>, what: string): Promise<Seen[]> {
+  let last = -1;
+  const done = await until(
+    async () => {
+      const now = await read();
+      const stable = now.length > 0 && now.length === last;
+      last = now.length;
+      if (!stable) await new Promise((r) => setTimeout(r, 150));
+      return stable ? now : undefined;
+    },
+    what,
+    30_000,
+  );
+  return done.map(seen);
+}
+
 /** A WebChat user of `tenant`: the conversation is started (as WebChat does) before the first step. */
 async function webchatUser(tenant: string) {
   const started: Started = await startConversation(tenant, 'u-test');
   const botActivities = async (): Promise<DirectLineActivity[]> =>
-    (await json<{ activities: DirectLineActivity[] }>(await getActivities(tenant, started.conversationId, started.token))).activities.filter(
-      (a) => a.from?.role === 'bot',
-    );
+    (
+      await json<{ activities: DirectLineActivity[] }>(await getActivities(tenant, started.conversationId, started.token))
+    ).activities.filter((a) => a.from?.role === 'bot');
   return {
     started,
     /** Posts an activity and returns what the bot answered to it (waits for the first answer, then a short quiet spell). */
@@ -83,15 +100,11 @@ async function webchatUser(tenant: string) {
       });
       expect(res.status).toBe(200);
       const { id } = await json<{ id: string }>(res);
-      const answers = async () => (await botActivities()).filter((a) => a.replyToId === id);
-      await until(async () => ((await answers()).length > 0 ? true : undefined), `the reply to ${id}`, 30_000);
-      return (await answers()).map(seen);
+      return settled(async () => (await botActivities()).filter((a) => a.replyToId === id), `the reply to ${id}`);
     },
     /** The bot activities that answer no user activity (the welcome). */
     async welcome(): Promise<Seen[]> {
-      const unprompted = async () => (await botActivities()).filter((a) => a.replyToId === undefined);
-      await until(async () => ((await unprompted()).length > 0 ? true : undefined), 'the welcome', 30_000);
-      return (await unprompted()).map(seen);
+      return settled(async () => (await botActivities()).filter((a) => a.replyToId === undefined), 'the welcome');
     },
   };
 }
@@ -140,7 +153,11 @@ describe('upstream packs over WebChat', () => {
     expect(form[0]!.actions.map((a) => a.title)).toEqual(['Confirm Registration', 'Back to Menu']);
     expect(unresolved(form)).toEqual([]);
     // The form field travels on; the card's own routing keys stay as the card set them.
-    expect(form[0]!.actions[0]!.data).toEqual({ action_id: 'submit_registration', routeToCardId: 'onboarding_checklist_card', employee_name: 'Ada' });
+    expect(form[0]!.actions[0]!.data).toEqual({
+      action_id: 'submit_registration',
+      routeToCardId: 'onboarding_checklist_card',
+      employee_name: 'Ada',
+    });
 
     const back = await user.say({ value: form[0]!.actions[1]!.data });
     expect(back[0]!.texts).toContain('Acme Corp - HR Onboarding');

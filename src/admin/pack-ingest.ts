@@ -16,6 +16,13 @@ import type { PackInspection, PackUploadPipeline } from './upload.js';
 type OpenedPack = ReturnType<typeof openPack>;
 
 /**
+ * A component the pack declares only in its component sources has no manifest to grant from; it
+ * gets its own component state (the adaptive card keeps its session there) and nothing else
+ * (docs/compat.md).
+ */
+const UNDECLARED_GRANTS: ManifestCapabilities = { capabilities: { host: { state: { read: true, write: true } } } };
+
+/**
  * Each component's wasm and the capabilities its manifest declares (what the host grants from).
  * The ids and wasm paths are the verifier's: the manifest's components, else the component sources.
  */
@@ -27,7 +34,7 @@ function componentsOf(opened: OpenedPack, report: PackReport): NonNullable<PackI
     if (manifest === undefined) return { id: c.id, ...digest };
     const wasm = opened.entries.get(c.path);
     const declared = manifest.components.find((m) => m.id === c.id);
-    if (declared === undefined) return { id: c.id, ...digest, ...(wasm === undefined ? {} : { wasm }) };
+    if (declared === undefined) return { id: c.id, ...digest, manifest: UNDECLARED_GRANTS, ...(wasm === undefined ? {} : { wasm }) };
     // `resources.memory_mb` caps the component's memory at run time (runner.ts).
     const capabilities: ManifestCapabilities & { resources?: unknown } = {
       capabilities: declared.capabilities as ManifestCapabilities['capabilities'],
@@ -35,6 +42,12 @@ function componentsOf(opened: OpenedPack, report: PackReport): NonNullable<PackI
     };
     return { id: c.id, ...digest, manifest: capabilities, ...(wasm === undefined ? {} : { wasm }) };
   });
+}
+
+function assetsOf(opened: OpenedPack): Record<string, Uint8Array> {
+  const files: Record<string, Uint8Array> = {};
+  for (const [path, data] of opened.entries) if (path.startsWith('assets/')) files[path.slice('assets/'.length)] = data;
+  return files;
 }
 
 function flowsOf(opened: OpenedPack): Flow[] {
@@ -83,6 +96,7 @@ export const packUploadPipeline: PackUploadPipeline = {
       trust: verified ? VERIFIED : `${policy}-unverified`,
       flows: flowsOf(opened),
       components: componentsOf(opened, report),
+      assets: assetsOf(opened),
     };
   },
   async prepareComponents(env, inspection) {

@@ -5,7 +5,7 @@ import { errorMessage } from '../core/coded-error.js';
 import { logEvent } from '../edge/telemetry.js';
 import type { Env } from '../env.js';
 import { findPackByDigest, recordPack } from '../pack-store/pack-index.js';
-import { archiveKey, putPackModel } from '../pack-store/pack-store.js';
+import { archiveKey, putPackAssets, putPackModel } from '../pack-store/pack-store.js';
 import { stageWrites } from '../pack-store/staged-writes.js';
 import type { ComponentRejection, PackInspection, PackUploadPipeline } from './upload.js';
 
@@ -31,6 +31,8 @@ export async function storePack(env: Env, ingest: PackUploadPipeline, upload: Ac
       return { status: 'component_rejected', rejection };
     }
     await staged.bucket.put(archiveKey(digest), bytes, { httpMetadata: { contentType: 'application/zip' } });
+    const assets = inspection.assets ?? {};
+    const assetsKey = Object.keys(assets).length === 0 ? undefined : await putPackAssets(staged.bucket, digest, assets);
     const modelKey = await putPackModel(staged.bucket, {
       pack_id: inspection.pack_id,
       version: inspection.version,
@@ -38,6 +40,7 @@ export async function storePack(env: Env, ingest: PackUploadPipeline, upload: Ac
       kind: inspection.kind ?? 'application',
       flows: inspection.flows ?? [],
       components: (inspection.components ?? []).map(({ wasm: _bytes, ...rest }) => rest),
+      ...(assetsKey === undefined ? {} : { assets_key: assetsKey }),
     });
     // The index row goes last: a pack is visible only once everything it needs is stored.
     await recordPack(env.PACK_INDEX, {

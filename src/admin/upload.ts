@@ -22,6 +22,8 @@ export interface PackInspection {
   trust?: string;
   flows?: Flow[];
   components?: (PackComponentModel & { wasm?: Uint8Array })[];
+  /** The pack's `assets/` files keyed relative to that folder (readable by its components at `/assets`). */
+  assets?: Record<string, Uint8Array>;
 }
 
 /** A component the runtime refuses (not Wasm, not a component, unsupported ABI…), named. */

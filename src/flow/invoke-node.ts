@@ -10,19 +10,22 @@ import { FlowRunError } from './execution-state.js';
 import type { JsonValue } from './model.js';
 import { interpretResult, nodeError, type Step, str, wrapOutput } from './node-results.js';
 import type { ComponentTarget, InvocationContext, InvokeResult } from './ports.js';
-import { EMPTY, type Frame, renderNodeValue, renderPointerAllowed, type WalkEnv } from './turn-frame.js';
+import { EMPTY, entryLocale, type Frame, renderNodeValue, renderPointerAllowed, type WalkEnv } from './turn-frame.js';
 
 /** A component payload made only of these keys carries its input under `input` and its `config` beside it. */
 const SPLIT_KEYS = new Set(['input', 'operation', 'op', 'component', 'component_ref', 'config']);
 
 function invocationContext(env: WalkEnv, frame: Frame, pnode: PreparedNode): InvocationContext {
-  return {
+  const ctx: InvocationContext = {
     packId: env.packId,
     flowId: frame.flow.flow.id,
     nodeId: pnode.id,
     attempt: frame.turn.attempt,
     resumed: frame.turn.resumed,
   };
+  const locale = entryLocale(frame.state.entry);
+  if (locale !== undefined) ctx.locale = locale;
+  return ctx;
 }
 
 async function callInvoker(

@@ -23,6 +23,8 @@ export interface InvocationContext {
   /** 1-based whole-run attempt. */
   attempt: number;
   resumed: boolean;
+  /** The user's locale (`metadata.locale` of the message), when it has one. */
+  locale?: string;
 }
 
 export type InvokeResult = { ok: true; output: JsonValue } | { ok: false; error: NodeError };

@@ -87,6 +87,17 @@ function envelopeOf(entry: JsonValue): JsonObject | undefined {
   return isObject(entry.input) ? entry.input : entry;
 }
 
+/** The user's locale: `metadata.locale` of the entry's envelope, else of the entry (upstream `inject_card_locale`). */
+export function entryLocale(entry: JsonValue): string | undefined {
+  const env = envelopeOf(entry);
+  const locale = isObject(env?.metadata)
+    ? env.metadata.locale
+    : isObject(entry) && isObject(entry.metadata)
+      ? entry.metadata.locale
+      : undefined;
+  return typeof locale === 'string' && locale !== '' ? locale : undefined;
+}
+
 function responseView(entry: JsonValue): JsonObject {
   const env = envelopeOf(entry);
   if (env === undefined) return {};

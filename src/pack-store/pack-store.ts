@@ -4,6 +4,7 @@
 
 import { CodedError } from '../core/coded-error.js';
 import type { Flow } from '../flow/model.js';
+import { decodeCbor, encodeCbor } from '../pack/cbor.js';
 
 export interface PackComponentModel {
   id: string;
@@ -20,6 +21,8 @@ export interface PackModel {
   kind: string;
   flows: Flow[];
   components: PackComponentModel[];
+  /** R2 key of the pack's `assets/` files (CBOR map path → bytes), when it has any. */
+  assets_key?: string;
 }
 
 export function archiveKey(digest: string): string {
@@ -63,6 +66,40 @@ export function loadPackModel(bucket: R2Bucket, digest: string, key = modelKey(d
   if (modelCache.size > MODEL_CACHE_LIMIT) {
     const oldest = modelCache.keys().next().value;
     if (oldest !== undefined) modelCache.delete(oldest);
+  }
+  return loading;
+}
+
+export function assetsKey(digest: string): string {
+  return `pack-assets/${digest}.cbor`;
+}
+
+/** The pack's `assets/` files, keyed relative to that folder, as one object read once per isolate. */
+export async function putPackAssets(bucket: R2Bucket, digest: string, files: Record<string, Uint8Array>): Promise<string> {
+  const key = assetsKey(digest);
+  await bucket.put(key, encodeCbor(files), { httpMetadata: { contentType: 'application/cbor' } });
+  return key;
+}
+
+const assetsCache = new Map<string, Promise<Record<string, Uint8Array>>>();
+
+/** A pack's assets (none when its model records none); cached per digest like models. */
+export function loadPackAssets(bucket: R2Bucket, model: Pick<PackModel, 'digest' | 'assets_key'>): Promise<Record<string, Uint8Array>> {
+  const key = model.assets_key;
+  if (key === undefined) return Promise.resolve({});
+  const cached = assetsCache.get(model.digest);
+  if (cached !== undefined) return cached;
+  const loading = (async () => {
+    const object = await bucket.get(key);
+    if (object === null)
+      throw new PackStoreError('PackModelMissing', `pack ${model.digest} has no assets at R2 key "${key}"; re-upload the pack`);
+    return decodeCbor(new Uint8Array(await object.arrayBuffer())) as Record<string, Uint8Array>;
+  })();
+  assetsCache.set(model.digest, loading);
+  loading.catch(() => assetsCache.delete(model.digest));
+  if (assetsCache.size > MODEL_CACHE_LIMIT) {
+    const oldest = assetsCache.keys().next().value;
+    if (oldest !== undefined) assetsCache.delete(oldest);
   }
   return loading;
 }

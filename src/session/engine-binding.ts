@@ -2,6 +2,7 @@
 // for flow.call/goto, the component invoker (with the turn's component state buffer), and
 // per-node / per-component spans.
 
+import { assetReader } from '../component/edge/card-invocation.js';
 import type { TenantPolicy } from '../component/edge/host-policy.js';
 import { componentInvoker } from '../component/edge/invoker.js';
 import { edgeComponentRunner } from '../component/edge/worker-wiring.js';
@@ -11,6 +12,7 @@ import { FlowExecutor, type FlowRunResult } from '../flow/executor.js';
 import type { JsonValue } from '../flow/model.js';
 import type { ComponentInvoker, StateStore } from '../flow/ports.js';
 import { parseWorkBudget } from '../flow/work-meter.js';
+import { loadPackAssets } from '../pack-store/pack-store.js';
 import type { FlowEngine, TurnContext, TurnResult } from './flow-engine.js';
 
 /**
@@ -145,10 +147,14 @@ export const edgeInvokerFactory: ComponentInvokerFactory = (turn) => {
     c.digest === undefined ? [] : [{ id: c.id, sha256: c.digest.replace(/^sha256:/, ''), manifest: c.manifest as never }],
   );
   if (components.length === 0) return undefined;
+  const assets = () => loadPackAssets(turn.env.PACKS, turn.model);
   const runner = edgeComponentRunner(
     turn.env,
-    { packId: turn.model.pack_id, digest: turn.model.digest, components },
+    { packId: turn.model.pack_id, digest: turn.model.digest, components, assets },
     { tenant: turn.ctx.tenant, team: turn.ctx.team, tenantPolicy: tenantPolicyOf(turn.env, turn.ctx.tenant), state: turn.componentState },
   );
-  return componentInvoker(() => runner);
+  return componentInvoker(
+    () => runner,
+    async () => assetReader(await assets()),
+  );
 };

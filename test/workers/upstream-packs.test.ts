@@ -4,13 +4,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminApi } from '../../src/admin/admin-api.js';
 import { packUploadPipeline } from '../../src/admin/pack-ingest.js';
+import { assetReader } from '../../src/component/edge/card-invocation.js';
+import { componentInvoker } from '../../src/component/edge/invoker.js';
+import { edgeComponentRunner } from '../../src/component/edge/worker-wiring.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { Env } from '../../src/env.js';
 import { buildPack } from '../../src/pack/builder.js';
 import { sha256Hex } from '../../src/pack/digest.js';
 import { openPack } from '../../src/pack/reader.js';
 import { packArchive } from '../../src/pack/writer.js';
-import { archiveKey, loadPackModel } from '../../src/pack-store/pack-store.js';
+import { archiveKey, loadPackAssets, loadPackModel, type PackModel } from '../../src/pack-store/pack-store.js';
 import { testEnv } from '../support/runtime-fixtures.js';
 import { UPSTREAM_PACK_NAMES, upstreamPack } from '../support/upstream-packs.js';
 
@@ -47,7 +50,9 @@ describe('component sources', () => {
     const artifacts = await testEnv.PACKS.list({ prefix: `components/${CARD_SHA}/` });
     expect(artifacts.objects.length).toBeGreaterThan(0);
     const model = await loadPackModel(testEnv.PACKS, digest);
-    expect(model.components).toEqual([{ id: CARD_ID, digest: `sha256:${CARD_SHA}` }]);
+    expect(model.components).toEqual([
+      { id: CARD_ID, digest: `sha256:${CARD_SHA}`, manifest: { capabilities: { host: { state: { read: true, write: true } } } } },
+    ]);
   });
 
   it('a component whose wasm does not hash to its component_sources digest is rejected at upload, naming the component and both digests', async () => {
@@ -127,5 +132,57 @@ describe('activation', () => {
     expect(body.warnings).toContain('flow "main" node "show" calls component "card", which the pack does not contain');
     const active = (await (await call('/tenants/cannot-run/packs', { headers: AUTH })).json()) as { packs: unknown[] };
     expect(active.packs).toEqual([]);
+  });
+});
+
+/** A runner for an uploaded pack, wired as a turn wires it (engine-binding.ts). */
+function runnerOf(model: PackModel) {
+  const components = model.components.map((c) => ({ id: c.id, sha256: c.digest!.replace('sha256:', ''), manifest: c.manifest as never }));
+  const assets = () => loadPackAssets(testEnv.PACKS, model);
+  return edgeComponentRunner(
+    env,
+    { packId: model.pack_id, digest: model.digest, components, assets },
+    { tenant: 'assets', tenantPolicy: { httpAllowHosts: [] } },
+  );
+}
+
+async function uploadedModel(name: 'quickstart' | 'hr-onboarding'): Promise<PackModel> {
+  const res = await upload(await upstreamPack(name));
+  expect([200, 201]).toContain(res.status);
+  return loadPackModel(testEnv.PACKS, ((await res.json()) as { digest: string }).digest);
+}
+
+describe('pack assets for components', () => {
+  it("a real component reads the pack's assets at /assets: the adaptive card renders an asset card the host did not inline", async () => {
+    const model = await uploadedModel('quickstart');
+    const res = await runnerOf(model).invoke({
+      component: CARD_ID,
+      op: 'run',
+      input: { card_source: 'asset', card_spec: { asset_path: 'assets/cards/about_card.json' } },
+      flowId: 'main',
+      stepId: 'show_about_card',
+    });
+    expect(res.ok ? undefined : res.error).toBeUndefined();
+    const card = (res as { output: { renderedCard: { body: { text?: string }[] } } }).output.renderedCard;
+    expect(card.body[0]?.text).toBe('🏠 About Greentic');
+  });
+
+  it("a card node's invocation gets the card inlined, the i18n bundles and the user's locale, and renders in that locale", async () => {
+    const model = await uploadedModel('hr-onboarding');
+    const runner = runnerOf(model);
+    const invoker = componentInvoker(
+      () => runner,
+      async () => assetReader(await loadPackAssets(testEnv.PACKS, model)),
+    );
+    const mapping = model.flows[0]!.nodes.show_welcome_card!.input.mapping;
+    const ctx = { packId: model.pack_id, flowId: 'main', nodeId: 'show_welcome_card', attempt: 1, resumed: false };
+    const en = await invoker.invoke({ kind: 'component', id: CARD_ID }, 'run', mapping, ctx);
+    const fr = await invoker.invoke({ kind: 'component', id: CARD_ID }, 'run', mapping, { ...ctx, locale: 'fr' });
+    expect(en.ok && fr.ok).toBe(true);
+    const enCard = (en as unknown as { output: { renderedCard: Record<string, unknown> } }).output.renderedCard;
+    const frCard = (fr as unknown as { output: { renderedCard: Record<string, unknown> } }).output.renderedCard;
+    expect(frCard.lang).toBe('fr');
+    expect(JSON.stringify(frCard.body)).not.toBe(JSON.stringify(enCard.body));
+    expect(JSON.stringify(enCard.body)).not.toContain('{{i18n:');
   });
 });

@@ -6,6 +6,7 @@
 
 import type { JsonValue } from '../../flow/model.js';
 import type { ComponentInvoker, ComponentTarget, InvocationContext, InvokeResult } from '../../flow/ports.js';
+import { type AssetReader, isCardInvocation, prepareCardInvocation } from './card-invocation.js';
 import type { ComponentRunner } from './runner.js';
 
 function payloadOf(input: JsonValue, config: JsonValue | undefined): JsonValue {
@@ -14,7 +15,14 @@ function payloadOf(input: JsonValue, config: JsonValue | undefined): JsonValue {
   return base;
 }
 
-export function componentInvoker(runnerFor: (packId: string) => ComponentRunner | Promise<ComponentRunner>): ComponentInvoker {
+/**
+ * `assets` gives the pack's asset files for card pre-resolution (card-invocation.ts); without it
+ * a card invocation is sent as the flow built it.
+ */
+export function componentInvoker(
+  runnerFor: (packId: string) => ComponentRunner | Promise<ComponentRunner>,
+  assets?: () => Promise<AssetReader>,
+): ComponentInvoker {
   return {
     async invoke(target: ComponentTarget, operation: string, input: JsonValue, ctx: InvocationContext): Promise<InvokeResult> {
       if (target.kind !== 'component') {
@@ -24,13 +32,16 @@ export function componentInvoker(runnerFor: (packId: string) => ComponentRunner 
         };
       }
       const runner = await runnerFor(ctx.packId);
+      // A card invocation goes to the component as it is, without the config merged in (upstream).
+      const card = prepareCardInvocation(input, target.config, assets === undefined ? () => undefined : await assets(), ctx.locale);
       const res = await runner.invoke({
         component: target.id,
         op: operation,
-        input: payloadOf(input, target.config),
+        input: isCardInvocation(card) ? card : payloadOf(input, target.config),
         flowId: ctx.flowId,
         stepId: ctx.nodeId,
         attempt: ctx.attempt,
+        ...(ctx.locale === undefined ? {} : { i18nId: ctx.locale }),
       });
       if (res.ok) return { ok: true, output: res.output as JsonValue };
       return {

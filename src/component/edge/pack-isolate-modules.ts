@@ -26,12 +26,6 @@ export interface PackComponent {
   };
 }
 
-function filesystemOf(c: PackComponent): 'none' | 'read_only' {
-  const fs = c.manifest?.capabilities?.wasi?.filesystem;
-  // `sandbox` (a writable scratch area upstream) is served read-only here too.
-  return fs && fs.mode !== undefined && fs.mode !== 'none' ? 'read_only' : 'none';
-}
-
 export interface IsolateComponent {
   component: PackComponent;
   art: LoadedArtifacts;
@@ -153,7 +147,9 @@ export function packIsolateModules(
       dialect: descriptor.dialect,
       imports: descriptor.imports,
       exportName: descriptor.exportName,
-      filesystem: filesystemOf(component),
+      // Upstream preopens the pack's assets read-only at /assets for every component, whatever its
+      // manifest's filesystem mode (upstream-runtime.md §C.1).
+      filesystem: 'read_only',
       ...(directMain ? { directMain } : {}),
       ...(plan ? { plan } : {}),
     };

@@ -30,8 +30,11 @@ export interface PackDeployment {
   packId: string;
   digest: string;
   components: PackComponent[];
-  /** The pack's `assets/` files (paths relative to that folder), visible read-only at `/assets`. */
-  assets?: Record<string, Uint8Array>;
+  /**
+   * The pack's `assets/` files (paths relative to that folder), visible read-only at `/assets`;
+   * a function is called when the pack's isolate is loaded (assets read from storage on demand).
+   */
+  assets?: Record<string, Uint8Array> | (() => Promise<Record<string, Uint8Array>>);
 }
 
 export interface RunnerOptions {
@@ -134,12 +137,13 @@ export class ComponentRunner {
           return { component, art };
         }),
       );
+      const assets = typeof this.pack.assets === 'function' ? await this.pack.assets() : (this.pack.assets ?? {});
       return {
         compatibilityDate: '2026-10-01',
         mainModule: 'main.js',
         modules: packIsolateModules(components, { glue }),
         env: {
-          ASSETS: Object.fromEntries(Object.entries(this.pack.assets ?? {}).map(([p, b]) => [`/assets/${p.replace(/^\/+/, '')}`, b])),
+          ASSETS: Object.fromEntries(Object.entries(assets).map(([p, b]) => [`/assets/${p.replace(/^\/+/, '')}`, b])),
         },
         globalOutbound: null,
         limits: { cpuMs: this.cpuMs },

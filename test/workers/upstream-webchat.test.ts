@@ -174,17 +174,25 @@ describe('upstream packs over WebChat', () => {
     expect(unresolved(welcome)).toEqual([]);
   });
 
-  it('helpdesk-itsm greets with its welcome card, and its buttons navigate to the routed card', async () => {
+  it('helpdesk-itsm greets with a card (the last its main flow renders, as greentic-start picks), and its buttons navigate to the routed cards', async () => {
     await installUpstream('helpdesk-itsm', 'up-helpdesk');
     const user = await webchatUser('up-helpdesk');
+    // main chains nine card nodes with `next`; the answer is the last envelope-like output.
     const welcome = await user.welcome();
     expect(welcome).toHaveLength(1);
-    expect(welcome[0]!.texts).toContain('IT Help Desk');
-    const create = welcome[0]!.actions.find((a) => a.title.includes('Create a Ticket'))!;
+    expect(welcome[0]!.texts[0]).toBe('Ticket Timeline & Status');
+    expect(unresolved(welcome)).toEqual([]);
+
+    const menuButton = welcome[0]!.actions.find((a) => a.title === 'Back to Menu')!;
+    const menu = await user.say({ value: menuButton.data });
+    expect(menu).toHaveLength(1);
+    expect(menu[0]!.texts).toContain('IT Help Desk');
+    const create = menu[0]!.actions.find((a) => a.title.includes('Create a Ticket'))!;
     const step1 = await user.say({ value: create.data });
+    expect(step1).toHaveLength(1);
     expect(step1[0]!.card).toBe(true);
     expect(unresolved(step1)).toEqual([]);
-    expect(step1[0]!.texts.join(' ')).not.toContain('IT Help Desk');
+    expect(step1[0]!.texts).not.toContain('IT Help Desk');
   });
 
   it('quickstart answers typed text with its welcome card (the last card its flow renders), i18n resolved', async () => {

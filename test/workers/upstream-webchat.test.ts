@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DirectLineActivity } from '../../src/channels/webchat/conversation.js';
 import { activityEnvelope } from '../../src/channels/webchat/directline.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
+import { buildPack } from '../../src/pack/builder.js';
 import { testEnv } from '../support/runtime-fixtures.js';
 import { until } from '../support/until.js';
 import { type UpstreamPackName, upstreamPack } from '../support/upstream-packs.js';
@@ -212,6 +213,109 @@ describe('upstream packs over WebChat', () => {
     expect(answer[0]!.text).toBe(FAILURE_TEXT);
     expect(answer[0]!.card).toBe(true);
     expect(answer[0]!.texts).toContain('Something went wrong');
+  });
+});
+
+const NAV_FLOW = `id: main
+type: messaging
+start: ask
+nodes:
+  ask:
+    emit.response:
+      text: "What is your order?"
+    routing:
+      - to: wait
+  wait:
+    session.wait:
+      reason: order
+    routing:
+      - to: confirm
+  confirm:
+    emit.response:
+      text: "Order: {{entry.text}}"
+    routing: out
+  menu:
+    emit.response:
+      text: "Menu node"
+    routing: out
+`;
+
+const HELP_CARD = {
+  type: 'AdaptiveCard',
+  version: '1.5',
+  body: [
+    { type: 'TextBlock', text: '{{i18n:help.title}}' },
+    { type: 'TextBlock', text: 'Hello ${employee}, ${unknown} stays' },
+  ],
+  actions: [{ type: 'Action.Submit', title: '{{i18n:help.back}}', data: { routeToCardId: 'menu' } }],
+};
+
+/** A pack of our own with cards and an i18n bundle in assets/, uploaded (unsigned, `dev`) and activated. */
+async function installOwnPack(tenant: string, packId: string, flow: string, assets: Record<string, unknown> = {}): Promise<void> {
+  const utf8 = new TextEncoder();
+  const files = new Map<string, Uint8Array>([
+    [
+      'pack.yaml',
+      utf8.encode(
+        `pack_id: ${packId}\nversion: 1.0.0\nkind: application\npublisher: test\nflows:\n  - id: main\n    file: flows/main.ygtc\n    entrypoints: [default]\n`,
+      ),
+    ],
+    ['flows/main.ygtc', utf8.encode(flow)],
+    ...Object.entries(assets).map(([path, json]): [string, Uint8Array] => [path, utf8.encode(JSON.stringify(json))]),
+  ]);
+  const up = await SELF.fetch('http://x/admin/v1/packs', { method: 'POST', headers: ADMIN, body: buildPack(files).bytes });
+  const body = await json<{ digest: string }>(up);
+  expect(up.status, JSON.stringify(body)).toBe(201);
+  const act = await SELF.fetch(`http://x/admin/v1/tenants/${tenant}/packs/${packId}`, {
+    method: 'PUT',
+    headers: { ...ADMIN, 'content-type': 'application/json' },
+    body: JSON.stringify({ digest: body.digest }),
+  });
+  expect(act.status, await act.text()).toBe(200);
+}
+
+describe('card navigation and failures (a pack of our own)', () => {
+  it('serving a routed card neither resumes nor cancels the parked run; a target that names a node enters the flow there', async () => {
+    await installOwnPack('nav-own', 'nav.own', NAV_FLOW, {
+      'assets/cards/help.json': HELP_CARD,
+      'assets/i18n/en.json': { 'help.title': 'Help', 'help.back': 'Back' },
+    });
+    const user = await webchatUser('nav-own');
+    expect((await user.welcome()).map((a) => a.text)).toEqual(['What is your order?']);
+
+    const help = await user.say({ value: { routeToCardId: 'help', employee: 'Ada' } });
+    expect(help).toHaveLength(1);
+    expect(help[0]!.texts).toEqual(['Help', 'Hello Ada, ${unknown} stays']);
+    expect(help[0]!.actions).toEqual([{ title: 'Back', data: { routeToCardId: 'menu', employee: 'Ada' } }]);
+
+    // The run parked before the card was served still takes the answer.
+    expect((await user.say({ text: 'tea' })).map((a) => a.text)).toEqual(['Order: tea']);
+    expect((await user.say({ value: { routeToCardId: 'menu' } })).map((a) => a.text)).toEqual(['Menu node']);
+    // A target that is neither a card nor a node runs the flow from its start.
+    expect((await user.say({ value: { routeToCardId: 'nowhere' } })).map((a) => a.text)).toEqual(['What is your order?']);
+  });
+
+  it('a turn whose output is no message is answered once with the generic failure text and an error card, and is not retried', async () => {
+    await installOwnPack(
+      'bad-output',
+      'bad.output',
+      `id: main
+type: messaging
+start: look
+nodes:
+  look:
+    state.get:
+      key: nothing
+    routing: out
+`,
+    );
+    const user = await webchatUser('bad-output');
+    const answer = await user.say({ text: 'hi' });
+    expect(answer).toHaveLength(1);
+    expect(answer[0]!.text).toBe(FAILURE_TEXT);
+    expect(answer[0]!.texts).toEqual(['Something went wrong', FAILURE_TEXT]);
+    const dead = await SELF.fetch('http://x/admin/v1/dead-letters?tenant=bad-output', { headers: ADMIN });
+    expect((await json<{ dead_letters: unknown[] }>(dead)).dead_letters).toEqual([]);
   });
 });
 

@@ -60,13 +60,47 @@ async function firstReply(url: string, tenant: string, n: number): Promise<numbe
   }
 }
 
+/** One first turn over plain Direct Line polling: what the bot answered must not be the failure answer. */
+async function checkAnswer(url: string, tenant: string): Promise<void> {
+  const minted = (await (await fetch(`${url}/v1/messaging/webchat/${tenant}/token`, { method: 'POST' })).json()) as {
+    token: string;
+    domain: string;
+  };
+  const headers = { authorization: `Bearer ${minted.token}`, 'content-type': 'application/json' };
+  const started = await fetch(`${minted.domain}/conversations`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ user: { id: 'u-check' } }),
+  });
+  const { conversationId } = (await started.json()) as { conversationId: string };
+  const posted = await fetch(`${minted.domain}/conversations/${conversationId}/activities`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ type: 'message', from: { id: 'u-check' }, text: FIRST_TEXT }),
+  });
+  const { id } = (await posted.json()) as { id: string };
+  for (const deadline = Date.now() + REPLY_TIMEOUT_MS; Date.now() < deadline; await pause(200)) {
+    const log = (await (await fetch(`${minted.domain}/conversations/${conversationId}/activities`, { headers })).json()) as {
+      activities: { replyToId?: string; text?: string; attachments?: unknown[] }[];
+    };
+    const reply = log.activities.find((a) => a.replyToId === id);
+    if (reply === undefined) continue;
+    if (reply.text?.startsWith('Sorry')) throw new Error(`${tenant} answered its first turn with a failure: ${reply.text}`);
+    return;
+  }
+  throw new Error(`${tenant}: no reply within ${REPLY_TIMEOUT_MS / 1000} s`);
+}
+
 async function main(): Promise<void> {
   const server = await startDevServer();
   try {
     const token = await adminToken();
     for (const name of PACKS) await install(server.url, token, name, `up-${name}`);
     const tenants = [BENCH_TENANT, ...PACKS.map((p) => `up-${p}`)];
-    for (const tenant of tenants) for (let i = 0; i < WARMUP; i++) await firstReply(server.url, tenant, -1 - i);
+    for (const tenant of tenants) {
+      await checkAnswer(server.url, tenant);
+      for (let i = 0; i < WARMUP; i++) await firstReply(server.url, tenant, -1 - i);
+    }
     const samples = new Map<string, number[]>(tenants.map((t) => [t, []]));
     const started = nowMs();
     for (let i = 0; i < SAMPLES; i++) {

@@ -601,15 +601,27 @@ export class ChannelSession extends DurableObject<Env> {
       } else if (previousWait !== undefined) {
         this.waits.clear(envelope.session_id, scopeHash);
       }
-      this.sessions.recordTurn(envelope.session_id, JSON.stringify(envelope.tenant), row.seq, now);
-      for (const reply of replies)
-        this.outbox.add(egressMessage(reply, reply.id, message.idempotency_key, now), envelope.session_id, now, now + STALLED_TURN_MS);
-      this.dedup.record(message.idempotency_key, envelope.session_id, outcome, now);
-      this.inbox.remove(row.seq);
-      // Part of the same commit: if the object dies before the delivery, the alarm delivers.
-      this.scheduleAlarm(now);
+      this.recordAnswered(row, message, replies, outcome, now);
     });
     return outcome;
+  }
+
+  /** The end of every turn's transaction: the session's turn, its replies (outbox), its dedup record, its inbox row gone. */
+  private recordAnswered(
+    row: InboxRow,
+    message: IngressMessage,
+    replies: readonly ChannelMessageEnvelope[],
+    outcome: TurnOutcome,
+    now: number,
+  ): void {
+    const envelope = message.envelope;
+    this.sessions.recordTurn(envelope.session_id, JSON.stringify(envelope.tenant), row.seq, now);
+    for (const reply of replies)
+      this.outbox.add(egressMessage(reply, reply.id, message.idempotency_key, now), envelope.session_id, now, now + STALLED_TURN_MS);
+    this.dedup.record(message.idempotency_key, envelope.session_id, outcome, now);
+    this.inbox.remove(row.seq);
+    // Part of the same commit: if the object dies before the delivery, the alarm delivers.
+    this.scheduleAlarm(now);
   }
 
   /** Commits a turn answered by a pack card alone: no flow ran, so no state, wait or component write changes. */
@@ -634,14 +646,7 @@ export class ChannelSession extends DurableObject<Env> {
       served_card: cardId,
       reply_keys: replies.map((r) => r.id),
     };
-    this.ctx.storage.transactionSync(() => {
-      this.sessions.recordTurn(envelope.session_id, JSON.stringify(envelope.tenant), row.seq, now);
-      for (const reply of replies)
-        this.outbox.add(egressMessage(reply, reply.id, message.idempotency_key, now), envelope.session_id, now, now + STALLED_TURN_MS);
-      this.dedup.record(message.idempotency_key, envelope.session_id, outcome, now);
-      this.inbox.remove(row.seq);
-      this.scheduleAlarm(now);
-    });
+    this.ctx.storage.transactionSync(() => this.recordAnswered(row, message, replies, outcome, now));
     return outcome;
   }
 

@@ -303,7 +303,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('WebChat in a real browser against npm
   }, 180_000);
 
   it('"tools" is answered by the demo pack\'s TypeScript component, which reads the secret publish set', async () => {
-    // A fresh browser context is a fresh conversation, so "tools" is its first message.
+    // A fresh browser context is a fresh conversation: the bot has just greeted it, and "tools" answers its question.
     const context = await browser!.newContext({ viewport: { width: 900, height: 900 } });
     const page = await context.newPage();
     await onPage(

@@ -20,7 +20,7 @@ import { buildTenantCtx } from '../../edge/tenant-ctx.js';
 import { webchatConversation } from '../../objects.js';
 import type { ActivitySet, DirectLineActivity, WebchatConversation } from './conversation.js';
 import { MAX_ACTIVITY_BYTES } from './directline.js';
-import { BUTTONS_MIME, webchatEgressSender } from './sender.js';
+import { BUTTONS_MIME, replyActivity, webchatEgressSender } from './sender.js';
 import { mintToken } from './token.js';
 
 const ORIGIN = 'http://127.0.0.1:8787';
@@ -357,6 +357,41 @@ describe('webchat facade: WebSocket stream and egress', () => {
         { type: 'imBack', title: 'No', value: 'No' },
       ],
       to: ['u1'],
+    });
+  });
+});
+
+describe('webchat egress: what a reply envelope shows', () => {
+  it('a failure answer (metadata.error_kind) carries a "Something went wrong" card with the kind, never the internal message', () => {
+    const activity = replyActivity(
+      reply('acme', 'c', 'fail#0', {
+        text: 'Sorry, something went wrong while handling your message. Please try again later.',
+        metadata: { error_kind: 'flow_execution_failed', error_message: 'node "x" failed: secret path /internal' },
+      }),
+    );
+    expect(activity.text).toBe('Sorry, something went wrong while handling your message. Please try again later.');
+    expect(JSON.stringify(activity.attachments)).toContain('Something went wrong');
+    expect(JSON.stringify(activity.attachments)).toContain('flow_execution_failed');
+    expect(JSON.stringify(activity)).not.toContain('/internal');
+  });
+
+  it('Direct Line keys an output passed through (channelData, suggestedActions, speak, inputHint) reach the activity', () => {
+    const activity = replyActivity(
+      reply('acme', 'c', 'dl#0', {
+        text: 'pick',
+        extensions: {
+          channel_data: { theme: 'dark' },
+          suggested_actions: { actions: [{ type: 'imBack', title: 'A', value: 'a' }] },
+          speak: 'pick one',
+          input_hint: 'expectingInput',
+        },
+      }),
+    );
+    expect(activity).toMatchObject({
+      channelData: { theme: 'dark' },
+      suggestedActions: { actions: [{ type: 'imBack', title: 'A', value: 'a' }] },
+      speak: 'pick one',
+      inputHint: 'expectingInput',
     });
   });
 });

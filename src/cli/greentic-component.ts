@@ -4,14 +4,14 @@
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { buildComponent } from '../component/build/component-build.js';
 import { ComponentBuildError } from '../component/build/component-build-error.js';
 import { hostGuestTypes } from '../component/build/guest-types.js';
 import { HOST_WIT_DIR, readWitPackages } from '../component/build/wit-source.js';
-import type { DescribedComponent } from '../component/node/described-component.js';
+import { type DescribedComponent, type ManifestFacts, synthesizedDescriptor } from '../component/node/described-component.js';
 import { directoryStore, grantsFromManifest, localGrants, memoryStore } from '../component/node/local-stores.js';
 import { nodeBindgenGenerator } from '../component/node/node-bindgen.js';
 import {
@@ -26,7 +26,9 @@ import { checkComponentHeader } from '../component/node/transpile-cache.js';
 import { type ComponentArtifacts, ComponentError as EdgeComponentError, transpileComponent } from '../component/upload/transpile.js';
 import { CodedError, errorMessage } from '../core/coded-error.js';
 import { isObject } from '../core/is-object.js';
+import { decodeCbor } from '../pack/cbor.js';
 import { blake3Hex } from '../pack/digest.js';
+import { componentManifestFromValue } from '../pack/manifest-decode.js';
 import { UsageError } from './usage-error.js';
 
 const TEMPLATE_DIR = fileURLToPath(new URL('../component/template/', import.meta.url));
@@ -76,7 +78,9 @@ Options:
 const DESCRIBE_HELP = `greentic-component describe <wasm> [--json]
 
 Instantiates the component in Node and prints its describe(): name, version, capabilities and
-operations (schemas decoded from CBOR).
+operations (schemas decoded from CBOR). A node@0.6.0 component that exports invoke only (upstream
+never calls describe) is described from its component manifest when one is beside it
+(<name>.manifest.cbor as packs carry it, or component.manifest.json); "source" says which.
 
 Options:
   --json   print the descriptor as JSON
@@ -331,17 +335,36 @@ function formatDescriptor(d: DescribedComponent): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The component manifest beside a wasm: `<name>.manifest.cbor` (pack layout), else `component.manifest.json`. */
+async function manifestBeside(wasmPath: string): Promise<ManifestFacts | undefined> {
+  const cborPath = wasmPath.replace(/\.wasm$/, '.manifest.cbor');
+  if (cborPath !== wasmPath && existsSync(cborPath)) {
+    try {
+      return componentManifestFromValue(decodeCbor(new Uint8Array(await readFile(cborPath)), { preserveFloats: true }), cborPath);
+    } catch (e) {
+      throw new CliError('ManifestInvalid', `${cborPath}: ${errorMessage(e)}`);
+    }
+  }
+  const jsonPath = findManifestFor(wasmPath);
+  if (jsonPath === undefined) return undefined;
+  const json = await readJsonFile(jsonPath, 'ManifestInvalid');
+  if (!isObject(json) || typeof json.id !== 'string')
+    throw new CliError('ManifestInvalid', `${jsonPath}: a component manifest needs an "id"`);
+  return { ...(json as object), id: json.id, version: typeof json.version === 'string' ? json.version : '' } as ManifestFacts;
+}
+
 async function describeCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } });
   const [wasmPath, extra] = positionals;
   if (!wasmPath || extra !== undefined) throw new UsageError('expected exactly one <wasm>');
   const component = await loadComponentInNode(await readWasmFile(wasmPath), wasmPath, { log: (line) => io.err(`${line}\n`) });
-  let d: DescribedComponent;
+  let d: DescribedComponent | undefined;
   try {
     d = await component.describe();
   } finally {
     await component.close();
   }
+  d ??= synthesizedDescriptor(basename(wasmPath).replace(/\.wasm$/, ''), await manifestBeside(resolve(wasmPath)));
   io.out(values.json ? `${JSON.stringify(d, null, 2)}\n` : formatDescriptor(d));
   return 0;
 }

@@ -5,7 +5,7 @@
 // Options are written as null and which are omitted follows upstream's encoded mirror structs
 // exactly, because signatures are computed over a re-encoding and must match upstream's bytes.
 import type { CompiledNode, Routing } from '../flow/model.js';
-import { CborError, encodeCbor } from './cbor.js';
+import { CborError, decodeCbor, encodeCbor } from './cbor.js';
 import { PackError } from './errors.js';
 import {
   arr,
@@ -283,6 +283,20 @@ function encodeNode(
     ['routing', encodeRouting(node.routing, nodeIx, `${ptr}/routing`)],
     ['telemetry', toTree(node.telemetry ?? {}, telemetryShape, `${ptr}/telemetry`)],
   ]);
+}
+
+/**
+ * The archived manifest bytes with only `signatures` replaced by `m`'s: every other byte stays as
+ * the pack's builder wrote it (an upstream manifest missing `err_map` keeps missing it), where
+ * re-encoding the model would normalise it.
+ */
+export function replaceSignatures(original: Uint8Array, m: PackManifest): Uint8Array {
+  const raw = decodeCbor(original, { preserveFloats: true, mapsAsMap: true });
+  const fresh = decodeCbor(encodePackManifest(m), { preserveFloats: true, mapsAsMap: true });
+  if (!(raw instanceof Map) || !(fresh instanceof Map))
+    throw new PackError('ManifestEncode', 'the manifest is not a CBOR map', 'manifest.cbor');
+  raw.set('signatures', fresh.get('signatures'));
+  return encodeCbor(raw, { allowFloats: true, preserveMapOrder: true });
 }
 
 /** A deep copy with `signatures.signatures` emptied: the message Ed25519 signs (§8.1). */

@@ -15,7 +15,7 @@ import {
 } from './component-sources.js';
 import { blake3Hex, sha256Hex, sha256HexAsync } from './digest.js';
 import { PackError } from './errors.js';
-import { decodePackLock } from './lock.js';
+import { decodePackLock, type PackLockComponent } from './lock.js';
 import { componentManifestFromValue } from './manifest-decode.js';
 import { encodeComponentManifest } from './manifest-encode.js';
 import type { PackManifest } from './manifest-types.js';
@@ -133,6 +133,17 @@ function checkSbom(entries: Map<string, Uint8Array>): SbomOutcome {
     if (!isSbomExempt(path) && !byPath.has(path)) problems.push({ code: 'unlisted-file', path, message: `not listed in ${source}` });
   }
   return { status: problems.length === 0 ? 'ok' : 'mismatch', source, files: listed.length, problems };
+}
+
+/** The lock's components, or none when the pack has no readable lock (checkLock reports that). */
+function lockedComponents(entries: Map<string, Uint8Array>): Record<string, PackLockComponent> {
+  const bytes = entries.get('pack.lock.cbor');
+  if (bytes === undefined) return {};
+  try {
+    return decodePackLock(bytes).components;
+  } catch {
+    return {};
+  }
 }
 
 /** Lock `resolved_digest` must pin the wasm actually bundled for that component. */
@@ -308,9 +319,11 @@ export async function verifyPack(bytes: Uint8Array, opts: VerifyOptions): Promis
   const comps: Array<{ id: string; version: string; world: string; path: string; data: Uint8Array | undefined }> =
     opened.manifest !== undefined
       ? packComponentIds(opened.manifest).map((id) => {
-          const declared = opened.manifest!.components.find((c) => c.id === id);
+          // A component known only from the component sources is described by the lock, when it has one.
+          const declared = opened.manifest!.components.find((c) => c.id === id) ?? lockedComponents(opened.entries)[id];
           const path = componentWasmPath(opened.manifest!, id);
-          return { id, version: declared?.version ?? '', world: declared?.world ?? '', path, data: opened.entries.get(path) };
+          const version = declared === undefined ? '' : 'version' in declared ? declared.version : (declared.component_version ?? '');
+          return { id, version, world: declared?.world ?? '', path, data: opened.entries.get(path) };
         })
       : opened.legacy!.components.map((c) => ({
           id: c.name,

@@ -2,7 +2,7 @@
 // over everything written; and re-signing an existing archive in place.
 import { blake3Hex } from './digest.js';
 import { PackError } from './errors.js';
-import { encodePackManifest } from './manifest-encode.js';
+import { replaceSignatures } from './manifest-encode.js';
 import type { PackManifest } from './manifest-types.js';
 import { openPack } from './reader.js';
 import { decodeSbom, encodeSbom, isSbomExempt, mediaTypeFor, type SbomEntry } from './sbom.js';
@@ -42,7 +42,8 @@ export function packArchive(
 /**
  * Sign an archive in place (what greenticai/greentic#269 asks for): append a signature to the
  * archived manifest and rewrite the archive with the new manifest and a regenerated SBOM, so the
- * signed `.gtpack` is self-contained. Entry order and media types are kept.
+ * signed `.gtpack` is self-contained. Entry order and media types are kept, and the manifest
+ * changes in its signatures only.
  */
 export function signPackArchive(
   archive: Uint8Array,
@@ -53,7 +54,7 @@ export function signPackArchive(
   if (opened.manifest === undefined)
     throw new PackError('ManifestDecode', 'legacy-format packs cannot be signed; rebuild the pack', 'manifest.cbor');
   const signed = signManifest(opened.manifest, seed, keyIdOverride);
-  const manifestBytes = encodePackManifest(signed);
+  const manifestBytes = replaceSignatures(opened.manifestBytes, signed);
   const mediaTypes = new Map<string, string>();
   const sbomName = opened.entries.has('sbom.cbor') ? 'sbom.cbor' : opened.entries.has('sbom.json') ? 'sbom.json' : undefined;
   if (sbomName !== undefined) {

@@ -9,13 +9,15 @@ import { componentInvoker } from '../../src/component/edge/invoker.js';
 import { edgeComponentRunner } from '../../src/component/edge/worker-wiring.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import type { Env } from '../../src/env.js';
+import { packEntryFlow } from '../../src/flow/entry-flow.js';
+import { FlowExecutor } from '../../src/flow/executor.js';
 import { buildPack } from '../../src/pack/builder.js';
 import { sha256Hex } from '../../src/pack/digest.js';
 import { openPack } from '../../src/pack/reader.js';
 import { packArchive } from '../../src/pack/writer.js';
 import { archiveKey, loadPackAssets, loadPackModel, type PackModel } from '../../src/pack-store/pack-store.js';
 import { testEnv } from '../support/runtime-fixtures.js';
-import { UPSTREAM_PACK_NAMES, upstreamPack } from '../support/upstream-packs.js';
+import { UPSTREAM_PACK_NAMES, type UpstreamPackName, upstreamPack } from '../support/upstream-packs.js';
 
 const AUTH = { authorization: 'Bearer test-admin-token' };
 const CARD_ID = 'ai.greentic.component-adaptive-card';
@@ -146,7 +148,7 @@ function runnerOf(model: PackModel) {
   );
 }
 
-async function uploadedModel(name: 'quickstart' | 'hr-onboarding'): Promise<PackModel> {
+async function uploadedModel(name: UpstreamPackName): Promise<PackModel> {
   const res = await upload(await upstreamPack(name));
   expect([200, 201]).toContain(res.status);
   return loadPackModel(testEnv.PACKS, ((await res.json()) as { digest: string }).digest);
@@ -184,5 +186,53 @@ describe('pack assets for components', () => {
     expect(frCard.lang).toBe('fr');
     expect(JSON.stringify(frCard.body)).not.toBe(JSON.stringify(enCard.body));
     expect(JSON.stringify(enCard.body)).not.toContain('{{i18n:');
+  });
+});
+
+describe('entry flows of the upstream packs run their components', () => {
+  const message = (text: string) => ({ id: 'm1', channel: 'webchat', session_id: 'conv-1', text, metadata: { locale: 'en' } });
+
+  async function runEntry(name: UpstreamPackName, text: string) {
+    const model = await uploadedModel(name);
+    const entry = packEntryFlow(model.flows, 'messaging');
+    if (!entry.ok) throw new Error(entry.message);
+    const runner = runnerOf(model);
+    const invoker = componentInvoker(
+      () => runner,
+      async () => assetReader(await loadPackAssets(testEnv.PACKS, model)),
+    );
+    const result = await new FlowExecutor({ packId: model.pack_id, invoker }).run(entry.flow, message(text));
+    if (result.status !== 'done') throw new Error(`${name}: ${result.status}`);
+    return { flow: entry.flow.id, result };
+  }
+
+  it.each(['quickstart', 'hr-onboarding', 'helpdesk-itsm'] as const)(
+    '%s: every card node of the entry flow renders its card',
+    async (name) => {
+      const { result } = await runEntry(name, 'hi');
+      expect(result.error).toBeUndefined();
+      const outputs = Object.entries(result.nodeOutputs);
+      expect(outputs.length).toBeGreaterThan(0);
+      for (const [node, out] of outputs) {
+        expect(out.ok, node).toBe(true);
+        expect((out.payload as { renderedCard?: { type?: string } }).renderedCard?.type, node).toBe('AdaptiveCard');
+      }
+    },
+  );
+
+  it('telco-x: the presentation component answers a typed request with cards, and the next: route reaches respond_telco', async () => {
+    const { result } = await runEntry('telco-x', 'port utilisation');
+    expect(result.error).toBeUndefined();
+    const presented = result.nodeOutputs.present_telco?.payload as { messages?: { type: string }[] };
+    expect(presented.messages?.length).toBeGreaterThan(0);
+    expect(result.nodeOutputs.respond_telco).toBeDefined();
+  });
+
+  it('quickstart-app: the msg2events component extracts an event and the next: route runs echo_result', async () => {
+    const { flow, result } = await runEntry('quickstart-app', 'hello there');
+    expect(flow).toBe('on_message');
+    expect(result.error).toBeUndefined();
+    expect(result.nodeOutputs.extract_event?.ok).toBe(true);
+    expect(JSON.stringify(result.output)).toContain('Received: hello there');
   });
 });

@@ -29,7 +29,7 @@ export interface ComponentThreadData {
 export type ComponentThreadMessage =
   | { kind: 'ready'; error?: { code: 'UnsupportedAbi' | 'Trap'; message: string } }
   | { kind: 'host'; method: keyof HostApi; args: unknown[] }
-  | { kind: 'reply'; id: number; outcome: 'ok' | 'node-error' | 'trap'; value?: unknown; message?: string };
+  | { kind: 'reply'; id: number; outcome: 'ok' | 'node-error' | 'trap' | 'absent'; value?: unknown; message?: string };
 
 /** A call from the parent: `describe()` or `invoke(op, envelope)`. */
 export interface ComponentThreadCall {
@@ -43,7 +43,8 @@ export interface ComponentThreadCall {
 type Impl = Record<string, unknown>;
 /** Node's WebAssembly compiles from bytes; the Workers types this project compiles against omit it. */
 const wasm = WebAssembly as unknown as { compile(bytes: Uint8Array): Promise<WebAssembly.Module> };
-type NodeExport = { describe(): unknown; invoke(op: unknown, envelope: unknown): unknown };
+/** `describe` is declared by the interface, yet some Rust-built components export `invoke` only. */
+type NodeExport = { describe?: () => unknown; invoke(op: unknown, envelope: unknown): unknown };
 
 const port = parentPort!;
 const { componentUrl, coreDir, shimUrl, wanted, versions, signalBuffer, replyPort } = workerData as ComponentThreadData;
@@ -172,8 +173,9 @@ async function start(): Promise<Extract<ComponentThreadMessage, { kind: 'ready' 
     const reply = (body: Omit<Extract<ComponentThreadMessage, { kind: 'reply' }>, 'kind' | 'id'>) =>
       port.postMessage({ kind: 'reply', id: msg.id, ...body } satisfies ComponentThreadMessage);
     if (poisoned) return reply({ outcome: 'trap', message: `the instance trapped earlier (${poisoned})` });
+    if (msg.fn === 'describe' && typeof node.describe !== 'function') return reply({ outcome: 'absent' });
     try {
-      reply({ outcome: 'ok', value: msg.fn === 'describe' ? node.describe() : node.invoke(msg.op, msg.envelope) });
+      reply({ outcome: 'ok', value: msg.fn === 'describe' ? node.describe?.() : node.invoke(msg.op, msg.envelope) });
     } catch (e) {
       if (isNodeError(e)) {
         reply({ outcome: 'node-error', value: e });

@@ -14,6 +14,12 @@ export interface DescribedSchema {
 
 export interface DescribedComponent {
   abi: string;
+  /**
+   * `describe` when the component's own `describe()` answered; `manifest` / `none` when it exports
+   * `invoke` only (upstream never calls `describe`) and this record says what its component
+   * manifest, if any, declares.
+   */
+  source?: 'describe' | 'manifest' | 'none';
   name: string;
   version: string;
   summary?: string;
@@ -91,6 +97,7 @@ function describeSchema(s: RawIoSchema): DescribedSchema {
 export function describedComponent(d: RawDescriptor): DescribedComponent {
   return {
     abi: 'greentic:component/node@0.6.0',
+    source: 'describe',
     name: d.name,
     version: d.version,
     ...(d.summary !== undefined ? { summary: d.summary } : {}),
@@ -118,4 +125,67 @@ export function payloadForInvoke(op: string, input: unknown): Uint8Array {
   const obj: Record<string, unknown> = isObject(input) ? { ...input } : { input };
   if (!('operation' in obj)) obj.operation = op;
   return encodeCanonicalCbor(obj, { allowFloats: true });
+}
+
+/** What a component manifest (pack CBOR or `component.manifest.json`) says, for `synthesizedDescriptor`. */
+export interface ManifestFacts {
+  id: string;
+  version: string;
+  operations?: { name: string; description?: string; input_schema?: unknown; output_schema?: unknown }[];
+  capabilities?: {
+    wasi?: { filesystem?: { mode?: string }; random?: boolean; clocks?: boolean };
+    host?: Record<string, unknown>;
+  };
+}
+
+/** greentic-pack's capability names for a component manifest (greentic-interfaces §9.3). */
+function capabilityNames(caps: ManifestFacts['capabilities']): string[] {
+  const out: string[] = [];
+  const host = caps?.host ?? {};
+  const state = isObject(host.state) ? host.state : undefined;
+  if (isObject(host.secrets) && Array.isArray(host.secrets.required) && host.secrets.required.length > 0) out.push('host:secrets');
+  if (state?.read === true) out.push('host:state:read');
+  if (state?.write === true || state?.delete === true) out.push('host:state:write');
+  for (const [key, name] of [
+    ['messaging', 'host:messaging'],
+    ['events', 'host:events'],
+    ['http', 'host:http'],
+    ['telemetry', 'host:telemetry'],
+    ['iac', 'host:iac'],
+  ] as const) {
+    if (host[key] !== undefined && host[key] !== null) out.push(name);
+  }
+  const mode = caps?.wasi?.filesystem?.mode;
+  if (typeof mode === 'string') out.push(`wasi:fs:${mode}`);
+  if (caps?.wasi?.random === true) out.push('wasi:random');
+  if (caps?.wasi?.clocks === true) out.push('wasi:clocks');
+  return out;
+}
+
+const jsonSchema = (schema: unknown): DescribedSchema => ({ content_type: 'application/json', schema: { inline_json: schema ?? {} } });
+
+/**
+ * The record `describe` prints for a node@0.6.0 component that exports `invoke` only: its
+ * manifest's id, version, operations and capabilities when one is beside it, else only its name.
+ */
+export function synthesizedDescriptor(fallbackName: string, manifest: ManifestFacts | undefined): DescribedComponent {
+  return {
+    abi: 'greentic:component/node@0.6.0',
+    source: manifest === undefined ? 'none' : 'manifest',
+    name: manifest?.id ?? fallbackName,
+    version: manifest?.version ?? '',
+    summary:
+      manifest === undefined
+        ? 'exports node@0.6.0 invoke only (no describe) and no component manifest is beside it: its operations are unknown'
+        : 'exports node@0.6.0 invoke only (no describe); operations and capabilities are those its component manifest declares',
+    capabilities: capabilityNames(manifest?.capabilities),
+    ops: (manifest?.operations ?? []).map((o) => ({
+      name: o.name,
+      ...(o.description !== undefined ? { summary: o.description } : {}),
+      input: jsonSchema(o.input_schema),
+      output: jsonSchema(o.output_schema),
+      examples: [],
+    })),
+    schemas: [],
+  };
 }

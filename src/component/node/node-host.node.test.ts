@@ -43,8 +43,8 @@ describe('node host: describe and invoke', () => {
       version: '0.1.0',
       capabilities: ['host:state', 'host:secrets'],
     });
-    expect(d.ops.map((o) => o.name)).toEqual(['echo', 'count', 'recall', 'secret', 'fail', 'trap', 'spin']);
-    expect(d.ops[0]?.input).toEqual({
+    expect(d!.ops.map((o) => o.name)).toEqual(['echo', 'count', 'recall', 'secret', 'fail', 'trap', 'spin']);
+    expect(d!.ops[0]?.input).toEqual({
       content_type: 'application/cbor',
       schema: { inline_cbor: { type: 'object', properties: {}, required: [], additional: { type: 'allow' } } },
     });

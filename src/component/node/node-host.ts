@@ -61,7 +61,8 @@ export type InvokeOutcome =
 /** A component instance running in a worker thread; calls are serialized. */
 export interface NodeComponent {
   abi: 'greentic:component/node@0.6.0';
-  describe(): Promise<DescribedComponent>;
+  /** The component's `describe()` record; undefined when it exports `invoke` only. */
+  describe(): Promise<DescribedComponent | undefined>;
   /** `input` is JSON-like; it is wrapped and CBOR-encoded as upstream's harness does. */
   invoke(op: string, input: unknown, opts?: InvokeOptions): Promise<InvokeOutcome>;
   /** Ends the worker; the component cannot be called afterwards. */
@@ -176,6 +177,7 @@ export async function loadComponentInNode(wasm: Uint8Array, where: string, opts:
     abi: 'greentic:component/node@0.6.0',
     async describe() {
       const r = await call({ fn: 'describe' });
+      if (r.outcome === 'absent') return undefined;
       if (r.outcome !== 'ok') throw new NodeHostError('Trap', `${where}: describe() trapped: ${r.message ?? 'node-error'}`);
       return describedComponent(r.value as RawDescriptor);
     },

@@ -6,10 +6,13 @@
 // enters the flow there instead (the caller decides); a target with no card runs the flow.
 
 import type { ChannelMessageEnvelope } from '../bus/envelope.js';
+import { assetReader } from '../component/edge/card-invocation.js';
+import { errorMessage } from '../core/coded-error.js';
 import { isObject } from '../core/is-object.js';
 import type { Env } from '../env.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
-import { readPackJson } from './pack-assets.js';
+import { loadPackAssets, type PackModel } from '../pack-store/pack-store.js';
+import { TransientTurnError } from './flow-engine.js';
 
 /** Metadata that steers navigation rather than being form data (upstream `ROUTING_META_KEYS`, newer set). */
 const ROUTING_META_KEYS = new Set([
@@ -45,6 +48,26 @@ export function withoutNavigation(envelope: ChannelMessageEnvelope): ChannelMess
 }
 
 type Bundle = Record<string, string>;
+type PackJson = (path: string) => unknown;
+
+/** The pack's assets as parsed JSON by path (undefined when absent or not JSON); a storage failure is transient. */
+async function packJsonOf(env: Pick<Env, 'PACKS'>, model: Pick<PackModel, 'digest' | 'assets_key'>): Promise<PackJson> {
+  let read: ReturnType<typeof assetReader>;
+  try {
+    read = assetReader(await loadPackAssets(env.PACKS, model));
+  } catch (err) {
+    throw new TransientTurnError('PackStorageUnavailable', `could not read the assets of pack ${model.digest}: ${errorMessage(err)}`);
+  }
+  return (path) => {
+    const bytes = read(path);
+    if (bytes === undefined) return undefined;
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+}
 
 function stringsOf(value: unknown): Bundle {
   const out: Bundle = {};
@@ -53,13 +76,13 @@ function stringsOf(value: unknown): Bundle {
 }
 
 /** The bundles to look a key up in, most specific first: the locale, its base language, `en`. */
-async function bundlesFor(env: Pick<Env, 'PACKS'>, digest: string, locale: string | undefined): Promise<Bundle[]> {
+function bundlesFor(packJson: PackJson, locale: string | undefined): Bundle[] {
   const chain = [locale, locale?.split(/[-_]/)[0], 'en'].filter(
     (l, i, all): l is string => l !== undefined && l !== '' && all.indexOf(l) === i,
   );
   const bundles: Bundle[] = [];
   for (const l of chain) {
-    const raw = await readPackJson(env, digest, `assets/i18n/${l}.json`);
+    const raw = packJson(`assets/i18n/${l}.json`);
     if (raw !== undefined) bundles.push(stringsOf(raw));
   }
   return bundles;
@@ -103,15 +126,16 @@ function carryFormData(value: JsonValue, form: Record<string, string>): void {
 /** `assets/cards/<target>.json` rendered for this submit, or undefined when the pack has no such card. */
 export async function navigatedCard(
   env: Pick<Env, 'PACKS'>,
-  digest: string,
+  model: Pick<PackModel, 'digest' | 'assets_key'>,
   target: string,
   envelope: ChannelMessageEnvelope,
 ): Promise<JsonObject | undefined> {
   if (!/^[A-Za-z0-9_.-]+$/.test(target) || target.startsWith('.')) return undefined;
-  const raw = await readPackJson(env, digest, `assets/cards/${target}.json`);
+  const packJson = await packJsonOf(env, model);
+  const raw = packJson(`assets/cards/${target}.json`);
   if (!isObject(raw)) return undefined;
   const metadata = envelope.metadata;
-  const card = fill(raw as JsonObject, await bundlesFor(env, digest, metadata.locale), metadata) as JsonObject;
+  const card = fill(raw as JsonObject, bundlesFor(packJson, metadata.locale), metadata) as JsonObject;
   const form: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata)) if (!ROUTING_META_KEYS.has(k) && !HOST_META_KEYS.has(k)) form[k] = v;
   carryFormData(card, form);

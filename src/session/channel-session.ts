@@ -496,7 +496,7 @@ export class ChannelSession extends DurableObject<Env> {
           input = withoutNavigation(envelope);
           resumeFrom = undefined;
         } else if (target !== undefined) {
-          const card = await navigatedCard(this.env, routed.pack.digest, target, envelope);
+          const card = await navigatedCard(this.env, routed.model, target, envelope);
           if (card !== undefined) {
             span.setAttributes({ 'greentic.pack.id': routed.pack.pack_id, 'greentic.card.id': target });
             return this.commitServedCard(row, message, routed, target, card, now);

@@ -5,7 +5,7 @@
 // `Action.Submit` so the next card's submit still holds them. A target that names a flow node
 // enters the flow there instead (the caller decides); a target with no card runs the flow.
 
-import type { ChannelMessageEnvelope } from '../bus/envelope.js';
+import type { Attachment, ChannelMessageEnvelope } from '../bus/envelope.js';
 import { assetReader } from '../component/edge/card-invocation.js';
 import { errorMessage } from '../core/coded-error.js';
 import { isObject } from '../core/is-object.js';
@@ -13,6 +13,7 @@ import type { Env } from '../env.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
 import { loadPackAssets, type PackModel } from '../pack-store/pack-store.js';
 import { TransientTurnError } from './flow-engine.js';
+import { ADAPTIVE_CARD_MIME, type ReplyBody } from './replies.js';
 
 /** Metadata that steers navigation rather than being form data (upstream `ROUTING_META_KEYS`, newer set). */
 const ROUTING_META_KEYS = new Set([
@@ -91,15 +92,17 @@ function bundlesFor(packJson: PackJson, locale: string | undefined): Bundle[] {
 const I18N_TOKEN = /\{\{\s*i18n:([^}\s]+)\s*\}\}/g;
 const PLACEHOLDER = /\$\{([A-Za-z0-9_.-]+)\}/g;
 
-function fillString(text: string, bundles: readonly Bundle[], metadata: Record<string, string>): string {
+function fillString(text: string, bundles: readonly Bundle[], metadata: Record<string, string> | undefined): string {
   const translated = text.replace(I18N_TOKEN, (_, key: string) => {
     for (const b of bundles) if (b[key] !== undefined) return b[key];
     return key;
   });
+  if (metadata === undefined) return translated;
   return translated.replace(PLACEHOLDER, (whole, key: string) => metadata[key] ?? (key.startsWith('prefill_') ? '' : whole));
 }
 
-function fill(value: JsonValue, bundles: readonly Bundle[], metadata: Record<string, string>): JsonValue {
+/** The value with its i18n tokens resolved and, given metadata, its `${key}` placeholders filled. */
+function fill(value: JsonValue, bundles: readonly Bundle[], metadata: Record<string, string> | undefined): JsonValue {
   if (typeof value === 'string') return fillString(value, bundles, metadata);
   if (Array.isArray(value)) return value.map((v) => fill(v, bundles, metadata));
   if (!isObject(value)) return value;
@@ -140,4 +143,24 @@ export async function navigatedCard(
   for (const [k, v] of Object.entries(metadata)) if (!ROUTING_META_KEYS.has(k) && !HOST_META_KEYS.has(k)) form[k] = v;
   carryFormData(card, form);
   return card;
+}
+
+/**
+ * greentic-start's safety net for outgoing cards (`ensure_card_i18n_resolved`): `{{i18n:KEY}}`
+ * tokens a component left in a card are resolved from the pack's bundles for the user's locale,
+ * then `en`; a key no bundle has becomes the key itself. Cards without tokens are not touched.
+ */
+export async function resolveCardTokens(
+  env: Pick<Env, 'PACKS'>,
+  model: Pick<PackModel, 'digest' | 'assets_key'>,
+  replies: readonly ReplyBody[],
+  locale: string | undefined,
+): Promise<ReplyBody[]> {
+  const hasTokens = (a: Attachment) => a.mime_type === ADAPTIVE_CARD_MIME && JSON.stringify(a.content ?? null).includes('{{i18n:');
+  if (!replies.some((r) => r.attachments.some(hasTokens))) return [...replies];
+  const bundles = bundlesFor(await packJsonOf(env, model), locale);
+  return replies.map((r) => ({
+    ...r,
+    attachments: r.attachments.map((a) => (hasTokens(a) ? { ...a, content: fill(a.content as JsonValue, bundles, undefined) } : a)),
+  }));
 }

@@ -10,7 +10,7 @@ import type { Env } from '../env.js';
 import { FlowRunError } from '../flow/execution-state.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
 import { DEFAULT_FAILURE_TEXT } from '../flow/output.js';
-import { navigatedCard, navigationTarget, withoutNavigation } from './card-navigation.js';
+import { navigatedCard, navigationTarget, resolveCardTokens, withoutNavigation } from './card-navigation.js';
 import { ComponentStateLedger, type TurnComponentState } from './component-state.js';
 import { DedupStore } from './dedup-store.js';
 import type { ChannelSessionDeps } from './dependencies.js';
@@ -519,7 +519,9 @@ export class ChannelSession extends DurableObject<Env> {
           startNode,
         );
         span.setAttributes({ 'greentic.run.status': result.status });
-        return this.commitTurn(row, message, routed, result, state, componentTurn, scopeHash, wait, resumeFrom !== undefined, now);
+        const answer = this.answerOf(envelope, routed, result);
+        answer.replies = await resolveCardTokens(this.env, routed.model, answer.replies, envelope.metadata['locale']);
+        return this.commitTurn(row, message, routed, result, answer, state, componentTurn, scopeHash, wait, resumeFrom !== undefined, now);
       },
     );
   }
@@ -554,6 +556,7 @@ export class ChannelSession extends DurableObject<Env> {
     message: IngressMessage,
     routed: RoutedFlow,
     result: TurnResult,
+    answer: { replies: ReplyBody[]; invalid: boolean },
     state: TurnStateStore,
     componentTurn: TurnComponentState,
     scopeHash: string,
@@ -562,7 +565,6 @@ export class ChannelSession extends DurableObject<Env> {
     now: number,
   ): TurnOutcome {
     const envelope = message.envelope;
-    const answer = this.answerOf(envelope, routed, result);
     const replies = replyEnvelopes(envelope, answer.replies, message.idempotency_key);
     const outcome: TurnOutcome = {
       run_status: result.status,

@@ -9,6 +9,9 @@ import type { DirectLineActivity } from '../../src/channels/webchat/conversation
 import { activityEnvelope } from '../../src/channels/webchat/directline.js';
 import { setTelemetrySink } from '../../src/edge/telemetry.js';
 import { buildPack } from '../../src/pack/builder.js';
+import { loadPackModel } from '../../src/pack-store/pack-store.js';
+import { resolveCardTokens } from '../../src/session/card-navigation.js';
+import { cardReply } from '../../src/session/replies.js';
 import { testEnv } from '../support/runtime-fixtures.js';
 import { until } from '../support/until.js';
 import { type UpstreamPackName, upstreamPack } from '../support/upstream-packs.js';
@@ -252,7 +255,7 @@ const HELP_CARD = {
 };
 
 /** A pack of our own with cards and an i18n bundle in assets/, uploaded (unsigned, `dev`) and activated. */
-async function installOwnPack(tenant: string, packId: string, flow: string, assets: Record<string, unknown> = {}): Promise<void> {
+async function installOwnPack(tenant: string, packId: string, flow: string, assets: Record<string, unknown> = {}): Promise<string> {
   const utf8 = new TextEncoder();
   const files = new Map<string, Uint8Array>([
     [
@@ -273,6 +276,7 @@ async function installOwnPack(tenant: string, packId: string, flow: string, asse
     body: JSON.stringify({ digest: body.digest }),
   });
   expect(act.status, await act.text()).toBe(200);
+  return body.digest;
 }
 
 describe('card navigation and failures (a pack of our own)', () => {
@@ -295,6 +299,21 @@ describe('card navigation and failures (a pack of our own)', () => {
     expect((await user.say({ value: { routeToCardId: 'menu' } })).map((a) => a.text)).toEqual(['Menu node']);
     // A target that is neither a card nor a node runs the flow from its start.
     expect((await user.say({ value: { routeToCardId: 'nowhere' } })).map((a) => a.text)).toEqual(['What is your order?']);
+  });
+
+  it('i18n tokens a component left in an outgoing card are resolved from the pack bundles for the locale, then en, else the key', async () => {
+    const digest = await installOwnPack('i18n-net', 'i18n.net', NAV_FLOW, {
+      'assets/i18n/en.json': { 'help.title': 'Help', 'help.back': 'Back' },
+      'assets/i18n/fr.json': { 'help.title': 'Aide' },
+    });
+    const model = await loadPackModel(testEnv.PACKS, digest);
+    const [reply] = await resolveCardTokens(testEnv, model, [cardReply(HELP_CARD)], 'fr-FR');
+    const card = JSON.stringify(reply!.attachments[0]!.content);
+    expect(card).toContain('"Aide"');
+    expect(card).toContain('"Back"');
+    expect(card).not.toContain('{{i18n:');
+    const plain = [{ text: 'no card', attachments: [], metadata: {}, extensions: {} }];
+    expect(await resolveCardTokens(testEnv, model, plain, 'fr')).toEqual(plain);
   });
 
   it('a turn whose output is no message is answered once with the generic failure text and an error card, and is not retried', async () => {

@@ -28,15 +28,23 @@ async function session() {
       const { token } = await r.json();
       const s = { token, conversationId: saved.conversationId, userId };
       localStorage.setItem(storageKey, JSON.stringify(s));
-      return { ...s, resume: true };
+      return s;
     }
   }
   const r = await fetch(`${base}/token`, { method: 'POST' });
   if (!r.ok) throw new Error(`token request failed: ${r.status} ${await r.text()}`);
   const { token, conversationId } = await r.json();
-  const s = { token, conversationId, userId };
+  // Started here rather than by WebChat so the bot knows the user from the start: its welcome
+  // (sent once, when the conversation is created) belongs to the same session as what follows.
+  const started = await fetch(`${base}/v3/directline/conversations`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'X-Greentic-Locale': 'en-US' },
+    body: JSON.stringify({ user: { id: userId } }),
+  });
+  if (!started.ok) throw new Error(`starting the conversation failed: ${started.status} ${await started.text()}`);
+  const s = { token: (await started.json()).token, conversationId, userId };
   localStorage.setItem(storageKey, JSON.stringify(s));
-  return { ...s, resume: false };
+  return s;
 }
 
 try {
@@ -45,7 +53,7 @@ try {
   const directLine = window.WebChat.createDirectLine({
     token: s.token,
     domain: `${base}/v3/directline`,
-    ...(s.resume ? { conversationId: s.conversationId } : {}),
+    conversationId: s.conversationId,
   });
   document.getElementById('webchat').textContent = '';
   window.WebChat.renderWebChat({ directLine, userID: s.userId, username: 'You', locale: 'en-US' }, document.getElementById('webchat'));

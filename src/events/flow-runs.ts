@@ -15,7 +15,7 @@ import { ComponentStateLedger } from '../session/component-state.js';
 import { DedupStore } from '../session/dedup-store.js';
 import type { FlowEngine } from '../session/flow-engine.js';
 import type { RoutedFlow } from '../session/flow-router.js';
-import { replyEnvelopes } from '../session/replies.js';
+import { mapReplyOutput, replyEnvelopes } from '../session/replies.js';
 import { SessionLanes } from '../session/session-lanes.js';
 import { stateScope, TurnStateStore } from '../session/state-store.js';
 import { type EventEnvelope, type EventReplyScope, eventEnvelopeSchema, FLOW_EVENT_PROVIDER } from './envelope.js';
@@ -233,6 +233,11 @@ export class FlowRuns {
             ...(scope.user === undefined ? {} : { from: { id: scope.user } }),
           }),
     };
-    return replyEnvelopes(inbound, output, req.key).map((reply) => egressMessage(reply, reply.id, req.key, now));
+    const mapped = mapReplyOutput(output);
+    if (!mapped.ok) {
+      logEvent('warn', 'events.invalid_output', { ...tenantAttributes(ctx), reason: mapped.reason });
+      return [];
+    }
+    return replyEnvelopes(inbound, mapped.replies, req.key).map((reply) => egressMessage(reply, reply.id, req.key, now));
   }
 }

@@ -16,7 +16,17 @@ import type { Flow, JsonObject, JsonValue } from './model.js';
 import { assembleOutput, DEFAULT_FAILURE_TEXT, messagingFailureOutput, withFailureMetadata } from './output.js';
 import { type Clock, type ComponentInvoker, type FlowResolver, MemoryStateStore, type NodeTrace, type StateStore } from './ports.js';
 import { nowView } from './template.js';
-import { EMPTY, type Frame, newFrame, seedVars, submittedFields, type Turn, type WalkEnd, type WalkEnv } from './turn-frame.js';
+import {
+  EMPTY,
+  type Frame,
+  newFrame,
+  seedVars,
+  submittedFields,
+  type TranscriptEntry,
+  type Turn,
+  type WalkEnd,
+  type WalkEnv,
+} from './turn-frame.js';
 import { walk } from './walk.js';
 import { DEFAULT_TURN_WORK_BUDGET, WorkMeter } from './work-meter.js';
 
@@ -64,6 +74,8 @@ export interface ExecutorOptions {
 export interface RunOptions {
   /** Entry point name (default `default`). */
   entrypoint?: string;
+  /** A node to start at instead of the entry point (card navigation to a node). */
+  startNode?: string;
   /** Variables the host already holds for this session; `vars_init` defaults fill the gaps. */
   vars?: JsonObject;
 }
@@ -90,6 +102,9 @@ export type FlowRunResult =
       workUnits: number;
       /** Set when the run failed and `output` is the generic messaging failure text. */
       error?: RunError;
+      /** Node payloads of this turn in execution order, and how many payloads `emit.*` nodes sent. */
+      transcript: TranscriptEntry[];
+      emitted: number;
     }
   | {
       status: 'waiting';
@@ -97,6 +112,8 @@ export type FlowRunResult =
       snapshot: FlowSnapshot;
       /** The `session.wait` reason, or `awaiting_submit` for a conditional-route pause. */
       reason: string;
+      transcript: TranscriptEntry[];
+      emitted: number;
       nodeOutputs: { [nodeId: string]: NodeOutput };
       warnings: string[];
       attempts: number;
@@ -221,6 +238,8 @@ export class FlowExecutor {
       attempts: turn.attempt,
       workUnits: turn.meter.spent,
       error: runError,
+      transcript: turn.transcript,
+      emitted: 0,
     };
   }
 
@@ -237,6 +256,7 @@ export class FlowExecutor {
       resumed,
       lastFlowId: '',
       lastNodeId: '',
+      transcript: [],
     };
   }
 
@@ -244,7 +264,7 @@ export class FlowExecutor {
     const prepared = prepareFlow(flow);
     const state = freshState(input, seedVars(flow, options.vars));
     const frame = newFrame(prepared, flow.id, state, turn, null);
-    const start = options.entrypoint === undefined ? prepared.start : startNode(flow, options.entrypoint);
+    const start = options.startNode ?? (options.entrypoint === undefined ? prepared.start : startNode(flow, options.entrypoint));
     const end: WalkEnd = start === undefined ? { kind: 'end' } : await walk(this.env, frame, start, false);
     return this.finish(frame, end);
   }
@@ -277,6 +297,8 @@ export class FlowExecutor {
         warnings: turn.warnings,
         attempts: turn.attempt,
         workUnits: turn.meter.spent,
+        transcript: turn.transcript,
+        emitted: state.egress.length,
       };
     }
     const snapshot: FlowSnapshot = {
@@ -297,6 +319,8 @@ export class FlowExecutor {
       warnings: turn.warnings,
       attempts: turn.attempt,
       workUnits: turn.meter.spent,
+      transcript: turn.transcript,
+      emitted: frame.state.egress.length,
     };
   }
 

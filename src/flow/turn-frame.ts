@@ -46,6 +46,13 @@ export interface Turn {
   resumed: boolean;
   lastFlowId: string;
   lastNodeId: string;
+  /** Every node payload of this turn in execution order (sub-flows included): what a host picks its reply from. */
+  transcript: TranscriptEntry[];
+}
+
+export interface TranscriptEntry {
+  nodeId: string;
+  payload: JsonValue;
 }
 
 export interface Frame {

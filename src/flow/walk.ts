@@ -167,6 +167,7 @@ function record(frame: Frame, id: string, output: NodeOutput): void {
   if (isObject(output.payload)) frame.turn.meter.charge(Object.keys(output.payload).length, 'recording a node result');
   frame.state.nodes[id] = output;
   frame.state.last_output = output.payload;
+  frame.turn.transcript.push({ nodeId: id, payload: output.payload });
   frame.nodeViews[id] = nodeView(output);
 }
 

@@ -10,6 +10,8 @@ import type { Env } from '../env.js';
 import { forwardTurnEvents } from '../events/turn-events.js';
 import { FlowRunError } from '../flow/execution-state.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
+import { DEFAULT_FAILURE_TEXT } from '../flow/output.js';
+import { navigatedCard, navigationTarget, resolveCardTokens, withoutNavigation } from './card-navigation.js';
 import { ComponentStateLedger, type TurnComponentState } from './component-state.js';
 import { DedupStore } from './dedup-store.js';
 import type { ChannelSessionDeps } from './dependencies.js';
@@ -18,7 +20,7 @@ import { type LoadedPack, type RoutedFlow, RoutingError, selectEntryFlow, select
 import { type InboxRow, InboxStore } from './inbox-store.js';
 import { type OutboxEntry, OutboxStore } from './outbox-store.js';
 import { activePacksOf, loadActivePacks, packModelOf } from './pack-source.js';
-import { replyEnvelopes } from './replies.js';
+import { cardReply, mapReplyOutput, type ReplyBody, replyEnvelopes, replyOutput } from './replies.js';
 import { adopted, exportSession, type HandedOver, importSession } from './reshard.js';
 import { applySessionMigrations } from './schema.js';
 import { waitScopeHash } from './session-key.js';
@@ -57,6 +59,8 @@ export interface TurnOutcome {
   error_code?: string;
   /** The message's retries were exhausted and it went to the dead-letter queue. */
   dead_lettered?: boolean;
+  /** The submit navigated to this pack card, which was served without running the flow. */
+  served_card?: string;
   reply_keys: string[];
 }
 
@@ -352,6 +356,17 @@ export class ChannelSession extends DurableObject<Env> {
       return true;
     }
     const message = JSON.parse(head.message_json) as IngressMessage;
+    if (permanent && message.envelope.metadata['autoStart'] === 'true') {
+      // A welcome nobody asked for is not worth an error card or a dead letter: the user's first
+      // message meets the same failure and is answered; the operator has this log.
+      logEvent('warn', 'session.autostart_unrouted', { 'greentic.session.id': head.session_key, code });
+      this.ctx.storage.transactionSync(() => {
+        this.dedup.record(message.idempotency_key, head.session_key, this.unroutedOutcome(head.seq, code, []), now);
+        this.inbox.remove(head.seq);
+        this.scheduleAlarm(now);
+      });
+      return false;
+    }
     try {
       await this.deps.deadLetter({ source: 'ingress', message }, code, attempts);
     } catch (dlqErr) {
@@ -364,19 +379,8 @@ export class ChannelSession extends DurableObject<Env> {
       return true;
     }
     // Its own reply keys: a replay of this message later must not collide with the notice.
-    const notices = replyEnvelopes(message.envelope, failureNotice(code), `${message.idempotency_key}!failed`);
-    const outcome: TurnOutcome = {
-      run_status: 'failed',
-      seq: head.seq,
-      pack_id: '',
-      pack_version: '',
-      pack_digest: '',
-      flow_id: '',
-      resumed: false,
-      error_code: code,
-      dead_lettered: true,
-      reply_keys: notices.map((r) => r.id),
-    };
+    const notices = replyEnvelopes(message.envelope, failureNotice(code, permanent), `${message.idempotency_key}!failed`);
+    const outcome: TurnOutcome = { ...this.unroutedOutcome(head.seq, code, notices), dead_lettered: true };
     this.ctx.storage.transactionSync(() => {
       for (const notice of notices)
         this.outbox.add(egressMessage(notice, notice.id, message.idempotency_key, now), head.session_key, now, now + STALLED_TURN_MS);
@@ -386,6 +390,21 @@ export class ChannelSession extends DurableObject<Env> {
     });
     logEvent('error', 'session.turn_dead_lettered', { 'greentic.session.id': head.session_key, seq: head.seq, attempts, code });
     return false;
+  }
+
+  /** The outcome of a message that never reached a flow. */
+  private unroutedOutcome(seq: number, code: string, notices: readonly ChannelMessageEnvelope[]): TurnOutcome {
+    return {
+      run_status: 'failed',
+      seq,
+      pack_id: '',
+      pack_version: '',
+      pack_digest: '',
+      flow_id: '',
+      resumed: false,
+      error_code: code,
+      reply_keys: notices.map((r) => r.id),
+    };
   }
 
   // ------------------------------------------------------------------ resharding
@@ -468,6 +487,22 @@ export class ChannelSession extends DurableObject<Env> {
           const loaded: LoadedPack[] = await loadActivePacks(this.env, active);
           routed = selectEntryFlow(loaded, 'messaging', where);
         }
+        // Card navigation (card-navigation.ts): a node target enters the flow there; a pack card is
+        // served without running the flow, leaving a parked run as it is.
+        const target = navigationTarget(envelope);
+        let input = envelope;
+        let startNode: string | undefined;
+        if (target !== undefined && Object.hasOwn(routed.flow.nodes, target)) {
+          startNode = target;
+          input = withoutNavigation(envelope);
+          resumeFrom = undefined;
+        } else if (target !== undefined) {
+          const card = await navigatedCard(this.env, routed.model, target, envelope);
+          if (card !== undefined) {
+            span.setAttributes({ 'greentic.pack.id': routed.pack.pack_id, 'greentic.card.id': target });
+            return this.commitServedCard(row, message, routed, target, card, now);
+          }
+        }
         const turnCtx: TenantCtx = { ...ctx, flow_id: routed.flow.id };
         span.setAttributes({
           'greentic.pack.id': routed.pack.pack_id,
@@ -477,16 +512,18 @@ export class ChannelSession extends DurableObject<Env> {
         });
         const state = new TurnStateStore(this.sql, stateScope(ctx.env, ctx.tenant, ctx.team ?? 'default', routed.pack.pack_id));
         const componentTurn = this.componentState.turn();
-        const input = envelope as unknown as JsonValue;
         const result = await this.runFlow(
           span,
           { env: this.env, ctx: turnCtx, model: routed.model, flow: routed.flow, state, componentState: componentTurn.stores, span },
-          input,
+          input as unknown as JsonValue,
           resumeFrom,
+          startNode,
         );
         span.setAttributes({ 'greentic.run.status': result.status });
         if (result.status !== 'failed') await forwardTurnEvents(this.env, envelope, result.output, message.idempotency_key, routed.flow.id);
-        return this.commitTurn(row, message, routed, result, state, componentTurn, scopeHash, wait, resumeFrom !== undefined, now);
+        const answer = this.answerOf(envelope, routed, result);
+        answer.replies = await resolveCardTokens(this.env, routed.model, answer.replies, envelope.metadata['locale']);
+        return this.commitTurn(row, message, routed, result, answer, state, componentTurn, scopeHash, wait, resumeFrom !== undefined, now);
       },
     );
   }
@@ -496,6 +533,7 @@ export class ChannelSession extends DurableObject<Env> {
     turn: Parameters<FlowEngine['start']>[0],
     input: JsonValue,
     wait: WaitRow | undefined,
+    startNode?: string,
   ): Promise<TurnResult> {
     return span.child(
       'flow.execute',
@@ -507,7 +545,7 @@ export class ChannelSession extends DurableObject<Env> {
       },
       async (flowSpan) => {
         const result = await (wait === undefined
-          ? this.deps.engine.start({ ...turn, span: flowSpan }, input)
+          ? this.deps.engine.start({ ...turn, span: flowSpan }, input, startNode === undefined ? {} : { startNode })
           : this.deps.engine.resume({ ...turn, span: flowSpan }, JSON.parse(wait.snapshot) as JsonValue, input));
         flowSpan.setAttributes({ 'greentic.run.status': result.status });
         return result;
@@ -520,6 +558,7 @@ export class ChannelSession extends DurableObject<Env> {
     message: IngressMessage,
     routed: RoutedFlow,
     result: TurnResult,
+    answer: { replies: ReplyBody[]; invalid: boolean },
     state: TurnStateStore,
     componentTurn: TurnComponentState,
     scopeHash: string,
@@ -528,7 +567,7 @@ export class ChannelSession extends DurableObject<Env> {
     now: number,
   ): TurnOutcome {
     const envelope = message.envelope;
-    const replies = replyEnvelopes(envelope, result.output, message.idempotency_key);
+    const replies = replyEnvelopes(envelope, answer.replies, message.idempotency_key);
     const outcome: TurnOutcome = {
       run_status: result.status,
       seq: row.seq,
@@ -540,6 +579,10 @@ export class ChannelSession extends DurableObject<Env> {
       reply_keys: replies.map((r) => r.id),
     };
     if (result.status === 'failed') outcome.error_code = result.code;
+    else if (answer.invalid) {
+      outcome.run_status = 'failed';
+      outcome.error_code = 'InvalidFlowOutput';
+    }
     const ttlMs = waitTtlMs(this.env);
     this.ctx.storage.transactionSync(() => {
       state.commit(now);
@@ -562,15 +605,75 @@ export class ChannelSession extends DurableObject<Env> {
       } else if (previousWait !== undefined) {
         this.waits.clear(envelope.session_id, scopeHash);
       }
-      this.sessions.recordTurn(envelope.session_id, JSON.stringify(envelope.tenant), row.seq, now);
-      for (const reply of replies)
-        this.outbox.add(egressMessage(reply, reply.id, message.idempotency_key, now), envelope.session_id, now, now + STALLED_TURN_MS);
-      this.dedup.record(message.idempotency_key, envelope.session_id, outcome, now);
-      this.inbox.remove(row.seq);
-      // Part of the same commit: if the object dies before the delivery, the alarm delivers.
-      this.scheduleAlarm(now);
+      this.recordAnswered(row, message, replies, outcome, now);
     });
     return outcome;
+  }
+
+  /** The end of every turn's transaction: the session's turn, its replies (outbox), its dedup record, its inbox row gone. */
+  private recordAnswered(
+    row: InboxRow,
+    message: IngressMessage,
+    replies: readonly ChannelMessageEnvelope[],
+    outcome: TurnOutcome,
+    now: number,
+  ): void {
+    const envelope = message.envelope;
+    this.sessions.recordTurn(envelope.session_id, JSON.stringify(envelope.tenant), row.seq, now);
+    for (const reply of replies)
+      this.outbox.add(egressMessage(reply, reply.id, message.idempotency_key, now), envelope.session_id, now, now + STALLED_TURN_MS);
+    this.dedup.record(message.idempotency_key, envelope.session_id, outcome, now);
+    this.inbox.remove(row.seq);
+    // Part of the same commit: if the object dies before the delivery, the alarm delivers.
+    this.scheduleAlarm(now);
+  }
+
+  /** Commits a turn answered by a pack card alone: no flow ran, so no state, wait or component write changes. */
+  private commitServedCard(
+    row: InboxRow,
+    message: IngressMessage,
+    routed: RoutedFlow,
+    cardId: string,
+    card: JsonValue,
+    now: number,
+  ): TurnOutcome {
+    const envelope = message.envelope;
+    const replies = replyEnvelopes(envelope, [cardReply(card)], message.idempotency_key);
+    const outcome: TurnOutcome = {
+      run_status: 'done',
+      seq: row.seq,
+      pack_id: routed.pack.pack_id,
+      pack_version: routed.pack.version,
+      pack_digest: routed.pack.digest,
+      flow_id: routed.flow.id,
+      resumed: false,
+      served_card: cardId,
+      reply_keys: replies.map((r) => r.id),
+    };
+    this.ctx.storage.transactionSync(() => this.recordAnswered(row, message, replies, outcome, now));
+    return outcome;
+  }
+
+  /**
+   * What the user is told about a committed turn (replies.ts). A run that failed for good, or whose
+   * output is no message at all, answers once with the generic failure text and its error kind (the
+   * channel shows an error card); the cause goes to the log, never to the user.
+   */
+  private answerOf(envelope: ChannelMessageEnvelope, routed: RoutedFlow, result: TurnResult): { replies: ReplyBody[]; invalid: boolean } {
+    const where = {
+      'greentic.session.id': envelope.session_id,
+      'greentic.tenant.id': envelope.tenant.tenant,
+      'greentic.pack.id': routed.pack.pack_id,
+      'greentic.flow.id': routed.flow.id,
+    };
+    if (result.status === 'failed') {
+      logEvent('error', 'session.flow_failed', { ...where, code: result.code, reason: result.message });
+    }
+    const mapped = mapReplyOutput(result.status === 'failed' ? result.output : replyOutput(result, navigationTarget(envelope)));
+    if (mapped.ok) return { replies: mapped.replies, invalid: false };
+    logEvent(result.status === 'waiting' ? 'warn' : 'error', 'session.invalid_output', { ...where, reason: mapped.reason });
+    if (result.status === 'waiting') return { replies: [], invalid: false };
+    return { replies: failureNotice('invalid_output', true), invalid: true };
   }
 
   // ------------------------------------------------------------------ generic webhook
@@ -900,9 +1003,14 @@ export class ChannelSession extends DurableObject<Env> {
   }
 }
 
-/** What the user is told when their message could not be handled (the code, never internals). */
-function failureNotice(code: string): JsonValue {
-  return { text: `Sorry, your message could not be handled (${code}). Please try again later.` };
+/**
+ * What the user is told when their message could not be handled: upstream's generic failure text
+ * for a failure that a retry would not change, else the code (never internals); the error kind
+ * lets a channel show its error card.
+ */
+function failureNotice(code: string, permanent: boolean): ReplyBody[] {
+  const text = permanent ? DEFAULT_FAILURE_TEXT : `Sorry, your message could not be handled (${code}). Please try again later.`;
+  return [{ text, attachments: [], metadata: { error_kind: code }, extensions: {} }];
 }
 
 function waitTtlMs(env: Env): number {

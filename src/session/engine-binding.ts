@@ -71,11 +71,18 @@ export function turnWorkBudget(env: Env): number {
 }
 
 function toTurnResult(result: FlowRunResult): TurnResult {
+  const transcript = { transcript: result.transcript, emitted: result.emitted };
   if (result.status === 'waiting')
-    return { status: 'waiting', reason: result.reason, snapshot: result.snapshot as unknown as JsonValue, output: result.output };
+    return {
+      ...transcript,
+      status: 'waiting',
+      reason: result.reason,
+      snapshot: result.snapshot as unknown as JsonValue,
+      output: result.output,
+    };
   if (result.error !== undefined)
     return { status: 'failed', code: result.error.code, message: result.error.message, output: result.output };
-  return { status: 'done', output: result.output };
+  return { ...transcript, status: 'done', output: result.output };
 }
 
 export function createFlowEngine(invokerFor: ComponentInvokerFactory): FlowEngine {
@@ -109,8 +116,9 @@ export function createFlowEngine(invokerFor: ComponentInvokerFactory): FlowEngin
     });
   };
   return {
-    async start(turn, input) {
-      return toTurnResult(await executorFor(turn).run(turn.flow, input));
+    async start(turn, input, options) {
+      const startNode = options?.startNode;
+      return toTurnResult(await executorFor(turn).run(turn.flow, input, startNode === undefined ? {} : { startNode }));
     },
     async resume(turn, snapshot, input) {
       return toTurnResult(await executorFor(turn).resume(snapshot, input, { flow: turn.flow }));

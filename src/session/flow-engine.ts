@@ -21,14 +21,23 @@ export interface TurnContext {
   span: Span;
 }
 
-export type TurnResult =
-  | { status: 'done'; output: JsonValue }
-  | { status: 'waiting'; reason: string | null; snapshot: JsonValue; output: JsonValue }
-  /** The run failed for good (a node error without an error route, an engine rule); `output` is what the user is told. */
-  | { status: 'failed'; code: string; message: string; output: JsonValue };
+/** Node payloads of the turn in execution order and how many payloads `emit.*` nodes sent (replies.ts picks the answer). */
+export interface TurnTranscript {
+  transcript?: { nodeId: string; payload: JsonValue }[];
+  emitted?: number;
+}
+
+export type TurnResult = TurnTranscript &
+  (
+    | { status: 'done'; output: JsonValue }
+    | { status: 'waiting'; reason: string | null; snapshot: JsonValue; output: JsonValue }
+    /** The run failed for good (a node error without an error route, an engine rule); `output` is what the user is told. */
+    | { status: 'failed'; code: string; message: string; output: JsonValue }
+  );
 
 export interface FlowEngine {
-  start(turn: TurnContext, input: JsonValue): Promise<TurnResult>;
+  /** `startNode`: enter the flow at this node instead of its entry point (card navigation). */
+  start(turn: TurnContext, input: JsonValue, options?: { startNode?: string }): Promise<TurnResult>;
   resume(turn: TurnContext, snapshot: JsonValue, input: JsonValue): Promise<TurnResult>;
 }
 

@@ -239,7 +239,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('WebChat in a real browser against npm
         expect(csp).toContain("connect-src 'self'");
         expect(csp).not.toContain('unsafe-eval');
         expect(loaded?.headers()['x-content-type-options']).toBe('nosniff');
-        await send(page, 'hello');
+        // The bot greets as the conversation opens (its autoStart welcome), before anything is typed.
         // WebChat renders bot text as markdown, which turns ' into a typographic apostrophe.
         await seeBotSay(page, 'your name?');
 
@@ -264,8 +264,46 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('WebChat in a real browser against npm
     );
   }, 180_000);
 
+  it('an upstream pack published beside the demo pack greets with its card, and a button click shows the next card', async () => {
+    // telco-x as greentic-demo built it (../shared/fixtures/upstream-packs), unchanged, for its own tenant.
+    const url = dev!.url.replace(/\/$/, '');
+    const auth = { Authorization: `Bearer ${await adminToken()}` };
+    const fixtures = process.env.UPSTREAM_PACKS_DIR ?? join(ROOT, '..', 'shared', 'fixtures', 'upstream-packs');
+    const up = await fetch(`${url}/admin/v1/packs`, {
+      method: 'POST',
+      headers: auth,
+      body: await readFile(join(fixtures, 'telco-x.gtpack')),
+    });
+    expect(up.status).toBe(201);
+    const { pack_id, digest } = (await up.json()) as { pack_id: string; digest: string };
+    const activated = await fetch(`${url}/admin/v1/tenants/telco/packs/${pack_id}`, {
+      method: 'PUT',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ digest }),
+    });
+    expect(activated.status).toBe(200);
+
+    const context = await browser!.newContext({ viewport: { width: 900, height: 1200 } });
+    const page = await context.newPage();
+    await onPage(
+      page,
+      'webchat-upstream-telco.png',
+      () => context.close(),
+      async () => {
+        await page.goto(`${dev!.url}?tenant=telco`);
+        // The pack's welcome card, before anything is typed.
+        await seeBotSay(page, 'What would you like to explore?', 60_000);
+        const capacity = page.getByRole('button', { name: 'Capacity & Port Management' }).last();
+        await capacity.waitFor({ state: 'visible', timeout: 30_000 });
+        await capacity.click();
+        // The sub-menu card the click leads to.
+        await seeBotSay(page, 'Overutilised ACI ports', 60_000);
+      },
+    );
+  }, 180_000);
+
   it('"tools" is answered by the demo pack\'s TypeScript component, which reads the secret publish set', async () => {
-    // A fresh browser context is a fresh conversation, so "tools" is its first message.
+    // A fresh browser context is a fresh conversation: the bot has just greeted it, and "tools" answers its question.
     const context = await browser!.newContext({ viewport: { width: 900, height: 900 } });
     const page = await context.newPage();
     await onPage(

@@ -17,7 +17,7 @@ import { injectedSession, RecordingEgress } from '../support/channel-session.js'
 import { componentPackSource, ECHOER_MANIFEST } from '../support/pack-sources.js';
 import { activate, ECHO_FLOW, seedPack, testEnv, webchatMessage } from '../support/runtime-fixtures.js';
 import { until } from '../support/until.js';
-import { getActivities, json, type Started, startConversation } from '../support/webchat-client.js';
+import { getActivities, json, type Started, startQuietConversation } from '../support/webchat-client.js';
 
 beforeAll(() => {
   setTelemetrySink(() => {});
@@ -161,7 +161,7 @@ describe('faults on the reply path: nothing lost, nothing duplicated', () => {
 
   it('the conversation object unavailable at delivery: the reply waits in the outbox and lands once', async () => {
     await echoTenant('f-conv');
-    const started = await startConversation('f-conv');
+    const started = await startQuietConversation('f-conv');
     const msg = webchatMessage('f-conv', started.conversationId, 'ping');
     const stub = channelObjectFor(testEnv, msg.envelope);
     const unreachable = {
@@ -184,7 +184,7 @@ describe('faults on the reply path: nothing lost, nothing duplicated', () => {
 
   it('the object overloaded at ingress: the message goes on the ingress queue and is processed once', async () => {
     await echoTenant('f-overload');
-    const started = await startConversation('f-overload');
+    const started = await startQuietConversation('f-overload');
     const overloaded = {
       idFromName: (name: string) => testEnv.CHANNEL.idFromName(name),
       get: () => ({
@@ -203,7 +203,7 @@ describe('faults on the reply path: nothing lost, nothing duplicated', () => {
 
   it('a message too large for a queue message overflows through R2 and its parked body is removed once handed over', async () => {
     await echoTenant('f-big');
-    const started = await startConversation('f-big');
+    const started = await startQuietConversation('f-big');
     const overloaded = {
       idFromName: (name: string) => testEnv.CHANNEL.idFromName(name),
       get: () => ({ accept: async () => Promise.reject(new Error('Durable Object reset because its code was updated. (simulated)')) }),
@@ -294,7 +294,9 @@ describe('retries and dead letters', () => {
     await expect(session.deliver(msg)).rejects.toThrow(/NoActivePack/);
     expect(egress.deadLetters.map((d) => [d.source, d.reason])).toEqual([['ingress', 'NoActivePack']]);
     expect(egress.deadLetters[0]!.message).toEqual(msg);
-    expect(texts(egress)).toEqual(['Sorry, your message could not be handled (NoActivePack). Please try again later.']);
+    // No pack will take it on a retry either: upstream's generic failure text, and its kind for the channel's error card.
+    expect(texts(egress)).toEqual(['Sorry, something went wrong while handling your message. Please try again later.']);
+    expect(egress.sent[0]!.envelope.metadata.error_kind).toBe('NoActivePack');
     expect(await session.sql((db) => db.exec('SELECT seq FROM inbox').toArray())).toEqual([]);
 
     // Replayed once a pack is active, it runs; its reply keys do not collide with the notice's.

@@ -220,7 +220,7 @@ describe('the trust policy in force applies at every upload and activation', () 
     const session = injectedSession(channelObjectFor(strict, msg.envelope), { egress, env: strict });
     await expect(session.deliver(msg)).rejects.toThrow(/NoActivePack/);
     expect(egress.sent.map((m) => m.envelope.text)).toEqual([
-      'Sorry, your message could not be handled (NoActivePack). Please try again later.',
+      'Sorry, something went wrong while handling your message. Please try again later.',
     ]);
   });
 });

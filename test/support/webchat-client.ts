@@ -1,7 +1,8 @@
 // A Direct Line client over the Worker (SELF), as WebChat speaks it: mint a token, start a
 // conversation, post activities, read the activity log.
-import { SELF } from 'cloudflare:test';
+import { env, SELF } from 'cloudflare:test';
 import type { ActivitySet } from '../../src/channels/webchat/conversation.js';
+import { type WorkerEnv, webchatConversation } from '../../src/objects.js';
 import { until } from './until.js';
 
 const ORIGIN = 'http://127.0.0.1:8787';
@@ -27,6 +28,18 @@ export async function startConversation(tenant: string, userId = 'u1'): Promise<
   });
   if (res.status !== 201) throw new Error(`starting a conversation answered ${res.status}: ${await res.text()}`);
   return json<Started>(res);
+}
+
+/**
+ * A conversation created on its object directly, so no welcome turn runs: for tests that hand the
+ * bot their own envelopes and count every bot activity of the conversation.
+ */
+export async function startQuietConversation(tenant: string, userId = 'u1'): Promise<Started> {
+  const minted = await json<{ token: string; conversationId: string }>(
+    await SELF.fetch(`${webchatBase(tenant)}/token`, { method: 'POST' }),
+  );
+  await webchatConversation(env as unknown as WorkerEnv, tenant, minted.conversationId).start(tenant, minted.conversationId, userId);
+  return { conversationId: minted.conversationId, token: minted.token, streamUrl: '' };
 }
 
 export function post(tenant: string, conv: string, token: string, activity: unknown): Promise<Response> {

@@ -312,8 +312,8 @@ describe('dead letters: replay', () => {
     await expect(deliverIngress(testEnv, message)).rejects.toThrow(/NoActivePack/);
     const item = await until(async () => (await list('tenant=dl-object')).dead_letters[0], 'the dead letter from the channel object');
     expect(item).toMatchObject({ source: 'ingress', reason: 'NoActivePack', attempts: 1, channel: 'webchat' });
-    // The user was told.
-    await until(() => botSaid('Sorry, your message could not be handled (NoActivePack). Please try again later.'), 'the notice');
+    // The user was told, once, with the generic failure text (no pack will appear on a retry).
+    await until(() => botSaid('Sorry, something went wrong while handling your message. Please try again later.'), 'the notice');
 
     const digest = await seedPack('dl-object-echo', '1.0.0', [ECHO_FLOW('bot')]);
     await activate('dl-object', 'dl-object-echo', digest);

@@ -7,6 +7,7 @@ import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { ChannelMessageEnvelopeInput } from '../../bus/envelope.js';
 import { ingest } from '../../bus/ingress.js';
+import { isObject } from '../../core/is-object.js';
 import { readBoundedBody } from '../../edge/bounded-body.js';
 import { quotablePointer, tooDeepAt } from '../../edge/json-depth.js';
 import { clientAddress, consume, type LimitKey, type LimitName, limitMessage } from '../../edge/rate-limits.js';
@@ -67,7 +68,7 @@ const startBodySchema = z.looseObject({ user: z.looseObject({ id: z.string().min
 
 const CORS_HEADERS = {
   'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Accept, x-ms-bot-agent, X-Requested-With',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Accept, x-ms-bot-agent, X-Requested-With, X-Greentic-Locale',
   'Access-Control-Expose-Headers': 'Retry-After',
   'Access-Control-Max-Age': '600',
 };
@@ -149,16 +150,36 @@ function tooDeep(c: Ctx, raw: unknown, what: string): Response | undefined {
 
 // ------------------------------------------------------------------ envelope
 
-/** Card-submit `value` fields become string metadata, so routing conditions (`response.action`) see them. */
+/**
+ * Card-submit `value` fields become string metadata (upstream webchat provider): strings verbatim,
+ * anything else as its JSON text, so routing conditions (`response.action`) and card navigation
+ * see every field. A bare string value is kept as `action`.
+ */
 function submitMetadata(value: unknown): Record<string, string> {
   if (typeof value === 'string') return { action: value };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  if (!isObject(value)) return {};
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+  for (const [k, v] of Object.entries(value)) {
     if (typeof v === 'string') out[k] = v;
-    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    else if (v !== undefined) out[k] = JSON.stringify(v);
   }
   return out;
+}
+
+/** The value keys whose text stands for a submit's empty text, in upstream's order. */
+const SUBMIT_TEXT_KEYS = ['step', 'routeToCardId', 'toCardId', 'mcp_wizard', 'mcp_operation'] as const;
+/** What an empty submit says when its value names none of those keys (newer upstream provider). */
+const SUBMIT_DEFAULT_TEXT = 'message';
+
+/**
+ * A card submit posts only `value`: its text is the first of SUBMIT_TEXT_KEYS the value has (a
+ * key holding something other than a string gives the default, as upstream's presence chain does).
+ */
+function submitText(value: unknown): string {
+  if (!isObject(value)) return SUBMIT_DEFAULT_TEXT;
+  const key = SUBMIT_TEXT_KEYS.find((k) => value[k] !== undefined);
+  const found = key === undefined ? undefined : value[key];
+  return typeof found === 'string' ? found : SUBMIT_DEFAULT_TEXT;
 }
 
 export function activityEnvelope(
@@ -170,7 +191,13 @@ export function activityEnvelope(
 ): ChannelMessageEnvelopeInput {
   const user = activity.from.id;
   const sessionId = canonicalSessionKey(tenant, WEBCHAT_CHANNEL, conversationId, user);
-  const metadata: Record<string, string> = { ...submitMetadata(activity.value), conversation_id: conversationId, activity_id: activityId };
+  const metadata: Record<string, string> = {
+    universal: 'true',
+    route: conversationId,
+    ...submitMetadata(activity.value),
+    conversation_id: conversationId,
+    activity_id: activityId,
+  };
   if (activity.locale !== undefined) metadata.locale = activity.locale;
   const envelope: ChannelMessageEnvelopeInput = {
     id: activityId,
@@ -188,8 +215,30 @@ export function activityEnvelope(
     metadata,
     extensions: activity.value === undefined ? {} : { value: activity.value },
   };
-  if (activity.text !== undefined) envelope.text = activity.text;
+  if (activity.text !== undefined && activity.text !== '') envelope.text = activity.text;
+  else if (activity.value !== undefined) envelope.text = submitText(activity.value);
+  else if (activity.text !== undefined) envelope.text = activity.text;
   return envelope;
+}
+
+/**
+ * The welcome: a conversation that was just created sends the bot upstream's `autoStart` envelope
+ * (empty text, `metadata.autoStart = "true"`) once, so a flow that answers with a welcome card
+ * greets the user before they type; resuming a conversation never does. A client that names no
+ * user when it starts gets the welcome in a session of its own (the session key holds the user).
+ */
+async function autoStart(c: Ctx, tenant: string, conversationId: string, user: string | null): Promise<void> {
+  const id = `${conversationId}|autostart`;
+  const envelope = activityEnvelope(c.env, tenant, conversationId, id, { type: 'message', from: { id: user ?? 'user' }, text: '' });
+  envelope.metadata = { ...envelope.metadata, autoStart: 'true' };
+  const locale = c.req.header('x-greentic-locale');
+  if (locale !== undefined && locale !== '' && envelope.metadata.locale === undefined) envelope.metadata.locale = locale.slice(0, 64);
+  try {
+    await ingest(c.env, envelope, { idempotencyKey: `${KEY_PREFIX}${id}` });
+  } catch (err) {
+    // The conversation stands without its welcome: the user's first message still reaches the bot.
+    logEvent('error', 'webchat.autostart_failed', { 'greentic.tenant.id': tenant, ...errorFacts(err) });
+  }
 }
 
 // ------------------------------------------------------------------ routes
@@ -261,7 +310,9 @@ export function webchatApi(): Hono<{ Bindings: WorkerEnv }> {
     const body = startBodySchema.safeParse(raw);
     if (!body.success) return dlError(c, 400, 'BadArgument', `invalid start body: ${z.prettifyError(body.error)}`);
     const { tid, cid } = auth.claims;
-    const started = await webchatConversation(c.env, tid, cid).start(tid, cid, body.data?.user?.id ?? null);
+    const user = body.data?.user?.id ?? null;
+    const started = await webchatConversation(c.env, tid, cid).start(tid, cid, user);
+    if (started.created) await autoStart(c, tid, cid, user);
     const { token } = await mintToken(auth.secret, tid, cid);
     return c.json(
       { conversationId: cid, token, expires_in: TOKEN_TTL_SECONDS, streamUrl: streamUrl(c, tid, cid, token) },

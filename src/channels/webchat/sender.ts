@@ -6,6 +6,7 @@ import type { Attachment, ChannelMessageEnvelope } from '../../bus/envelope.js';
 import type { EgressMessage } from '../../bus/messages.js';
 import { type WorkerEnv, webchatConversation } from '../../objects.js';
 import { BUTTONS_MIME } from '../card-model.js';
+import { ADAPTIVE_CARD_MIME } from '../../session/replies.js';
 import type { EgressSender } from '../channel.js';
 import type { DirectLineActivity } from './conversation.js';
 import { replyToIdOf, WEBCHAT_CHANNEL } from './directline.js';
@@ -55,6 +56,39 @@ function directLineAttachment(a: Attachment): Record<string, unknown> {
   return out;
 }
 
+/** Direct Line activity fields an output passed through (replies.ts keeps them under snake_case names). */
+const DIRECT_LINE_KEYS = [
+  ['channel_data', 'channelData'],
+  ['entities', 'entities'],
+  ['suggested_actions', 'suggestedActions'],
+  ['speak', 'speak'],
+  ['input_hint', 'inputHint'],
+] as const;
+
+function passDirectLineKeys(extensions: Record<string, unknown>, activity: DirectLineActivity): void {
+  for (const [from, to] of DIRECT_LINE_KEYS)
+    if (extensions[from] !== undefined && activity[to] === undefined) activity[to] = extensions[from];
+}
+
+/**
+ * The card a failed turn's answer carries (upstream's webchat provider shows one for
+ * `metadata.error_kind`): the generic text and the kind of error, never its internal message.
+ */
+function errorCard(text: string | undefined, kind: string): Record<string, unknown> {
+  return {
+    contentType: ADAPTIVE_CARD_MIME,
+    content: {
+      type: 'AdaptiveCard',
+      version: '1.5',
+      body: [
+        { type: 'TextBlock', text: 'Something went wrong', weight: 'Bolder', size: 'Medium', color: 'Attention', wrap: true },
+        ...(text === undefined ? [] : [{ type: 'TextBlock', text, wrap: true }]),
+        { type: 'FactSet', facts: [{ title: 'Error', value: kind }] },
+      ],
+    },
+  };
+}
+
 /** The bot activity for a reply envelope (without id/timestamp, which the conversation assigns). */
 export function replyActivity(message: EgressMessage, bot: { id: string; name: string } = DEFAULT_BOT): DirectLineActivity {
   const envelope = message.envelope;
@@ -70,7 +104,6 @@ export function replyActivity(message: EgressMessage, bot: { id: string; name: s
     if (a.mime_type === BUTTONS_MIME) buttons.push(...buttonsOf(a.content));
     else attachments.push(directLineAttachment(a));
   }
-  if (attachments.length > 0) activity.attachments = attachments;
   if (envelope.metadata['attachment_layout'] === 'carousel') activity.attachmentLayout = 'carousel';
   if (buttons.length > 0) {
     activity.suggestedActions = {
@@ -78,6 +111,10 @@ export function replyActivity(message: EgressMessage, bot: { id: string; name: s
       ...(user === undefined ? {} : { to: [user] }),
     };
   }
+  const errorKind = envelope.metadata['error_kind'];
+  if (errorKind !== undefined && attachments.length === 0) attachments.push(errorCard(envelope.text, errorKind));
+  if (attachments.length > 0) activity.attachments = attachments;
+  passDirectLineKeys(envelope.extensions, activity);
   const replyTo = replyToIdOf(message.in_reply_to);
   if (replyTo !== undefined) activity.replyToId = replyTo;
   return activity;

@@ -20,7 +20,7 @@ import { buildTenantCtx } from '../../edge/tenant-ctx.js';
 import { webchatConversation } from '../../objects.js';
 import type { ActivitySet, DirectLineActivity, WebchatConversation } from './conversation.js';
 import { MAX_ACTIVITY_BYTES } from './directline.js';
-import { BUTTONS_MIME, webchatEgressSender } from './sender.js';
+import { BUTTONS_MIME, replyActivity, webchatEgressSender } from './sender.js';
 import { mintToken } from './token.js';
 
 const ORIGIN = 'http://127.0.0.1:8787';
@@ -308,7 +308,8 @@ describe('webchat facade: WebSocket stream and egress', () => {
       channelData: { clientActivityID: 'c-1' },
     });
     const { id } = await json<{ id: string }>(res);
-    const activities = () => frames.flatMap((f) => f.activities);
+    // The conversation's welcome (the flow's answer to its autoStart) answers no user activity.
+    const activities = () => frames.flatMap((f) => f.activities).filter((a) => a.from?.role !== 'bot' || a.replyToId !== undefined);
     const botReply = await until(() => activities().find((a) => a.from?.role === 'bot'), 'the bot reply on the socket', 30_000);
     expect(botReply).toMatchObject({ text: 'bot: ping', replyToId: id });
     expect(activities().map((a) => a.id)).toEqual([id, botReply.id]);
@@ -356,6 +357,41 @@ describe('webchat facade: WebSocket stream and egress', () => {
         { type: 'imBack', title: 'No', value: 'No' },
       ],
       to: ['u1'],
+    });
+  });
+});
+
+describe('webchat egress: what a reply envelope shows', () => {
+  it('a failure answer (metadata.error_kind) carries a "Something went wrong" card with the kind, never the internal message', () => {
+    const activity = replyActivity(
+      reply('acme', 'c', 'fail#0', {
+        text: 'Sorry, something went wrong while handling your message. Please try again later.',
+        metadata: { error_kind: 'flow_execution_failed', error_message: 'node "x" failed: secret path /internal' },
+      }),
+    );
+    expect(activity.text).toBe('Sorry, something went wrong while handling your message. Please try again later.');
+    expect(JSON.stringify(activity.attachments)).toContain('Something went wrong');
+    expect(JSON.stringify(activity.attachments)).toContain('flow_execution_failed');
+    expect(JSON.stringify(activity)).not.toContain('/internal');
+  });
+
+  it('Direct Line keys an output passed through (channelData, suggestedActions, speak, inputHint) reach the activity', () => {
+    const activity = replyActivity(
+      reply('acme', 'c', 'dl#0', {
+        text: 'pick',
+        extensions: {
+          channel_data: { theme: 'dark' },
+          suggested_actions: { actions: [{ type: 'imBack', title: 'A', value: 'a' }] },
+          speak: 'pick one',
+          input_hint: 'expectingInput',
+        },
+      }),
+    );
+    expect(activity).toMatchObject({
+      channelData: { theme: 'dark' },
+      suggestedActions: { actions: [{ type: 'imBack', title: 'A', value: 'a' }] },
+      speak: 'pick one',
+      inputHint: 'expectingInput',
     });
   });
 });
@@ -408,19 +444,23 @@ describe('webchat facade: card submit routing', () => {
       return botRepliesTo('tenant-card', s, id);
     };
 
-    expect(await turn({ type: 'message', from: { id: 'u1' }, text: 'menu' })).toEqual(['Pick one']);
+    // Starting the conversation ran the flow (its autoStart welcome): the card is already there.
+    const welcome = await until(async () => {
+      const log = (await json<ActivitySet>(await getActivities('tenant-card', s.conversationId, s.token))).activities;
+      return log.length > 0 ? log : undefined;
+    }, 'the welcome');
+    expect(welcome.map((a) => a.text)).toEqual(['Pick one']);
     expect(await turn({ type: 'message', from: { id: 'u1' }, value: { action: 'coffee', size: 'large' } })).toEqual(['A large coffee']);
 
     const log = (await json<ActivitySet>(await getActivities('tenant-card', s.conversationId, s.token))).activities;
     expect(log.map((a) => (a.from?.role === 'bot' ? `bot:${a.text}` : `user:${a.text ?? JSON.stringify(a.value)}`))).toEqual([
-      'user:menu',
       'bot:Pick one',
       'user:{"action":"coffee","size":"large"}',
       'bot:A large coffee',
     ]);
-    expect(log[1]!.attachments).toMatchObject([
+    expect(log[0]!.attachments).toMatchObject([
       { contentType: 'application/vnd.microsoft.card.adaptive', content: { type: 'AdaptiveCard' } },
     ]);
-    expect(log[3]!.replyToId).toBe(log[2]!.id);
+    expect(log[2]!.replyToId).toBe(log[1]!.id);
   });
 });

@@ -133,6 +133,8 @@ function mapValue(value: JsonValue): MappedOutput {
   if (Array.isArray(value)) return { ok: true, replies: mapList(value) };
   if (!isObject(value)) return { ok: false, reason: `a ${value === null ? 'null' : typeof value} is not a message` };
   const replies = mapObject(value);
+  // An item that only emits events (events/flow-runs.ts) says nothing to the user.
+  if (replies === undefined && Array.isArray(value.emitted_events)) return { ok: true, replies: [] };
   if (replies === undefined) {
     const keys = Object.keys(value).slice(0, 8).join(', ');
     return { ok: false, reason: `an object with keys {${keys}} has none of the fields a message is made of` };

@@ -102,4 +102,9 @@ describe('how an output becomes messages (greentic-start parse_envelopes)', () =
     expect(refused).toEqual({ ok: false, reason: expect.stringContaining('{error}') });
     expect(mapReplyOutput(null)).toEqual({ ok: true, replies: [] });
   });
+
+  it('an output that only emits events says nothing to the user and is no failure', () => {
+    expect(mapReplyOutput({ emitted_events: [{ event_type: 'ticket.created' }] })).toEqual({ ok: true, replies: [] });
+    expect(mapReplyOutput([{ emitted_events: [] }, 'done'])).toMatchObject({ ok: true, replies: [{ text: 'done' }] });
+  });
 });

@@ -52,6 +52,23 @@ nodes:
     expect(outputs['sum']).toEqual([{ text: 'sum is 5' }]);
   });
 
+  it("operation: list returns the server's tools/list result", async () => {
+    await putServers('mcp-t', [{ server_id: 'calc', transport: 'http', transport_url: server.url }]);
+    const outputs = await runFlowsAs('mcp-t', 'list-pack', [
+      `id: tools
+type: events
+parameters: { subscribes_to: ["webhook.received"] }
+nodes:
+  list:
+    mcp: { server: calc, operation: list }
+    routing: out
+`,
+    ]);
+    const listed = outputs['tools'] as { ok: boolean; result: { tools: { name: string; inputSchema: unknown }[] } };
+    expect(listed.ok).toBe(true);
+    expect(listed.result.tools.find((t) => t.name === 'add')).toMatchObject({ inputSchema: { type: 'object' } });
+  });
+
   it('returns failures as values {ok:false, error:{code, message, status, tool}}: tool error, timeout, unknown server', async () => {
     await putServers('mcp-err', [
       { server_id: 'calc', transport: 'http', transport_url: server.url },

@@ -4,8 +4,8 @@
 import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildPack } from '../../src/pack/builder.js';
+import { uploadAndActivate } from '../support/runtime-fixtures.js';
 
-const AUTH = { authorization: 'Bearer test-admin-token' };
 const TENANT = 'mcp-router-t';
 const routerUrl = inject('mcpRouterComponentUrl');
 const utf8 = new TextEncoder();
@@ -43,7 +43,7 @@ const FLOWS: Record<string, string> = {
   ask: '{ server: calc-router, tool: ask }',
 };
 
-function routerPack(packId: string, flows: Record<string, string>): Uint8Array {
+function routerPack(packId: string, flows: Record<string, string>, manifest: object = MANIFEST): Uint8Array {
   const names = Object.keys(flows);
   const yaml = [
     `pack_id: ${packId}`,
@@ -60,21 +60,10 @@ function routerPack(packId: string, flows: Record<string, string>): Uint8Array {
   const files = new Map<string, Uint8Array>([
     ['pack.yaml', utf8.encode(`${yaml}\n`)],
     ['components/calc-router/calc-router.wasm', routerWasm],
-    ['components/calc-router/component.manifest.json', utf8.encode(JSON.stringify(MANIFEST))],
+    ['components/calc-router/component.manifest.json', utf8.encode(JSON.stringify(manifest))],
     ...names.map((n): [string, Uint8Array] => [`flows/${n}.ygtc`, utf8.encode(flow(n, flows[n]!))]),
   ]);
   return buildPack(files).bytes;
-}
-
-async function install(packId: string, flows: Record<string, string>): Promise<void> {
-  const upload = await SELF.fetch('http://runner/admin/v1/packs', { method: 'POST', headers: AUTH, body: routerPack(packId, flows) });
-  expect(upload.status, await upload.clone().text()).toBe(201);
-  const on = await SELF.fetch(`http://runner/admin/v1/tenants/${TENANT}/packs/${packId}`, {
-    method: 'PUT',
-    headers: AUTH,
-    body: JSON.stringify({ version: '1.0.0' }),
-  });
-  expect(on.status, await on.clone().text()).toBe(200);
 }
 
 /** Posts one webhook event: every flow of the active pack runs; their outputs by flow id. */
@@ -95,7 +84,7 @@ beforeAll(async () => {
 describe.skipIf(!routerUrl)('a router component built from TypeScript serving a tool inside a pack', () => {
   let outputs: Record<string, unknown> = {};
   beforeAll(async () => {
-    await install('router-pack', FLOWS);
+    await uploadAndActivate(TENANT, 'router-pack', routerPack('router-pack', FLOWS));
     outputs = await runAll();
   }, 120_000);
 
@@ -145,12 +134,27 @@ describe.skipIf(!routerUrl)('a router component built from TypeScript serving a 
 
 describe.skipIf(!routerUrl)('a router component runs under the pack sandbox', () => {
   it('a router tool that loops is stopped by the component CPU budget (mcp_timeout) and the router keeps serving', async () => {
-    await install('router-spin-pack', {
+    const flows = {
       spin: '{ server: calc-router, tool: spin }',
       after: '{ server: calc-router, tool: add, arguments: { a: 1, b: 1 } }',
-    });
+    };
+    await uploadAndActivate(TENANT, 'router-spin-pack', routerPack('router-spin-pack', flows));
     const outputs = await runAll();
     expect(outputs['spin']).toMatchObject({ ok: false, error: { code: 'mcp_timeout', tool: 'spin', status: null } });
     expect(outputs['after']).toMatchObject({ ok: true, result: { structuredContent: { sum: 2 } } });
+  });
+
+  it('a router whose manifest memory limit is below what it needs fails as mcp_router_error (oom); the flow goes on', async () => {
+    const flows = { small: '{ server: calc-router, tool: add, arguments: { a: 1, b: 1 } }' };
+    await uploadAndActivate(
+      TENANT,
+      'router-small-pack',
+      routerPack('router-small-pack', flows, { ...MANIFEST, resources: { memory_mb: 1 } }),
+    );
+    const outputs = await runAll();
+    expect(outputs['small']).toMatchObject({
+      ok: false,
+      error: { code: 'mcp_router_error', tool: 'add', status: null, message: expect.stringMatching(/calc-router cannot run/) },
+    });
   });
 });

@@ -42,6 +42,7 @@ describe('greentic-component new', () => {
       'src/cbor.ts',
       'wit/world.wit',
       'wit/deps/component@0.6.0/package.wit',
+      'wit/deps/wasix-mcp@25.6.18/package.wit',
       'types/interfaces/greentic-component-node@0.6.0.d.ts',
     ]) {
       expect(existsSync(join(dir, rel)), rel).toBe(true);

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { buildComponent } from '../component/build/component-build.js';
@@ -225,7 +225,7 @@ async function newCommand(args: string[], io: Io): Promise<number> {
     await put(rel, text);
   }
   for (const pkg of await readWitPackages(HOST_WIT_DIR)) {
-    const folder = pkg.name.replace(/^greentic:/, '');
+    const folder = basename(pkg.source); // e.g. component@0.6.0, wasix-mcp@25.6.18
     await mkdir(join(dir, 'wit', 'deps', folder), { recursive: true });
     await copyFile(join(pkg.source, 'package.wit'), join(dir, 'wit', 'deps', folder, 'package.wit'));
     written.push(join('wit', 'deps', folder, 'package.wit'));

@@ -42,6 +42,7 @@ describe('greentic-component new', () => {
       'src/cbor.ts',
       'wit/world.wit',
       'wit/deps/component@0.6.0/package.wit',
+      'wit/deps/wasix-mcp@25.6.18/package.wit',
       'types/interfaces/greentic-component-node@0.6.0.d.ts',
     ]) {
       expect(existsSync(join(dir, rel)), rel).toBe(true);
@@ -237,6 +238,30 @@ describe('greentic-component invoke', () => {
 
   it('without an op is a usage error', async () => {
     expect((await run('invoke', wasm)).code).toBe(2);
+  });
+});
+
+describe('greentic-component new --template mcp-router', () => {
+  it('scaffolds an MCP router that type-checks, builds and transpiles as the mcp-router dialect', async () => {
+    const routerDir = join(work, 'cli-router');
+    const created = await run('new', 'cli-router', '--dir', routerDir, '--template', 'mcp-router', '--id', 'com.example.router');
+    expect(created.code, created.err).toBe(0);
+    const manifest = JSON.parse(await readFile(join(routerDir, 'component.manifest.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ id: 'com.example.router', world: 'wasix:mcp/mcp-router@25.6.18' });
+    expect(existsSync(join(routerDir, 'types/interfaces/wasix-mcp-router@25.6.18.d.ts'))).toBe(true);
+    const tsc = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
+    expect(() =>
+      execFileSync(process.execPath, [tsc, '--noEmit', '-p', join(routerDir, 'tsconfig.json')], { encoding: 'utf8' }),
+    ).not.toThrow();
+    const built = await run('build', '--dir', routerDir, '--json');
+    expect(built.code, built.err).toBe(0);
+    const out = await run('transpile', (JSON.parse(built.out) as { wasm: string }).wasm, '--out', join(work, 'router-artifacts'), '--json');
+    expect(out.code, out.err).toBe(0);
+    expect(JSON.parse(out.out)).toMatchObject({ dialect: 'mcp-router@25.6.18' });
+  }, 600_000);
+
+  it('an unknown template is a usage error', async () => {
+    expect((await run('new', 'x', '--dir', join(work, 'x'), '--template', 'rust')).code).toBe(2);
   });
 });
 

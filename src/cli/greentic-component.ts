@@ -31,13 +31,16 @@ import { blake3Hex } from '../pack/digest.js';
 import { componentManifestFromValue } from '../pack/manifest-decode.js';
 import { UsageError } from './usage-error.js';
 
-const TEMPLATE_DIR = fileURLToPath(new URL('../component/template/', import.meta.url));
+const TEMPLATES: Record<string, string> = {
+  node: fileURLToPath(new URL('../component/template/', import.meta.url)),
+  'mcp-router': fileURLToPath(new URL('../component/template-mcp-router/', import.meta.url)),
+};
 const CODEC_SOURCE = fileURLToPath(new URL('../pack/cbor.ts', import.meta.url));
 
 const TOOL_HELP = `greentic-component — author, build and run Greentic Wasm components
 
 Usage:
-  greentic-component new <name> [--dir D] [--id ID]
+  greentic-component new <name> [--dir D] [--id ID] [--template node|mcp-router]
   greentic-component build [--dir D] [--json]
   greentic-component describe <wasm> [--json]
   greentic-component invoke <wasm> <op> --input <json> [--state D] [--secrets F] [--manifest F] [--json]
@@ -47,15 +50,17 @@ Run "greentic-component <verb> --help" for the options of a verb.
 Exit codes: 0 ok, 1 invalid input or failed operation, 2 usage error.
 `;
 
-const NEW_HELP = `greentic-component new <name> [--dir D] [--id ID]
+const NEW_HELP = `greentic-component new <name> [--dir D] [--id ID] [--template node|mcp-router]
 
-Writes a TypeScript component targeting greentic:component@0.6.0 (node world): src/index.ts,
-component.manifest.json, wit/ (its world plus copies of the Greentic packages), types/ and a README.
+Writes a TypeScript component targeting greentic:component@0.6.0 (node world), or with
+--template mcp-router an MCP server exporting wasix:mcp/router@25.6.18: src/index.ts,
+component.manifest.json, wit/ (its world plus copies of the WIT packages), types/ and a README.
 <name> must be a WIT identifier (lowercase words joined by "-", e.g. "my-echo").
 
 Options:
-  --dir D   where to write it (default ./<name>); must be absent or empty
-  --id ID   manifest id (default com.example.<name>)
+  --dir D        where to write it (default ./<name>); must be absent or empty
+  --id ID        manifest id (default com.example.<name>)
+  --template T   node (default) or mcp-router
   --json    print {dir, files} on stdout
   -h, --help
 `;
@@ -198,9 +203,16 @@ async function listFiles(dir: string, base = dir): Promise<string[]> {
 }
 
 async function newCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { dir: { type: 'string' }, id: { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, {
+    dir: { type: 'string' },
+    id: { type: 'string' },
+    template: { type: 'string' },
+    json: { type: 'boolean' },
+  });
   const [name, extra] = positionals;
   if (!name || extra !== undefined) throw new UsageError('expected exactly one <name>');
+  const templateDir = TEMPLATES[values.template ?? 'node'];
+  if (templateDir === undefined) throw new UsageError(`--template must be one of ${Object.keys(TEMPLATES).join(', ')}`);
   if (!WIT_IDENTIFIER.test(name)) {
     throw new CliError(
       'InvalidName',
@@ -221,15 +233,15 @@ async function newCommand(args: string[], io: Io): Promise<number> {
     await writeFile(p, text);
     written.push(rel);
   };
-  for (const rel of await listFiles(TEMPLATE_DIR)) {
+  for (const rel of await listFiles(templateDir)) {
     if (rel.startsWith('types/')) continue; // regenerated below from the current WIT
     // The template's cbor.ts re-exports the project codec; a scaffold gets its own copy of it.
     const text =
-      rel === join('src', 'cbor.ts') ? await readFile(CODEC_SOURCE, 'utf8') : fill(await readFile(join(TEMPLATE_DIR, rel), 'utf8'));
+      rel === join('src', 'cbor.ts') ? await readFile(CODEC_SOURCE, 'utf8') : fill(await readFile(join(templateDir, rel), 'utf8'));
     await put(rel, text);
   }
   for (const pkg of await readWitPackages(HOST_WIT_DIR)) {
-    const folder = pkg.name.replace(/^greentic:/, '');
+    const folder = basename(pkg.source); // e.g. component@0.6.0, wasix-mcp@25.6.18
     await mkdir(join(dir, 'wit', 'deps', folder), { recursive: true });
     await copyFile(join(pkg.source, 'package.wit'), join(dir, 'wit', 'deps', folder, 'package.wit'));
     written.push(join('wit', 'deps', folder, 'package.wit'));

@@ -46,6 +46,11 @@ export const RESERVED_NODE_KEYS: ReadonlySet<string> = new Set([
 /** Legacy exec op key: may sit next to one more non-reserved key. */
 export const COMPONENT_EXEC = 'component.exec';
 export const MCP_OP = 'mcp';
+/**
+ * The operation an `mcp` node with `operation: list` (upstream's adapter vocabulary) hands the
+ * invoker: MCP's method name, which no valid tool name can equal (tool names have no `/`).
+ */
+export const MCP_LIST_TOOLS = 'tools/list';
 
 /**
  * Runtime-native call kinds that keep their op key as the component id at compile time

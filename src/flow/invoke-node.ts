@@ -7,6 +7,7 @@ import { errorMessage } from '../core/coded-error.js';
 import { isObject } from '../core/is-object.js';
 import type { PreparedNode } from './builtins.js';
 import { FlowRunError } from './execution-state.js';
+import { MCP_LIST_TOOLS } from './identifiers.js';
 import type { JsonValue } from './model.js';
 import { interpretResult, nodeError, type Step, str, wrapOutput } from './node-results.js';
 import type { ComponentTarget, InvocationContext, InvokeResult } from './ports.js';
@@ -129,16 +130,21 @@ export async function invokeMcp(env: WalkEnv, frame: Frame, pnode: PreparedNode,
     server ??= str(s);
     tool ??= str(t);
   }
-  if (server === undefined || tool === undefined) {
-    return { out: 'error', error: nodeError('invalid_node_input', 'mcp node needs non-empty "server" and "tool"', false) };
+  const listing = str(obj.operation) === 'list';
+  if (server === undefined || (tool === undefined && !listing)) {
+    return {
+      out: 'error',
+      error: nodeError('invalid_node_input', 'mcp node needs non-empty "server" and "tool" (or "operation: list")', false),
+    };
   }
-  const step = await callInvoker(env, frame, pnode, { kind: 'mcp', id: server }, tool, obj.arguments ?? {});
+  const operation = listing ? MCP_LIST_TOOLS : (tool as string);
+  const step = await callInvoker(env, frame, pnode, { kind: 'mcp', id: server }, operation, obj.arguments ?? {});
   // An mcp node never fails the walk (upstream): without an error route its failure is its output,
   // `{ok: false, error: {code, message, status, tool}}`, for the flow to route on.
   const routed = pnode.routing.t === 'custom' && pnode.routing.hasErrorRoute;
   if (step.out === 'error' && !routed) {
     const details = step.error.details;
-    const error = isObject(details) ? details : { code: step.error.code, message: step.error.message, status: null, tool };
+    const error = isObject(details) ? details : { code: step.error.code, message: step.error.message, status: null, tool: operation };
     return wrapOutput({ out: 'ok', payload: { ok: false, error } }, str(obj.output));
   }
   return wrapOutput(step, str(obj.output));

@@ -163,6 +163,16 @@ describe('loadFlow: MCP nodes', () => {
     expect(errors(flow('  a:\n    mcp: { server: github, tool: get_issue, arguments: { n: 1 }, output: issue }\n'))).toEqual([]);
   });
 
+  it('an mcp node with operation: list needs no tool; any other operation is McpConfig', () => {
+    expect(errors(flow('  a:\n    mcp: { server: github, operation: list }\n'))).toEqual([]);
+    expect(errors(flow('  a:\n    mcp: { server: github, operation: call }\n')).map((d) => [d.code, d.pointer])).toEqual([
+      ['McpConfig', '/nodes/a/mcp/tool'],
+    ]);
+    expect(errors(flow('  a:\n    mcp: { server: github, tool: t, operation: delete }\n')).map((d) => [d.code, d.pointer])).toEqual([
+      ['McpConfig', '/nodes/a/mcp/operation'],
+    ]);
+  });
+
   it('an mcp payload that is not a mapping is McpConfig', () => {
     expect(errors(flow('  a:\n    mcp: github/get_issue\n')).map((d) => d.code)).toEqual(['McpConfig']);
   });

@@ -71,12 +71,19 @@ export const telemetrySchema = z.strictObject({
 export const OBJECT_NODE_KEYS = ['output', 'retry', 'timeout', 'when', 'annotations', 'meta'] as const;
 export const objectSchema = jsonObject;
 
-export const mcpPayloadSchema = z.looseObject({
-  server: z.string().min(1),
-  tool: z.string().min(1),
-  arguments: jsonObject.optional(),
-  output: z.string().optional(),
-});
+/** `operation` is upstream mcp-adapter's: `call` (the default) a tool, or `list` the server's tools (no `tool`). */
+export const mcpPayloadSchema = z
+  .looseObject({
+    server: z.string().min(1),
+    tool: z.string().min(1).optional(),
+    operation: z.enum(['call', 'list']).optional(),
+    arguments: jsonObject.optional(),
+    output: z.string().optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.tool === undefined && v.operation !== 'list')
+      ctx.addIssue({ code: 'invalid_type', expected: 'string', input: undefined, path: ['tool'] });
+  });
 
 /** One diagnostic per zod issue, located at the offending node (or the key, for unknown keys). */
 export function issuesToDiagnostics(

@@ -10,6 +10,7 @@ import { archiveKey } from '../pack-store/pack-store.js';
 import { readTenantSecret } from '../session/webhook-auth.js';
 import { mcpFailure } from './mcp-client.js';
 import type { McpResolver } from './mcp-invoker.js';
+import type { McpRouterFinder } from './mcp-router.js';
 import { endpointOf, findRoute, type McpRoute, parseMcpRoutes } from './mcp-routes.js';
 
 export const PACK_MCP_ROUTES = 'assets/mcp-routes.json';
@@ -55,15 +56,21 @@ export function mcpAllowHosts(env: Pick<Env, 'MCP_ALLOW_HOSTS'>, tenant: string)
   }
 }
 
-export function edgeMcpResolver(env: Env, tenant: string, packDigest: string): McpResolver {
+/**
+ * Resolves a server name: a router component of the pack (by component id), then the pack's
+ * sidecar, then the tenant's catalog.
+ */
+export function edgeMcpResolver(env: Env, tenant: string, packDigest: string, routers?: McpRouterFinder): McpResolver {
   return async (server, tool) => {
     let route: McpRoute | undefined;
     try {
+      const router = await routers?.(server);
+      if (router !== undefined) return router;
       route =
         findRoute(await packRoutes(env.PACKS, packDigest), server) ??
         findRoute(await tenantRoutes(env.PACKS, env.GREENTIC_ENV, tenant), server);
     } catch (err) {
-      return mcpFailure('mcp_unreachable', tool, `the MCP routes could not be read: ${errorMessage(err)}`);
+      return mcpFailure('mcp_unreachable', tool, `the MCP servers could not be resolved: ${errorMessage(err)}`);
     }
     if (route === undefined)
       return mcpFailure(

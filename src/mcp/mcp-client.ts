@@ -9,6 +9,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { CfWorkerJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/cfworker';
 import { errorMessage } from '../core/coded-error.js';
+import { MCP_LIST_TOOLS } from '../flow/identifiers.js';
 import type { JsonObject, JsonValue } from '../flow/model.js';
 
 /** A resolved server: where it is, the headers a call carries (credentials), its time limit. */
@@ -28,10 +29,13 @@ export type McpErrorCode =
   | 'mcp_http_error'
   | 'mcp_unreachable'
   | 'mcp_protocol_error'
-  | 'mcp_tool_error';
+  | 'mcp_tool_error'
+  | 'mcp_router_error';
 
 export type McpToolResult =
   | { ok: true; result: JsonValue }
+  /** A packaged router asked for more input instead of answering (upstream's adapter: `elicitation`). */
+  | { ok: true; elicitation: JsonValue }
   | { ok: false; error: { code: McpErrorCode; message: string; status: number | null; tool: string } };
 
 export const DEFAULT_MCP_TIMEOUT_MS = 10_000;
@@ -65,7 +69,7 @@ function failureOf(err: unknown, tool: string, server: string, timeoutMs: number
 
 /**
  * Connects (initialize), checks the tool is listed (tools/list), calls it (tools/call) and closes
- * the session, all within the endpoint's time limit. `fetcher` is where the requests go (the
+ * the session, all within the endpoint's time limit; for `MCP_LIST_TOOLS` the listing is the result. `fetcher` is where the requests go (the
  * caller enforces host rules there).
  */
 export async function callMcpTool(
@@ -92,6 +96,7 @@ export async function callMcpTool(
   const call = async (): Promise<McpToolResult> => {
     await client.connect(transport, { timeout: timeoutMs });
     const listed = await client.listTools(undefined, { timeout: timeoutMs });
+    if (tool === MCP_LIST_TOOLS) return { ok: true, result: listed as unknown as JsonValue };
     if (!listed.tools.some((t) => t.name === tool)) {
       const names = listed.tools.map((t) => t.name).join(', ');
       return mcpFailure('mcp_tool_error', tool, `MCP server "${endpoint.server}" has no tool "${tool}" (it lists: ${names || 'none'})`);

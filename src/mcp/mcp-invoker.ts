@@ -4,9 +4,13 @@
 // node turns into its output when it has no error route (flow/invoke-node.ts).
 import type { ComponentInvoker, InvokeResult } from '../flow/ports.js';
 import { callMcpTool, type McpEndpoint, type McpToolResult } from './mcp-client.js';
+import { callRouterTool, type McpRouterTarget } from './mcp-router.js';
 
-/** Finds a server's endpoint for a tool call, or the failure the node gets (unknown server, host refused, no credentials). */
-export type McpResolver = (server: string, tool: string) => Promise<McpEndpoint | McpToolResult>;
+/**
+ * Finds a server for a tool call: a router component of the pack, a remote endpoint, or the
+ * failure the node gets (unknown server, host refused, no credentials).
+ */
+export type McpResolver = (server: string, tool: string) => Promise<McpEndpoint | McpRouterTarget | McpToolResult>;
 
 function asInvokeResult(result: McpToolResult): InvokeResult {
   if (result.ok) return { ok: true, output: result as never };
@@ -29,6 +33,7 @@ export function mcpInvoker(inner: ComponentInvoker | undefined, resolve: McpReso
       }
       const endpoint = await resolve(target.id, operation);
       if ('ok' in endpoint) return asInvokeResult(endpoint);
+      if ('router' in endpoint) return asInvokeResult(await callRouterTool(endpoint, operation, input));
       return asInvokeResult(await callMcpTool(endpoint, operation, input, fetcher));
     },
   };

@@ -5,6 +5,7 @@
 import { assetReader } from '../component/edge/card-invocation.js';
 import type { TenantPolicy } from '../component/edge/host-policy.js';
 import { componentInvoker } from '../component/edge/invoker.js';
+import type { ComponentRunner } from '../component/edge/runner.js';
 import { edgeComponentRunner } from '../component/edge/worker-wiring.js';
 import { logEvent, tenantAttributes } from '../edge/telemetry.js';
 import type { Env } from '../env.js';
@@ -14,6 +15,7 @@ import type { ComponentInvoker, StateStore } from '../flow/ports.js';
 import { parseWorkBudget } from '../flow/work-meter.js';
 import { edgeMcpResolver, mcpAllowHosts } from '../mcp/edge-mcp.js';
 import { mcpInvoker } from '../mcp/mcp-invoker.js';
+import { packRouters } from '../mcp/mcp-router.js';
 import { allowListedFetch } from '../mcp/mcp-routes.js';
 import { loadPackAssets } from '../pack-store/pack-store.js';
 import type { FlowEngine, TurnContext, TurnResult } from './flow-engine.js';
@@ -142,28 +144,32 @@ export function tenantPolicyOf(env: Env, tenant: string): TenantPolicy {
 
 /**
  * The production invoker: the pack's components run in its Dynamic Worker (one per pack digest
- * and tenant), with grants from each component's manifest and the tenant's policy.
+ * and tenant), with grants from each component's manifest and the tenant's policy; an `mcp` node
+ * naming one of them that is an MCP router calls it there too.
  */
-export const edgeInvokerFactory: ComponentInvokerFactory = (turn) =>
-  mcpInvoker(
-    componentsInvoker(turn),
-    edgeMcpResolver(turn.env, turn.ctx.tenant, turn.model.digest),
+export const edgeInvokerFactory: ComponentInvokerFactory = (turn) => {
+  // The pack's assets (`/assets` for components, cards for the card pre-resolution), cached per digest.
+  const assets = () => loadPackAssets(turn.env.PACKS, turn.model);
+  const runner = packRunner(turn, assets);
+  return mcpInvoker(
+    runner &&
+      componentInvoker(
+        () => runner,
+        async () => assetReader(await assets()),
+      ),
+    edgeMcpResolver(turn.env, turn.ctx.tenant, turn.model.digest, runner && packRouters(runner)),
     allowListedFetch(mcpAllowHosts(turn.env, turn.ctx.tenant)),
   );
+};
 
-function componentsInvoker(turn: TurnContext): ComponentInvoker | undefined {
+function packRunner(turn: TurnContext, assets: () => ReturnType<typeof loadPackAssets>): ComponentRunner | undefined {
   const components = turn.model.components.flatMap((c) =>
     c.digest === undefined ? [] : [{ id: c.id, sha256: c.digest.replace(/^sha256:/, ''), manifest: c.manifest as never }],
   );
   if (components.length === 0) return undefined;
-  const assets = () => loadPackAssets(turn.env.PACKS, turn.model);
-  const runner = edgeComponentRunner(
+  return edgeComponentRunner(
     turn.env,
     { packId: turn.model.pack_id, digest: turn.model.digest, components, assets },
     { tenant: turn.ctx.tenant, team: turn.ctx.team, tenantPolicy: tenantPolicyOf(turn.env, turn.ctx.tenant), state: turn.componentState },
-  );
-  return componentInvoker(
-    () => runner,
-    async () => assetReader(await assets()),
   );
 }

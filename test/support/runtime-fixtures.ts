@@ -1,6 +1,7 @@
 // Shared setup for the runtime tests: packs made of real compiled flows (seeded straight into the
 // index, as an upload would leave them) and envelopes as a provider adapter would publish them.
-import { env } from 'cloudflare:test';
+import { env, SELF } from 'cloudflare:test';
+import { expect } from 'vitest';
 import type { ChannelMessageEnvelopeInput } from '../../src/bus/envelope.js';
 import { type IngressMessage, ingressMessage } from '../../src/bus/messages.js';
 import { buildTenantCtx } from '../../src/edge/tenant-ctx.js';
@@ -48,6 +49,19 @@ export async function seedPack(packId: string, version: string, flows: string[])
 
 export async function activate(tenant: string, packId: string, digest: string): Promise<void> {
   await activatePack(testEnv.PACK_INDEX, testEnv.GREENTIC_ENV, tenant, packId, digest, new Date().toISOString());
+}
+
+/** Uploads a pack archive through the admin API and activates its version 1.0.0 for the tenant. */
+export async function uploadAndActivate(tenant: string, packId: string, archive: Uint8Array): Promise<void> {
+  const auth = { authorization: 'Bearer test-admin-token' };
+  const upload = await SELF.fetch('http://runner/admin/v1/packs', { method: 'POST', headers: auth, body: archive });
+  expect(upload.status, await upload.clone().text()).toBe(201);
+  const on = await SELF.fetch(`http://runner/admin/v1/tenants/${tenant}/packs/${packId}`, {
+    method: 'PUT',
+    headers: auth,
+    body: JSON.stringify({ version: '1.0.0' }),
+  });
+  expect(on.status, await on.clone().text()).toBe(200);
 }
 
 let counter = 0;

@@ -1,6 +1,7 @@
 /** Runs in Node before the workers pool: edge modules + component fixtures for the component tests. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { generateEdgeModules } from '../../src/component/build/generate-edge-modules.js';
@@ -12,6 +13,12 @@ declare module 'vitest' {
     /** The componentize-js `echo` fixture (test/fixtures/components/echo), ~12 MB. */
     componentizeEcho: string;
     /**
+     * Where the componentize-js MCP router fixture (test/fixtures/components/mcp-router) is served
+     * on 127.0.0.1 (the provided context travels in one message of bounded size, which the other
+     * fixtures already nearly fill); '' when it did not build.
+     */
+    mcpRouterComponentUrl: string;
+    /**
      * The demo pack's TypeScript component (packs/demo/components/demo-tools), built with
      * `buildComponent` (base64), or why it did not build; `ci` says a missing build must fail.
      */
@@ -19,7 +26,7 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await generateEdgeModules();
   // A fixture that fails to build fails the component tests (with this message), not the project.
   try {
@@ -41,8 +48,9 @@ export default async function setup(project: TestProject): Promise<void> {
   // A broken or unbuildable fixture must not take the whole workers project down: the
   // componentize-js tests report it and are skipped.
   const script = pathToFileURL(fileURLToPath(new URL('../support/fixture-components.ts', import.meta.url))).href;
-  const program = `const m = await import(${JSON.stringify(script)}); const r = await m.buildFixtureComponents({ only: ['echo'] }); process.stdout.write(JSON.stringify(r));`;
+  const program = `const m = await import(${JSON.stringify(script)}); const r = await m.buildFixtureComponents({ only: ['echo', 'mcp-router'] }); process.stdout.write(JSON.stringify(r));`;
   let echo = '';
+  let router = '';
   try {
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], {
       encoding: 'utf8',
@@ -50,10 +58,24 @@ export default async function setup(project: TestProject): Promise<void> {
     });
     const built = JSON.parse(out.slice(out.indexOf('{'))) as Record<string, string>;
     if (built.echo) echo = readFileSync(built.echo).toString('base64');
+    if (built['mcp-router']) router = built['mcp-router'];
   } catch (err) {
     console.warn(`[component tests] componentize-js echo fixture unavailable: ${(err as Error).message}`);
   }
   project.provide('componentizeEcho', echo);
+  let routerServer: Server | undefined;
+  if (router) {
+    const bytes = readFileSync(router);
+    routerServer = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/wasm' }).end(bytes));
+    await new Promise<void>((ok) => routerServer!.listen(0, '127.0.0.1', ok));
+    const address = routerServer.address();
+    project.provide(
+      'mcpRouterComponentUrl',
+      typeof address === 'object' && address ? `http://127.0.0.1:${address.port}/mcp-router.wasm` : '',
+    );
+  } else {
+    project.provide('mcpRouterComponentUrl', '');
+  }
 
   // The demo component, the same way (cached by content hash under .cache/component-build/).
   const demoDir = fileURLToPath(new URL('../../packs/demo/components/demo-tools/', import.meta.url));
@@ -71,4 +93,7 @@ export default async function setup(project: TestProject): Promise<void> {
     console.warn(`[component tests] demo-tools component unavailable: ${(err as Error).message}`);
     project.provide('demoTools', { wasm: '', error: `packs/demo/components/demo-tools did not build: ${(err as Error).message}`, ci });
   }
+  return async () => {
+    await new Promise<void>((done) => (routerServer ? routerServer.close(() => done()) : done()));
+  };
 }

@@ -3,7 +3,7 @@
 import { SELF } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
 import { buildPack } from '../../src/pack/builder.js';
-import { activate, seedPack } from '../support/runtime-fixtures.js';
+import { activate, seedPack, uploadAndActivate } from '../support/runtime-fixtures.js';
 
 const AUTH = { authorization: 'Bearer test-admin-token' };
 const server = inject('mcpServer');
@@ -50,6 +50,23 @@ nodes:
 `;
     const outputs = await runFlowsAs('mcp-t', 'sum-pack', [flow]);
     expect(outputs['sum']).toEqual([{ text: 'sum is 5' }]);
+  });
+
+  it("operation: list returns the server's tools/list result", async () => {
+    await putServers('mcp-t', [{ server_id: 'calc', transport: 'http', transport_url: server.url }]);
+    const outputs = await runFlowsAs('mcp-t', 'list-pack', [
+      `id: tools
+type: events
+parameters: { subscribes_to: ["webhook.received"] }
+nodes:
+  list:
+    mcp: { server: calc, operation: list }
+    routing: out
+`,
+    ]);
+    const listed = outputs['tools'] as { ok: boolean; result: { tools: { name: string; inputSchema: unknown }[] } };
+    expect(listed.ok).toBe(true);
+    expect(listed.result.tools.find((t) => t.name === 'add')).toMatchObject({ inputSchema: { type: 'object' } });
   });
 
   it('returns failures as values {ok:false, error:{code, message, status, tool}}: tool error, timeout, unknown server', async () => {
@@ -136,14 +153,7 @@ describe("a pack's own MCP servers (assets/mcp-routes.json)", () => {
         ['assets/mcp-routes.json', utf8.encode(sidecar)],
       ]),
     );
-    const upload = await SELF.fetch('http://runner/admin/v1/packs', { method: 'POST', headers: AUTH, body: pack.bytes });
-    expect(upload.status, await upload.clone().text()).toBe(201);
-    const on = await SELF.fetch(`http://runner/admin/v1/tenants/${tenant}/packs/${packId}`, {
-      method: 'PUT',
-      headers: AUTH,
-      body: JSON.stringify({ version: '1.0.0' }),
-    });
-    expect(on.status, await on.clone().text()).toBe(200);
+    await uploadAndActivate(tenant, packId, pack.bytes);
     const res = await SELF.fetch(`http://runner/v1/events/ingress/webhook/${tenant}`, { method: 'POST', body: '{}' });
     const answer = (await res.json()) as { runs: { output: unknown }[] };
     await SELF.fetch(`http://runner/admin/v1/tenants/${tenant}/packs/${packId}`, { method: 'DELETE', headers: AUTH });

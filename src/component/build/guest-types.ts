@@ -48,6 +48,7 @@ const GUEST_TYPES_WORLDS = [
   import greentic:telemetry/logger-api@1.0.0;
   import greentic:host/http-v1@1.0.0;
   import greentic:host/kv-v1@1.0.0;
+  export wasix:mcp/router@25.6.18;
 }`,
   `world all-imports {
   import greentic:secrets-store/secrets-store@1.1.0;
@@ -56,7 +57,7 @@ const GUEST_TYPES_WORLDS = [
 ];
 
 /**
- * Declarations for every `greentic:*` module a component may import or export, keyed by a path
+ * Declarations for every `greentic:*` module a component may import or export (and the MCP router), keyed by a path
  * under `types/` named after the module (`interfaces/greentic-http-http-client@1.1.0.d.ts`).
  */
 export async function hostGuestTypes(): Promise<Record<string, string>> {

@@ -17,6 +17,7 @@ const WORLDS = [
   'greentic:http/client@1.1.0',
   'greentic:telemetry/logger@1.0.0',
   'greentic:host/runner-host@1.0.0',
+  'wasix:mcp/mcp-router@25.6.18',
 ];
 
 async function allPackagesText(): Promise<string> {
@@ -38,8 +39,10 @@ describe('wit/ packages', () => {
       'greentic:state@1.0.0',
       'greentic:telemetry@1.0.0',
       'greentic:types-core@0.6.0',
+      'wasix:mcp@25.6.18',
     ]);
-    for (const p of pkgs) expect(p.source.endsWith(p.name.replace('greentic:', ''))).toBe(true);
+    // Greentic's own packages drop the namespace; others keep it as a prefix (`wasix-mcp@…`).
+    for (const p of pkgs) expect(p.source.endsWith(p.name.replace('greentic:', '').replace(':', '-'))).toBe(true);
   });
 
   it.each(WORLDS)('world %s resolves with all its dependencies', async (world) => {
@@ -63,6 +66,14 @@ describe('wit/ packages', () => {
     ]) {
       expect(node).toContain(field);
     }
+  });
+
+  it('the MCP router world exports list-tools and call-tool with the tool-error cases', async () => {
+    const files = await generateGuestTypes(await allPackagesText(), 'wasix:mcp/mcp-router@25.6.18');
+    const router = Object.entries(files).find(([name]) => name.includes('wasix-mcp-router'))?.[1] ?? '';
+    expect(router).toContain('export function listTools(): Array<Tool>;');
+    expect(router).toContain('export function callTool(toolName: string, arguments: Json): Response;');
+    for (const tag of ['invalid-parameters', 'execution-error', 'schema-error', 'not-found']) expect(router).toContain(`'${tag}'`);
   });
 
   it('an unknown world is reported with code WitInvalid', async () => {

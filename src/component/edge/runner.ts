@@ -6,9 +6,20 @@
 import { errorMessage } from '../../core/coded-error.js';
 import { decodeCbor, encodeCanonicalCbor } from '../../pack/cbor.js';
 import { ISOLATE_RUNTIME_VERSION } from '../generated/isolate-modules.js';
-import type { DescribeReply, HostApi, InvokeReply, InvokeRequest, LogLineWire, NodeErrorWire } from '../isolate/protocol.js';
+import type {
+  DescribeReply,
+  Dialect,
+  HostApi,
+  InvokeReply,
+  InvokeRequest,
+  LogLineWire,
+  McpRouterCallWire,
+  McpRouterReply,
+  McpRouterRequest,
+  NodeErrorWire,
+} from '../isolate/protocol.js';
 import { ComponentError } from '../upload/transpile.js';
-import { loadArtifacts, loadGlue } from './artifact-store.js';
+import { loadArtifacts, loadGlue, readDescriptor } from './artifact-store.js';
 import type { HostProps } from './host-entrypoint.js';
 import { type ComponentGrants, grantsFor, type TenantPolicy } from './host-policy.js';
 import { glueFreeLoad, type PackComponent, packIsolateModules } from './pack-isolate-modules.js';
@@ -16,7 +27,7 @@ import { glueFreeLoad, type PackComponent, packIsolateModules } from './pack-iso
 export const DEFAULT_COMPONENT_CPU_MS = 50;
 
 /** Dialects of components whose artifacts this Worker isolate has loaded, by sha256. */
-const knownDialects = new Map<string, string>();
+const knownDialects = new Map<string, Dialect>();
 /** Whether a component (by sha256) imports any Greentic host interface besides `control`. */
 const knownNeedsHost = new Map<string, boolean>();
 /**
@@ -95,6 +106,7 @@ interface PackIsolateStub {
   egressCheck(url: string): Promise<{ reachable: boolean; error?: string }>;
   invoke(req: InvokeRequest): Promise<InvokeReply>;
   describe(component: string, fuel: number): Promise<DescribeReply>;
+  mcp(req: McpRouterRequest): Promise<McpRouterReply>;
 }
 
 function decodeOutput(bytes: Uint8Array | undefined, what: string): unknown {
@@ -202,10 +214,7 @@ export class ComponentRunner {
       return { ok: false, error: { code: 'component.not-found', message: (err as Error).message, retryable: false }, logs: [] };
     }
     const payload = call.input;
-    const allow = c.manifest?.capabilities?.wasi?.env?.allow ?? [];
-    const environment = allow
-      .filter((k) => this.opts.environment?.[k] !== undefined)
-      .map((k): [string, string] => [k, this.opts.environment![k]!]);
+    const environment = this.environmentFor(c);
     const attempt = call.attempt ?? 1;
     const traceId = call.traceId ?? crypto.randomUUID();
     const req: InvokeRequest = {
@@ -236,21 +245,13 @@ export class ComponentRunner {
       environment,
       fuel: this.cpuMs * FUEL_PER_CPU_MS,
       glue: this.opts.forceGlue || undefined,
-      // A component that imports no host interface never receives a capability to the parent.
-      host: knownNeedsHost.get(c.sha256) === false ? null : this.hostFor(c),
+      host: this.hostIfNeeded(c),
     };
     let reply: InvokeReply;
     try {
       reply = await this.isolate(this.opts.forceGlue).invoke(req);
     } catch (err) {
-      // The isolate itself failed (platform CPU/memory limit, crash): the next call loads a fresh one.
-      const message = errorMessage(err);
-      const timeout = /cpu|time limit|exceeded/i.test(message);
-      return {
-        ok: false,
-        error: { code: timeout ? 'timeout' : 'isolate', message: `component ${c.id}: ${message}`, retryable: !timeout },
-        logs: [],
-      };
+      return isolateFailure(c, err);
     }
     if (!reply.ok) return { ok: false, error: this.failure(reply.error), logs: reply.logs };
     try {
@@ -272,6 +273,56 @@ export class ComponentRunner {
     }
   }
 
+  /** The ABI dialect of a pack component (from its stored artifacts), or undefined when the pack has none by that id. */
+  async dialectOf(componentId: string): Promise<Dialect | undefined> {
+    const c = this.pack.components.find((x) => x.id === componentId);
+    if (!c) return undefined;
+    const known = knownDialects.get(c.sha256);
+    if (known !== undefined) return known;
+    const descriptor = await readDescriptor(this.opts.bucket, c.sha256);
+    if (descriptor) knownDialects.set(c.sha256, descriptor.dialect);
+    return descriptor?.dialect;
+  }
+
+  /**
+   * Calls an MCP router component of the pack (`list-tools` or `call-tool`), in the same isolate,
+   * under the same CPU budget and memory limit as a node invocation.
+   */
+  async mcpRouter(componentId: string, call: McpRouterCallWire): Promise<McpRouterReply> {
+    let c: PackComponent;
+    try {
+      c = this.component(componentId);
+    } catch (err) {
+      return { ok: false, error: { code: 'component.not-found', message: (err as Error).message, retryable: false }, logs: [] };
+    }
+    const req: McpRouterRequest = {
+      component: c.id,
+      call,
+      environment: this.environmentFor(c),
+      fuel: this.cpuMs * FUEL_PER_CPU_MS,
+      host: this.hostIfNeeded(c),
+    };
+    try {
+      return await this.isolate().mcp(req);
+    } catch (err) {
+      return isolateFailure(c, err);
+    }
+  }
+
+  /** Values of the environment variables the component's manifest allow-lists. */
+  private environmentFor(c: PackComponent): [string, string][] {
+    const allow = c.manifest?.capabilities?.wasi?.env?.allow ?? [];
+    return allow.flatMap((k): [string, string][] => {
+      const value = this.opts.environment?.[k];
+      return value === undefined ? [] : [[k, value]];
+    });
+  }
+
+  /** A component that imports no host interface never receives a capability to the parent. */
+  private hostIfNeeded(c: PackComponent): HostApi | null {
+    return knownNeedsHost.get(c.sha256) === false ? null : this.hostFor(c);
+  }
+
   private failure(e: NodeErrorWire): ComponentFailure {
     let details: unknown;
     if (e.detailsJson !== undefined) {
@@ -289,4 +340,15 @@ export class ComponentRunner {
     }
     return { code: e.code, message: e.message, retryable: e.retryable, backoffMs: e.backoffMs, details };
   }
+}
+
+/** The isolate itself failed (platform CPU/memory limit, crash): the next call loads a fresh one. */
+function isolateFailure(c: PackComponent, err: unknown): { ok: false; error: ComponentFailure & NodeErrorWire; logs: [] } {
+  const message = errorMessage(err);
+  const timeout = /cpu|time limit|exceeded/i.test(message);
+  return {
+    ok: false,
+    error: { code: timeout ? 'timeout' : 'isolate', message: `component ${c.id}: ${message}`, retryable: !timeout },
+    logs: [],
+  };
 }

@@ -88,6 +88,33 @@ export type InvokeReply =
     }
   | { ok: false; error: NodeErrorWire; logs: LogLineWire[] };
 
+/** What the host calls on an MCP router component (`wasix:mcp/router@25.6.18`). */
+export type McpRouterCallWire = { fn: 'list-tools' } | { fn: 'call-tool'; tool: string; argumentsJson: string };
+
+export interface McpRouterRequest {
+  component: string;
+  call: McpRouterCallWire;
+  environment: [string, string][];
+  fuel: number;
+  host: HostApi | null;
+}
+
+/**
+ * What the router returned, as jco lifts it (records camelCase, variants `{tag, val}`, absent
+ * options undefined); mapped to MCP's JSON shapes by the caller (mcp/mcp-router.ts).
+ */
+export type McpRouterValue =
+  | { fn: 'list-tools'; tools: unknown }
+  | { fn: 'call-tool'; response: unknown }
+  | { fn: 'call-tool'; toolError: { tag: string; val: unknown } };
+
+/** The outcome of one call into a component: its value, or how it failed (trap, fuel, memory). */
+export type CallReply<T> =
+  | { ok: true; value: T; logs: LogLineWire[]; fuelUsed?: number }
+  | { ok: false; error: NodeErrorWire; logs: LogLineWire[] };
+
+export type McpRouterReply = CallReply<McpRouterValue>;
+
 export interface DescribeReply {
   ok: boolean;
   /** node@0.6.0: the descriptor record; other dialects: their describe payload. */
@@ -97,7 +124,11 @@ export interface DescribeReply {
   error?: NodeErrorWire;
 }
 
-export type Dialect = 'node@0.6.0' | 'component-runtime@0.6.0' | 'node@0.5.0' | 'node@0.4.0';
+export type Dialect = 'node@0.6.0' | 'component-runtime@0.6.0' | 'node@0.5.0' | 'node@0.4.0' | typeof MCP_ROUTER_DIALECT;
+
+/** An MCP server packaged as a component: called by `mcp` nodes, never as a flow node. */
+export const MCP_ROUTER_DIALECT = 'mcp-router@25.6.18';
+export const MCP_ROUTER_EXPORT = 'wasix:mcp/router@25.6.18';
 
 /** A component's instantiation plan and the artifact file of each core module it instantiates. */
 export interface ArtifactPlanWire {

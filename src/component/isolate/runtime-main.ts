@@ -12,7 +12,22 @@ import { WorkerEntrypoint } from 'cloudflare:workers';
 import { FUEL_EXPORT } from '../wasm/fuel.js';
 import { greenticImports } from './glue-host-imports.js';
 import { DirectPath } from './greentic-abi.js';
-import type { ArtifactPlanWire, ComponentSlot, DescribeReply, HostApi, InvokeReply, InvokeRequest, NodeErrorWire } from './protocol.js';
+import {
+  type ArtifactPlanWire,
+  type CallReply,
+  type ComponentSlot,
+  type DescribeReply,
+  type HostApi,
+  type InvokeReply,
+  type InvokeRequest,
+  MCP_ROUTER_DIALECT,
+  MCP_ROUTER_EXPORT,
+  type McpRouterCallWire,
+  type McpRouterReply,
+  type McpRouterRequest,
+  type McpRouterValue,
+  type NodeErrorWire,
+} from './protocol.js';
 import type { AssetFiles, WasiContext, wasiImports } from './wasi.js';
 
 type WasiImpls = ReturnType<typeof wasiImports>;
@@ -301,6 +316,12 @@ async function callInvoke(entry: Entry, loaded: Loaded, req: InvokeRequest): Pro
       }
       return { ok: true, outputJson: String(res.val) };
     }
+    case MCP_ROUTER_DIALECT:
+      throw {
+        code: 'component.not-a-node',
+        message: `component ${slot.id} is an MCP router (${MCP_ROUTER_EXPORT}); name it as the server of an mcp node`,
+        retryable: false,
+      };
   }
 }
 
@@ -309,6 +330,60 @@ function serialize<T>(entry: Entry, job: () => Promise<T>): Promise<T> {
   const run = entry.queue.then(job, job);
   entry.queue = run.catch(() => undefined);
   return run;
+}
+
+function missingComponent(component: string): { ok: false; error: NodeErrorWire; logs: [] } {
+  return {
+    ok: false,
+    error: { code: 'component.not-found', message: `no component ${component} in this pack`, retryable: false },
+    logs: [],
+  };
+}
+
+interface CallSetup {
+  host: HostApi | null;
+  environment: [string, string][];
+  fuel: number;
+  deadlineMs: number;
+}
+
+/** One call into a component, after the previous one: loads it if needed, grants the fuel, collects its logs. */
+function runCall<T>(entry: Entry, call: CallSetup, job: (loaded: Loaded) => Promise<T>): Promise<CallReply<T>> {
+  return serialize(entry, async () => {
+    const state: CallState = { host: call.host, wasi: { environment: call.environment, logs: [] }, deadlineMs: call.deadlineMs };
+    entry.current = state;
+    let loaded: Loaded | undefined;
+    try {
+      entry.loaded ??= load(entry);
+      loaded = await entry.loaded;
+      for (const g of loaded.fuel) g.value = call.fuel;
+      const value = await job(loaded);
+      const left = loaded.fuel.length ? Math.min(...loaded.fuel.map((g) => Number(g.value))) : call.fuel;
+      return { ok: true as const, value, logs: state.wasi.logs, fuelUsed: call.fuel - left };
+    } catch (err) {
+      if (!loaded) entry.loaded = undefined;
+      return { ok: false as const, error: failureOf(entry, loaded, err), logs: state.wasi.logs };
+    } finally {
+      entry.current = { host: null, wasi: { environment: [], logs: [] }, deadlineMs: 0 };
+    }
+  });
+}
+
+function isVariant(value: unknown): value is { tag: string; val: unknown } {
+  return typeof value === 'object' && value !== null && typeof (value as { tag?: unknown }).tag === 'string';
+}
+
+async function callRouter(entry: Entry, loaded: Loaded, call: McpRouterCallWire): Promise<McpRouterValue> {
+  const router = exportOf(entry, loaded, 'router');
+  if (call.fn === 'list-tools') return { fn: 'list-tools', tools: await router.listTools!() };
+  try {
+    return { fn: 'call-tool', response: await router.callTool!(call.tool, call.argumentsJson) };
+  } catch (err) {
+    // jco's glue throws the `err` case of `result<response, tool-error>` as a ComponentError carrying it.
+    const payload = err instanceof Error ? (err as { payload?: unknown }).payload : undefined;
+    if (isVariant(payload)) return { fn: 'call-tool', toolError: payload };
+    throw err;
+  }
 }
 
 export class PackIsolate extends WorkerEntrypoint<{ ASSETS?: Record<string, Uint8Array> }> {
@@ -349,31 +424,20 @@ export class PackIsolate extends WorkerEntrypoint<{ ASSETS?: Record<string, Uint
 
   async invoke(req: InvokeRequest): Promise<InvokeReply> {
     const entry = registry.get(req.component);
-    if (!entry) {
-      return {
-        ok: false,
-        error: { code: 'component.not-found', message: `no component ${req.component} in this pack`, retryable: false },
-        logs: [],
-      };
-    }
-    return serialize(entry, async () => {
-      const state: CallState = { host: req.host, wasi: { environment: req.environment, logs: [] }, deadlineMs: Number(req.ctx.deadlineMs) };
-      entry.current = state;
-      let loaded: Loaded | undefined;
-      try {
-        entry.loaded ??= load(entry);
-        loaded = await entry.loaded;
-        for (const g of loaded.fuel) g.value = req.fuel;
-        const out = await callInvoke(entry, loaded, req);
-        const left = loaded.fuel.length ? Math.min(...loaded.fuel.map((g) => Number(g.value))) : req.fuel;
-        return { ...out, logs: state.wasi.logs, fuelUsed: req.fuel - left };
-      } catch (err) {
-        if (!loaded) entry.loaded = undefined;
-        return { ok: false, error: failureOf(entry, loaded, err), logs: state.wasi.logs };
-      } finally {
-        entry.current = { host: null, wasi: { environment: [], logs: [] }, deadlineMs: 0 };
-      }
-    });
+    if (!entry) return missingComponent(req.component);
+    const call = { host: req.host, environment: req.environment, fuel: req.fuel, deadlineMs: Number(req.ctx.deadlineMs) };
+    const reply = await runCall(entry, call, (loaded) => callInvoke(entry, loaded, req));
+    if (!reply.ok) return reply;
+    const { value, ...rest } = reply;
+    return { ...value, ...rest };
+  }
+
+  /** Calls an MCP router component's `list-tools` or `call-tool` (an `mcp` node naming it). */
+  async mcp(req: McpRouterRequest): Promise<McpRouterReply> {
+    const entry = registry.get(req.component);
+    if (!entry) return missingComponent(req.component);
+    const call = { host: req.host, environment: req.environment, fuel: req.fuel, deadlineMs: 0 };
+    return runCall(entry, call, (loaded) => callRouter(entry, loaded, req.call));
   }
 
   async describe(component: string, fuel: number): Promise<DescribeReply> {
@@ -389,6 +453,8 @@ export class PackIsolate extends WorkerEntrypoint<{ ASSETS?: Record<string, Uint
         switch (entry.slot.dialect) {
           case 'node@0.6.0':
             return { ok: true, descriptor: await exportOf(entry, loaded, 'node').describe!() };
+          case MCP_ROUTER_DIALECT:
+            return { ok: true, descriptor: await exportOf(entry, loaded, 'router').describeServer!() };
           case 'component-runtime@0.6.0': {
             const d = loaded.exports['greentic:component/component-descriptor@0.6.0'] as Record<string, () => unknown> | undefined;
             return { ok: true, describeCbor: d?.describe ? ((await d.describe()) as Uint8Array) : undefined };

@@ -8,7 +8,7 @@ import { CodedError } from '../../core/coded-error.js';
 import { sha256HexAsync } from '../../pack/digest.js';
 import { type BindgenGenerator, importFunctionsOf } from '../isolate/bindgen-protocol.js';
 import { DIRECT_HOST_FUNCTIONS } from '../isolate/direct-plan.js';
-import type { ArtifactPlanWire, Dialect } from '../isolate/protocol.js';
+import { type ArtifactPlanWire, type Dialect, MCP_ROUTER_DIALECT, MCP_ROUTER_EXPORT } from '../isolate/protocol.js';
 import { meterCoreModule } from '../wasm/fuel.js';
 import { WasmRewriteError } from '../wasm/reader.js';
 import { instantiationPlanOrNull } from './component-plan.js';
@@ -67,6 +67,9 @@ const ASYNC_EXPORTS = [
   'greentic:component/node@0.5.0#get-manifest',
   'greentic:component/node@0.4.0#invoke',
   'greentic:component/node@0.4.0#get-manifest',
+  // A router may call host imports (JSPI-suspending) from the functions the host calls.
+  'wasix:mcp/router@25.6.18#list-tools',
+  'wasix:mcp/router@25.6.18#call-tool',
 ];
 
 /** Options for js-component-bindgen's `generate`, in the shape jco-transpile passes them. */
@@ -106,12 +109,13 @@ export function detectDialect(exports: [string, string][]): { dialect: Dialect; 
     ['component-runtime@0.6.0', 'greentic:component/component-runtime@0.6.0'],
     ['node@0.5.0', 'greentic:component/node@0.5.0'],
     ['node@0.4.0', 'greentic:component/node@0.4.0'],
+    [MCP_ROUTER_DIALECT, MCP_ROUTER_EXPORT],
   ];
   for (const [dialect, name] of candidates) if (names.has(name)) return { dialect, exportName: name };
   const seen = [...names].filter((n) => n.includes(':')).join(', ') || 'none';
   throw new ComponentError(
     'component.abi-unsupported',
-    `component exports neither greentic:component/node@0.6.0, component-runtime@0.6.0 nor node@0.5.0/0.4.0 (exports: ${seen})`,
+    `component exports neither greentic:component/node@0.6.0, component-runtime@0.6.0, node@0.5.0/0.4.0 nor ${MCP_ROUTER_EXPORT} (exports: ${seen})`,
   );
 }
 

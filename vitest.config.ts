@@ -47,6 +47,15 @@ export default defineConfig({
                 TEST_D1_MIGRATIONS: await readD1Migrations('./migrations/d1'),
                 // The MCP tests' tenants may reach the local MCP server (test/workers/mcp.global-setup.ts).
                 MCP_ALLOW_HOSTS: JSON.stringify({ 'mcp-t': ['127.0.0.1'], 'mcp-err': ['127.0.0.1'] }),
+                // The providers' real endpoints (wrangler.toml's values), which the channel tests'
+                // fakes answer: `npm run dev` writes local fakes' URLs into .dev.vars, which the
+                // pool reads too, and a browser test running `npm run dev` beside it must not
+                // redirect them.
+                SLACK_API_BASE: 'https://slack.com/api',
+                TELEGRAM_API_BASE: 'https://api.telegram.org',
+                WHATSAPP_API_BASE: 'https://graph.facebook.com/v25.0',
+                TEAMS_OPENID_METADATA_URL: 'https://login.botframework.com/v1/.well-known/openidconfiguration',
+                TEAMS_TOKEN_URL: 'https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token',
               },
               // Large binary fixtures (the upstream demo packs) are fetched on demand from Node:
               // provided context travels in one message, which these would overflow.

@@ -87,7 +87,18 @@ export class ServerLog {
 
   private json(record: Record<string, unknown>): void {
     // A trace is one line: the root span carries its children in `spans`.
-    if (Array.isArray(record.spans)) for (const child of record.spans as Record<string, unknown>[]) this.json(child);
+    // Its `resource` holds the attributes every span shares.
+    const resource = (record.resource ?? {}) as Record<string, unknown>;
+    if (Array.isArray(record.spans))
+      for (const child of record.spans as Record<string, unknown>[])
+        this.json({ ...child, attributes: { ...resource, ...((child.attributes ?? {}) as Record<string, unknown>) } });
+    if (record.resource !== undefined)
+      record = {
+        ...record,
+        resource: undefined,
+        spans: undefined,
+        attributes: { ...resource, ...((record.attributes ?? {}) as Record<string, unknown>) },
+      };
     if (typeof record.span === 'string') {
       if (record.status === 'error') this.count(`span error: ${record.span}`);
       if (!KEPT_SPANS.has(record.span)) return;

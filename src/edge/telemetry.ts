@@ -112,6 +112,36 @@ export interface SpanRecord {
   /** On a root span only: the trace's other spans, in the order they ended. */
   spans?: SpanRecord[];
   spans_dropped?: number;
+  /**
+   * On a root span only: the attributes every span of the trace shares (env, tenant, team,
+   * session, provider, pack), written once; a span's own `attributes` leave them out.
+   */
+  resource?: Record<string, string | number | boolean>;
+}
+
+/** Attributes that describe where a trace runs rather than one step of it (OTel "resource"). */
+const RESOURCE_KEYS = [
+  'greentic.env',
+  'greentic.tenant.id',
+  'greentic.team.id',
+  'greentic.session.id',
+  'greentic.provider',
+  'greentic.pack.id',
+] as const;
+
+/** Moves the root's resource attributes to `record.resource` and drops them from spans that repeat them. */
+function hoistResource(record: SpanRecord): void {
+  const resource: Record<string, string | number | boolean> = {};
+  for (const key of RESOURCE_KEYS) {
+    const value = record.attributes[key];
+    if (value === undefined) continue;
+    resource[key] = value;
+    delete record.attributes[key];
+  }
+  if (Object.keys(resource).length === 0) return;
+  record.resource = resource;
+  for (const child of record.spans ?? [])
+    for (const key of RESOURCE_KEYS) if (child.attributes[key] === resource[key]) delete child.attributes[key];
 }
 
 /**
@@ -193,12 +223,16 @@ export async function withSpan<T>(name: string, attributes: Attributes, fn: (spa
     if (parent === undefined) {
       if (children.length > 0) record.spans = children;
       if (dropped > 0) record.spans_dropped = dropped;
+      hoistResource(record);
     }
     writeRecord(record, parent);
   }
 }
 
-/** Every span a log line holds (a trace's root and the children it carries), for readers of the log. */
+/**
+ * Every span a log line holds (a trace's root and the children it carries), each with the line's
+ * resource attributes merged back into its own, for readers of the log.
+ */
 export function spansOfLine(line: string): SpanRecord[] {
   let parsed: unknown;
   try {
@@ -208,5 +242,9 @@ export function spansOfLine(line: string): SpanRecord[] {
   }
   if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { span?: unknown }).span !== 'string') return [];
   const root = parsed as SpanRecord;
-  return [root, ...(Array.isArray(root.spans) ? root.spans : [])];
+  const resource = root.resource ?? {};
+  return [root, ...(Array.isArray(root.spans) ? root.spans : [])].map((span) => ({
+    ...span,
+    attributes: { ...resource, ...span.attributes },
+  }));
 }

@@ -35,6 +35,23 @@ describe('telemetry', () => {
     expect(leaf.duration_ms).toBe(3);
   });
 
+  it('writes the attributes every span shares once, in `resource`, and spansOfLine gives them back to each span', async () => {
+    const where = { 'greentic.tenant.id': 't1', 'greentic.env': 'dev', 'greentic.pack.id': 'p' };
+    await withSpan('root', { ...where, 'greentic.run.status': 'done' }, async (root) => {
+      root.measured('flow.node', { ...where, 'greentic.node.id': 'a' }, 0, 'ok');
+      root.measured('flow.node', { ...where, 'greentic.pack.id': 'other', 'greentic.node.id': 'b' }, 0, 'ok');
+    });
+    const line = JSON.parse(spanLines()[0] as string) as SpanRecord;
+    expect(line.resource).toEqual(where);
+    expect(line.attributes).toEqual({ 'greentic.run.status': 'done' });
+    expect(line.spans?.[0]?.attributes).toEqual({ 'greentic.node.id': 'a' });
+    expect(line.spans?.[1]?.attributes).toEqual({ 'greentic.pack.id': 'other', 'greentic.node.id': 'b' });
+    const [root, a, b] = spansOfLine(spanLines()[0] as string);
+    expect(root?.attributes).toEqual({ ...where, 'greentic.run.status': 'done' });
+    expect(a?.attributes).toEqual({ ...where, 'greentic.node.id': 'a' });
+    expect(b?.attributes).toEqual({ ...where, 'greentic.pack.id': 'other', 'greentic.node.id': 'b' });
+  });
+
   it('logs a trace whose child failed at warn level, with the error on the child', async () => {
     const levels: string[] = [];
     restore();

@@ -92,8 +92,18 @@ const archive = fc.oneof(
 );
 
 describe('pack upload under arbitrary archives', () => {
+  // Runs first, on empty storage: the property below may store a mutated archive of the same version.
+  it('the unmutated starting archive is a real pack the upload stores (so the property starts from valid input)', async () => {
+    const res = await SELF.fetch('http://runner/admin/v1/packs', {
+      method: 'POST',
+      headers: { Authorization: 'Bearer test-admin-token', 'Content-Type': 'application/octet-stream' },
+      body: stored,
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    await res.arrayBuffer();
+  });
+
   it('any archive is stored or refused with a typed 4xx, never a 5xx, and a refused one stores nothing', async () => {
-    const statuses = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(archive, async (bytes) => {
         const before = await storageSnapshot(testEnv);
@@ -104,7 +114,6 @@ describe('pack upload under arbitrary archives', () => {
             body: bytes,
           }),
         );
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         expect(res.status).toBeLessThan(500);
         if (res.status < 400) {
           await res.arrayBuffer();
@@ -115,7 +124,5 @@ describe('pack upload under arbitrary archives', () => {
       }),
       propertyParameters(60),
     );
-    // The starting archives are real packs: some inputs must get through for the property to mean much.
-    expect([...statuses.keys()].some((s) => s < 300)).toBe(true);
   });
 });

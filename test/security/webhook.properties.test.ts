@@ -37,8 +37,11 @@ beforeAll(async () => {
 const hookObject = () =>
   channelObject(testEnv, { env: testEnv.GREENTIC_ENV, tenant: TENANT, team: 'default', channel: WEBHOOK_CHANNEL }, 'hook');
 
+/** The webhook object's rows, but for `channel_meta`: the identity its first call claims, which is no flow state. */
 async function hookRows(): Promise<Record<string, string[]>> {
-  return runInDurableObject(hookObject(), (_o, state) => allRows(state.storage.sql));
+  const rows = await runInDurableObject(hookObject(), (_o, state) => allRows(state.storage.sql));
+  delete rows['channel_meta'];
+  return rows;
 }
 
 const segment = fc.oneof(fc.stringMatching(/^[a-z][a-z0-9_-]{0,20}$/), fc.string({ maxLength: 40 }).map(encodeURIComponent));
